@@ -1,0 +1,8 @@
+//! The parts of tsparquet that need no Postgres: line protocol parsing now, schema rules,
+//! Arrow batch building, Parquet writing and expression translation as they arrive.
+//!
+//! Nothing here may touch `pg_sys`, so plain `cargo test -p tsparquet-core` covers it in seconds.
+#![forbid(unsafe_code)]
+
+pub mod line_protocol;
+pub mod time;

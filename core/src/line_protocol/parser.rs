@@ -1,0 +1,483 @@
+//! Parses one logical line into a point, borrowing from the input and allocating only to
+//! unescape.
+//!
+//! The grammar follows InfluxDB 3's parser: `\\` unescapes to one backslash in every element,
+//! an unknown escape keeps both characters, `=` may appear unescaped in a measurement or tag
+//! value, and floats are `-?D[.D][e[+-]D]`. Where InfluxDB's parsers disagree with each other,
+//! the stricter and clearer rule is kept: duplicate tag or field keys, an unescaped comma
+//! inside a tag or field key, a trailing comma after the field set, and infinite floats are
+//! errors. Two things are accepted that InfluxDB 3 rejects: a CRLF line ending and trailing
+//! spaces after the field set.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use memchr::memchr2;
+
+use super::error::{ErrorKind, LineError};
+use super::field_value::{parse_unquoted, FieldValue};
+use super::lines::{Lines, RawLine};
+use super::precision::Precision;
+use super::MAX_NAME_LEN;
+
+/// One parsed point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point<'a> {
+    /// 1-based number of the line the point starts on.
+    pub line: usize,
+    pub measurement: Cow<'a, str>,
+    pub tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub fields: Vec<(Cow<'a, str>, FieldValue<'a>)>,
+    /// Nanoseconds since the Unix epoch.
+    pub time_ns: i64,
+}
+
+/// How timestamps of a write are read.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseOptions {
+    pub precision: Precision,
+    /// The current time, used for points written without a timestamp.
+    pub now_ns: i64,
+}
+
+/// Iterates over the points of an input, one result per non-blank, non-comment line.
+pub struct Parser<'a> {
+    lines: Lines<'a>,
+    precision: Precision,
+    default_time_ns: i64,
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(input: &'a str, options: ParseOptions) -> Self {
+        Parser {
+            lines: Lines::new(input),
+            precision: options.precision,
+            default_time_ns: options.precision.default_time(options.now_ns),
+        }
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Point<'a>, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for RawLine { text, number } in self.lines.by_ref() {
+            let body = text.trim_start_matches([' ', '\t']);
+            if body.is_empty() || body.starts_with('#') {
+                continue;
+            }
+            let offset = text.len() - body.len();
+            let mut cursor = Cursor {
+                s: body,
+                b: body.as_bytes(),
+                i: 0,
+            };
+            let parsed = cursor.point(number, self.precision, self.default_time_ns);
+            return Some(parsed.map_err(|(position, kind)| {
+                LineError::new(number, offset + position + 1, kind, text)
+            }));
+        }
+        None
+    }
+}
+
+/// The parts of a line that are names, each with its own delimiters and escapes.
+#[derive(Clone, Copy, PartialEq)]
+enum Element {
+    Measurement,
+    TagKey,
+    TagValue,
+    FieldKey,
+}
+
+impl Element {
+    fn describe(self) -> &'static str {
+        match self {
+            Element::Measurement => "measurement name",
+            Element::TagKey => "tag key",
+            Element::TagValue => "tag value",
+            Element::FieldKey => "field key",
+        }
+    }
+
+    /// Bytes that end a scan of this element (or, for `\` and NUL, need a closer look).
+    fn stops(self) -> &'static [bool; 256] {
+        match self {
+            Element::Measurement => &MEASUREMENT_STOPS,
+            Element::TagKey | Element::FieldKey => &KEY_STOPS,
+            Element::TagValue => &TAG_VALUE_STOPS,
+        }
+    }
+
+    /// Characters that a backslash escapes in this element.
+    fn escapable(self) -> &'static [u8] {
+        match self {
+            Element::Measurement => b", \\",
+            _ => b",= \\",
+        }
+    }
+}
+
+const fn stop_table(stops: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < stops.len() {
+        table[stops[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+static MEASUREMENT_STOPS: [bool; 256] = stop_table(b", \t\\\0");
+static KEY_STOPS: [bool; 256] = stop_table(b",= \t\\\0");
+static TAG_VALUE_STOPS: [bool; 256] = stop_table(b", \t\\\0");
+
+/// An error found while parsing: the byte offset within the line and what is wrong.
+type Failure = (usize, ErrorKind);
+
+struct Cursor<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.i >= self.b.len()
+    }
+
+    fn point(
+        &mut self,
+        line: usize,
+        precision: Precision,
+        default_time_ns: i64,
+    ) -> Result<Point<'a>, Failure> {
+        let measurement = self.name(Element::Measurement)?;
+        if measurement.is_empty() {
+            return Err((0, ErrorKind::MissingMeasurement));
+        }
+        let mut tags = Vec::new();
+        if self.peek() == Some(b',') {
+            self.tags(&mut tags)?;
+        }
+        match self.peek() {
+            None => return Err((self.i, ErrorKind::MissingFieldSet)),
+            Some(b' ') => {}
+            Some(_) => return Err(self.unexpected_character("a space before the field set")),
+        }
+        self.skip_spaces();
+        if self.at_end() {
+            return Err((self.i, ErrorKind::MissingFieldSet));
+        }
+        let fields = self.fields()?;
+        let time_ns = self.timestamp(precision)?.unwrap_or(default_time_ns);
+        Ok(Point {
+            line,
+            measurement,
+            tags,
+            fields,
+            time_ns,
+        })
+    }
+
+    /// Skips one or more spaces; false when there was none.
+    fn skip_spaces(&mut self) -> bool {
+        let start = self.i;
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+        self.i > start
+    }
+
+    /// The error for content that cannot follow what was parsed.
+    fn trailing(&self) -> Failure {
+        let content = self.s[self.i..].to_owned();
+        (self.i, ErrorKind::TrailingContent { content })
+    }
+
+    fn unexpected_character(&self, expected: &'static str) -> Failure {
+        let found = self.s[self.i..].chars().next().unwrap_or(' ');
+        (self.i, ErrorKind::UnexpectedCharacter { found, expected })
+    }
+
+    /// Scans a name element up to its first unescaped delimiter and unescapes it.
+    fn name(&mut self, element: Element) -> Result<Cow<'a, str>, Failure> {
+        let start = self.i;
+        let stops = element.stops();
+        let mut escaped = false;
+        loop {
+            while self.i < self.b.len() && !stops[self.b[self.i] as usize] {
+                self.i += 1;
+            }
+            match self.peek() {
+                Some(b'\\') => {
+                    if self.i + 1 == self.b.len() {
+                        return Err((self.i, ErrorKind::EndsWithBackslash));
+                    }
+                    escaped = true;
+                    // Skip the escaped character whole: it may be more than one byte long.
+                    let next = self.s[self.i + 1..]
+                        .chars()
+                        .next()
+                        .map_or(1, char::len_utf8);
+                    self.i += 1 + next;
+                }
+                Some(0) => return Err((self.i, ErrorKind::NulCharacter)),
+                _ => break,
+            }
+        }
+        let raw = &self.s[start..self.i];
+        let value = if escaped {
+            let value = unescape(raw, element.escapable());
+            if value.ends_with('\\') {
+                return Err((self.i, ErrorKind::EndsWithBackslash));
+            }
+            Cow::Owned(value)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        if value.len() > MAX_NAME_LEN {
+            return Err((
+                start,
+                ErrorKind::NameTooLong {
+                    what: element.describe(),
+                    length: value.len(),
+                },
+            ));
+        }
+        Ok(value)
+    }
+
+    /// `,key=value` pairs after the measurement; the cursor stands on the first comma.
+    fn tags(&mut self, tags: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Result<(), Failure> {
+        let mut seen = KeySet::default();
+        while self.peek() == Some(b',') {
+            self.i += 1;
+            let key_start = self.i;
+            let key = self.name(Element::TagKey)?;
+            if key.is_empty() {
+                return Err((key_start, ErrorKind::EmptyTagKey));
+            }
+            if self.peek() != Some(b'=') {
+                return Err((
+                    self.i,
+                    ErrorKind::MissingTagValue {
+                        key: key.into_owned(),
+                    },
+                ));
+            }
+            self.i += 1;
+            let value = self.name(Element::TagValue)?;
+            if value.is_empty() {
+                return Err((
+                    self.i,
+                    ErrorKind::EmptyTagValue {
+                        key: key.into_owned(),
+                    },
+                ));
+            }
+            if !seen.insert(&key, tags.iter().map(|(k, _)| k.as_ref())) {
+                return Err((
+                    key_start,
+                    ErrorKind::DuplicateTag {
+                        key: key.into_owned(),
+                    },
+                ));
+            }
+            tags.push((key, value));
+        }
+        Ok(())
+    }
+
+    fn fields(&mut self) -> Result<Vec<(Cow<'a, str>, FieldValue<'a>)>, Failure> {
+        let mut fields: Vec<(Cow<'a, str>, FieldValue<'a>)> = Vec::new();
+        let mut seen = KeySet::default();
+        loop {
+            let key_start = self.i;
+            let key = self.name(Element::FieldKey)?;
+            if key.is_empty() {
+                return Err((key_start, ErrorKind::EmptyFieldKey));
+            }
+            match self.peek() {
+                Some(b'=') => {}
+                None | Some(b' ' | b',') => {
+                    return Err((
+                        self.i,
+                        ErrorKind::MissingFieldValue {
+                            key: key.into_owned(),
+                        },
+                    ))
+                }
+                Some(_) => return Err(self.unexpected_character("'=' after the field key")),
+            }
+            self.i += 1;
+            let value = self.field_value(&key)?;
+            if !seen.insert(&key, fields.iter().map(|(k, _)| k.as_ref())) {
+                return Err((
+                    key_start,
+                    ErrorKind::DuplicateField {
+                        key: key.into_owned(),
+                    },
+                ));
+            }
+            fields.push((key, value));
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                None | Some(b' ') => return Ok(fields),
+                Some(_) => return Err(self.trailing()),
+            }
+        }
+    }
+
+    fn field_value(&mut self, key: &str) -> Result<FieldValue<'a>, Failure> {
+        let start = self.i;
+        match self.peek() {
+            None | Some(b' ' | b',') => Err((
+                start,
+                ErrorKind::MissingFieldValue {
+                    key: key.to_owned(),
+                },
+            )),
+            Some(b'"') => self.string_value(key),
+            Some(_) => {
+                while self.i < self.b.len() && !matches!(self.b[self.i], b' ' | b',') {
+                    self.i += 1;
+                }
+                parse_unquoted(&self.s[start..self.i]).map_err(|kind| (start, kind))
+            }
+        }
+    }
+
+    /// A quoted string; `\"` and `\\` unescape, any other backslash stays as written.
+    fn string_value(&mut self, key: &str) -> Result<FieldValue<'a>, Failure> {
+        let open = self.i;
+        let body_start = open + 1;
+        let mut i = body_start;
+        let mut escaped = false;
+        let close = loop {
+            match memchr2(b'"', b'\\', &self.b[i..]) {
+                None => return Err((open, ErrorKind::UnterminatedString)),
+                Some(p) if self.b[i + p] == b'"' => break i + p,
+                Some(p) => {
+                    escaped = true;
+                    i += p + 2;
+                    if i > self.b.len() {
+                        return Err((open, ErrorKind::UnterminatedString));
+                    }
+                }
+            }
+        };
+        let raw = &self.s[body_start..close];
+        if memchr::memchr(0, raw.as_bytes()).is_some() {
+            return Err((open, ErrorKind::NulCharacter));
+        }
+        let value = if escaped {
+            Cow::Owned(unescape(raw, b"\"\\"))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        if value.len() > MAX_NAME_LEN {
+            return Err((
+                open,
+                ErrorKind::StringTooLong {
+                    key: key.to_owned(),
+                    length: value.len(),
+                },
+            ));
+        }
+        self.i = close + 1;
+        Ok(FieldValue::String(value))
+    }
+
+    /// The optional timestamp after the field set, converted to nanoseconds.
+    fn timestamp(&mut self, precision: Precision) -> Result<Option<i64>, Failure> {
+        self.skip_spaces();
+        if self.at_end() {
+            return Ok(None);
+        }
+        let start = self.i;
+        while self.i < self.b.len() && self.b[self.i] != b' ' {
+            self.i += 1;
+        }
+        let token = &self.s[start..self.i];
+        let digits = token.strip_prefix('-').unwrap_or(token);
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return Err((
+                start,
+                ErrorKind::InvalidTimestamp {
+                    value: token.to_owned(),
+                },
+            ));
+        }
+        let out_of_range = || {
+            (
+                start,
+                ErrorKind::TimestampOutOfRange {
+                    value: token.to_owned(),
+                },
+            )
+        };
+        let raw: i64 = token.parse().map_err(|_| out_of_range())?;
+        let nanos = precision.to_nanos(raw).ok_or_else(out_of_range)?;
+        self.skip_spaces();
+        if !self.at_end() {
+            return Err(self.trailing());
+        }
+        Ok(Some(nanos))
+    }
+}
+
+/// Replaces `\c` by `c` for each `c` in `escapable`; any other backslash sequence is kept.
+fn unescape(raw: &str, escapable: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(p) = rest.find('\\') {
+        out.push_str(&rest[..p]);
+        let Some(next) = rest[p + 1..].chars().next() else {
+            out.push('\\');
+            return out;
+        };
+        if next.is_ascii() && escapable.contains(&(next as u8)) {
+            out.push(next);
+        } else {
+            out.push('\\');
+            out.push(next);
+        }
+        rest = &rest[p + 1 + next.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Finds duplicate keys: by comparing with the few keys before, until a line has so many
+/// that a hash set is cheaper.
+#[derive(Default)]
+struct KeySet {
+    hashed: Option<HashSet<String>>,
+}
+
+impl KeySet {
+    const LINEAR_LIMIT: usize = 16;
+
+    /// Records `key`; false if one of `previous` (all keys recorded so far) equals it.
+    fn insert<'k>(
+        &mut self,
+        key: &str,
+        mut previous: impl ExactSizeIterator<Item = &'k str>,
+    ) -> bool {
+        if let Some(set) = &mut self.hashed {
+            return set.insert(key.to_owned());
+        }
+        if previous.len() < Self::LINEAR_LIMIT {
+            return !previous.any(|k| k == key);
+        }
+        let mut set: HashSet<String> = previous.map(str::to_owned).collect();
+        let fresh = set.insert(key.to_owned());
+        self.hashed = Some(set);
+        fresh
+    }
+}

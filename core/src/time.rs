@@ -1,0 +1,42 @@
+//! Time conversions between line protocol's nanoseconds and Postgres' microseconds.
+
+/// Microseconds from the Unix epoch (1970-01-01) to Postgres' epoch (2000-01-01).
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// A Postgres `timestamptz` value (microseconds since 2000-01-01 UTC) for nanoseconds since
+/// the Unix epoch. Rounds toward minus infinity, so a point always lands in the time
+/// bucket its exact time is in. Every `i64` of nanoseconds fits.
+pub fn unix_nanos_to_postgres_micros(nanos: i64) -> i64 {
+    nanos.div_euclid(1_000) - POSTGRES_EPOCH_MICROS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_epoch_is_zero() {
+        assert_eq!(unix_nanos_to_postgres_micros(946_684_800_000_000_000), 0);
+    }
+
+    #[test]
+    fn rounds_toward_minus_infinity() {
+        let epoch = 946_684_800_000_000_000;
+        assert_eq!(unix_nanos_to_postgres_micros(epoch + 1_999), 1);
+        assert_eq!(unix_nanos_to_postgres_micros(epoch - 1), -1);
+        assert_eq!(unix_nanos_to_postgres_micros(epoch - 1_000), -1);
+        assert_eq!(unix_nanos_to_postgres_micros(epoch - 1_001), -2);
+    }
+
+    #[test]
+    fn extremes_fit() {
+        assert_eq!(
+            unix_nanos_to_postgres_micros(i64::MIN),
+            i64::MIN.div_euclid(1_000) - POSTGRES_EPOCH_MICROS
+        );
+        assert_eq!(
+            unix_nanos_to_postgres_micros(i64::MAX),
+            i64::MAX / 1_000 - POSTGRES_EPOCH_MICROS
+        );
+    }
+}

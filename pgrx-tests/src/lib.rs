@@ -1,0 +1,159 @@
+//! Helpers for end-to-end tests: throwaway PostgreSQL 15 clusters, started with the system's
+//! binaries and the tsparquet build installed into them, driven through `psql`.
+//!
+//! PostgreSQL will not run as root, so when the tests run as root every server command runs
+//! as the `postgres` user.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+const SERVER_USER: &str = "postgres";
+
+/// A running cluster in a directory of its own, stopped and removed when dropped.
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    /// Creates and starts a new cluster on a free port.
+    pub fn start() -> Cluster {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "tsp-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create cluster directory");
+        if running_as_root() {
+            run_checked(Command::new("chown").arg(SERVER_USER).arg(&dir));
+        }
+        let cluster = Cluster {
+            dir,
+            port: free_port(),
+        };
+        run_checked(
+            cluster
+                .server_command("initdb")
+                .args([
+                    "--auth=trust",
+                    "--username=postgres",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ])
+                .arg("-D")
+                .arg(cluster.data_dir()),
+        );
+        let conf = format!(
+            "port = {}\nlisten_addresses = ''\nunix_socket_directories = '{}'\nfsync = off\n",
+            cluster.port,
+            cluster.dir.display()
+        );
+        append(&cluster.data_dir().join("postgresql.conf"), &conf);
+        run_checked(
+            cluster
+                .server_command("pg_ctl")
+                .arg("-D")
+                .arg(cluster.data_dir())
+                .arg("-l")
+                .arg(cluster.dir.join("server.log"))
+                .args(["-w", "start"]),
+        );
+        cluster
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Runs SQL in `database`, returning unaligned, tuples-only output; panics on any error.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
+        let output = self.try_psql_in(database, sql);
+        assert!(
+            output.status.success(),
+            "psql failed for:\n{sql}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("psql output is UTF-8")
+            .trim_end()
+            .to_owned()
+    }
+
+    pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs SQL in `database`, returning the outcome whether it succeeded or not.
+    pub fn try_psql_in(&self, database: &str, sql: &str) -> Output {
+        Command::new(format!("{PG_BIN}/psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .arg("-h")
+            .arg(&self.dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-U", "postgres", "-d", database, "-c", sql])
+            .output()
+            .expect("run psql")
+    }
+
+    /// A command for one of the server binaries, run as the server's user.
+    fn server_command(&self, binary: &str) -> Command {
+        let path = format!("{PG_BIN}/{binary}");
+        if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", SERVER_USER, "--", &path]);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .server_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn running_as_root() -> bool {
+    let output = Command::new("id").arg("-u").output().expect("run id");
+    String::from_utf8_lossy(&output.stdout).trim() == "0"
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open postgresql.conf");
+    file.write_all(text.as_bytes())
+        .expect("write postgresql.conf");
+}
+
+fn run_checked(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

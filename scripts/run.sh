@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds tsparquet (release) into the system
+# PostgreSQL 15, starts a local cluster as the postgres user, creates the extension, reads a
+# line protocol sample and shows the result, then leaves the server running.
+#
+# Settings (environment): TSPARQUET_PORT (default 5433), TSPARQUET_PGDATA (default
+# /var/lib/postgresql/tsparquet), TSPARQUET_DB (default tsparquet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${TSPARQUET_PORT:-5433}
+PGDATA=${TSPARQUET_PGDATA:-/var/lib/postgresql/tsparquet}
+DB=${TSPARQUET_DB:-tsparquet}
+BIN=/usr/lib/postgresql/15/bin
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_PGRX_DISABLE_GC_SECTIONS_WORKAROUND=1
+
+say() { printf '==> %s\n' "$*"; }
+as_postgres() { runuser -u postgres -- "$@"; }
+sql() { psql -X -q -v ON_ERROR_STOP=1 -h localhost -p "$PORT" -U postgres "$@"; }
+
+scripts/install-deps.sh
+
+say "building and installing the extension (release)"
+cargo pgrx install --release --pg-config "$BIN/pg_config" >/dev/null
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  say "creating a cluster in $PGDATA"
+  mkdir -p "$PGDATA"
+  chown postgres:postgres "$PGDATA"
+  chmod 700 "$PGDATA"
+  # Trust authentication, but only on loopback: this is a local development cluster.
+  as_postgres "$BIN/initdb" -D "$PGDATA" --auth=trust --username=postgres \
+    --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  cat >>"$PGDATA/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = 'localhost'
+unix_socket_directories = '/tmp'
+CONF
+fi
+
+if ! as_postgres "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null; then
+  say "starting PostgreSQL on port $PORT"
+  as_postgres "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
+fi
+
+if [ -z "$(sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
+  sql -d postgres -c "CREATE DATABASE \"$DB\""
+fi
+sql -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS tsparquet"
+
+say "reading examples/sample.lp with tsparquet.parse_lp"
+sql -d "$DB" -v lines="$(cat examples/sample.lp)" <<'SQL'
+SET TimeZone = 'UTC';
+SELECT line, measurement, tags, fields, time, error FROM tsparquet.parse_lp(:'lines');
+SQL
+
+say "PostgreSQL is running. Connect with:"
+echo "    psql -h localhost -p $PORT -U postgres $DB"

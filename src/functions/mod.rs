@@ -1,0 +1,8 @@
+//! The SQL functions of the `tsparquet` schema.
+
+mod parse_lp;
+
+/// The extension's schema. Created by the extension script, so it belongs to the extension
+/// and `DROP EXTENSION` removes it. Functions name it with `schema = "tsparquet"`.
+#[pgrx::pg_schema]
+mod tsparquet {}

@@ -1,0 +1,24 @@
+//! tsparquet: InfluxDB-style time series in PostgreSQL.
+//!
+//! This crate is the Postgres glue: SQL functions, errors raised as Postgres errors, and
+//! (as they arrive) the foreign data wrapper, hooks and settings. The logic itself lives in
+//! `tsparquet-core`, which never touches Postgres.
+#![deny(ffi_unwind_calls)]
+
+mod errors;
+mod functions;
+
+::pgrx::pg_module_magic!(name, version);
+
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["timezone = 'UTC'"]
+    }
+}

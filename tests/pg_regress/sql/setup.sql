@@ -1,0 +1,2 @@
+-- Runs once after the regression database is created.
+CREATE EXTENSION tsparquet;
