@@ -66,25 +66,19 @@ pub(crate) fn parse_unquoted(token: &str) -> Result<FieldValue<'static>, ErrorKi
     match token.as_bytes() {
         b"t" | b"T" | b"true" | b"True" | b"TRUE" => return Ok(FieldValue::Boolean(true)),
         b"f" | b"F" | b"false" | b"False" | b"FALSE" => return Ok(FieldValue::Boolean(false)),
-        [.., b'i'] => {
-            let digits = &token[..token.len() - 1];
-            if !is_integer(digits, true) {
-                return Err(ErrorKind::InvalidInteger { value: value() });
-            }
-            return digits
-                .parse()
-                .map(FieldValue::Integer)
-                .map_err(|_| ErrorKind::IntegerOutOfRange { value: value() });
+        [digits @ .., b'i'] => {
+            return match parse_i64(digits) {
+                Ok(v) => Ok(FieldValue::Integer(v)),
+                Err(Decimal::Invalid) => Err(ErrorKind::InvalidInteger { value: value() }),
+                Err(Decimal::OutOfRange) => Err(ErrorKind::IntegerOutOfRange { value: value() }),
+            };
         }
-        [.., b'u'] => {
-            let digits = &token[..token.len() - 1];
-            if !is_integer(digits, false) {
-                return Err(ErrorKind::InvalidUnsigned { value: value() });
-            }
-            return digits
-                .parse()
-                .map(FieldValue::Unsigned)
-                .map_err(|_| ErrorKind::UnsignedOutOfRange { value: value() });
+        [digits @ .., b'u'] => {
+            return match parse_magnitude(digits) {
+                Ok(v) => Ok(FieldValue::Unsigned(v)),
+                Err(Decimal::Invalid) => Err(ErrorKind::InvalidUnsigned { value: value() }),
+                Err(Decimal::OutOfRange) => Err(ErrorKind::UnsignedOutOfRange { value: value() }),
+            };
         }
         [first, ..] if first.is_ascii_alphabetic() => {
             return Err(ErrorKind::InvalidBoolean { value: value() });
@@ -100,14 +94,51 @@ pub(crate) fn parse_unquoted(token: &str) -> Result<FieldValue<'static>, ErrorKi
     }
 }
 
-/// `-?[0-9]+`, or `[0-9]+` when no sign is allowed. Rust's own integer parsing would also
-/// take a leading `+`, which line protocol does not.
-fn is_integer(s: &str, signed: bool) -> bool {
-    let digits = match s.strip_prefix('-') {
-        Some(rest) if signed => rest,
-        _ => s,
-    };
-    !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+/// Why a decimal integer could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decimal {
+    Invalid,
+    OutOfRange,
+}
+
+/// Reads `[0-9]+` in one pass. (Rust's own parsing would also take a leading `+`, which
+/// line protocol does not.)
+fn parse_magnitude(digits: &[u8]) -> Result<u64, Decimal> {
+    if digits.is_empty() {
+        return Err(Decimal::Invalid);
+    }
+    let mut value: u64 = 0;
+    let mut overflow = false;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(Decimal::Invalid);
+        }
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d)))
+        {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+    }
+    if overflow {
+        Err(Decimal::OutOfRange)
+    } else {
+        Ok(value)
+    }
+}
+
+/// Reads `-?[0-9]+` as an `i64`.
+pub(crate) fn parse_i64(s: &[u8]) -> Result<i64, Decimal> {
+    match s {
+        [b'-', digits @ ..] => {
+            let magnitude = parse_magnitude(digits)?;
+            0i64.checked_sub_unsigned(magnitude)
+                .ok_or(Decimal::OutOfRange)
+        }
+        digits => i64::try_from(parse_magnitude(digits)?).map_err(|_| Decimal::OutOfRange),
+    }
 }
 
 /// `-?D[.D][(e|E)[+-]D]` with `D` one or more digits, as InfluxDB accepts: no `1.`, no `.5`.

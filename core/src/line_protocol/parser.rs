@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use memchr::memchr2;
 
 use super::error::{ErrorKind, LineError};
-use super::field_value::{parse_unquoted, FieldValue};
+use super::field_value::{parse_i64, parse_unquoted, Decimal, FieldValue};
 use super::lines::{Lines, RawLine};
 use super::precision::Precision;
 use super::MAX_NAME_LEN;
@@ -45,6 +45,9 @@ pub struct Parser<'a> {
     lines: Lines<'a>,
     precision: Precision,
     default_time_ns: i64,
+    /// Tag and field counts of the previous point: lines of one write tend to be alike, so
+    /// these size the next point's vectors without regrowing them.
+    sizes: (usize, usize),
 }
 
 impl<'a> Parser<'a> {
@@ -53,6 +56,7 @@ impl<'a> Parser<'a> {
             lines: Lines::new(input),
             precision: options.precision,
             default_time_ns: options.precision.default_time(options.now_ns),
+            sizes: (0, 1),
         }
     }
 }
@@ -72,7 +76,10 @@ impl<'a> Iterator for Parser<'a> {
                 b: body.as_bytes(),
                 i: 0,
             };
-            let parsed = cursor.point(number, self.precision, self.default_time_ns);
+            let parsed = cursor.point(number, self.precision, self.default_time_ns, self.sizes);
+            if let Ok(point) = &parsed {
+                self.sizes = (point.tags.len(), point.fields.len());
+            }
             return Some(parsed.map_err(|(position, kind)| {
                 LineError::new(number, offset + position + 1, kind, text)
             }));
@@ -155,6 +162,7 @@ impl<'a> Cursor<'a> {
         line: usize,
         precision: Precision,
         default_time_ns: i64,
+        (tag_count, field_count): (usize, usize),
     ) -> Result<Point<'a>, Failure> {
         let measurement = self.name(Element::Measurement)?;
         if measurement.is_empty() {
@@ -162,6 +170,7 @@ impl<'a> Cursor<'a> {
         }
         let mut tags = Vec::new();
         if self.peek() == Some(b',') {
+            tags.reserve_exact(tag_count.max(1));
             self.tags(&mut tags)?;
         }
         match self.peek() {
@@ -173,7 +182,7 @@ impl<'a> Cursor<'a> {
         if self.at_end() {
             return Err((self.i, ErrorKind::MissingFieldSet));
         }
-        let fields = self.fields()?;
+        let fields = self.fields(field_count)?;
         let time_ns = self.timestamp(precision)?.unwrap_or(default_time_ns);
         Ok(Point {
             line,
@@ -204,11 +213,27 @@ impl<'a> Cursor<'a> {
         (self.i, ErrorKind::UnexpectedCharacter { found, expected })
     }
 
-    /// Scans a name element up to its first unescaped delimiter and unescapes it.
+    /// Scans a name element up to its first unescaped delimiter, borrowing it from the
+    /// input; names with escapes (or errors) take the slower path.
+    #[inline]
     fn name(&mut self, element: Element) -> Result<Cow<'a, str>, Failure> {
         let start = self.i;
         let stops = element.stops();
-        let mut escaped = false;
+        let mut i = start;
+        while i < self.b.len() && !stops[self.b[i] as usize] {
+            i += 1;
+        }
+        if matches!(self.b.get(i), Some(b'\\' | 0)) {
+            return self.escaped_name(element, start);
+        }
+        self.i = i;
+        checked_length(Cow::Borrowed(&self.s[start..i]), element, start)
+    }
+
+    #[cold]
+    fn escaped_name(&mut self, element: Element, start: usize) -> Result<Cow<'a, str>, Failure> {
+        let stops = element.stops();
+        self.i = start;
         loop {
             while self.i < self.b.len() && !stops[self.b[self.i] as usize] {
                 self.i += 1;
@@ -218,7 +243,6 @@ impl<'a> Cursor<'a> {
                     if self.i + 1 == self.b.len() {
                         return Err((self.i, ErrorKind::EndsWithBackslash));
                     }
-                    escaped = true;
                     // Skip the escaped character whole: it may be more than one byte long.
                     let next = self.s[self.i + 1..]
                         .chars()
@@ -230,26 +254,11 @@ impl<'a> Cursor<'a> {
                 _ => break,
             }
         }
-        let raw = &self.s[start..self.i];
-        let value = if escaped {
-            let value = unescape(raw, element.escapable());
-            if value.ends_with('\\') {
-                return Err((self.i, ErrorKind::EndsWithBackslash));
-            }
-            Cow::Owned(value)
-        } else {
-            Cow::Borrowed(raw)
-        };
-        if value.len() > MAX_NAME_LEN {
-            return Err((
-                start,
-                ErrorKind::NameTooLong {
-                    what: element.describe(),
-                    length: value.len(),
-                },
-            ));
+        let value = unescape(&self.s[start..self.i], element.escapable());
+        if value.ends_with('\\') {
+            return Err((self.i, ErrorKind::EndsWithBackslash));
         }
-        Ok(value)
+        checked_length(Cow::Owned(value), element, start)
     }
 
     /// `,key=value` pairs after the measurement; the cursor stands on the first comma.
@@ -293,8 +302,8 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    fn fields(&mut self) -> Result<Vec<(Cow<'a, str>, FieldValue<'a>)>, Failure> {
-        let mut fields: Vec<(Cow<'a, str>, FieldValue<'a>)> = Vec::new();
+    fn fields(&mut self, expected: usize) -> Result<Vec<(Cow<'a, str>, FieldValue<'a>)>, Failure> {
+        let mut fields: Vec<(Cow<'a, str>, FieldValue<'a>)> = Vec::with_capacity(expected.max(1));
         let mut seen = KeySet::default();
         loop {
             let key_start = self.i;
@@ -404,24 +413,15 @@ impl<'a> Cursor<'a> {
             self.i += 1;
         }
         let token = &self.s[start..self.i];
-        let digits = token.strip_prefix('-').unwrap_or(token);
-        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return Err((
-                start,
-                ErrorKind::InvalidTimestamp {
-                    value: token.to_owned(),
-                },
-            ));
-        }
-        let out_of_range = || {
-            (
-                start,
-                ErrorKind::TimestampOutOfRange {
-                    value: token.to_owned(),
-                },
-            )
+        let value = || token.to_owned();
+        let out_of_range = || (start, ErrorKind::TimestampOutOfRange { value: value() });
+        let raw = match parse_i64(token.as_bytes()) {
+            Ok(raw) => raw,
+            Err(Decimal::Invalid) => {
+                return Err((start, ErrorKind::InvalidTimestamp { value: value() }))
+            }
+            Err(Decimal::OutOfRange) => return Err(out_of_range()),
         };
-        let raw: i64 = token.parse().map_err(|_| out_of_range())?;
         let nanos = precision.to_nanos(raw).ok_or_else(out_of_range)?;
         self.skip_spaces();
         if !self.at_end() {
@@ -429,6 +429,24 @@ impl<'a> Cursor<'a> {
         }
         Ok(Some(nanos))
     }
+}
+
+fn checked_length<'a>(
+    name: Cow<'a, str>,
+    element: Element,
+    start: usize,
+) -> Result<Cow<'a, str>, Failure> {
+    if name.len() > MAX_NAME_LEN {
+        let what = element.describe();
+        return Err((
+            start,
+            ErrorKind::NameTooLong {
+                what,
+                length: name.len(),
+            },
+        ));
+    }
+    Ok(name)
 }
 
 /// Replaces `\c` by `c` for each `c` in `escapable`; any other backslash sequence is kept.
@@ -453,17 +471,20 @@ fn unescape(raw: &str, escapable: &[u8]) -> String {
     out
 }
 
-/// Finds duplicate keys: by comparing with the few keys before, until a line has so many
-/// that a hash set is cheaper.
+/// Finds duplicate keys. A 64-bit filter of key fingerprints clears almost every key without
+/// a comparison; a key that may repeat is compared with the keys before it, until a line has
+/// so many keys that a hash set is cheaper.
 #[derive(Default)]
 struct KeySet {
+    filter: u64,
     hashed: Option<HashSet<String>>,
 }
 
 impl KeySet {
     const LINEAR_LIMIT: usize = 16;
 
-    /// Records `key`; false if one of `previous` (all keys recorded so far) equals it.
+    /// Records `key` (never empty); false if one of `previous` (all keys recorded so far)
+    /// equals it.
     fn insert<'k>(
         &mut self,
         key: &str,
@@ -472,12 +493,23 @@ impl KeySet {
         if let Some(set) = &mut self.hashed {
             return set.insert(key.to_owned());
         }
-        if previous.len() < Self::LINEAR_LIMIT {
-            return !previous.any(|k| k == key);
+        if previous.len() >= Self::LINEAR_LIMIT {
+            let mut set: HashSet<String> = previous.map(str::to_owned).collect();
+            let fresh = set.insert(key.to_owned());
+            self.hashed = Some(set);
+            return fresh;
         }
-        let mut set: HashSet<String> = previous.map(str::to_owned).collect();
-        let fresh = set.insert(key.to_owned());
-        self.hashed = Some(set);
-        fresh
+        let bit = 1u64 << (fingerprint(key) >> 58);
+        let maybe_seen = self.filter & bit != 0;
+        self.filter |= bit;
+        !maybe_seen || !previous.any(|k| k == key)
     }
+}
+
+/// A cheap hash of a key from its length and three of its bytes.
+fn fingerprint(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let mix = |x: u64, v: u8| (x ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let h = mix(b.len() as u64, b[0]);
+    mix(mix(h, b[b.len() / 2]), b[b.len() - 1])
 }
