@@ -4,5 +4,8 @@
 //! Nothing here may touch `pg_sys`, so plain `cargo test -p tsparquet-core` covers it in seconds.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod line_protocol;
+pub mod parquet_file;
+pub mod schema;
 pub mod time;

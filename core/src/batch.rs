@@ -1,0 +1,325 @@
+//! Collects the points of one measurement into columns — one row per series and time, a
+//! later write of a field replacing an earlier one — then sorts them by tags and time and
+//! cuts them into one Arrow batch per UTC day.
+
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    StringDictionaryBuilder, TimestampNanosecondArray, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+use rustc_hash::FxHashMap;
+
+use crate::line_protocol::{FieldType, FieldValue, Point};
+use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
+
+const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+/// Arrow field metadata key naming a column's role, `tag` or `field`.
+pub const ROLE_METADATA_KEY: &str = "tsparquet.role";
+
+/// The rows of one UTC day, ready to be written as one Parquet file.
+#[derive(Debug)]
+pub struct DayBatch {
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub batch: RecordBatch,
+    pub min_time_ns: i64,
+    pub max_time_ns: i64,
+}
+
+enum Values {
+    Float(Vec<f64>),
+    Integer(Vec<i64>),
+    Unsigned(Vec<u64>),
+    String(Vec<String>),
+    Boolean(Vec<bool>),
+}
+
+struct FieldColumn {
+    name: String,
+    values: Values,
+    present: Vec<bool>,
+}
+
+impl FieldColumn {
+    fn new(name: &str, kind: FieldType, rows: usize) -> Self {
+        let values = match kind {
+            FieldType::Float => Values::Float(vec![0.0; rows]),
+            FieldType::Integer => Values::Integer(vec![0; rows]),
+            FieldType::Unsigned => Values::Unsigned(vec![0; rows]),
+            FieldType::String => Values::String(vec![String::new(); rows]),
+            FieldType::Boolean => Values::Boolean(vec![false; rows]),
+        };
+        FieldColumn {
+            name: name.to_owned(),
+            values,
+            present: vec![false; rows],
+        }
+    }
+
+    fn push_absent(&mut self) {
+        self.present.push(false);
+        match &mut self.values {
+            Values::Float(v) => v.push(0.0),
+            Values::Integer(v) => v.push(0),
+            Values::Unsigned(v) => v.push(0),
+            Values::String(v) => v.push(String::new()),
+            Values::Boolean(v) => v.push(false),
+        }
+    }
+
+    fn set(&mut self, row: usize, value: &FieldValue<'_>) {
+        self.present[row] = true;
+        match (&mut self.values, value) {
+            (Values::Float(v), FieldValue::Float(x)) => v[row] = *x,
+            (Values::Integer(v), FieldValue::Integer(x)) => v[row] = *x,
+            (Values::Unsigned(v), FieldValue::Unsigned(x)) => v[row] = *x,
+            (Values::String(v), FieldValue::String(x)) => v[row] = x.to_string(),
+            (Values::Boolean(v), FieldValue::Boolean(x)) => v[row] = *x,
+            _ => panic!(
+                "field {} changed type: points must be admitted to the table schema first",
+                self.name
+            ),
+        }
+    }
+
+    /// The column's values in `order`, absent values as nulls.
+    fn array(&self, order: &[u32]) -> ArrayRef {
+        let present = |r: usize| self.present[r];
+        let rows = order.iter().map(|&r| r as usize);
+        match &self.values {
+            Values::Float(v) => Arc::new(
+                rows.map(|r| present(r).then(|| v[r]))
+                    .collect::<Float64Array>(),
+            ),
+            Values::Integer(v) => Arc::new(
+                rows.map(|r| present(r).then(|| v[r]))
+                    .collect::<Int64Array>(),
+            ),
+            Values::Unsigned(v) => Arc::new(
+                rows.map(|r| present(r).then(|| v[r]))
+                    .collect::<UInt64Array>(),
+            ),
+            Values::String(v) => Arc::new(
+                rows.map(|r| present(r).then(|| v[r].as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Values::Boolean(v) => Arc::new(
+                rows.map(|r| present(r).then(|| v[r]))
+                    .collect::<BooleanArray>(),
+            ),
+        }
+    }
+}
+
+/// The rows of one measurement in one write.
+#[derive(Default)]
+pub struct MeasurementBatch {
+    /// Canonical series key (sorted `key\0value\0` pairs) to series number.
+    series: FxHashMap<Box<str>, u32>,
+    /// Each series' tags, sorted by key.
+    series_tags: Vec<Vec<(Box<str>, Box<str>)>>,
+    row_series: Vec<u32>,
+    row_time: Vec<i64>,
+    row_of: FxHashMap<(u32, i64), u32>,
+    fields: Vec<FieldColumn>,
+    field_positions: HashMap<String, usize>,
+    key: String,
+}
+
+impl MeasurementBatch {
+    pub fn rows(&self) -> usize {
+        self.row_time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.row_time.is_empty()
+    }
+
+    /// Adds a point. A point with the series and time of an earlier one merges into its row:
+    /// its fields replace the earlier values, other fields stay.
+    pub fn push(&mut self, point: &Point<'_>) {
+        let series = self.series_number(&point.tags);
+        let row = match self.row_of.entry((series, point.time_ns)) {
+            Entry::Occupied(e) => *e.get() as usize,
+            Entry::Vacant(e) => {
+                let row = self.row_time.len();
+                e.insert(u32::try_from(row).expect("fewer than 2^32 rows in one write"));
+                self.row_series.push(series);
+                self.row_time.push(point.time_ns);
+                for column in &mut self.fields {
+                    column.push_absent();
+                }
+                row
+            }
+        };
+        for (key, value) in &point.fields {
+            let column = match self.field_positions.get(key.as_ref()) {
+                Some(&i) => i,
+                None => {
+                    let rows = self.row_time.len();
+                    self.fields
+                        .push(FieldColumn::new(key, value.field_type(), rows));
+                    self.field_positions
+                        .insert(key.to_string(), self.fields.len() - 1);
+                    self.fields.len() - 1
+                }
+            };
+            self.fields[column].set(row, value);
+        }
+    }
+
+    fn series_number(&mut self, tags: &[(Cow<'_, str>, Cow<'_, str>)]) -> u32 {
+        let mut sorted: Vec<&(Cow<'_, str>, Cow<'_, str>)> = tags.iter().collect();
+        if !sorted.is_sorted_by(|a, b| a.0 <= b.0) {
+            sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        // NUL cannot appear in a name, so it separates the parts of the key unambiguously.
+        self.key.clear();
+        for (k, v) in &sorted {
+            self.key.push_str(k);
+            self.key.push('\0');
+            self.key.push_str(v);
+            self.key.push('\0');
+        }
+        if let Some(&n) = self.series.get(self.key.as_str()) {
+            return n;
+        }
+        let n = u32::try_from(self.series_tags.len()).expect("fewer than 2^32 series in one write");
+        self.series.insert(self.key.as_str().into(), n);
+        self.series_tags.push(
+            sorted
+                .iter()
+                .map(|(k, v)| (k.as_ref().into(), v.as_ref().into()))
+                .collect(),
+        );
+        n
+    }
+
+    /// Sorts the rows by the table's tags (in column order, absent tags first) and time, and
+    /// cuts them into one batch per UTC day. Columns: the tags and fields that occur in the
+    /// rows, in table order, with `time` between them.
+    pub fn finish(self, schema: &TableSchema) -> Vec<DayBatch> {
+        let tag_columns: Vec<&str> = schema
+            .tags()
+            .map(|c| c.name.as_str())
+            .filter(|name| {
+                self.series_tags
+                    .iter()
+                    .any(|tags| tags.iter().any(|(k, _)| &**k == *name))
+            })
+            .collect();
+        let series_values: Vec<Vec<Option<&str>>> = self
+            .series_tags
+            .iter()
+            .map(|tags| {
+                tag_columns
+                    .iter()
+                    .map(|name| tags.iter().find(|(k, _)| &**k == *name).map(|(_, v)| &**v))
+                    .collect()
+            })
+            .collect();
+        let mut by_tags: Vec<u32> = (0..series_values.len() as u32).collect();
+        by_tags
+            .sort_unstable_by(|&a, &b| series_values[a as usize].cmp(&series_values[b as usize]));
+        let mut rank = vec![0u32; by_tags.len()];
+        for (position, &series) in by_tags.iter().enumerate() {
+            rank[series as usize] = position as u32;
+        }
+
+        let day_of = |t: i64| t.div_euclid(NANOS_PER_DAY);
+        let mut order: Vec<u32> = (0..self.row_time.len() as u32).collect();
+        order.sort_unstable_by_key(|&r| {
+            let t = self.row_time[r as usize];
+            (day_of(t), rank[self.row_series[r as usize] as usize], t)
+        });
+
+        let fields: Vec<&FieldColumn> = schema
+            .columns()
+            .iter()
+            .filter_map(|c| self.field_positions.get(&c.name).map(|&i| &self.fields[i]))
+            .collect();
+        let arrow_schema = Arc::new(self.arrow_schema(&tag_columns, &fields, schema));
+
+        order
+            .chunk_by(|&a, &b| {
+                day_of(self.row_time[a as usize]) == day_of(self.row_time[b as usize])
+            })
+            .map(|rows| {
+                let mut columns: Vec<ArrayRef> = Vec::with_capacity(arrow_schema.fields().len());
+                columns.extend((0..tag_columns.len()).map(|tag| {
+                    let mut builder = StringDictionaryBuilder::<Int32Type>::new();
+                    for &r in rows {
+                        builder.append_option(
+                            series_values[self.row_series[r as usize] as usize][tag],
+                        );
+                    }
+                    Arc::new(builder.finish()) as ArrayRef
+                }));
+                let times: Vec<i64> = rows.iter().map(|&r| self.row_time[r as usize]).collect();
+                let (min_time_ns, max_time_ns) = times
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+                columns.push(Arc::new(
+                    TimestampNanosecondArray::from(times).with_timezone("UTC"),
+                ));
+                columns.extend(fields.iter().map(|f| f.array(rows)));
+                DayBatch {
+                    day: day_of(min_time_ns),
+                    batch: RecordBatch::try_new(arrow_schema.clone(), columns)
+                        .expect("columns match the schema built for them"),
+                    min_time_ns,
+                    max_time_ns,
+                }
+            })
+            .collect()
+    }
+
+    fn arrow_schema(&self, tags: &[&str], fields: &[&FieldColumn], schema: &TableSchema) -> Schema {
+        let with_role = |field: Field, kind: ColumnKind| {
+            field.with_metadata(HashMap::from([(
+                ROLE_METADATA_KEY.to_owned(),
+                kind.role().to_owned(),
+            )]))
+        };
+        let mut out: Vec<Field> = tags
+            .iter()
+            .map(|name| {
+                let dictionary =
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                with_role(Field::new(*name, dictionary, true), ColumnKind::Tag)
+            })
+            .collect();
+        out.push(Field::new(
+            TIME_COLUMN,
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            false,
+        ));
+        for f in fields {
+            let kind = schema
+                .get(&f.name)
+                .expect("fields are admitted to the schema")
+                .kind;
+            out.push(with_role(Field::new(&f.name, arrow_type(kind), true), kind));
+        }
+        Schema::new(out)
+    }
+}
+
+/// The Arrow type a field column is stored as.
+pub fn arrow_type(kind: ColumnKind) -> DataType {
+    match kind {
+        ColumnKind::Tag => {
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+        }
+        ColumnKind::Field(FieldType::Float) => DataType::Float64,
+        ColumnKind::Field(FieldType::Integer) => DataType::Int64,
+        ColumnKind::Field(FieldType::Unsigned) => DataType::UInt64,
+        ColumnKind::Field(FieldType::String) => DataType::Utf8,
+        ColumnKind::Field(FieldType::Boolean) => DataType::Boolean,
+    }
+}

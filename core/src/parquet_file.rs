@@ -1,0 +1,98 @@
+//! Parquet files of measurement data: written from one day's batch, read back with only
+//! the columns a query needs.
+
+use std::fmt;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, SchemaRef};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+/// Rows per row group: small enough that statistics on the leading tag skip most of a file
+/// for a query on one series.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows decoded at a time.
+const READ_BATCH_ROWS: usize = 8192;
+
+/// A Parquet file that could not be written or read.
+#[derive(Debug)]
+pub struct StorageError(String);
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+impl From<parquet::errors::ParquetError> for StorageError {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        StorageError(format!("Parquet: {e}"))
+    }
+}
+
+/// Writes a batch as a Parquet file: zstd, page statistics, dictionary-encoded tags and
+/// strings, delta-encoded times and integers (consecutive rows of a series differ little).
+pub fn write(batch: &RecordBatch) -> Result<Vec<u8>, StorageError> {
+    let mut properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for field in batch.schema().fields() {
+        if matches!(
+            field.data_type(),
+            DataType::Timestamp(..) | DataType::Int64 | DataType::UInt64
+        ) {
+            let path = ColumnPath::from(field.name().as_str());
+            properties = properties
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(properties.build()))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(out)
+}
+
+/// A file opened for reading: its schema, and a reader of the named columns it has.
+pub struct FileReader {
+    builder: ParquetRecordBatchReaderBuilder<Bytes>,
+}
+
+impl FileReader {
+    pub fn open(file: Bytes) -> Result<Self, StorageError> {
+        Ok(FileReader {
+            builder: ParquetRecordBatchReaderBuilder::try_new(file)?,
+        })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        self.builder.schema()
+    }
+
+    /// Reads the columns among `columns` that the file has; the rest the caller reads as NULL.
+    pub fn read(self, columns: &[&str]) -> Result<ParquetRecordBatchReader, StorageError> {
+        let roots: Vec<usize> = self
+            .builder
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| columns.contains(&f.name().as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let mask = ProjectionMask::roots(self.builder.parquet_schema(), roots);
+        Ok(self
+            .builder
+            .with_projection(mask)
+            .with_batch_size(READ_BATCH_ROWS)
+            .build()?)
+    }
+}

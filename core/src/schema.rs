@@ -1,0 +1,353 @@
+//! Schema on write: how the tags and fields of points become the columns of a measurement
+//! table, and which points a table cannot take.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::line_protocol::{FieldType, Point};
+
+/// PostgreSQL's longest identifier, in bytes (NAMEDATALEN - 1).
+pub const MAX_IDENTIFIER_LEN: usize = 63;
+/// PostgreSQL's most columns in a table.
+pub const MAX_COLUMNS: usize = 1600;
+/// The columns every measurement table has besides its tags and fields.
+pub const TIME_COLUMN: &str = "time";
+pub const TIME_NS_COLUMN: &str = "time_ns";
+const BUILT_IN_COLUMNS: usize = 2;
+
+/// Whether a column holds a tag or a field, and a field's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnKind {
+    Tag,
+    Field(FieldType),
+}
+
+impl ColumnKind {
+    /// The name of the role, as shown in catalogs and column comments.
+    pub fn role(self) -> &'static str {
+        match self {
+            ColumnKind::Tag => "tag",
+            ColumnKind::Field(_) => "field",
+        }
+    }
+
+    /// The PostgreSQL type of the column.
+    pub fn sql_type(self) -> &'static str {
+        match self {
+            ColumnKind::Tag | ColumnKind::Field(FieldType::String) => "text",
+            ColumnKind::Field(FieldType::Float) => "double precision",
+            ColumnKind::Field(FieldType::Integer) => "bigint",
+            ColumnKind::Field(FieldType::Unsigned) => "numeric(20,0)",
+            ColumnKind::Field(FieldType::Boolean) => "boolean",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnKind,
+}
+
+/// Why a point cannot be written to its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaError {
+    NameTooLong {
+        what: &'static str,
+        name: String,
+    },
+    ReservedName {
+        name: String,
+    },
+    TypeConflict {
+        column: String,
+        existing: ColumnKind,
+        found: FieldType,
+    },
+    TagIsField {
+        column: String,
+    },
+    FieldIsTag {
+        column: String,
+    },
+    TooManyColumns {
+        needed: usize,
+    },
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaError::NameTooLong { what, name } => write!(
+                f,
+                "{what} \"{name}\" is {} bytes long; PostgreSQL names are limited to {MAX_IDENTIFIER_LEN} bytes",
+                name.len()
+            ),
+            SchemaError::ReservedName { name } => write!(
+                f,
+                "\"{name}\" cannot be a tag or field name: every measurement has a column \"{name}\""
+            ),
+            SchemaError::TypeConflict { column, existing, found } => write!(
+                f,
+                "field type conflict: column {column} is {}, line has {found}",
+                existing.sql_type()
+            ),
+            SchemaError::TagIsField { column } => {
+                write!(f, "\"{column}\" is a field of this measurement and cannot be written as a tag")
+            }
+            SchemaError::FieldIsTag { column } => {
+                write!(f, "\"{column}\" is a tag of this measurement and cannot be written as a field")
+            }
+            SchemaError::TooManyColumns { needed } => write!(
+                f,
+                "the measurement would need {needed} columns; PostgreSQL allows {MAX_COLUMNS}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
+/// Checks a measurement or database name.
+pub fn check_table_name(what: &'static str, name: &str) -> Result<(), SchemaError> {
+    if name.len() > MAX_IDENTIFIER_LEN {
+        return Err(SchemaError::NameTooLong {
+            what,
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn check_column_name(what: &'static str, name: &str) -> Result<(), SchemaError> {
+    check_table_name(what, name)?;
+    if name == TIME_COLUMN || name == TIME_NS_COLUMN {
+        return Err(SchemaError::ReservedName {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The tag and field columns of a measurement table, in table order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableSchema {
+    columns: Vec<Column>,
+    positions: HashMap<String, usize>,
+}
+
+impl TableSchema {
+    pub fn new(columns: Vec<Column>) -> Self {
+        let positions = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        TableSchema { columns, positions }
+    }
+
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Column> {
+        self.positions.get(name).map(|&i| &self.columns[i])
+    }
+
+    pub fn tags(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| c.kind == ColumnKind::Tag)
+    }
+
+    /// Admits a point: checks it against the columns, and adds the columns it brings.
+    /// A point that cannot be admitted leaves the schema as it was.
+    pub fn admit(&mut self, point: &Point<'_>) -> Result<(), SchemaError> {
+        let before = self.columns.len();
+        let result = self.admit_columns(point);
+        if result.is_err() {
+            for column in self.columns.drain(before..) {
+                self.positions.remove(&column.name);
+            }
+        }
+        result
+    }
+
+    fn admit_columns(&mut self, point: &Point<'_>) -> Result<(), SchemaError> {
+        for (key, _) in &point.tags {
+            match self.get(key) {
+                Some(Column {
+                    kind: ColumnKind::Tag,
+                    ..
+                }) => {}
+                Some(_) => {
+                    return Err(SchemaError::TagIsField {
+                        column: key.to_string(),
+                    })
+                }
+                None => {
+                    check_column_name("tag key", key)?;
+                    self.push(key, ColumnKind::Tag);
+                }
+            }
+        }
+        for (key, value) in &point.fields {
+            let found = value.field_type();
+            match self.get(key).map(|c| c.kind) {
+                Some(ColumnKind::Field(existing)) if existing == found => {}
+                Some(ColumnKind::Field(existing)) => {
+                    return Err(SchemaError::TypeConflict {
+                        column: key.to_string(),
+                        existing: ColumnKind::Field(existing),
+                        found,
+                    })
+                }
+                Some(ColumnKind::Tag) => {
+                    return Err(SchemaError::FieldIsTag {
+                        column: key.to_string(),
+                    })
+                }
+                None => {
+                    check_column_name("field key", key)?;
+                    self.push(key, ColumnKind::Field(found));
+                }
+            }
+        }
+        let needed = self.columns.len() + BUILT_IN_COLUMNS;
+        if needed > MAX_COLUMNS {
+            return Err(SchemaError::TooManyColumns { needed });
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, name: &str, kind: ColumnKind) {
+        self.positions.insert(name.to_owned(), self.columns.len());
+        self.columns.push(Column {
+            name: name.to_owned(),
+            kind,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line_protocol::{parse, ParseOptions, Precision};
+
+    fn admit(schema: &mut TableSchema, line: &str) -> Result<(), SchemaError> {
+        let options = ParseOptions {
+            precision: Precision::Nanoseconds,
+            now_ns: 0,
+        };
+        let point = parse(line, options).next().unwrap().unwrap();
+        schema.admit(&point)
+    }
+
+    fn names(schema: &TableSchema) -> Vec<(&str, &str)> {
+        schema
+            .columns()
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind.sql_type()))
+            .collect()
+    }
+
+    #[test]
+    fn columns_come_in_order_of_arrival() {
+        let mut schema = TableSchema::default();
+        admit(&mut schema, "cpu,host=a,dc=x usage=1.5,n=3i 1").unwrap();
+        admit(
+            &mut schema,
+            "cpu,host=b,rack=7 usage=2,on=true,u=1u,s=\"x\" 2",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&schema),
+            vec![
+                ("host", "text"),
+                ("dc", "text"),
+                ("usage", "double precision"),
+                ("n", "bigint"),
+                ("rack", "text"),
+                ("on", "boolean"),
+                ("u", "numeric(20,0)"),
+                ("s", "text"),
+            ]
+        );
+        assert_eq!(schema.tags().count(), 3);
+    }
+
+    #[test]
+    fn type_conflict_is_rejected_and_changes_nothing() {
+        let mut schema = TableSchema::default();
+        admit(&mut schema, "cpu usage=1i 1").unwrap();
+        let before = schema.clone();
+        let e = admit(&mut schema, "cpu,newtag=x usage=1.5,newfield=1 2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "field type conflict: column usage is bigint, line has float"
+        );
+        assert_eq!(schema, before);
+    }
+
+    #[test]
+    fn a_name_cannot_be_both_tag_and_field() {
+        let mut schema = TableSchema::default();
+        admit(&mut schema, "m,host=a f=1 1").unwrap();
+        assert_eq!(
+            admit(&mut schema, "m host=1 2"),
+            Err(SchemaError::FieldIsTag {
+                column: "host".into()
+            })
+        );
+        assert_eq!(
+            admit(&mut schema, "m,f=x g=1 2"),
+            Err(SchemaError::TagIsField { column: "f".into() })
+        );
+        let mut fresh = TableSchema::default();
+        assert_eq!(
+            admit(&mut fresh, "m,a=x a=1 2"),
+            Err(SchemaError::FieldIsTag { column: "a".into() })
+        );
+        assert!(fresh.columns().is_empty());
+    }
+
+    #[test]
+    fn reserved_and_long_names() {
+        let mut schema = TableSchema::default();
+        assert_eq!(
+            admit(&mut schema, "m time=1 1"),
+            Err(SchemaError::ReservedName {
+                name: "time".into()
+            })
+        );
+        assert_eq!(
+            admit(&mut schema, "m,time_ns=1 f=1 1"),
+            Err(SchemaError::ReservedName {
+                name: "time_ns".into()
+            })
+        );
+        let long = "x".repeat(64);
+        assert!(matches!(
+            admit(&mut schema, &format!("m {long}=1 1")),
+            Err(SchemaError::NameTooLong {
+                what: "field key",
+                ..
+            })
+        ));
+        assert!(admit(&mut schema, &format!("m {}=1 1", "x".repeat(63))).is_ok());
+        assert!(
+            check_table_name("measurement", &"é".repeat(32)).is_err(),
+            "bytes, not characters"
+        );
+    }
+
+    #[test]
+    fn at_most_1600_columns() {
+        let mut schema = TableSchema::default();
+        let fields: Vec<String> = (0..1598).map(|i| format!("f{i}=1")).collect();
+        admit(&mut schema, &format!("m {} 1", fields.join(","))).unwrap();
+        assert_eq!(
+            admit(&mut schema, "m extra=1 2"),
+            Err(SchemaError::TooManyColumns { needed: 1601 })
+        );
+        assert_eq!(schema.columns().len(), 1598);
+    }
+}
