@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
     StringDictionaryBuilder, TimestampNanosecondArray, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
@@ -178,14 +178,11 @@ impl MeasurementBatch {
         if !sorted.is_sorted_by(|a, b| a.0 <= b.0) {
             sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        // NUL cannot appear in a name, so it separates the parts of the key unambiguously.
         self.key.clear();
-        for (k, v) in &sorted {
-            self.key.push_str(k);
-            self.key.push('\0');
-            self.key.push_str(v);
-            self.key.push('\0');
-        }
+        write_series_key(
+            sorted.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+            &mut self.key,
+        );
         if let Some(&n) = self.series.get(self.key.as_str()) {
             return n;
         }
@@ -204,6 +201,12 @@ impl MeasurementBatch {
     /// cuts them into one batch per UTC day. Columns: the tags and fields that occur in the
     /// rows, in table order, with `time` between them.
     pub fn finish(self, schema: &TableSchema) -> Vec<DayBatch> {
+        if let Some(missing) = self.fields.iter().find(|f| schema.get(&f.name).is_none()) {
+            panic!(
+                "field {} is not in the table schema given to finish()",
+                missing.name
+            );
+        }
         let tag_columns: Vec<&str> = schema
             .tags()
             .map(|c| c.name.as_str())
@@ -308,6 +311,132 @@ impl MeasurementBatch {
         }
         Schema::new(out)
     }
+}
+
+/// Writes the key identifying a series: its tags, sorted by key, as `key\0value\0` pairs.
+/// NUL cannot appear in a name, so it separates the parts unambiguously.
+fn write_series_key<'t>(sorted_tags: impl Iterator<Item = (&'t str, &'t str)>, out: &mut String) {
+    for (k, v) in sorted_tags {
+        out.push_str(k);
+        out.push('\0');
+        out.push_str(v);
+        out.push('\0');
+    }
+}
+
+fn series_key(point: &Point<'_>) -> String {
+    let mut tags: Vec<(&str, &str)> = point
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .collect();
+    tags.sort_unstable();
+    let mut key = String::new();
+    write_series_key(tags.into_iter(), &mut key);
+    key
+}
+
+/// The points stored in a batch read from a file: dictionary columns are tags, `time` is
+/// the time, the other columns are fields; nulls are absent tags and fields.
+pub fn points_of(batch: &RecordBatch) -> Vec<Point<'_>> {
+    let mut points: Vec<Point<'_>> = (0..batch.num_rows())
+        .map(|_| Point {
+            line: 0,
+            measurement: Cow::Borrowed(""),
+            tags: Vec::new(),
+            fields: Vec::new(),
+            time_ns: 0,
+        })
+        .collect();
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let name = field.name().as_str();
+        if name == TIME_COLUMN {
+            let times: &TimestampNanosecondArray = column.as_primitive();
+            for (point, t) in points.iter_mut().zip(times.values()) {
+                point.time_ns = *t;
+            }
+            continue;
+        }
+        for (row, point) in points.iter_mut().enumerate() {
+            if column.is_null(row) {
+                continue;
+            }
+            match column.data_type() {
+                DataType::Dictionary(..) => {
+                    let tags = column.as_dictionary::<Int32Type>();
+                    let values: &StringArray = tags.values().as_string();
+                    let value = values.value(tags.keys().value(row) as usize);
+                    point.tags.push((Cow::Borrowed(name), Cow::Borrowed(value)));
+                }
+                DataType::Float64 => {
+                    let value = column
+                        .as_primitive::<arrow::datatypes::Float64Type>()
+                        .value(row);
+                    point
+                        .fields
+                        .push((Cow::Borrowed(name), FieldValue::Float(value)));
+                }
+                DataType::Int64 => {
+                    let value = column
+                        .as_primitive::<arrow::datatypes::Int64Type>()
+                        .value(row);
+                    point
+                        .fields
+                        .push((Cow::Borrowed(name), FieldValue::Integer(value)));
+                }
+                DataType::UInt64 => {
+                    let value = column
+                        .as_primitive::<arrow::datatypes::UInt64Type>()
+                        .value(row);
+                    point
+                        .fields
+                        .push((Cow::Borrowed(name), FieldValue::Unsigned(value)));
+                }
+                DataType::Utf8 => {
+                    let value = column.as_string::<i32>().value(row);
+                    point.fields.push((
+                        Cow::Borrowed(name),
+                        FieldValue::String(Cow::Borrowed(value)),
+                    ));
+                }
+                DataType::Boolean => {
+                    let value = column.as_boolean().value(row);
+                    point
+                        .fields
+                        .push((Cow::Borrowed(name), FieldValue::Boolean(value)));
+                }
+                other => panic!("column {name} of a stored file has unexpected type {other}"),
+            }
+        }
+    }
+    points
+}
+
+/// Whether any row of `new` has the series and time of a row in `existing`, files that
+/// overlap it in time. Only then must they be merged for reads to see one row per key.
+pub fn collides(existing: &[RecordBatch], new: &DayBatch) -> bool {
+    let keys: std::collections::HashSet<(String, i64)> = points_of(&new.batch)
+        .iter()
+        .map(|p| (series_key(p), p.time_ns))
+        .collect();
+    existing.iter().any(|batch| {
+        points_of(batch).iter().any(|p| {
+            (new.min_time_ns..=new.max_time_ns).contains(&p.time_ns)
+                && keys.contains(&(series_key(p), p.time_ns))
+        })
+    })
+}
+
+/// Merges stored rows with new ones as one write would: `batches` in write order, later
+/// values of a field winning.
+pub fn merge(batches: &[&RecordBatch], schema: &TableSchema) -> Vec<DayBatch> {
+    let mut merged = MeasurementBatch::default();
+    for batch in batches {
+        for point in points_of(batch) {
+            merged.push(&point);
+        }
+    }
+    merged.finish(schema)
 }
 
 /// The Arrow type a field column is stored as.

@@ -217,3 +217,51 @@ fn tsbs_like_rows_take_few_bytes() {
     let per_row = bytes as f64 / rows as f64;
     assert!(per_row < 10.0, "{per_row:.2} bytes per row");
 }
+
+#[test]
+fn stored_rows_read_back_as_the_points_written() {
+    let input = r#"m,t=x f=1.5,i=-3i,u=7u,s="hé",b=true 5
+m,t=y,z=q f=2.5 6"#;
+    let (_, days) = batches(input);
+    let points = tsparquet_core::batch::points_of(&days[0].batch);
+    let written: Vec<String> = points.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        written,
+        vec![
+            r#",t=x f=1.5,i=-3i,u=7u,s="hé",b=true 5"#,
+            ",t=y,z=q f=2.5 6"
+        ]
+    );
+}
+
+#[test]
+fn only_rows_with_the_same_series_and_time_collide() {
+    let (_, old) = batches("m,h=a f=1,g=1 10\nm,h=b f=1 20");
+    let (_, touching) = batches("m,h=b f=2 10\nm,h=a f=2 20\nm,h=a f=2 30");
+    assert!(!tsparquet_core::batch::collides(
+        &[old[0].batch.clone()],
+        &touching[0]
+    ));
+    let (schema, repeat) = batches("m,h=a f=5,k=1 10");
+    assert!(tsparquet_core::batch::collides(
+        &[old[0].batch.clone()],
+        &repeat[0]
+    ));
+
+    let mut full_schema = schema.clone();
+    let options = ParseOptions {
+        precision: Precision::Nanoseconds,
+        now_ns: 0,
+    };
+    for p in parse("m,h=a f=1,g=1 10", options) {
+        full_schema.admit(&p.unwrap()).unwrap();
+    }
+    let merged_full =
+        tsparquet_core::batch::merge(&[&old[0].batch, &repeat[0].batch], &full_schema);
+    assert_eq!(merged_full.len(), 1);
+    let points: Vec<String> = tsparquet_core::batch::points_of(&merged_full[0].batch)
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(points, vec![",h=a f=5,k=1,g=1 10", ",h=b f=1 20"]);
+}

@@ -55,7 +55,7 @@ fn parse_lp(
                 None,
                 None,
                 None,
-                Some(format!("column {}: {}", e.column, e.kind)),
+                Some(e.to_string_without_line()),
             ),
         })
         .collect();

@@ -124,8 +124,15 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
+impl LineError {
+    /// The message without the line number, for reports that show the line separately.
+    pub fn to_string_without_line(&self) -> String {
+        format!("column {}: {}", self.column, self.kind)
+    }
+}
+
 /// Cuts `text` to at most `ECHO_LIMIT` bytes on a character boundary, marking the cut.
-fn echo(text: &str) -> String {
+pub fn echo(text: &str) -> String {
     if text.len() <= ECHO_LIMIT {
         return text.to_owned();
     }
@@ -134,45 +141,6 @@ fn echo(text: &str) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
-}
-
-/// Keeps the first `capacity` errors of a write and counts the rest, so that a write of a
-/// million bad lines does not build a million error messages.
-#[derive(Debug, Clone)]
-pub struct ErrorLog {
-    capacity: usize,
-    total: u64,
-    kept: Vec<LineError>,
-}
-
-impl ErrorLog {
-    pub fn with_capacity(capacity: usize) -> Self {
-        ErrorLog {
-            capacity,
-            total: 0,
-            kept: Vec::new(),
-        }
-    }
-
-    pub fn push(&mut self, error: LineError) {
-        self.total += 1;
-        if self.kept.len() < self.capacity {
-            self.kept.push(error);
-        }
-    }
-
-    /// How many errors were pushed, kept or not.
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-
-    pub fn kept(&self) -> &[LineError] {
-        &self.kept
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
-    }
 }
 
 #[cfg(test)]
@@ -186,19 +154,6 @@ mod tests {
         assert!(e.text.len() <= ECHO_LIMIT + '…'.len_utf8());
         assert!(e.text.ends_with('…'));
         assert!(e.text.starts_with("éé"));
-    }
-
-    #[test]
-    fn error_log_keeps_first_errors_and_counts_all() {
-        let mut log = ErrorLog::with_capacity(2);
-        for line in 1..=5 {
-            log.push(LineError::new(line, 1, ErrorKind::MissingFieldSet, "m"));
-        }
-        assert_eq!(log.total(), 5);
-        assert_eq!(
-            log.kept().iter().map(|e| e.line).collect::<Vec<_>>(),
-            vec![1, 2]
-        );
     }
 
     #[test]

@@ -7,9 +7,9 @@ mod parser;
 mod precision;
 mod serialize;
 
-pub use error::{ErrorKind, ErrorLog, LineError};
+pub use error::{echo, ErrorKind, LineError};
 pub use field_value::{FieldType, FieldValue};
-pub use parser::{ParseOptions, Parser, Point};
+pub use parser::{measurement_names, ParseOptions, Parser, Point};
 pub use precision::{Precision, UnknownPrecision};
 
 /// The longest name (measurement, tag key or value, field key) or string field value, in bytes.

@@ -88,6 +88,26 @@ impl<'a> Iterator for Parser<'a> {
     }
 }
 
+/// The measurement names of `input`'s lines, in order, without parsing the rest of each
+/// line. Lines whose measurement cannot be read are left out.
+pub fn measurement_names(input: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    Lines::new(input).filter_map(|RawLine { text, .. }| {
+        let body = text.trim_start_matches([' ', '\t']);
+        if body.is_empty() || body.starts_with('#') {
+            return None;
+        }
+        let mut cursor = Cursor {
+            s: body,
+            b: body.as_bytes(),
+            i: 0,
+        };
+        cursor
+            .name(Element::Measurement)
+            .ok()
+            .filter(|name| !name.is_empty())
+    })
+}
+
 /// The parts of a line that are names, each with its own delimiters and escapes.
 #[derive(Clone, Copy, PartialEq)]
 enum Element {
