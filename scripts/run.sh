@@ -41,7 +41,8 @@ fi
 
 if ! as_postgres "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null; then
   say "starting PostgreSQL on port $PORT"
-  as_postgres "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
+  # Without RUST_BACKTRACE, so that errors do not carry Rust backtraces to clients.
+  env -u RUST_BACKTRACE runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
 fi
 
 if [ -z "$(sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then

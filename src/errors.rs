@@ -7,6 +7,7 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use tsparquet_core::line_protocol::UnknownPrecision;
+use tsparquet_core::parquet_file::StorageError;
 
 /// An error that has a Postgres error code and, where it helps the user, a hint.
 pub(crate) trait PgError: Display {
@@ -23,12 +24,31 @@ impl PgError for UnknownPrecision {
     }
 }
 
-/// Raises `error` as a Postgres ERROR. Never returns: Postgres unwinds the statement.
-pub(crate) fn raise(error: &impl PgError) -> ! {
-    let mut report = ErrorReport::new(error.sqlstate(), error.to_string(), "tsparquet");
-    if let Some(hint) = error.hint() {
+impl PgError for StorageError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED
+    }
+}
+
+/// Raises an ERROR with its SQLSTATE, message and, where they help, detail and hint.
+pub(crate) fn report(
+    code: PgSqlErrorCode,
+    message: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+) -> ! {
+    let mut report = ErrorReport::new(code, message.to_owned(), "tsparquet");
+    if let Some(detail) = detail {
+        report = report.set_detail(detail);
+    }
+    if let Some(hint) = hint {
         report = report.set_hint(hint);
     }
     report.report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
+}
+
+/// Raises `error` as a Postgres ERROR. Never returns: Postgres unwinds the statement.
+pub(crate) fn raise(error: &impl PgError) -> ! {
+    report(error.sqlstate(), &error.to_string(), None, error.hint())
 }

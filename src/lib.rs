@@ -5,7 +5,9 @@
 //! `tsparquet-core`, which never touches Postgres.
 #![deny(ffi_unwind_calls)]
 
+mod catalog;
 mod errors;
+mod fdw;
 mod functions;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -8,5 +8,7 @@ pub mod batch;
 pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;
+pub mod scan;
 pub mod schema;
+pub mod sql_text;
 pub mod time;

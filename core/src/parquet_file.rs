@@ -77,6 +77,20 @@ impl FileReader {
         self.builder.schema()
     }
 
+    /// Reads every column.
+    pub fn read_all(self) -> Result<Vec<RecordBatch>, StorageError> {
+        let names: Vec<String> = self
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.read(&names)?
+            .collect::<Result<_, _>>()
+            .map_err(|e| StorageError(format!("Parquet: {e}")))
+    }
+
     /// Reads the columns among `columns` that the file has; the rest the caller reads as NULL.
     pub fn read(self, columns: &[&str]) -> Result<ParquetRecordBatchReader, StorageError> {
         let roots: Vec<usize> = self

@@ -31,6 +31,30 @@ impl ColumnKind {
         }
     }
 
+    /// The column's type for DDL, qualified so that no `search_path` can change it.
+    pub fn qualified_sql_type(self) -> &'static str {
+        match self {
+            ColumnKind::Tag | ColumnKind::Field(FieldType::String) => "pg_catalog.text",
+            ColumnKind::Field(FieldType::Float) => "pg_catalog.float8",
+            ColumnKind::Field(FieldType::Integer) => "pg_catalog.int8",
+            ColumnKind::Field(FieldType::Unsigned) => "pg_catalog.numeric(20,0)",
+            ColumnKind::Field(FieldType::Boolean) => "pg_catalog.bool",
+        }
+    }
+
+    /// The kind of a stored column from its role option and `format_type` name.
+    pub fn from_catalog(role: &str, sql_type: &str) -> Option<ColumnKind> {
+        match (role, sql_type) {
+            ("tag", "text") => Some(ColumnKind::Tag),
+            ("field", "double precision") => Some(ColumnKind::Field(FieldType::Float)),
+            ("field", "bigint") => Some(ColumnKind::Field(FieldType::Integer)),
+            ("field", "numeric(20,0)") => Some(ColumnKind::Field(FieldType::Unsigned)),
+            ("field", "text") => Some(ColumnKind::Field(FieldType::String)),
+            ("field", "boolean") => Some(ColumnKind::Field(FieldType::Boolean)),
+            _ => None,
+        }
+    }
+
     /// The PostgreSQL type of the column.
     pub fn sql_type(self) -> &'static str {
         match self {
@@ -337,6 +361,25 @@ mod tests {
             check_table_name("measurement", &"é".repeat(32)).is_err(),
             "bytes, not characters"
         );
+    }
+
+    #[test]
+    fn catalog_types_round_trip() {
+        let kinds = [
+            ColumnKind::Tag,
+            ColumnKind::Field(FieldType::Float),
+            ColumnKind::Field(FieldType::Integer),
+            ColumnKind::Field(FieldType::Unsigned),
+            ColumnKind::Field(FieldType::String),
+            ColumnKind::Field(FieldType::Boolean),
+        ];
+        for kind in kinds {
+            assert_eq!(
+                ColumnKind::from_catalog(kind.role(), kind.sql_type()),
+                Some(kind)
+            );
+        }
+        assert_eq!(ColumnKind::from_catalog("tag", "bigint"), None);
     }
 
     #[test]

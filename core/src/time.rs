@@ -10,6 +10,14 @@ pub fn unix_nanos_to_postgres_micros(nanos: i64) -> i64 {
     nanos.div_euclid(1_000) - POSTGRES_EPOCH_MICROS
 }
 
+/// The current time in nanoseconds since the Unix epoch.
+pub fn now_ns() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since_epoch.as_nanos()).expect("the clock is before 2262")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

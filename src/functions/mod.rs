@@ -1,6 +1,7 @@
 //! The SQL functions of the `tsparquet` schema.
 
 mod parse_lp;
+mod write_lp;
 
 /// The extension's schema. Created by the extension script, so it belongs to the extension
 /// and `DROP EXTENSION` removes it. Functions name it with `schema = "tsparquet"`.

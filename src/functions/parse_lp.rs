@@ -1,8 +1,6 @@
 //! `tsparquet.parse_lp(lines, precision)`: shows how tsparquet reads line protocol, one row
 //! per point or rejected line, without writing anything.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{Map, Number, Value};
@@ -43,7 +41,7 @@ fn parse_lp(
     let precision: Precision = precision.parse().unwrap_or_else(|e| errors::raise(&e));
     let options = ParseOptions {
         precision,
-        now_ns: now_ns(),
+        now_ns: tsparquet_core::time::now_ns(),
     };
     let rows: Vec<ParsedRow> = line_protocol::parse(lines, options)
         .map(|result| match result {
@@ -95,13 +93,6 @@ fn field_json(value: FieldValue<'_>) -> Value {
         FieldValue::String(v) => Value::String(v.into_owned()),
         FieldValue::Boolean(v) => Value::Bool(v),
     }
-}
-
-fn now_ns() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970");
-    i64::try_from(since_epoch.as_nanos()).expect("the clock is before 2262")
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -1,0 +1,155 @@
+//! A scan over a table's files: the rows of each file in turn, decoding only the columns
+//! the query needs.
+
+use arrow::array::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+
+use crate::parquet_file::{FileReader, StorageError};
+
+pub struct TableScan {
+    files: Vec<Bytes>,
+    columns: Vec<String>,
+    next_file: usize,
+    reader: Option<ParquetRecordBatchReader>,
+    batch: Option<RecordBatch>,
+    next_row: usize,
+}
+
+/// The scan's position: a row of a batch, and whether the batch is new since the last row.
+pub struct Row<'s> {
+    pub batch: &'s RecordBatch,
+    pub index: usize,
+    pub new_batch: bool,
+}
+
+impl TableScan {
+    /// Scans `files` in order, reading the columns among `columns` that each file has.
+    pub fn new(files: Vec<Bytes>, columns: Vec<String>) -> Self {
+        TableScan {
+            files,
+            columns,
+            next_file: 0,
+            reader: None,
+            batch: None,
+            next_row: 0,
+        }
+    }
+
+    /// Starts again from the first row.
+    pub fn restart(&mut self) {
+        self.next_file = 0;
+        self.reader = None;
+        self.batch = None;
+        self.next_row = 0;
+    }
+
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, StorageError> {
+        let mut new_batch = false;
+        while self
+            .batch
+            .as_ref()
+            .is_none_or(|b| self.next_row >= b.num_rows())
+        {
+            new_batch = true;
+            self.next_row = 0;
+            self.batch = None;
+            if let Some(reader) = &mut self.reader {
+                match reader.next() {
+                    Some(batch) => {
+                        self.batch = Some(batch.map_err(|e| {
+                            StorageError::from(parquet::errors::ParquetError::from(e))
+                        })?);
+                        continue;
+                    }
+                    None => self.reader = None,
+                }
+            }
+            let Some(file) = self.files.get(self.next_file) else {
+                return Ok(None);
+            };
+            self.next_file += 1;
+            let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+            self.reader = Some(FileReader::open(file.clone())?.read(&names)?);
+        }
+        let index = self.next_row;
+        self.next_row += 1;
+        let batch = self
+            .batch
+            .as_ref()
+            .expect("the loop leaves a batch with rows");
+        Ok(Some(Row {
+            batch,
+            index,
+            new_batch,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::MeasurementBatch;
+    use crate::line_protocol::{parse, ParseOptions, Precision};
+    use crate::parquet_file;
+    use crate::schema::TableSchema;
+
+    fn file(input: &str) -> Bytes {
+        let options = ParseOptions {
+            precision: Precision::Nanoseconds,
+            now_ns: 0,
+        };
+        let mut schema = TableSchema::default();
+        let mut batch = MeasurementBatch::default();
+        for p in parse(input, options) {
+            let p = p.unwrap();
+            schema.admit(&p).unwrap();
+            batch.push(&p);
+        }
+        let days = batch.finish(&schema);
+        Bytes::from(parquet_file::write(&days[0].batch).unwrap())
+    }
+
+    #[test]
+    fn rows_of_every_file_in_order_and_again_after_restart() {
+        let files = vec![file("m f=1 1\nm f=2 2"), file("m g=3 3"), file("m f=4 4")];
+        let mut scan = TableScan::new(files, vec!["time".into(), "f".into()]);
+        let mut seen = Vec::new();
+        while let Some(row) = scan.next_row().unwrap() {
+            let names: Vec<String> = row
+                .batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            seen.push((row.index, row.new_batch, names.join(",")));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (0, true, "time,f".into()),
+                (1, false, "time,f".into()),
+                (0, true, "time".into()),
+                (0, true, "time,f".into()),
+            ]
+        );
+        scan.restart();
+        assert_eq!(scan.next_row().unwrap().map(|r| r.index), Some(0));
+    }
+
+    #[test]
+    fn a_table_without_files_has_no_rows() {
+        let mut scan = TableScan::new(Vec::new(), vec!["time".into()]);
+        assert!(scan.next_row().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error() {
+        let mut scan = TableScan::new(
+            vec![Bytes::from_static(b"not parquet")],
+            vec!["time".into()],
+        );
+        assert!(scan.next_row().is_err());
+    }
+}

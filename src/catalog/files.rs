@@ -1,0 +1,104 @@
+//! Rows of `tsparquet.files`: the Parquet files of every measurement.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::json;
+use tsparquet_core::batch::{DayBatch, ROLE_METADATA_KEY};
+
+use super::as_extension_owner;
+
+/// A stored file.
+pub struct StoredFile {
+    pub file_id: i64,
+    pub data: Vec<u8>,
+}
+
+/// Stores one day's file of a measurement.
+pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) {
+    let columns: Vec<serde_json::Value> = day
+        .batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name(),
+                "role": f.metadata().get(ROLE_METADATA_KEY).map_or("time", |r| r.as_str()),
+                "type": f.data_type().to_string(),
+            })
+        })
+        .collect();
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO tsparquet.files
+                 (table_id, min_time_ns, max_time_ns, row_count, byte_size, columns, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                table_id.into(),
+                day.min_time_ns.into(),
+                day.max_time_ns.into(),
+                (day.batch.num_rows() as i64).into(),
+                (data.len() as i64).into(),
+                JsonB(serde_json::Value::Array(columns)).into(),
+                data.into(),
+            ],
+        )
+        .expect("insert into tsparquet.files");
+    });
+}
+
+/// The files of a table whose time range meets `[min_time_ns, max_time_ns]`, oldest first;
+/// all of them for the full range.
+pub fn in_time_range(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<StoredFile> {
+    as_extension_owner(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT file_id, data FROM tsparquet.files
+                     WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3
+                     ORDER BY file_id",
+                    None,
+                    &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
+                )
+                .expect("read tsparquet.files")
+                .map(|row| StoredFile {
+                    file_id: row.get(1).expect("file_id").expect("file_id is not null"),
+                    data: row.get(2).expect("data").expect("data is not null"),
+                })
+                .collect()
+        })
+    })
+}
+
+pub fn delete(file_ids: &[i64]) {
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "DELETE FROM tsparquet.files WHERE file_id = ANY($1)",
+            &[file_ids.to_vec().into()],
+        )
+        .expect("delete from tsparquet.files");
+    });
+}
+
+/// Releases every file of a table.
+pub fn delete_table(table_id: i64) {
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "DELETE FROM tsparquet.files WHERE table_id = $1",
+            &[table_id.into()],
+        )
+        .expect("delete from tsparquet.files");
+    });
+}
+
+/// Rows stored for a table, for the planner's estimates.
+pub fn row_count(table_id: i64) -> i64 {
+    as_extension_owner(|| {
+        Spi::get_one_with_args::<i64>(
+            "SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files WHERE table_id = $1",
+            &[table_id.into()],
+        )
+        .expect("read tsparquet.files")
+        .unwrap_or(0)
+    })
+}

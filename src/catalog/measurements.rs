@@ -1,0 +1,181 @@
+//! Measurement tables: foreign tables of the `tsparquet` server, one per measurement, with
+//! `time`, `time_ns` and a column per tag and field. Each column's role is an FDW option
+//! (`role 'tag'`) and its comment; each table's `table_id` option keys its files.
+
+use pgrx::prelude::*;
+use tsparquet_core::ingest::Existing;
+use tsparquet_core::schema::{Column, ColumnKind, TableSchema, TIME_COLUMN, TIME_NS_COLUMN};
+use tsparquet_core::sql_text::{quote_identifier, quote_literal};
+
+use super::as_extension_owner;
+
+/// The `table_id` option of a measurement table's options, if it is one.
+pub fn table_id_option(options: &[String]) -> Option<i64> {
+    options
+        .iter()
+        .find_map(|o| o.strip_prefix("table_id=")?.parse().ok())
+}
+
+/// What `database.measurement` is, and for a measurement table its `table_id`.
+pub fn find(database: &str, measurement: &str) -> (Existing, Option<i64>) {
+    let found = Spi::connect(|client| {
+        let mut rows = client
+            .select(
+                "SELECT c.oid, c.relkind::text, s.srvname::text, ft.ftoptions
+                 FROM pg_catalog.pg_class c
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
+                 LEFT JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+                 WHERE n.nspname = $1 AND c.relname = $2",
+                None,
+                &[database.into(), measurement.into()],
+            )
+            .expect("read pg_class");
+        rows.next().map(|row| {
+            let oid: pg_sys::Oid = row.get(1).expect("oid").expect("oid");
+            let server: Option<String> = row.get(3).expect("srvname");
+            let options: Option<Vec<String>> = row.get(4).expect("ftoptions");
+            (oid, server, options.unwrap_or_default())
+        })
+    });
+    let Some((oid, server, options)) = found else {
+        return (Existing::Missing, None);
+    };
+    let name = format!("{database}.{measurement}");
+    let table_id = table_id_option(&options);
+    match (server.as_deref(), table_id) {
+        (Some("tsparquet"), Some(table_id)) => match columns(oid) {
+            Ok(schema) => (Existing::Table(schema), Some(table_id)),
+            Err(reason) => (
+                Existing::Unusable(format!("{name} cannot take points: {reason}")),
+                None,
+            ),
+        },
+        _ => (
+            Existing::Unusable(format!(
+                "\"{name}\" exists and is not a tsparquet measurement table"
+            )),
+            None,
+        ),
+    }
+}
+
+fn columns(table: pg_sys::Oid) -> Result<TableSchema, String> {
+    let rows: Vec<(String, String, Vec<String>)> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT attname::text, pg_catalog.format_type(atttypid, atttypmod), attfdwoptions
+                 FROM pg_catalog.pg_attribute
+                 WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+                 ORDER BY attnum",
+                None,
+                &[table.into()],
+            )
+            .expect("read pg_attribute")
+            .map(|row| {
+                let options: Option<Vec<String>> = row.get(3).expect("attfdwoptions");
+                (
+                    row.get(1).expect("attname").expect("attname"),
+                    row.get(2).expect("type").expect("type"),
+                    options.unwrap_or_default(),
+                )
+            })
+            .collect()
+    });
+    let mut columns = Vec::new();
+    for (name, sql_type, options) in rows {
+        let role = options
+            .iter()
+            .find_map(|o| o.strip_prefix("role="))
+            .unwrap_or("");
+        if name == TIME_COLUMN || name == TIME_NS_COLUMN {
+            continue;
+        }
+        let kind = ColumnKind::from_catalog(role, &sql_type).ok_or_else(|| {
+            format!("column \"{name}\" ({sql_type}) is not a tag or field column")
+        })?;
+        columns.push(Column { name, kind });
+    }
+    Ok(TableSchema::new(columns))
+}
+
+fn column_definition(column: &Column) -> String {
+    format!(
+        "{} {} OPTIONS (role {})",
+        quote_identifier(&column.name),
+        column.kind.qualified_sql_type(),
+        quote_literal(column.kind.role())
+    )
+}
+
+fn comment_statements(table: &str, columns: &[Column]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            format!(
+                "COMMENT ON COLUMN {table}.{} IS {};",
+                quote_identifier(&c.name),
+                quote_literal(c.kind.role())
+            )
+        })
+        .collect()
+}
+
+/// Creates the measurement table, owned by the schema's owner, and returns its `table_id`.
+/// The caller's right to create in the schema must be checked first.
+pub fn create(database: &str, measurement: &str, schema: &TableSchema) -> i64 {
+    let table = format!(
+        "{}.{}",
+        quote_identifier(database),
+        quote_identifier(measurement)
+    );
+    as_extension_owner(|| {
+        let table_id: i64 = Spi::get_one("SELECT nextval('tsparquet.table_ids')")
+            .expect("allocate a table id")
+            .expect("nextval is not null");
+        let owner: String = Spi::get_one_with_args(
+            "SELECT nspowner::pg_catalog.regrole::text FROM pg_catalog.pg_namespace WHERE nspname = $1",
+            &[database.into()],
+        )
+        .expect("read the schema owner")
+        .expect("the schema exists");
+        let mut definitions = vec![
+            format!("{TIME_COLUMN} pg_catalog.timestamptz OPTIONS (role 'time') NOT NULL"),
+            format!("{TIME_NS_COLUMN} pg_catalog.int8 OPTIONS (role 'time_ns') NOT NULL"),
+        ];
+        definitions.extend(schema.columns().iter().map(column_definition));
+        let sql = format!(
+            "CREATE FOREIGN TABLE {table} ({}) SERVER tsparquet OPTIONS (table_id '{table_id}');
+             ALTER FOREIGN TABLE {table} OWNER TO {owner};
+             COMMENT ON COLUMN {table}.{TIME_COLUMN} IS 'time (microsecond precision)';
+             COMMENT ON COLUMN {table}.{TIME_NS_COLUMN} IS 'time in nanoseconds since 1970-01-01 UTC';
+             {}",
+            definitions.join(", "),
+            comment_statements(&table, schema.columns()),
+        );
+        Spi::run(&sql).expect("create the measurement table");
+        table_id
+    })
+}
+
+/// Adds columns to a measurement table.
+pub fn add_columns(database: &str, measurement: &str, columns: &[Column]) {
+    if columns.is_empty() {
+        return;
+    }
+    let table = format!(
+        "{}.{}",
+        quote_identifier(database),
+        quote_identifier(measurement)
+    );
+    let additions: Vec<String> = columns
+        .iter()
+        .map(|c| format!("ADD COLUMN {}", column_definition(c)))
+        .collect();
+    let sql = format!(
+        "ALTER FOREIGN TABLE {table} {}; {}",
+        additions.join(", "),
+        comment_statements(&table, columns)
+    );
+    as_extension_owner(|| Spi::run(&sql).expect("add columns to the measurement table"));
+}

@@ -1,0 +1,57 @@
+//! The extension's catalog: measurement tables in the system catalogs, Parquet files in
+//! `tsparquet.files`, and the privileges and locks around changing them.
+
+pub mod files;
+pub mod measurements;
+
+use pgrx::prelude::*;
+
+/// Runs `f` as the role that owns the extension, for work on the extension's own catalog
+/// that the calling role may not do directly. The caller's privileges must be checked first.
+pub fn as_extension_owner<T>(f: impl FnOnce() -> T) -> T {
+    let owner: pg_sys::Oid =
+        Spi::get_one("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'")
+            .expect("the extension's owner can be read")
+            .expect("the extension is installed");
+    let mut previous_user = pg_sys::Oid::INVALID;
+    let mut previous_context = 0;
+    // SAFETY: plain reads and writes of the backend's current user; Postgres also restores
+    // them itself if an error aborts the transaction.
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut previous_user, &mut previous_context);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            previous_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let restore = RestoreUser {
+        previous_user,
+        previous_context,
+    };
+    let result = f();
+    drop(restore);
+    result
+}
+
+struct RestoreUser {
+    previous_user: pg_sys::Oid,
+    previous_context: i32,
+}
+
+impl Drop for RestoreUser {
+    fn drop(&mut self) {
+        // SAFETY: restores what `as_extension_owner` read.
+        unsafe { pg_sys::SetUserIdAndSecContext(self.previous_user, self.previous_context) };
+    }
+}
+
+/// Takes a transaction-level advisory lock on `key`, serialising writers that change the
+/// same schema or measurement. Keys must be locked in sorted order to avoid deadlocks.
+pub fn lock(key: &str) {
+    // 0x74737071 ("tspq") keeps these locks apart from the application's advisory locks.
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_advisory_xact_lock(1953722481, pg_catalog.hashtext($1))",
+        &[key.into()],
+    )
+    .expect("advisory lock");
+}

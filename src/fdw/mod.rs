@@ -1,0 +1,82 @@
+//! The `tsparquet` foreign data wrapper: its handler, which hands Postgres the callbacks,
+//! and its validator, which checks options. Written on `pg_sys::FdwRoutine` directly.
+
+mod options;
+mod scan;
+mod truncate;
+
+use pgrx::prelude::*;
+use pgrx::{PgList, PgSqlErrorCode};
+
+pub use options::table_id;
+
+/// Version-1 calling convention records for the two C functions of the wrapper.
+static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_tsparquet_fdw_handler() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_tsparquet_fdw_validator() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+/// `tsparquet.fdw_handler()`: the callbacks of measurement tables.
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn tsparquet_fdw_handler(
+    _fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: allocates a zeroed node in the current memory context, as Postgres expects.
+    let mut routine =
+        unsafe { PgBox::<pg_sys::FdwRoutine>::alloc_node(pg_sys::NodeTag::T_FdwRoutine) };
+    routine.GetForeignRelSize = Some(scan::get_foreign_rel_size);
+    routine.GetForeignPaths = Some(scan::get_foreign_paths);
+    routine.GetForeignPlan = Some(scan::get_foreign_plan);
+    routine.BeginForeignScan = Some(scan::begin_foreign_scan);
+    routine.IterateForeignScan = Some(scan::iterate_foreign_scan);
+    routine.ReScanForeignScan = Some(scan::rescan_foreign_scan);
+    routine.EndForeignScan = Some(scan::end_foreign_scan);
+    routine.ExecForeignTruncate = Some(truncate::exec_foreign_truncate);
+    pg_sys::Datum::from(routine.into_pg())
+}
+
+/// `tsparquet.fdw_validator(options, catalog)`: tables take `table_id`, columns `role`.
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn tsparquet_fdw_validator(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: Postgres calls the validator with (text[] options, oid catalog).
+    let (options, catalog) = unsafe {
+        let raw = pgrx::pg_getarg_datum_raw(fcinfo, 0);
+        let catalog: pg_sys::Oid = pgrx::pg_getarg(fcinfo, 1).unwrap_or(pg_sys::Oid::INVALID);
+        (
+            PgList::<pg_sys::DefElem>::from_pg(pg_sys::untransformRelOptions(raw)),
+            catalog,
+        )
+    };
+    for option in options.iter_ptr() {
+        // SAFETY: untransformRelOptions returns DefElems with string values.
+        let (name, value) = unsafe {
+            let name = std::ffi::CStr::from_ptr((*option).defname)
+                .to_string_lossy()
+                .into_owned();
+            let value = std::ffi::CStr::from_ptr(pg_sys::defGetString(option))
+                .to_string_lossy()
+                .into_owned();
+            (name, value)
+        };
+        if let Err(message) = options::validate(catalog, &name, &value) {
+            let code = if message.starts_with("invalid") {
+                PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE
+            } else {
+                PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME
+            };
+            crate::errors::report(code, &message, None, None);
+        }
+    }
+    pg_sys::Datum::from(0)
+}

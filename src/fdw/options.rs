@@ -1,0 +1,51 @@
+//! Options of measurement tables (`table_id`) and their columns (`role`).
+
+use pgrx::prelude::*;
+use pgrx::PgList;
+
+/// Checks one option; the message says what is wrong.
+pub fn validate(catalog: pg_sys::Oid, name: &str, value: &str) -> Result<(), String> {
+    match (catalog, name) {
+        (pg_sys::ForeignTableRelationId, "table_id") => match value.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(()),
+            _ => Err(format!(
+                "invalid table_id \"{value}\": it must be a positive integer"
+            )),
+        },
+        (pg_sys::AttributeRelationId, "role") => match value {
+            "tag" | "field" | "time" | "time_ns" => Ok(()),
+            _ => Err(format!(
+                "invalid role \"{value}\": use tag, field, time or time_ns"
+            )),
+        },
+        _ => Err(format!("tsparquet has no option \"{name}\" here")),
+    }
+}
+
+/// The `table_id` option of a measurement table.
+pub fn table_id(relation: pg_sys::Oid) -> i64 {
+    // SAFETY: the relation is a foreign table of this wrapper; Postgres raises an error
+    // itself if it is not a foreign table.
+    let options =
+        unsafe { PgList::<pg_sys::DefElem>::from_pg((*pg_sys::GetForeignTable(relation)).options) };
+    for option in options.iter_ptr() {
+        // SAFETY: option lists hold DefElems with string values.
+        let (name, value) = unsafe {
+            (
+                std::ffi::CStr::from_ptr((*option).defname).to_string_lossy(),
+                std::ffi::CStr::from_ptr(pg_sys::defGetString(option)).to_string_lossy(),
+            )
+        };
+        if name == "table_id" {
+            if let Ok(id) = value.parse() {
+                return id;
+            }
+        }
+    }
+    crate::errors::report(
+        pgrx::PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+        "this tsparquet table has no table_id option",
+        None,
+        Some("Measurement tables are created by tsparquet.write_lp."),
+    )
+}

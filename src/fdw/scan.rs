@@ -1,0 +1,349 @@
+//! The foreign scan of a measurement table: every row Postgres asks for, read from the
+//! table's Parquet files with only the referenced columns decoded. Postgres evaluates all
+//! quals itself (pushdown comes later).
+//!
+//! Planner-to-executor data travels in `fdw_private` as a serialised string. The executor
+//! state is Rust data owned by a holder freed with the query's memory context, so it is
+//! dropped even when an ERROR ends the query before `EndForeignScan`.
+
+use std::ffi::{c_void, CString};
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{
+    DataType, Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type,
+};
+use bytes::Bytes;
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
+use serde::{Deserialize, Serialize};
+use tsparquet_core::scan::TableScan;
+use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
+use tsparquet_core::time::unix_nanos_to_postgres_micros;
+
+use crate::catalog::files;
+use crate::errors;
+
+/// What the planner tells the executor.
+#[derive(Serialize, Deserialize)]
+struct ScanPlan {
+    /// 1-based attribute numbers the query reads.
+    attributes: Vec<i16>,
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_rel_size(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    foreigntableid: pg_sys::Oid,
+) {
+    let rows = files::row_count(super::table_id(foreigntableid)) as f64;
+    // SAFETY: the planner hands a valid relation; clauselist_selectivity reads its quals.
+    unsafe {
+        let selectivity = pg_sys::clauselist_selectivity(
+            root,
+            (*baserel).baserestrictinfo,
+            0,
+            pg_sys::JoinType::JOIN_INNER,
+            std::ptr::null_mut(),
+        );
+        (*baserel).tuples = rows;
+        (*baserel).rows = (rows * selectivity).max(1.0).round();
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_paths(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    _foreigntableid: pg_sys::Oid,
+) {
+    // SAFETY: builds one path for the relation the planner passed.
+    unsafe {
+        let rows = (*baserel).rows;
+        let startup = 10.0;
+        // Decoding a stored row costs about as much as a heap tuple in a sequential scan.
+        let total = startup + (*baserel).tuples * pg_sys::cpu_tuple_cost * 2.0;
+        let path = pg_sys::create_foreignscan_path(
+            root,
+            baserel,
+            std::ptr::null_mut(),
+            rows,
+            startup,
+            total,
+            std::ptr::null_mut(),
+            (*baserel).lateral_relids,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        pg_sys::add_path(baserel, path.cast());
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_plan(
+    _root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    _foreigntableid: pg_sys::Oid,
+    _best_path: *mut pg_sys::ForeignPath,
+    tlist: *mut pg_sys::List,
+    scan_clauses: *mut pg_sys::List,
+    outer_plan: *mut pg_sys::Plan,
+) -> *mut pg_sys::ForeignScan {
+    // SAFETY: reads the relation's target list and quals, builds the plan node.
+    unsafe {
+        let relid = (*baserel).relid;
+        let mut used: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+        pg_sys::pull_varattnos((*(*baserel).reltarget).exprs.cast(), relid, &mut used);
+        let quals = PgList::<pg_sys::RestrictInfo>::from_pg((*baserel).baserestrictinfo);
+        for rinfo in quals.iter_ptr() {
+            pg_sys::pull_varattnos((*rinfo).clause.cast(), relid, &mut used);
+        }
+        let mut attributes = Vec::new();
+        let mut whole_row = false;
+        let mut member = -1;
+        loop {
+            member = pg_sys::bms_next_member(used, member);
+            if member < 0 {
+                break;
+            }
+            let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+            match attnum {
+                0 => whole_row = true,
+                n if n > 0 => attributes.push(n as i16),
+                _ => {}
+            }
+        }
+        if whole_row {
+            attributes = (1..=(*baserel).max_attr).collect();
+        }
+        let plan = serde_json::to_string(&ScanPlan { attributes }).expect("a scan plan serialises");
+        let text = CString::new(plan).expect("JSON has no NUL");
+        let private = pg_sys::lappend(
+            std::ptr::null_mut(),
+            pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())).cast(),
+        );
+        pg_sys::make_foreignscan(
+            tlist,
+            pg_sys::extract_actual_clauses(scan_clauses, false),
+            relid,
+            std::ptr::null_mut(),
+            private,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            outer_plan,
+        )
+    }
+}
+
+/// Where a scanned attribute's values come from.
+enum Source {
+    Time,
+    TimeNs,
+    Column(String),
+}
+
+struct ScanState {
+    scan: TableScan,
+    /// Scanned attributes: 0-based index into the tuple and source.
+    attributes: Vec<(usize, Source, pg_sys::Oid, String)>,
+    /// For the current batch, each scanned attribute's column, if the file has it.
+    columns: Vec<Option<ArrayRef>>,
+    time: Option<ArrayRef>,
+}
+
+/// Owns the scan state; freed when the query's memory context goes, error or not.
+struct Holder {
+    state: Option<ScanState>,
+}
+
+unsafe extern "C-unwind" fn free_holder(arg: *mut c_void) {
+    // SAFETY: `arg` is the Box leaked in begin_foreign_scan, freed only here.
+    drop(unsafe { Box::from_raw(arg.cast::<Holder>()) });
+}
+
+unsafe fn holder<'a>(node: *mut pg_sys::ForeignScanState) -> Option<&'a mut Holder> {
+    // SAFETY: fdw_state is null or the Holder set in begin_foreign_scan.
+    unsafe { (*node).fdw_state.cast::<Holder>().as_mut() }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn begin_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    eflags: i32,
+) {
+    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
+        return;
+    }
+    // SAFETY: reads the plan and relation of an initialised scan node.
+    unsafe {
+        let plan = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
+        let private = PgList::<pg_sys::String>::from_pg((*plan).fdw_private);
+        let text = std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval);
+        let plan: ScanPlan =
+            serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan");
+        let relation = (*node).ss.ss_currentRelation;
+        let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
+        let mut attributes = Vec::new();
+        for attnum in plan.attributes {
+            let index = attnum as usize - 1;
+            let Some(attribute) = tupdesc.get(index) else {
+                continue;
+            };
+            if attribute.attisdropped {
+                continue;
+            }
+            let name = attribute.name().to_owned();
+            let source = match name.as_str() {
+                TIME_COLUMN => Source::Time,
+                TIME_NS_COLUMN => Source::TimeNs,
+                _ => Source::Column(name.clone()),
+            };
+            attributes.push((index, source, attribute.atttypid, name));
+        }
+        let mut wanted: Vec<String> = vec![TIME_COLUMN.to_owned()];
+        wanted.extend(attributes.iter().filter_map(|(_, s, _, _)| match s {
+            Source::Column(name) => Some(name.clone()),
+            _ => None,
+        }));
+        let table_id = super::table_id((*relation).rd_id);
+        let stored: Vec<Bytes> = files::in_time_range(table_id, i64::MIN, i64::MAX)
+            .into_iter()
+            .map(|f| Bytes::from(f.data))
+            .collect();
+        let state = ScanState {
+            scan: TableScan::new(stored, wanted),
+            attributes,
+            columns: Vec::new(),
+            time: None,
+        };
+        let holder = Box::into_raw(Box::new(Holder { state: Some(state) }));
+        let context = (*(*node).ss.ps.state).es_query_cxt;
+        let callback = pg_sys::MemoryContextAllocZero(
+            context,
+            std::mem::size_of::<pg_sys::MemoryContextCallback>(),
+        )
+        .cast::<pg_sys::MemoryContextCallback>();
+        (*callback).func = Some(free_holder);
+        (*callback).arg = holder.cast();
+        pg_sys::MemoryContextRegisterResetCallback(context, callback);
+        (*node).fdw_state = holder.cast();
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn iterate_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+) -> *mut pg_sys::TupleTableSlot {
+    // SAFETY: fills the scan slot of a scan begun by begin_foreign_scan.
+    unsafe {
+        let slot = (*node).ss.ss_ScanTupleSlot;
+        pg_sys::ExecClearTuple(slot);
+        let Some(state) = holder(node).and_then(|h| h.state.as_mut()) else {
+            return slot;
+        };
+        let row = match state.scan.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => return slot,
+            Err(e) => errors::raise(&e),
+        };
+        let index = row.index;
+        if row.new_batch {
+            pg_sys::check_for_interrupts!();
+            let batch = row.batch.clone();
+            state.time = batch.column_by_name(TIME_COLUMN).cloned();
+            state.columns = state
+                .attributes
+                .iter()
+                .map(|(_, source, type_oid, name)| match source {
+                    Source::Column(column) => batch
+                        .column_by_name(column)
+                        .inspect(|c| check_type(name, *type_oid, c.data_type()))
+                        .cloned(),
+                    _ => None,
+                })
+                .collect();
+        }
+        let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+        let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+        let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+        nulls.fill(true);
+        let time = state
+            .time
+            .as_ref()
+            .expect("every file has a time column")
+            .as_primitive::<TimestampNanosecondType>()
+            .value(index);
+        for ((position, source, _, _), column) in state.attributes.iter().zip(&state.columns) {
+            let datum = match source {
+                Source::Time => Some(pg_sys::Datum::from(unix_nanos_to_postgres_micros(time))),
+                Source::TimeNs => Some(pg_sys::Datum::from(time)),
+                Source::Column(_) => column.as_ref().and_then(|c| datum(c, index)),
+            };
+            if let Some(datum) = datum {
+                values[*position] = datum;
+                nulls[*position] = false;
+            }
+        }
+        pg_sys::ExecStoreVirtualTuple(slot);
+        slot
+    }
+}
+
+/// Stored data must have the type the column has now, or its bytes would be misread.
+fn check_type(column: &str, type_oid: pg_sys::Oid, stored: &DataType) {
+    let matches = match stored {
+        DataType::Dictionary(..) | DataType::Utf8 => type_oid == pg_sys::TEXTOID,
+        DataType::Float64 => type_oid == pg_sys::FLOAT8OID,
+        DataType::Int64 => type_oid == pg_sys::INT8OID,
+        DataType::UInt64 => type_oid == pg_sys::NUMERICOID,
+        DataType::Boolean => type_oid == pg_sys::BOOLOID,
+        _ => false,
+    };
+    if !matches {
+        errors::report(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            &format!("column \"{column}\" no longer has the type its stored data was written with ({stored})"),
+            None,
+            Some("Do not change the types of measurement columns."),
+        );
+    }
+}
+
+/// The value at `row` as a datum in the current (per-tuple) memory context; None for NULL.
+fn datum(column: &ArrayRef, row: usize) -> Option<pg_sys::Datum> {
+    if column.is_null(row) {
+        return None;
+    }
+    match column.data_type() {
+        DataType::Dictionary(..) => {
+            let tags = column.as_dictionary::<Int32Type>();
+            let key = tags.keys().value(row) as usize;
+            tags.values().as_string::<i32>().value(key).into_datum()
+        }
+        DataType::Utf8 => column.as_string::<i32>().value(row).into_datum(),
+        DataType::Float64 => column.as_primitive::<Float64Type>().value(row).into_datum(),
+        DataType::Int64 => column.as_primitive::<Int64Type>().value(row).into_datum(),
+        DataType::UInt64 => {
+            AnyNumeric::from(column.as_primitive::<UInt64Type>().value(row)).into_datum()
+        }
+        DataType::Boolean => column.as_boolean().value(row).into_datum(),
+        other => panic!("stored column of unexpected type {other}"),
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    // SAFETY: the node's state was set by begin_foreign_scan.
+    if let Some(state) = unsafe { holder(node) }.and_then(|h| h.state.as_mut()) {
+        state.scan.restart();
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    // SAFETY: the node's state was set by begin_foreign_scan; the holder itself goes with
+    // the query's memory context.
+    if let Some(holder) = unsafe { holder(node) } {
+        holder.state = None;
+    }
+}
