@@ -76,7 +76,8 @@ impl Ingest {
     /// Parses `input` and admits its points; the line numbers of `input` are offset by
     /// `first_line - 1`, for input that arrives in pieces.
     pub fn add(&mut self, input: &str, options: ParseOptions, first_line: usize) {
-        for result in parse(input, options) {
+        let mut parser = parse(input, options);
+        while let Some(result) = parser.next() {
             let point = match result {
                 Ok(point) => point,
                 Err(e) => {
@@ -86,7 +87,7 @@ impl Ingest {
             };
             let line = first_line - 1 + point.line;
             if let Err(e) = check_table_name("measurement name", &point.measurement) {
-                self.reject(line, e.to_string(), &point.to_string());
+                self.reject(line, e.to_string(), parser.current_text());
                 continue;
             }
             let Some(target) = self.measurements.get_mut(point.measurement.as_ref()) else {
@@ -104,7 +105,7 @@ impl Ingest {
                     target.batch.push(&point);
                     self.written += 1;
                 }
-                Err(error) => self.reject(line, error, &point.to_string()),
+                Err(error) => self.reject(line, error, parser.current_text()),
             }
         }
     }
@@ -183,11 +184,16 @@ mod tests {
             name: "u".into(),
             kind: ColumnKind::Field(FieldType::Integer),
         }]);
-        let input = "cpu u=1 1\ncpu u=2i 2";
+        let input = "cpu  u=1   1\ncpu u=2i 2";
         let mut ingest = Ingest::new(lookup(input, |_| Existing::Table(existing.clone())), 10);
         ingest.add(input, options(), 1);
         assert_eq!((ingest.written(), ingest.rejected()), (1, 1));
         assert_eq!(ingest.rejections()[0].line, 1);
+        assert_eq!(
+            ingest.rejections()[0].text,
+            "cpu  u=1   1",
+            "the line as written"
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Parser<'a> {
     lines: Lines<'a>,
     precision: Precision,
     default_time_ns: i64,
+    /// The text of the line behind the last result.
+    current_text: &'a str,
     /// Tag and field counts of the previous point: lines of one write tend to be alike, so
     /// these size the next point's vectors without regrowing them.
     sizes: (usize, usize),
@@ -57,7 +59,13 @@ impl<'a> Parser<'a> {
             precision: options.precision,
             default_time_ns: options.precision.default_time(options.now_ns),
             sizes: (0, 1),
+            current_text: "",
         }
+    }
+
+    /// The text of the line the last result came from, as written.
+    pub fn current_text(&self) -> &'a str {
+        self.current_text
     }
 }
 
@@ -71,6 +79,7 @@ impl<'a> Iterator for Parser<'a> {
                 continue;
             }
             let offset = text.len() - body.len();
+            self.current_text = text;
             let mut cursor = Cursor {
                 s: body,
                 b: body.as_bytes(),

@@ -1,0 +1,109 @@
+-- tsparquet.write_lp: schema on write into Parquet-backed measurement tables.
+SET TimeZone = 'UTC';
+
+-- A new database (schema) and measurements are created on first write.
+SELECT * FROM tsparquet.write_lp('telegraf', E'cpu,host=a,region=eu usage=1.5,cores=8i 1451606400\ncpu,host=b,region=eu usage=2.5,cores=4i 1451606410\nmem,host=a free=1024u,ok=true,note="fine" 1451606400');
+SELECT * FROM telegraf.cpu ORDER BY host, time;
+SELECT * FROM telegraf.mem;
+\d+ telegraf.cpu
+SELECT measurement, column_name, role, data_type FROM tsparquet.columns WHERE database = 'telegraf' ORDER BY measurement, position;
+
+-- New tags and fields add columns; older rows read them as NULL.
+SELECT written, rejected FROM tsparquet.write_lp('telegraf', 'cpu,host=c,rack=7 usage=3,steal=0.5 1451606420');
+SELECT host, region, rack, usage, cores, steal FROM telegraf.cpu ORDER BY host;
+
+-- The same series and time again: fields merge, the later value wins.
+SELECT written FROM tsparquet.write_lp('telegraf', E'cpu,region=eu,host=a usage=9 1451606400\ncpu,host=a,region=eu cores=16i 1451606400');
+SELECT host, time, usage, cores FROM telegraf.cpu WHERE host = 'a';
+SELECT count(*) AS rows_for_host_a FROM telegraf.cpu WHERE host = 'a';
+
+-- Bad lines are reported with their line numbers and skipped ...
+SELECT e->>'line' AS line, e->>'error' AS error, e->>'text' AS text
+FROM tsparquet.write_lp('telegraf', array_to_string(ARRAY[
+    'cpu,host=d usage=1 1451606430',
+    'cpu,host=d usage=1i 1451606440',
+    'cpu,usage=x y=1 1451606440',
+    'cpu,host=e host=1 1451606440',
+    'cpu,host=d time=1 1451606440',
+    'cpu,host=d f=1,f=2 1451606440',
+    'cpu ' || repeat('x', 64) || '=1 1451606440',
+    repeat('m', 64) || ' f=1 1451606440'], E'\n')) AS w,
+     jsonb_array_elements(w.errors) AS e;
+SELECT count(*) FROM telegraf.cpu WHERE host = 'd';
+-- ... or, with accept_partial => false, fail the whole write.
+SELECT * FROM tsparquet.write_lp('telegraf', E'cpu,host=f usage=1 1451606450\ncpu,host=f usage=oops 1451606460', accept_partial => false);
+SELECT count(*) FROM telegraf.cpu WHERE host = 'f';
+
+-- Precision of timestamps (PRECISION is an SQL keyword: quote it to name the argument).
+SELECT written FROM tsparquet.write_lp('precise', 'm v=1 1451606400123', 'ms');
+SELECT written FROM tsparquet.write_lp('precise', 'm v=2 1451606400123456789', "precision" => 'ns');
+SELECT time, time_ns, v FROM precise.m ORDER BY time_ns;
+
+-- A write in a rolled-back transaction leaves nothing behind.
+BEGIN;
+SELECT written FROM tsparquet.write_lp('telegraf', 'cpu,host=rollback usage=1 1451606400');
+SELECT count(*) FROM telegraf.cpu WHERE host = 'rollback';
+ROLLBACK;
+SELECT count(*) FROM telegraf.cpu WHERE host = 'rollback';
+
+-- Measurement tables work in joins, subqueries, views, cursors and prepared statements.
+CREATE TABLE hosts (host text PRIMARY KEY, owner text);
+INSERT INTO hosts VALUES ('a', 'alice'), ('b', 'bob');
+SELECT h.owner, c.usage FROM telegraf.cpu c JOIN hosts h USING (host) ORDER BY h.owner;
+CREATE VIEW busy AS SELECT host, usage FROM telegraf.cpu WHERE usage > 2;
+SELECT * FROM busy ORDER BY host;
+SELECT host FROM telegraf.cpu WHERE usage = (SELECT max(usage) FROM telegraf.cpu);
+PREPARE by_host(text) AS SELECT usage FROM telegraf.cpu WHERE host = $1;
+EXECUTE by_host('b');
+BEGIN;
+DECLARE c CURSOR FOR SELECT host FROM telegraf.cpu ORDER BY host;
+FETCH 2 FROM c;
+FETCH 1 FROM c;
+COMMIT;
+EXPLAIN (COSTS OFF) SELECT host FROM telegraf.cpu WHERE usage > 2;
+
+-- A name already taken by something else is not touched.
+CREATE TABLE telegraf.plain (x int);
+SELECT rejected, errors->0->>'error' AS error FROM tsparquet.write_lp('telegraf', 'plain f=1 1');
+SELECT count(*) FROM telegraf.plain;
+
+-- Reserved and over-long database names.
+SELECT * FROM tsparquet.write_lp('pg_catalog', 'm f=1 1');
+SELECT * FROM tsparquet.write_lp(repeat('d', 64), 'm f=1 1');
+
+-- TRUNCATE and DROP release storage.
+SELECT count(*) > 0 AS has_files FROM tsparquet.files;
+TRUNCATE telegraf.mem;
+SELECT count(*) FROM telegraf.mem;
+DROP SCHEMA precise CASCADE;
+DROP FOREIGN TABLE telegraf.mem;
+SELECT count(DISTINCT table_id) AS tables_with_files FROM tsparquet.files;
+
+-- UPDATE and DELETE are not supported.
+UPDATE telegraf.cpu SET usage = 0;
+DELETE FROM telegraf.cpu;
+
+-- Privileges: writing needs CREATE on the schema; reading needs SELECT.
+CREATE ROLE lp_stranger;
+CREATE ROLE lp_writer;
+GRANT USAGE, CREATE ON SCHEMA telegraf TO lp_writer;
+SET ROLE lp_stranger;
+SELECT * FROM tsparquet.write_lp('telegraf', 'cpu,host=x usage=1 1451606400');
+SELECT * FROM tsparquet.write_lp('newdb', 'cpu,host=x usage=1 1451606400');
+SELECT * FROM tsparquet.files;
+SELECT count(*) FROM telegraf.cpu;
+SET ROLE lp_writer;
+SELECT written FROM tsparquet.write_lp('telegraf', 'cpu,host=w usage=1,newfield=2 1451606400');
+SELECT count(*) FROM telegraf.cpu;
+RESET ROLE;
+SELECT host, newfield FROM telegraf.cpu WHERE host = 'w';
+SELECT pg_catalog.pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'telegraf.cpu'::regclass;
+GRANT USAGE ON SCHEMA telegraf TO lp_stranger;
+GRANT SELECT ON telegraf.cpu TO lp_stranger;
+SET ROLE lp_stranger;
+SELECT count(*) FROM telegraf.cpu;
+RESET ROLE;
+DROP SCHEMA telegraf CASCADE;
+DROP ROLE lp_stranger;
+DROP ROLE lp_writer;
+SELECT count(*) AS files_left FROM tsparquet.files;
