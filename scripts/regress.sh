@@ -13,6 +13,8 @@ PG_REGRESS=$("$BIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress
 ROOT=${TSPARQUET_TEST_ROOT:-/tmp/tsp-test}/regress
 PORT=${TSPARQUET_REGRESS_PORT:-5497}
 INPUT=$PWD/tests/pg_regress
+# Error reports must not depend on the caller's environment.
+unset RUST_BACKTRACE
 
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 

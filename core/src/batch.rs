@@ -283,34 +283,36 @@ impl MeasurementBatch {
     }
 
     fn arrow_schema(&self, tags: &[&str], fields: &[&FieldColumn], schema: &TableSchema) -> Schema {
-        let with_role = |field: Field, kind: ColumnKind| {
-            field.with_metadata(HashMap::from([(
-                ROLE_METADATA_KEY.to_owned(),
-                kind.role().to_owned(),
-            )]))
-        };
         let mut out: Vec<Field> = tags
             .iter()
-            .map(|name| {
-                let dictionary =
-                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-                with_role(Field::new(*name, dictionary, true), ColumnKind::Tag)
-            })
+            .map(|name| column_field(name, ColumnKind::Tag))
             .collect();
-        out.push(Field::new(
-            TIME_COLUMN,
-            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-            false,
-        ));
+        out.push(time_field());
         for f in fields {
             let kind = schema
                 .get(&f.name)
                 .expect("fields are admitted to the schema")
                 .kind;
-            out.push(with_role(Field::new(&f.name, arrow_type(kind), true), kind));
+            out.push(column_field(&f.name, kind));
         }
         Schema::new(out)
     }
+}
+
+/// The Arrow field of a tag or field column, its role in the metadata.
+fn column_field(name: &str, kind: ColumnKind) -> Field {
+    Field::new(name, arrow_type(kind), true).with_metadata(HashMap::from([(
+        ROLE_METADATA_KEY.to_owned(),
+        kind.role().to_owned(),
+    )]))
+}
+
+fn time_field() -> Field {
+    Field::new(
+        TIME_COLUMN,
+        DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+        false,
+    )
 }
 
 /// Writes the key identifying a series: its tags, sorted by key, as `key\0value\0` pairs.
@@ -437,6 +439,37 @@ pub fn merge(batches: &[&RecordBatch], schema: &TableSchema) -> Vec<DayBatch> {
         }
     }
     merged.finish(schema)
+}
+
+/// The Arrow schema of a whole table: its tags, `time`, its fields, in table order.
+pub fn table_arrow_schema(schema: &TableSchema) -> Schema {
+    let mut fields: Vec<Field> = schema
+        .tags()
+        .map(|c| column_field(&c.name, c.kind))
+        .collect();
+    fields.push(time_field());
+    fields.extend(
+        schema
+            .columns()
+            .iter()
+            .filter(|c| c.kind != ColumnKind::Tag)
+            .map(|c| column_field(&c.name, c.kind)),
+    );
+    Schema::new(fields)
+}
+
+/// A stored batch with every column of `target`: its own columns, and nulls for the
+/// columns written after it.
+pub fn conform(batch: &RecordBatch, target: &Arc<Schema>) -> RecordBatch {
+    let columns: Vec<ArrayRef> = target
+        .fields()
+        .iter()
+        .map(|field| match batch.column_by_name(field.name()) {
+            Some(column) => column.clone(),
+            None => arrow::array::new_null_array(field.data_type(), batch.num_rows()),
+        })
+        .collect();
+    RecordBatch::try_new(target.clone(), columns).expect("stored columns have the table's types")
 }
 
 /// The Arrow type a field column is stored as.

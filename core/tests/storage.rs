@@ -265,3 +265,14 @@ fn only_rows_with_the_same_series_and_time_collide() {
         .collect();
     assert_eq!(points, vec![",h=a f=5,k=1,g=1 10", ",h=b f=1 20"]);
 }
+
+#[test]
+fn old_files_conform_to_the_table_schema_with_nulls() {
+    let (_, old) = batches("m,h=a f=1 1");
+    let (schema, _) = batches("m,h=a f=1 1\nm,h=b,z=q f=2,g=true 2");
+    let target = std::sync::Arc::new(tsparquet_core::batch::table_arrow_schema(&schema));
+    let conformed = tsparquet_core::batch::conform(&old[0].batch, &target);
+    assert_eq!(column_names(&conformed), vec!["h", "z", "time", "f", "g"]);
+    assert_eq!(conformed.column_by_name("g").unwrap().null_count(), 1);
+    assert_eq!(floats(&conformed, "f"), vec![Some(1.0)]);
+}

@@ -21,21 +21,7 @@ pub struct Cluster {
 impl Cluster {
     /// Creates and starts a new cluster on a free port.
     pub fn start() -> Cluster {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tsp-e2e-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create cluster directory");
-        if running_as_root() {
-            run_checked(Command::new("chown").arg(SERVER_USER).arg(&dir));
-        }
-        let cluster = Cluster {
-            dir,
-            port: free_port(),
-        };
+        let cluster = Cluster::empty();
         run_checked(
             cluster
                 .server_command("initdb")
@@ -48,22 +34,113 @@ impl Cluster {
                 .arg("-D")
                 .arg(cluster.data_dir()),
         );
-        let conf = format!(
-            "port = {}\nlisten_addresses = ''\nunix_socket_directories = '{}'\nfsync = off\n",
-            cluster.port,
-            cluster.dir.display()
-        );
-        append(&cluster.data_dir().join("postgresql.conf"), &conf);
+        cluster.configure();
+        cluster.start_server();
+        cluster
+    }
+
+    /// A streaming replica of `primary`, from a base backup, started and connected.
+    pub fn replica_of(primary: &Cluster) -> Cluster {
+        let replica = Cluster::empty();
         run_checked(
-            cluster
-                .server_command("pg_ctl")
+            replica
+                .server_command("pg_basebackup")
+                .arg("-h")
+                .arg(&primary.dir)
+                .args([
+                    "-p",
+                    &primary.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-X",
+                    "stream",
+                    "-R",
+                    "-D",
+                ])
+                .arg(replica.data_dir()),
+        );
+        replica.configure();
+        replica.start_server();
+        replica
+    }
+
+    fn empty() -> Cluster {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "tsp-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create cluster directory");
+        if running_as_root() {
+            run_checked(Command::new("chown").arg(SERVER_USER).arg(&dir));
+        }
+        Cluster {
+            dir,
+            port: free_port(),
+        }
+    }
+
+    fn configure(&self) {
+        let conf = format!(
+            "port = {}\nlisten_addresses = ''\nunix_socket_directories = '{}'\n",
+            self.port,
+            self.dir.display()
+        );
+        append(&self.data_dir().join("postgresql.conf"), &conf);
+    }
+
+    /// Starts the server (again, after a stop).
+    pub fn start_server(&self) {
+        run_checked(
+            self.server_command("pg_ctl")
+                .env_remove("RUST_BACKTRACE")
                 .arg("-D")
-                .arg(cluster.data_dir())
+                .arg(self.data_dir())
                 .arg("-l")
-                .arg(cluster.dir.join("server.log"))
+                .arg(self.dir.join("server.log"))
                 .args(["-w", "start"]),
         );
-        cluster
+    }
+
+    /// Stops the server the way a crash would: no shutdown checkpoint, recovery from WAL
+    /// at the next start.
+    pub fn crash(&self) {
+        run_checked(
+            self.server_command("pg_ctl")
+                .arg("-D")
+                .arg(self.data_dir())
+                .args(["-m", "immediate", "-w", "stop"]),
+        );
+    }
+
+    /// A client program (`pg_dump`, `pg_restore`, ...) connected to this cluster.
+    pub fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(format!("{PG_BIN}/{program}"));
+        command
+            .arg("-h")
+            .arg(&self.dir)
+            .args(["-p", &self.port.to_string(), "-U", "postgres"]);
+        command
+    }
+
+    /// Runs `sql` repeatedly until it returns `expected`, for at most `seconds`.
+    pub fn wait_for(&self, database: &str, sql: &str, expected: &str, seconds: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let output = self.try_psql_in(database, sql);
+            let got = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            if output.status.success() && got == expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{sql} gave {got:?}, not {expected:?}, within {seconds} s: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -146,7 +223,8 @@ fn append(path: &Path, text: &str) {
         .expect("write postgresql.conf");
 }
 
-fn run_checked(command: &mut Command) {
+/// Runs a command, panicking with its output if it fails.
+pub fn run_checked(command: &mut Command) {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));

@@ -5,7 +5,7 @@ use pgrx::JsonB;
 use serde_json::json;
 use tsparquet_core::batch::{DayBatch, ROLE_METADATA_KEY};
 
-use super::as_extension_owner;
+use super::{as_extension_owner, select_one};
 
 /// A stored file.
 pub struct StoredFile {
@@ -94,11 +94,10 @@ pub fn delete_table(table_id: i64) {
 /// Rows stored for a table, for the planner's estimates.
 pub fn row_count(table_id: i64) -> i64 {
     as_extension_owner(|| {
-        Spi::get_one_with_args::<i64>(
+        select_one::<i64>(
             "SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files WHERE table_id = $1",
             &[table_id.into()],
         )
-        .expect("read tsparquet.files")
         .unwrap_or(0)
     })
 }

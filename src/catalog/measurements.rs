@@ -7,7 +7,7 @@ use tsparquet_core::ingest::Existing;
 use tsparquet_core::schema::{Column, ColumnKind, TableSchema, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::sql_text::{quote_identifier, quote_literal};
 
-use super::as_extension_owner;
+use super::{as_extension_owner, select_one};
 
 /// The `table_id` option of a measurement table's options, if it is one.
 pub fn table_id_option(options: &[String]) -> Option<i64> {
@@ -133,11 +133,10 @@ pub fn create(database: &str, measurement: &str, schema: &TableSchema) -> i64 {
         let table_id: i64 = Spi::get_one("SELECT nextval('tsparquet.table_ids')")
             .expect("allocate a table id")
             .expect("nextval is not null");
-        let owner: String = Spi::get_one_with_args(
+        let owner: String = select_one(
             "SELECT nspowner::pg_catalog.regrole::text FROM pg_catalog.pg_namespace WHERE nspname = $1",
             &[database.into()],
         )
-        .expect("read the schema owner")
         .expect("the schema exists");
         let mut definitions = vec![
             format!("{TIME_COLUMN} pg_catalog.timestamptz OPTIONS (role 'time') NOT NULL"),

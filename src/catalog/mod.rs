@@ -4,15 +4,29 @@
 pub mod files;
 pub mod measurements;
 
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
+
+/// The first column of the first row of a read-only query, or None. Unlike `Spi::get_one`,
+/// it does not start a write: no transaction ID is taken, so it works on a hot standby and
+/// sees the statement's own snapshot.
+pub fn select_one<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid<'_>]) -> Option<T> {
+    Spi::connect(|client| {
+        client
+            .select(sql, Some(1), args)
+            .and_then(|rows| rows.first().get_one())
+            .unwrap_or_else(|e| panic!("catalog query failed: {e}"))
+    })
+}
 
 /// Runs `f` as the role that owns the extension, for work on the extension's own catalog
 /// that the calling role may not do directly. The caller's privileges must be checked first.
 pub fn as_extension_owner<T>(f: impl FnOnce() -> T) -> T {
-    let owner: pg_sys::Oid =
-        Spi::get_one("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'")
-            .expect("the extension's owner can be read")
-            .expect("the extension is installed");
+    let owner: pg_sys::Oid = select_one(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
+        &[],
+    )
+    .expect("the extension is installed");
     let mut previous_user = pg_sys::Oid::INVALID;
     let mut previous_context = 0;
     // SAFETY: plain reads and writes of the backend's current user; Postgres also restores

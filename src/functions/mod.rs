@@ -1,5 +1,6 @@
 //! The SQL functions of the `tsparquet` schema.
 
+mod export;
 mod parse_lp;
 mod write_lp;
 

@@ -18,7 +18,7 @@ use tsparquet_core::parquet_file::{self, FileReader};
 use tsparquet_core::schema::{check_table_name, TableSchema};
 use tsparquet_core::sql_text::quote_identifier;
 
-use crate::catalog::{files, lock, measurements};
+use crate::catalog::{files, lock, measurements, select_one};
 use crate::errors::{self, report};
 
 /// Rejected lines reported in `errors` (all are counted in `rejected`).
@@ -115,14 +115,13 @@ fn write(database: &str, lines: &str, options: ParseOptions, accept_partial: boo
 
 /// Creates the schema if the caller may, or checks that the caller may write into it.
 fn ensure_schema(database: &str) {
-    let exists = Spi::get_one_with_args::<bool>(
+    let exists = select_one::<bool>(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
         &[database.into()],
     )
-    .expect("read pg_namespace")
     .unwrap_or(false);
     let (allowed, why) = if exists {
-        let allowed = Spi::get_one_with_args::<bool>(
+        let allowed = select_one::<bool>(
             "SELECT pg_catalog.has_schema_privilege($1, 'CREATE')",
             &[database.into()],
         );
@@ -131,15 +130,16 @@ fn ensure_schema(database: &str) {
             format!("permission denied to write into database \"{database}\""),
         )
     } else {
-        let allowed = Spi::get_one::<bool>(
+        let allowed = select_one::<bool>(
             "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')",
+            &[],
         );
         (
             allowed,
             format!("permission denied to create database \"{database}\""),
         )
     };
-    if allowed.expect("check privileges") != Some(true) {
+    if allowed != Some(true) {
         let hint = if exists {
             "Writing line protocol needs CREATE on the schema: GRANT CREATE ON SCHEMA to the writing role."
         } else {

@@ -61,6 +61,11 @@ FETCH 2 FROM c;
 FETCH 1 FROM c;
 COMMIT;
 EXPLAIN (COSTS OFF) SELECT host FROM telegraf.cpu WHERE usage > 2;
+-- Reading takes no transaction ID (so hot standbys can read too).
+BEGIN;
+SELECT count(*) FROM telegraf.cpu;
+SELECT txid_current_if_assigned() IS NULL AS read_only;
+COMMIT;
 
 -- A name already taken by something else is not touched.
 CREATE TABLE telegraf.plain (x int);
@@ -82,6 +87,16 @@ SELECT count(DISTINCT table_id) AS tables_with_files FROM tsparquet.files;
 -- UPDATE and DELETE are not supported.
 UPDATE telegraf.cpu SET usage = 0;
 DELETE FROM telegraf.cpu;
+
+-- An error or a timeout in the middle of a scan leaves the session healthy.
+SELECT written FROM tsparquet.write_lp('big',
+    (SELECT string_agg(format('m,h=h%s v=%si %s', i % 10, i, i), E'\n') FROM generate_series(1, 100000) i));
+SELECT 1 / (v - 50000) FROM big.m;
+SET statement_timeout = '1ms';
+SELECT sum(v) FROM big.m;
+RESET statement_timeout;
+SELECT sum(v), count(*) FROM big.m;
+DROP SCHEMA big CASCADE;
 
 -- Privileges: writing needs CREATE on the schema; reading needs SELECT.
 CREATE ROLE lp_stranger;

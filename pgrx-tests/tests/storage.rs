@@ -1,0 +1,207 @@
+//! Measurement data is PostgreSQL data: it survives a crash, streams to replicas, goes
+//! through pg_dump and pg_restore, takes concurrent writers, and exports as Parquet.
+
+use tsparquet_e2e::{run_checked, Cluster};
+
+const LINES: &str = "cpu,host=a,dc=x usage=1.5,n=1i,s=\"q\" 1451606400\\ncpu,host=b usage=2.5,n=2i 1451606410\\nmem,host=a free=7u,ok=true 1451606400";
+const CPU: &str = "SELECT host, dc, usage, n, s, time_ns FROM telegraf.cpu ORDER BY host, time_ns";
+
+fn write(cluster: &Cluster, database: &str, lines: &str) -> String {
+    cluster.psql_in(
+        database,
+        &format!("SELECT written FROM tsparquet.write_lp('telegraf', E'{lines}')"),
+    )
+}
+
+fn with_data() -> Cluster {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    assert_eq!(write(&cluster, "postgres", LINES), "3");
+    cluster
+}
+
+#[test]
+fn committed_writes_survive_a_crash() {
+    let cluster = with_data();
+    let before = cluster.psql(CPU);
+    assert_eq!(before.lines().count(), 2);
+    cluster.crash();
+    cluster.start_server();
+    assert_eq!(cluster.psql(CPU), before);
+    assert_eq!(cluster.psql("SELECT free, ok FROM telegraf.mem"), "7|t");
+}
+
+#[test]
+fn a_streaming_replica_reads_the_same_rows() {
+    let primary = with_data();
+    let replica = Cluster::replica_of(&primary);
+    replica.wait_for("postgres", "SELECT count(*) FROM telegraf.cpu", "2", 30);
+    assert_eq!(replica.psql(CPU), primary.psql(CPU));
+    assert_eq!(
+        write(
+            &primary,
+            "postgres",
+            "cpu,host=c usage=3,extra=9i 1451606420"
+        ),
+        "1"
+    );
+    replica.wait_for("postgres", "SELECT count(*) FROM telegraf.cpu", "3", 30);
+    assert_eq!(
+        replica.psql("SELECT host, extra FROM telegraf.cpu WHERE host = 'c'"),
+        "c|9"
+    );
+}
+
+#[test]
+fn pg_dump_and_restore_round_trip_tables_and_data() {
+    let cluster = with_data();
+    let dump = std::env::temp_dir().join(format!("tsp-dump-{}.pgdump", std::process::id()));
+    run_checked(
+        cluster
+            .client("pg_dump")
+            .args(["-Fc", "-d", "postgres", "-f"])
+            .arg(&dump),
+    );
+    cluster.psql("CREATE DATABASE restored");
+    run_checked(
+        cluster
+            .client("pg_restore")
+            .args(["-d", "restored"])
+            .arg(&dump),
+    );
+    let _ = std::fs::remove_file(&dump);
+    assert_eq!(cluster.psql_in("restored", CPU), cluster.psql(CPU));
+    assert_eq!(
+        cluster.psql_in("restored", "SELECT free, ok FROM telegraf.mem"),
+        "7|t"
+    );
+    // The restored database goes on working: new writes merge with restored rows.
+    assert_eq!(
+        write(
+            &cluster,
+            "restored",
+            "cpu,host=a,dc=x usage=9 1451606400\\nnet,host=a rx=1i 1"
+        ),
+        "2"
+    );
+    assert_eq!(
+        cluster.psql_in(
+            "restored",
+            "SELECT usage, n FROM telegraf.cpu WHERE host = 'a'"
+        ),
+        "9|1"
+    );
+    assert_eq!(
+        cluster.psql_in("restored", "SELECT count(*) FROM telegraf.mem"),
+        "1"
+    );
+}
+
+#[test]
+fn concurrent_writers_create_the_same_table() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..2)
+            .map(|writer| {
+                let cluster = &cluster;
+                scope.spawn(move || {
+                    cluster.try_psql_in(
+                        "postgres",
+                        &format!(
+                            "BEGIN; SELECT written FROM tsparquet.write_lp('fresh', 'm,writer={writer} f={writer}i,g{writer}=1 1'); SELECT pg_sleep(1); COMMIT;"
+                        ),
+                    )
+                })
+            })
+            .collect();
+        for writer in writers {
+            let output = writer.join().expect("writer thread");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    });
+    assert_eq!(
+        cluster.psql("SELECT writer, f, g0, g1 FROM fresh.m ORDER BY writer"),
+        "0|0|1|\n1|1||1"
+    );
+}
+
+#[test]
+fn export_writes_parquet_files_with_every_column() {
+    use arrow::array::{Array, AsArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let cluster = with_data();
+    assert_eq!(
+        write(
+            &cluster,
+            "postgres",
+            "cpu,host=z usage=4,later=true 1451606430"
+        ),
+        "1"
+    );
+    let directory = cluster.data_dir().join("export");
+    let files: i64 = cluster
+        .psql(&format!(
+            "SELECT tsparquet.export('telegraf.cpu', '{}')",
+            directory.display()
+        ))
+        .parse()
+        .unwrap();
+    assert_eq!(files, 2);
+    let mut rows = 0;
+    for entry in std::fs::read_dir(&directory).unwrap() {
+        let file = std::fs::File::open(entry.unwrap().path()).unwrap();
+        for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
+            let batch = batch.unwrap();
+            let names: Vec<String> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            assert_eq!(
+                names,
+                vec!["host", "dc", "time", "usage", "n", "s", "later"]
+            );
+            rows += batch.num_rows();
+            let later = batch.column_by_name("later").unwrap().as_boolean();
+            assert!(later.null_count() == batch.num_rows() || later.value(0));
+        }
+    }
+    assert_eq!(rows, 3);
+
+    cluster.psql("CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA telegraf TO reader; GRANT SELECT ON telegraf.cpu TO reader");
+    let denied = cluster.try_psql_in(
+        "postgres",
+        &format!(
+            "SET ROLE reader; SELECT tsparquet.export('telegraf.cpu', '{}')",
+            directory.display()
+        ),
+    );
+    assert!(!denied.status.success());
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("permission denied to export"));
+}
+
+#[test]
+fn dropping_the_extension_removes_its_storage() {
+    let cluster = with_data();
+    let refused = cluster.try_psql_in("postgres", "DROP EXTENSION tsparquet");
+    assert!(
+        !refused.status.success(),
+        "measurement tables depend on the extension"
+    );
+    cluster.psql("DROP EXTENSION tsparquet CASCADE");
+    assert_eq!(
+        cluster.psql("SELECT count(*) FROM pg_class WHERE relname IN ('files', 'cpu', 'mem')"),
+        "0"
+    );
+}
