@@ -67,6 +67,26 @@ SELECT count(*) FROM telegraf.cpu;
 SELECT txid_current_if_assigned() IS NULL AS read_only;
 COMMIT;
 
+-- Rewriting stored files does not disturb a query on an older snapshot: the cursor,
+-- opened before a write that merges into its files, still reads the rows it started with.
+BEGIN;
+DECLARE old_rows CURSOR FOR SELECT host, usage FROM telegraf.cpu ORDER BY host;
+SELECT written FROM tsparquet.write_lp('telegraf', 'cpu,host=b,region=eu usage=99 1451606410');
+FETCH ALL FROM old_rows;
+SELECT host, usage FROM telegraf.cpu ORDER BY host;
+COMMIT;
+
+-- Row estimates come from the catalog, without ANALYZE.
+SELECT count(*) FROM telegraf.cpu;
+CREATE FUNCTION plan_rows(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN (plan->0->'Plan'->>'Plan Rows')::bigint;
+END
+$$;
+SELECT plan_rows('SELECT * FROM telegraf.cpu');
+
 -- A name already taken by something else is not touched.
 CREATE TABLE telegraf.plain (x int);
 SELECT rejected, errors->0->>'error' AS error FROM tsparquet.write_lp('telegraf', 'plain f=1 1');
