@@ -1,0 +1,55 @@
+"""The engines a query runs on, each with two threads: PostgreSQL (a heap table or a
+tsparquet measurement table, chosen by search_path) and DuckDB over exported Parquet."""
+
+import datetime as dt
+import decimal
+import time
+
+import duckdb
+import psycopg
+
+
+class Postgres:
+    def __init__(self, dsn, schema, name):
+        self.name = name
+        self.conn = psycopg.connect(dsn, autocommit=True)
+        # A leader and one parallel worker: two threads, like the other engines.
+        self.conn.execute("SET max_parallel_workers_per_gather = 1")
+        self.conn.execute("SET TimeZone = 'UTC'")
+        self.conn.execute(f"SET search_path = {schema}, public")
+
+    def run(self, sql):
+        started = time.perf_counter()
+        rows = self.conn.execute(sql).fetchall()
+        return time.perf_counter() - started, rows
+
+
+class DuckDB:
+    def __init__(self, parquet_glob):
+        self.name = "DuckDB (Parquet export)"
+        self.conn = duckdb.connect()
+        self.conn.execute("SET threads = 2")
+        self.conn.execute("SET TimeZone = 'UTC'")
+        self.conn.execute(
+            "CREATE VIEW cpu AS SELECT * EXCLUDE (time), time::TIMESTAMPTZ AS time "
+            f"FROM read_parquet('{parquet_glob}')"
+        )
+
+    def run(self, sql):
+        started = time.perf_counter()
+        rows = self.conn.execute(sql).fetchall()
+        return time.perf_counter() - started, rows
+
+
+def normalise(value):
+    """A value comparable across engines: numbers to 9 significant digits, times in UTC."""
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        return float(f"{float(value):.9g}")
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat()
+    return value
+
+
+def comparable(rows, ordered):
+    rows = [tuple(normalise(v) for v in row) for row in rows]
+    return rows if ordered else sorted(rows, key=repr)

@@ -1,0 +1,259 @@
+"""tsparquet side by side with PostgreSQL heap tables and DuckDB on TSBS cpu-only data.
+Run through scripts/bench.sh, which builds and installs the extension, starts the cluster
+and prepares the Python environment."""
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+import engines
+import report
+from tsbs_queries import COLUMNS, METRICS, QUERY_TYPES, TAGS, Parameters
+
+SCALES = {
+    # hosts, days, parameter sets per query type, runs per parameter set
+    "smoke": (20, 1, 2, 5),
+    "standard": (200, 2, 3, 10),
+}
+START = dt.datetime(2016, 1, 1, tzinfo=dt.timezone.utc)
+BATCH_LINES = 5000
+ROOT = Path(__file__).resolve().parent
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def generate(generator, hosts, days, data_dir):
+    """TSBS cpu-only data as line protocol and as CSV, generated once per scale."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    end = START + dt.timedelta(days=days)
+    outputs = {}
+    for fmt, suffix in (("influx", "lp"), ("csv", "csv")):
+        path = data_dir / f"cpu.{suffix}"
+        if not path.exists():
+            partial = path.with_suffix(".partial")
+            subprocess.run(
+                [sys.executable, str(generator), "--hosts", str(hosts), "--format", fmt,
+                 "--start", START.strftime("%Y-%m-%dT%H:%M:%SZ"), "--end", end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "-o", str(partial)],
+                check=True,
+            )
+            partial.rename(path)
+        outputs[suffix] = path
+    return outputs, end
+
+
+def timed(action):
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def copy_csv(conn, table, path):
+    with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy, open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            copy.write(chunk)
+
+
+HEAP_COLUMNS = ", ".join(
+    ["time timestamptz NOT NULL"] + [f"{t} text" for t in TAGS] + [f"{m} bigint" for m in METRICS]
+)
+
+
+def ingest(conn, files, rows):
+    """Loads every engine's copy of the data; returns (label, seconds) per method."""
+    conn.execute("DROP SCHEMA IF EXISTS heap CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS heap_plain CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS bench CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS bench_batched CASCADE")
+    conn.execute("CREATE SCHEMA heap")
+    conn.execute("CREATE SCHEMA heap_plain")
+    conn.execute(f"CREATE TABLE heap_plain.cpu ({HEAP_COLUMNS})")
+    conn.execute(f"CREATE TABLE heap.cpu ({HEAP_COLUMNS})")
+    conn.execute("CREATE INDEX ON heap.cpu (hostname, time DESC)")
+    conn.execute("CREATE INDEX ON heap.cpu (time DESC)")
+    conn.execute("CHECKPOINT")
+
+    results = []
+    say("ingest: PostgreSQL COPY (CSV) into a heap table without indexes")
+    results.append(("PostgreSQL COPY CSV, heap without indexes", timed(lambda: copy_csv(conn, "heap_plain.cpu", files["csv"]))))
+    say("ingest: PostgreSQL COPY (CSV) into a heap table with indexes on (hostname, time) and (time)")
+    results.append(("PostgreSQL COPY CSV, heap with 2 indexes", timed(lambda: copy_csv(conn, "heap.cpu", files["csv"]))))
+
+    lines = files["lp"].read_text().splitlines(keepends=True)
+
+    def batched():
+        for i in range(0, len(lines), BATCH_LINES):
+            conn.execute("SELECT written FROM tsparquet.write_lp('bench_batched', %s)", ("".join(lines[i:i + BATCH_LINES]),))
+
+    say(f"ingest: tsparquet write_lp in batches of {BATCH_LINES} lines")
+    results.append((f"tsparquet write_lp, {BATCH_LINES}-line batches", timed(batched)))
+    text = "".join(lines)
+    del lines
+    say("ingest: tsparquet write_lp, one call")
+    results.append(("tsparquet write_lp, one call", timed(lambda: conn.execute("SELECT tsparquet.write_lp('bench', %s)", (text,)))))
+    counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("heap.cpu", "bench.cpu", "bench_batched.cpu")]
+    assert counts == [rows] * 3, f"row counts differ: {counts}, expected {rows}"
+    conn.execute("VACUUM ANALYZE heap.cpu")
+    return results
+
+
+def storage(conn, export_dir, rows):
+    parquet = conn.execute(
+        "SELECT sum(byte_size) FROM tsparquet.files WHERE table_id = "
+        "(SELECT substr(o, 10)::bigint FROM pg_foreign_table, unnest(ftoptions) o "
+        " WHERE ftrelid = 'bench.cpu'::regclass AND o LIKE 'table_id=%')"
+    ).fetchone()[0]
+    heap = conn.execute("SELECT pg_total_relation_size('heap.cpu')").fetchone()[0]
+    heap_table = conn.execute("SELECT pg_relation_size('heap.cpu')").fetchone()[0]
+    duck_file = export_dir.parent / "duckdb-export.parquet"
+    duck = duckdb.connect()
+    duck.execute(
+        f"COPY (SELECT * FROM read_parquet('{export_dir}/*.parquet') ORDER BY hostname, time) "
+        f"TO '{duck_file}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    duck_size = duck_file.stat().st_size
+    return [
+        ("tsparquet (Parquet in tsparquet.files)", parquet),
+        ("PostgreSQL heap table alone", heap_table),
+        ("PostgreSQL heap table with its 2 indexes", heap),
+        ("DuckDB Parquet export (zstd, sorted by hostname, time)", duck_size),
+    ]
+
+
+def queries(dsn, export_dir, hosts, end, params_per_type, runs):
+    runners = [
+        engines.Postgres(dsn, "heap", "PostgreSQL heap"),
+        engines.Postgres(dsn, "bench", "tsparquet"),
+        engines.DuckDB(f"{export_dir}/*.parquet"),
+    ]
+    timings = {}
+    mismatches = []
+    for query_type, (make_sql, ordered) in QUERY_TYPES.items():
+        parameters = Parameters(seed=123, hosts=hosts, start=START, end=end)
+        sqls = [make_sql(parameters) for _ in range(params_per_type)]
+        for runner in runners:
+            timings[(query_type, runner.name)] = []
+        for sql in sqls:
+            reference = None
+            for runner in runners:
+                runner.run(sql)  # warm the cache
+                for _ in range(runs):
+                    seconds, rows = runner.run(sql)
+                    timings[(query_type, runner.name)].append(seconds)
+                result = engines.comparable(rows, ordered)
+                if reference is None:
+                    reference = (runner.name, result)
+                elif result != reference[1]:
+                    mismatches.append(f"{query_type}: {runner.name} differs from {reference[0]} ({len(result)} vs {len(reference[1])} rows)\n{sql}")
+        medians = {runner.name: statistics.median(timings[(query_type, runner.name)]) * 1000 for runner in runners}
+        say(f"query {query_type}: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in medians.items()))
+    return [r.name for r in runners], timings, mismatches
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", choices=SCALES, default="smoke")
+    parser.add_argument("--only", choices=["ingest", "query", "storage"])
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--generator", required=True, type=Path)
+    parser.add_argument("--export-dir", required=True, type=Path)
+    parser.add_argument("--settings", default="")
+    args = parser.parse_args()
+
+    hosts, days, params_per_type, runs = SCALES[args.scale]
+    rows = hosts * days * 8640
+    files, end = generate(args.generator, hosts, days, ROOT / "data" / args.scale)
+    conn = psycopg.connect(args.dsn, autocommit=True)
+    sections = []
+    today = dt.date.today().isoformat()
+    summary = []
+
+    loaded = conn.execute("SELECT to_regclass('bench.cpu') IS NOT NULL AND to_regclass('heap.cpu') IS NOT NULL").fetchone()[0]
+    if args.only in (None, "ingest") or not loaded:
+        results = ingest(conn, files, rows)
+        reference = dict(results)["PostgreSQL COPY CSV, heap with 2 indexes"]
+        table_rows = [(label, f"{rows / s:,.0f}", f"{s:.2f}", f"{reference / s:.2f}x") for label, s in results]
+        sections.append("## Ingest\n\n" + report.table(["method", "rows/s", "seconds", "vs heap COPY with indexes"], table_rows)
+                        + "\n\ntsparquet `COPY ... (FORMAT lineprotocol)` is not built yet.")
+        best = max(results[2:], key=lambda r: rows / r[1])
+        summary.append(f"ingest: {best[0]} {rows / best[1]:,.0f} rows/s = {reference / best[1]:.2f}x heap COPY with indexes")
+
+    if args.export_dir.exists():
+        shutil.rmtree(args.export_dir)
+    conn.execute("SELECT tsparquet.export('bench.cpu', %s)", (str(args.export_dir),))
+
+    if args.only in (None, "storage"):
+        sizes = storage(conn, args.export_dir, rows)
+        sections.append("## Storage\n\n" + report.table(["what", "bytes", "bytes per row"], [(l, f"{b:,}", f"{b / rows:.2f}") for l, b in sizes]))
+        summary.append(f"storage: tsparquet {sizes[0][1] / rows:.2f} bytes/row, heap with indexes {sizes[2][1] / rows:.2f} bytes/row")
+
+    failed = False
+    if args.only in (None, "query"):
+        names, timings, mismatches = queries(args.dsn, args.export_dir, hosts, end, params_per_type, runs)
+        medians = {key: statistics.median(v) * 1000 for key, v in timings.items()}
+        table_rows = []
+        for query_type in QUERY_TYPES:
+            heap = medians[(query_type, names[0])]
+            cells = [query_type]
+            for name in names:
+                values = [t * 1000 for t in timings[(query_type, name)]]
+                cells.append(f"{statistics.median(values):.1f} / {percentile(values, 95):.1f}")
+            cells.append(f"{heap / medians[(query_type, names[1])]:.2f}x")
+            cells.append(f"{medians[(query_type, names[2])] / medians[(query_type, names[1])]:.2f}x")
+            table_rows.append(cells)
+        chart_name = f"{today}-{args.scale}.png"
+        report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, medians)
+        header = ["query type"] + [f"{n} median / p95 ms" for n in names] + ["tsparquet speed-up vs heap", "tsparquet vs DuckDB (>1: faster)"]
+        agreement = "All engines returned the same rows for every query." if not mismatches else "MISMATCHES:\n\n```\n" + "\n\n".join(mismatches) + "\n```"
+        sections.append(
+            f"## Queries\n\n{params_per_type} parameter sets per query type, {runs} timed runs each after a warm-up run (hot cache), "
+            "two threads per engine, latency measured at the client.\n\n"
+            + report.table(header, table_rows) + f"\n\n![query latencies]({chart_name})\n\n{agreement}"
+        )
+        summary.append(f"queries: {len(QUERY_TYPES)} types, " + ("all engines agree" if not mismatches else f"{len(mismatches)} MISMATCHES"))
+        failed = bool(mismatches)
+
+    versions = {
+        "PostgreSQL": conn.execute("SHOW server_version").fetchone()[0],
+        "tsparquet": conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'tsparquet'").fetchone()[0]
+        + " (" + subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() + ")",
+        "DuckDB": duckdb.__version__,
+        "Python": platform.python_version(),
+    }
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    head = (
+        f"# tsparquet benchmark, {args.scale} scale, {today}\n\n"
+        f"TSBS cpu-only: {hosts} hosts x {days} day(s) at 10 s = {rows:,} rows (seed 123). "
+        f"Command: `scripts/bench.sh --scale {args.scale}`.\n\n"
+        f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB. "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".\n\n"
+        f"PostgreSQL settings: {args.settings}.\n"
+    )
+    out = ROOT / "results" / f"{today}-{args.scale}.md"
+    out.write_text(head + "\n" + "\n\n".join(sections) + "\n")
+    for line in summary:
+        say(line)
+    say(f"report: {out.relative_to(ROOT.parent)}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
