@@ -127,7 +127,7 @@ pub struct MeasurementBatch {
     row_time: Vec<i64>,
     row_of: FxHashMap<(u32, i64), u32>,
     fields: Vec<FieldColumn>,
-    field_positions: HashMap<String, usize>,
+    field_positions: FxHashMap<String, usize>,
     key: String,
 }
 

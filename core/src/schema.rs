@@ -1,8 +1,9 @@
 //! Schema on write: how the tags and fields of points become the columns of a measurement
 //! table, and which points a table cannot take.
 
-use std::collections::HashMap;
 use std::fmt;
+
+use rustc_hash::FxHashMap;
 
 use crate::line_protocol::{FieldType, Point};
 
@@ -157,7 +158,7 @@ fn check_column_name(what: &'static str, name: &str) -> Result<(), SchemaError> 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableSchema {
     columns: Vec<Column>,
-    positions: HashMap<String, usize>,
+    positions: FxHashMap<String, usize>,
 }
 
 impl TableSchema {
