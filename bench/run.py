@@ -27,6 +27,8 @@ SCALES = {
 }
 START = dt.datetime(2016, 1, 1, tzinfo=dt.timezone.utc)
 BATCH_LINES = 5000
+# The largest write_lp calls: one call can carry at most 1 GB of text.
+LARGE_CALL_LINES = 500_000
 ROOT = Path(__file__).resolve().parent
 
 
@@ -93,16 +95,20 @@ def ingest(conn, files, rows):
 
     lines = files["lp"].read_text().splitlines(keepends=True)
 
-    def batched():
-        for i in range(0, len(lines), BATCH_LINES):
-            conn.execute("SELECT written FROM tsparquet.write_lp('bench_batched', %s)", ("".join(lines[i:i + BATCH_LINES]),))
+    def in_calls_of(size, database):
+        texts = ["".join(lines[i:i + size]) for i in range(0, len(lines), size)]
+
+        def write():
+            for text in texts:
+                conn.execute("SELECT written FROM tsparquet.write_lp(%s, %s)", (database, text))
+
+        return write
 
     say(f"ingest: tsparquet write_lp in batches of {BATCH_LINES} lines")
-    results.append((f"tsparquet write_lp, {BATCH_LINES}-line batches", timed(batched)))
-    text = "".join(lines)
-    del lines
-    say("ingest: tsparquet write_lp, one call")
-    results.append(("tsparquet write_lp, one call", timed(lambda: conn.execute("SELECT tsparquet.write_lp('bench', %s)", (text,)))))
+    results.append((f"tsparquet write_lp, {BATCH_LINES}-line batches", timed(in_calls_of(BATCH_LINES, "bench_batched"))))
+    large = min(LARGE_CALL_LINES, len(lines))
+    say(f"ingest: tsparquet write_lp in calls of {large} lines")
+    results.append((f"tsparquet write_lp, {large:,}-line calls", timed(in_calls_of(large, "bench"))))
     counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("heap.cpu", "bench.cpu", "bench_batched.cpu")]
     assert counts == [rows] * 3, f"row counts differ: {counts}, expected {rows}"
     conn.execute("VACUUM ANALYZE heap.cpu")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds tsparquet (release) into the system
-# PostgreSQL 15, starts a local cluster as the postgres user, creates the extension, reads a
-# line protocol sample and shows the result, then leaves the server running.
+# PostgreSQL 15, starts a local cluster as the postgres user, creates the extension, writes a
+# line protocol sample into it and queries it back, then leaves the server running.
 #
 # Settings (environment): TSPARQUET_PORT (default 5433), TSPARQUET_PGDATA (default
 # /var/lib/postgresql/tsparquet), TSPARQUET_DB (default tsparquet).
@@ -50,10 +50,12 @@ if [ -z "$(sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'
 fi
 sql -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS tsparquet"
 
-say "reading examples/sample.lp with tsparquet.parse_lp"
+say "writing examples/sample.lp into database \"example\" with tsparquet.write_lp"
 sql -d "$DB" -v lines="$(cat examples/sample.lp)" <<'SQL'
 SET TimeZone = 'UTC';
-SELECT line, measurement, tags, fields, time, error FROM tsparquet.parse_lp(:'lines');
+SELECT written, rejected, jsonb_pretty(errors) AS errors FROM tsparquet.write_lp('example', :'lines');
+SELECT * FROM example.cpu ORDER BY host, time;
+SELECT * FROM example.weather;
 SQL
 
 say "PostgreSQL is running. Connect with:"

@@ -19,9 +19,52 @@ pub fn select_one<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid<'_>]
     })
 }
 
+/// Runs `f` with `search_path` set to `pg_catalog, pg_temp`, as a `SECURITY DEFINER`
+/// function with `SET search_path` would: the caller's schemas cannot shadow the operators,
+/// functions and types that the extension's own statements use.
+pub fn with_safe_search_path<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: a new GUC nest level, undone below or, after an ERROR, by the abort.
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let restore = RestoreSettings { level };
+    let result = f();
+    drop(restore);
+    result
+}
+
+struct RestoreSettings {
+    level: i32,
+}
+
+impl Drop for RestoreSettings {
+    fn drop(&mut self) {
+        // While an ERROR unwinds, the transaction's abort restores the settings itself.
+        if !std::thread::panicking() {
+            // SAFETY: pops the nest level that with_safe_search_path pushed.
+            unsafe { pg_sys::AtEOXact_GUC(true, self.level) };
+        }
+    }
+}
+
 /// Runs `f` as the role that owns the extension, for work on the extension's own catalog
 /// that the calling role may not do directly. The caller's privileges must be checked first.
 pub fn as_extension_owner<T>(f: impl FnOnce() -> T) -> T {
+    with_safe_search_path(|| as_owner(f))
+}
+
+fn as_owner<T>(f: impl FnOnce() -> T) -> T {
     let owner: pg_sys::Oid = select_one(
         "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
         &[],

@@ -15,11 +15,15 @@ use tsparquet_core::batch::{conform, table_arrow_schema};
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader};
 
-use crate::catalog::{files, measurements, select_one};
+use crate::catalog::{files, measurements, select_one, with_safe_search_path};
 use crate::errors::{self, report};
 
 #[pg_extern(schema = "tsparquet")]
 fn export(measurement: PgRelation, directory: &str) -> i64 {
+    with_safe_search_path(|| export_files(&measurement, Path::new(directory)))
+}
+
+fn export_files(measurement: &PgRelation, directory: &Path) -> i64 {
     let allowed = select_one::<bool>(
         "SELECT pg_catalog.has_table_privilege($1, 'SELECT')
             AND pg_catalog.pg_has_role('pg_write_server_files', 'USAGE')",
@@ -38,7 +42,6 @@ fn export(measurement: PgRelation, directory: &str) -> i64 {
             ),
         );
     }
-    let directory = Path::new(directory);
     if !directory.is_absolute() {
         report(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

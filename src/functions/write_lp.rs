@@ -18,7 +18,7 @@ use tsparquet_core::parquet_file::{self, FileReader};
 use tsparquet_core::schema::{check_table_name, TableSchema};
 use tsparquet_core::sql_text::quote_identifier;
 
-use crate::catalog::{files, lock, measurements, select_one};
+use crate::catalog::{files, lock, measurements, select_one, with_safe_search_path};
 use crate::errors::{self, report};
 
 /// Rejected lines reported in `errors` (all are counted in `rejected`).
@@ -46,6 +46,18 @@ fn write_lp(
         precision,
         now_ns: tsparquet_core::time::now_ns(),
     };
+    let (written, rejected, errors) =
+        with_safe_search_path(|| write_and_store(database, lines, options, accept_partial));
+    TableIterator::once((written, rejected, errors))
+}
+
+/// The whole write: returns (written, rejected, errors).
+fn write_and_store(
+    database: &str,
+    lines: &str,
+    options: ParseOptions,
+    accept_partial: bool,
+) -> (i64, i64, JsonB) {
     let ingest = write(database, lines, options, accept_partial);
     let errors: Vec<serde_json::Value> = ingest
         .rejections()
@@ -60,7 +72,7 @@ fn write_lp(
     ingest
         .into_writes()
         .for_each(|(measurement, w)| store(database, &measurement, w));
-    TableIterator::once(row)
+    row
 }
 
 /// Checks privileges, locks and looks up the measurements, and admits the points. Returns

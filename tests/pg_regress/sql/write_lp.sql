@@ -87,6 +87,18 @@ END
 $$;
 SELECT plan_rows('SELECT * FROM telegraf.cpu');
 
+-- The caller's search_path cannot change what write_lp's own statements mean: here an
+-- operator that makes every name match would otherwise redirect the lookups.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.always(name, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = text, FUNCTION = evil.always);
+SET search_path = evil, pg_catalog;
+SELECT written, rejected FROM tsparquet.write_lp('other', 'fresh f=1 1');
+RESET search_path;
+SELECT count(*) FROM other.fresh;
+DROP SCHEMA evil CASCADE;
+DROP SCHEMA other CASCADE;
+
 -- A name already taken by something else is not touched.
 CREATE TABLE telegraf.plain (x int);
 SELECT rejected, errors->0->>'error' AS error FROM tsparquet.write_lp('telegraf', 'plain f=1 1');
