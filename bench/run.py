@@ -221,8 +221,8 @@ def main():
             for name in names:
                 values = [t * 1000 for t in timings[(query_type, name)]]
                 cells.append(f"{statistics.median(values):.1f} / {percentile(values, 95):.1f}")
-            cells.append(f"{heap / medians[(query_type, names[1])]:.2f}x")
-            cells.append(f"{medians[(query_type, names[2])] / medians[(query_type, names[1])]:.2f}x")
+            cells.append(f"{heap / medians[(query_type, names[1])]:.3g}x")
+            cells.append(f"{medians[(query_type, names[2])] / medians[(query_type, names[1])]:.3g}x")
             table_rows.append(cells)
         chart_name = f"{today}-{args.scale}.png"
         report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, medians)
