@@ -11,7 +11,9 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
     StringDictionaryBuilder, TimestampNanosecondArray, UInt64Array,
 };
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+use arrow::datatypes::{
+    DataType, Field, Float64Type, Int32Type, Int64Type, Schema, TimeUnit, UInt64Type,
+};
 use rustc_hash::FxHashMap;
 
 use crate::line_protocol::{FieldType, FieldValue, Point};
@@ -340,8 +342,8 @@ fn series_key(point: &Point<'_>) -> String {
 
 /// The points stored in a batch read from a file: dictionary columns are tags, `time` is
 /// the time, the other columns are fields; nulls are absent tags and fields.
-pub fn points_of(batch: &RecordBatch) -> Vec<Point<'_>> {
-    let mut points: Vec<Point<'_>> = (0..batch.num_rows())
+pub fn points_of<'b>(batch: &'b RecordBatch) -> Vec<Point<'b>> {
+    let mut points: Vec<Point<'b>> = (0..batch.num_rows())
         .map(|_| Point {
             line: 0,
             measurement: Cow::Borrowed(""),
@@ -359,55 +361,43 @@ pub fn points_of(batch: &RecordBatch) -> Vec<Point<'_>> {
             }
             continue;
         }
-        for (row, point) in points.iter_mut().enumerate() {
-            if column.is_null(row) {
-                continue;
-            }
-            match column.data_type() {
-                DataType::Dictionary(..) => {
-                    let tags = column.as_dictionary::<Int32Type>();
-                    let values: &StringArray = tags.values().as_string();
+        if let DataType::Dictionary(..) = column.data_type() {
+            let tags = column.as_dictionary::<Int32Type>();
+            let values: &StringArray = tags.values().as_string();
+            for (row, point) in points.iter_mut().enumerate() {
+                if column.is_valid(row) {
                     let value = values.value(tags.keys().value(row) as usize);
                     point.tags.push((Cow::Borrowed(name), Cow::Borrowed(value)));
                 }
-                DataType::Float64 => {
-                    let value = column
-                        .as_primitive::<arrow::datatypes::Float64Type>()
-                        .value(row);
-                    point
-                        .fields
-                        .push((Cow::Borrowed(name), FieldValue::Float(value)));
-                }
-                DataType::Int64 => {
-                    let value = column
-                        .as_primitive::<arrow::datatypes::Int64Type>()
-                        .value(row);
-                    point
-                        .fields
-                        .push((Cow::Borrowed(name), FieldValue::Integer(value)));
-                }
-                DataType::UInt64 => {
-                    let value = column
-                        .as_primitive::<arrow::datatypes::UInt64Type>()
-                        .value(row);
-                    point
-                        .fields
-                        .push((Cow::Borrowed(name), FieldValue::Unsigned(value)));
-                }
-                DataType::Utf8 => {
-                    let value = column.as_string::<i32>().value(row);
-                    point.fields.push((
-                        Cow::Borrowed(name),
-                        FieldValue::String(Cow::Borrowed(value)),
-                    ));
-                }
-                DataType::Boolean => {
-                    let value = column.as_boolean().value(row);
-                    point
-                        .fields
-                        .push((Cow::Borrowed(name), FieldValue::Boolean(value)));
-                }
-                other => panic!("column {name} of a stored file has unexpected type {other}"),
+            }
+            continue;
+        }
+        let value_at: Box<dyn Fn(usize) -> FieldValue<'b> + 'b> = match column.data_type() {
+            DataType::Float64 => {
+                let values = column.as_primitive::<Float64Type>();
+                Box::new(move |row| FieldValue::Float(values.value(row)))
+            }
+            DataType::Int64 => {
+                let values = column.as_primitive::<Int64Type>();
+                Box::new(move |row| FieldValue::Integer(values.value(row)))
+            }
+            DataType::UInt64 => {
+                let values = column.as_primitive::<UInt64Type>();
+                Box::new(move |row| FieldValue::Unsigned(values.value(row)))
+            }
+            DataType::Utf8 => {
+                let values = column.as_string::<i32>();
+                Box::new(move |row| FieldValue::String(Cow::Borrowed(values.value(row))))
+            }
+            DataType::Boolean => {
+                let values = column.as_boolean();
+                Box::new(move |row| FieldValue::Boolean(values.value(row)))
+            }
+            other => panic!("column {name} of a stored file has unexpected type {other}"),
+        };
+        for (row, point) in points.iter_mut().enumerate() {
+            if column.is_valid(row) {
+                point.fields.push((Cow::Borrowed(name), value_at(row)));
             }
         }
     }

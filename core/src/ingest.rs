@@ -12,8 +12,8 @@ use crate::schema::{check_table_name, TableSchema};
 pub enum Existing {
     /// Nothing: the table will be created.
     Missing,
-    /// A measurement table with these columns.
-    Table(TableSchema),
+    /// A measurement table with these columns, its files keyed by `table_id`.
+    Table { schema: TableSchema, table_id: i64 },
     /// Something that is not a measurement table; its lines are rejected with this reason.
     Unusable(String),
 }
@@ -51,7 +51,7 @@ impl Ingest {
             .into_iter()
             .map(|(name, existing)| {
                 let schema = match &existing {
-                    Existing::Table(schema) => schema.clone(),
+                    Existing::Table { schema, .. } => schema.clone(),
                     _ => TableSchema::default(),
                 };
                 (
@@ -185,7 +185,13 @@ mod tests {
             kind: ColumnKind::Field(FieldType::Integer),
         }]);
         let input = "cpu  u=1   1\ncpu u=2i 2";
-        let mut ingest = Ingest::new(lookup(input, |_| Existing::Table(existing.clone())), 10);
+        let mut ingest = Ingest::new(
+            lookup(input, |_| Existing::Table {
+                schema: existing.clone(),
+                table_id: 1,
+            }),
+            10,
+        );
         ingest.add(input, options(), 1);
         assert_eq!((ingest.written(), ingest.rejected()), (1, 1));
         assert_eq!(ingest.rejections()[0].line, 1);

@@ -16,8 +16,8 @@ pub fn table_id_option(options: &[String]) -> Option<i64> {
         .find_map(|o| o.strip_prefix("table_id=")?.parse().ok())
 }
 
-/// What `database.measurement` is, and for a measurement table its `table_id`.
-pub fn find(database: &str, measurement: &str) -> (Existing, Option<i64>) {
+/// What `database.measurement` is.
+pub fn find(database: &str, measurement: &str) -> Existing {
     let found = Spi::connect(|client| {
         let mut rows = client
             .select(
@@ -39,24 +39,18 @@ pub fn find(database: &str, measurement: &str) -> (Existing, Option<i64>) {
         })
     });
     let Some((oid, server, options)) = found else {
-        return (Existing::Missing, None);
+        return Existing::Missing;
     };
     let name = format!("{database}.{measurement}");
     let table_id = table_id_option(&options);
     match (server.as_deref(), table_id) {
         (Some("tsparquet"), Some(table_id)) => match columns(oid) {
-            Ok(schema) => (Existing::Table(schema), Some(table_id)),
-            Err(reason) => (
-                Existing::Unusable(format!("{name} cannot take points: {reason}")),
-                None,
-            ),
+            Ok(schema) => Existing::Table { schema, table_id },
+            Err(reason) => Existing::Unusable(format!("{name} cannot take points: {reason}")),
         },
-        _ => (
-            Existing::Unusable(format!(
-                "\"{name}\" exists and is not a tsparquet measurement table"
-            )),
-            None,
-        ),
+        _ => Existing::Unusable(format!(
+            "\"{name}\" exists and is not a tsparquet measurement table"
+        )),
     }
 }
 

@@ -6,7 +6,7 @@ mod scan;
 mod truncate;
 
 use pgrx::prelude::*;
-use pgrx::{PgList, PgSqlErrorCode};
+use pgrx::PgList;
 
 pub use options::table_id;
 
@@ -69,12 +69,7 @@ pub unsafe extern "C-unwind" fn tsparquet_fdw_validator(
                 .into_owned();
             (name, value)
         };
-        if let Err(message) = options::validate(catalog, &name, &value) {
-            let code = if message.starts_with("invalid") {
-                PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE
-            } else {
-                PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME
-            };
+        if let Err((code, message)) = options::validate(catalog, &name, &value) {
             crate::errors::report(code, &message, None, None);
         }
     }

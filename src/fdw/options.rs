@@ -1,24 +1,33 @@
 //! Options of measurement tables (`table_id`) and their columns (`role`).
 
 use pgrx::prelude::*;
-use pgrx::PgList;
+use pgrx::{PgList, PgSqlErrorCode};
 
-/// Checks one option; the message says what is wrong.
-pub fn validate(catalog: pg_sys::Oid, name: &str, value: &str) -> Result<(), String> {
+/// Checks one option: an unknown name or a bad value is an error with its SQLSTATE.
+pub fn validate(
+    catalog: pg_sys::Oid,
+    name: &str,
+    value: &str,
+) -> Result<(), (PgSqlErrorCode, String)> {
+    let bad_value =
+        |message: String| Err((PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE, message));
     match (catalog, name) {
         (pg_sys::ForeignTableRelationId, "table_id") => match value.parse::<i64>() {
             Ok(id) if id > 0 => Ok(()),
-            _ => Err(format!(
+            _ => bad_value(format!(
                 "invalid table_id \"{value}\": it must be a positive integer"
             )),
         },
         (pg_sys::AttributeRelationId, "role") => match value {
             "tag" | "field" | "time" | "time_ns" => Ok(()),
-            _ => Err(format!(
+            _ => bad_value(format!(
                 "invalid role \"{value}\": use tag, field, time or time_ns"
             )),
         },
-        _ => Err(format!("tsparquet has no option \"{name}\" here")),
+        _ => Err((
+            PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME,
+            format!("tsparquet has no option \"{name}\" here"),
+        )),
     }
 }
 
@@ -43,7 +52,7 @@ pub fn table_id(relation: pg_sys::Oid) -> i64 {
         }
     }
     crate::errors::report(
-        pgrx::PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+        PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
         "this tsparquet table has no table_id option",
         None,
         Some("Measurement tables are created by tsparquet.write_lp."),

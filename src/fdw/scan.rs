@@ -8,7 +8,7 @@
 
 use std::ffi::{c_void, CString};
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray, TimestampNanosecondArray};
 use arrow::datatypes::{
     DataType, Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type,
 };
@@ -146,9 +146,9 @@ struct ScanState {
     scan: TableScan,
     /// Scanned attributes: 0-based index into the tuple and source.
     attributes: Vec<(usize, Source, pg_sys::Oid, String)>,
-    /// For the current batch, each scanned attribute's column, if the file has it.
-    columns: Vec<Option<ArrayRef>>,
-    time: Option<ArrayRef>,
+    /// For the current batch, a reader of each scanned attribute's column, if the file has it.
+    columns: Vec<Option<DatumReader>>,
+    time: Option<TimestampNanosecondArray>,
 }
 
 /// Owns the scan state; freed when the query's memory context goes, error or not.
@@ -250,7 +250,9 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         if row.new_batch {
             pg_sys::check_for_interrupts!();
             let batch = row.batch.clone();
-            state.time = batch.column_by_name(TIME_COLUMN).cloned();
+            state.time = batch
+                .column_by_name(TIME_COLUMN)
+                .map(|c| c.as_primitive::<TimestampNanosecondType>().clone());
             state.columns = state
                 .attributes
                 .iter()
@@ -258,7 +260,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
                     Source::Column(column) => batch
                         .column_by_name(column)
                         .inspect(|c| check_type(name, *type_oid, c.data_type()))
-                        .cloned(),
+                        .map(datum_reader),
                     _ => None,
                 })
                 .collect();
@@ -271,13 +273,12 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             .time
             .as_ref()
             .expect("every file has a time column")
-            .as_primitive::<TimestampNanosecondType>()
             .value(index);
         for ((position, source, _, _), column) in state.attributes.iter().zip(&state.columns) {
             let datum = match source {
                 Source::Time => Some(pg_sys::Datum::from(unix_nanos_to_postgres_micros(time))),
                 Source::TimeNs => Some(pg_sys::Datum::from(time)),
-                Source::Column(_) => column.as_ref().and_then(|c| datum(c, index)),
+                Source::Column(_) => column.as_ref().and_then(|read| read(index)),
             };
             if let Some(datum) = datum {
                 values[*position] = datum;
@@ -309,24 +310,48 @@ fn check_type(column: &str, type_oid: pg_sys::Oid, stored: &DataType) {
     }
 }
 
-/// The value at `row` as a datum in the current (per-tuple) memory context; None for NULL.
-fn datum(column: &ArrayRef, row: usize) -> Option<pg_sys::Datum> {
-    if column.is_null(row) {
-        return None;
+/// Reads the value at a row of one stored column as a datum in the current (per-tuple)
+/// memory context, None for NULL. Made once per batch, so rows pay no type dispatch.
+type DatumReader = Box<dyn Fn(usize) -> Option<pg_sys::Datum>>;
+
+fn datum_reader(column: &ArrayRef) -> DatumReader {
+    fn reader<A: Array + Clone + 'static>(
+        array: &A,
+        value: impl Fn(&A, usize) -> Option<pg_sys::Datum> + 'static,
+    ) -> DatumReader {
+        let array = array.clone();
+        Box::new(move |row| {
+            if array.is_null(row) {
+                None
+            } else {
+                value(&array, row)
+            }
+        })
     }
     match column.data_type() {
         DataType::Dictionary(..) => {
-            let tags = column.as_dictionary::<Int32Type>();
-            let key = tags.keys().value(row) as usize;
-            tags.values().as_string::<i32>().value(key).into_datum()
+            let values = column
+                .as_dictionary::<Int32Type>()
+                .values()
+                .as_string::<i32>()
+                .clone();
+            reader(column.as_dictionary::<Int32Type>(), move |tags, row| {
+                values.value(tags.keys().value(row) as usize).into_datum()
+            })
         }
-        DataType::Utf8 => column.as_string::<i32>().value(row).into_datum(),
-        DataType::Float64 => column.as_primitive::<Float64Type>().value(row).into_datum(),
-        DataType::Int64 => column.as_primitive::<Int64Type>().value(row).into_datum(),
-        DataType::UInt64 => {
-            AnyNumeric::from(column.as_primitive::<UInt64Type>().value(row)).into_datum()
-        }
-        DataType::Boolean => column.as_boolean().value(row).into_datum(),
+        DataType::Utf8 => reader(column.as_string::<i32>(), |a, row| {
+            a.value(row).into_datum()
+        }),
+        DataType::Float64 => reader(column.as_primitive::<Float64Type>(), |a, row| {
+            a.value(row).into_datum()
+        }),
+        DataType::Int64 => reader(column.as_primitive::<Int64Type>(), |a, row| {
+            a.value(row).into_datum()
+        }),
+        DataType::UInt64 => reader(column.as_primitive::<UInt64Type>(), |a, row| {
+            AnyNumeric::from(a.value(row)).into_datum()
+        }),
+        DataType::Boolean => reader(column.as_boolean(), |a, row| a.value(row).into_datum()),
         other => panic!("stored column of unexpected type {other}"),
     }
 }

@@ -50,8 +50,9 @@ fn export_files(measurement: &PgRelation, directory: &Path) -> i64 {
             None,
         );
     }
-    let (existing, table_id) = measurements::find(measurement.namespace(), measurement.name());
-    let (Existing::Table(schema), Some(table_id)) = (existing, table_id) else {
+    let Existing::Table { schema, table_id } =
+        measurements::find(measurement.namespace(), measurement.name())
+    else {
         report(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             &format!(

@@ -101,7 +101,7 @@ fn write(database: &str, lines: &str, options: ParseOptions, accept_partial: boo
     let mut existing = BTreeMap::new();
     for name in names {
         lock(&format!("{database}\0{name}"));
-        existing.insert(name.clone(), measurements::find(database, &name).0);
+        existing.insert(name.clone(), measurements::find(database, &name));
     }
     let mut ingest = Ingest::new(existing, REPORTED_ERRORS);
     ingest.add(lines, options, 1);
@@ -172,25 +172,24 @@ fn ensure_schema(database: &str) {
 
 /// Creates or extends the measurement's table and stores its points as files.
 fn store(database: &str, measurement: &str, write: MeasurementWrite) {
-    let table_id = match &write.existing {
-        Existing::Table(before) => {
-            measurements::add_columns(
-                database,
-                measurement,
-                &write.schema.columns()[before.columns().len()..],
-            );
-            measurements::find(database, measurement)
-                .1
-                .expect("the table was found before")
+    let existing_table = match &write.existing {
+        Existing::Table {
+            schema: before,
+            table_id,
+        } => {
+            let added = &write.schema.columns()[before.columns().len()..];
+            measurements::add_columns(database, measurement, added);
+            Some(*table_id)
         }
-        _ => measurements::create(database, measurement, &write.schema),
+        _ => None,
     };
-    let is_new = !matches!(write.existing, Existing::Table(_));
+    let table_id = existing_table
+        .unwrap_or_else(|| measurements::create(database, measurement, &write.schema));
     for day in write.batch.finish(&write.schema) {
-        if is_new {
-            store_file(table_id, &day);
-        } else {
+        if existing_table.is_some() {
             store_beside_existing(table_id, day, &write.schema);
+        } else {
+            store_file(table_id, &day);
         }
     }
 }
@@ -204,15 +203,14 @@ fn store_beside_existing(table_id: i64, day: DayBatch, schema: &TableSchema) {
         return store_file(table_id, &day);
     }
     let ids: Vec<i64> = overlapping.iter().map(|f| f.file_id).collect();
-    let stored: Vec<_> = overlapping
+    let stored_batches: Vec<_> = overlapping
         .into_iter()
-        .map(|f| {
+        .flat_map(|f| {
             FileReader::open(Bytes::from(f.data))
                 .and_then(FileReader::read_all)
                 .unwrap_or_else(|e| errors::raise(&e))
         })
         .collect();
-    let stored_batches: Vec<_> = stored.iter().flatten().cloned().collect();
     if !collides(&stored_batches, &day) {
         return store_file(table_id, &day);
     }

@@ -33,6 +33,9 @@ SELECT count(*) FROM telegraf.cpu WHERE host = 'd';
 -- ... or, with accept_partial => false, fail the whole write.
 SELECT * FROM tsparquet.write_lp('telegraf', E'cpu,host=f usage=1 1451606450\ncpu,host=f usage=oops 1451606460', accept_partial => false);
 SELECT count(*) FROM telegraf.cpu WHERE host = 'f';
+\set VERBOSITY sqlstate
+SELECT * FROM tsparquet.write_lp('telegraf', 'cpu,host=f usage=oops 1451606460', accept_partial => false);
+\set VERBOSITY default
 
 -- Precision of timestamps (PRECISION is an SQL keyword: quote it to name the argument).
 SELECT written FROM tsparquet.write_lp('precise', 'm v=1 1451606400123', 'ms');
@@ -137,6 +140,10 @@ GRANT USAGE, CREATE ON SCHEMA telegraf TO lp_writer;
 SET ROLE lp_stranger;
 SELECT * FROM tsparquet.write_lp('telegraf', 'cpu,host=x usage=1 1451606400');
 SELECT * FROM tsparquet.write_lp('newdb', 'cpu,host=x usage=1 1451606400');
+\set VERBOSITY sqlstate
+SELECT * FROM tsparquet.write_lp('telegraf', 'cpu,host=x usage=1 1451606400');
+SELECT * FROM tsparquet.write_lp('newdb', 'cpu,host=x usage=1 1451606400');
+\set VERBOSITY default
 SELECT * FROM tsparquet.files;
 SELECT count(*) FROM telegraf.cpu;
 SET ROLE lp_writer;
