@@ -27,11 +27,7 @@ scripts/install-deps.sh
 say "building and installing the extension (release)"
 cargo pgrx install --release --pg-config "$BIN/pg_config" >/dev/null
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/pip install -q -r bench/requirements.txt --dry-run >/dev/null 2>&1; then
-  say "creating the Python environment in .venv"
-  python3 -m venv .venv
-fi
-.venv/bin/pip install -q -r bench/requirements.txt
+scripts/python-env.sh
 
 SETTINGS="shared_buffers=4GB, work_mem=256MB, max_wal_size=16GB, synchronous_commit=on, fsync=on, jit=off, max_parallel_workers_per_gather=1"
 if [ ! -s "$ROOT/data/PG_VERSION" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the pg_regress golden tests in tests/pg_regress against the installed extension, in a
 # throwaway cluster run by the postgres user. (`cargo pgrx regress` cannot be used as root:
-# it starts its server as the calling user.) setup.sql runs first, then every other test.
+# it starts its server as the calling user.) setup.sql runs first, then the others in order.
 #
 # REGRESS_ACCEPT=1 copies the actual output of failing tests over their expected files; read
 # the diff before committing it.
@@ -33,13 +33,18 @@ listen_addresses = ''
 unix_socket_directories = '$ROOT'
 client_min_messages = warning
 fsync = off
+shared_preload_libraries = 'tsparquet'
 CONF
 as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w start >/dev/null
 
-tests=(setup)
+# In this order: later tests show ids (table_id) that depend on the tests before them.
+tests=(setup parse_lp write_lp copy_lp insert)
 for f in "$INPUT"/sql/*.sql; do
   name=$(basename "$f" .sql)
-  [ "$name" = setup ] || tests+=("$name")
+  if [[ ! " ${tests[*]} " =~ " $name " ]]; then
+    echo "tests/pg_regress/sql/$name.sql is not in the list in $0" >&2
+    exit 1
+  fi
 done
 
 status=0

@@ -35,6 +35,7 @@ step "pg_regress golden tests"
 scripts/regress.sh
 
 step "end-to-end tests against fresh clusters"
+scripts/python-env.sh
 cargo test -p tsparquet-e2e -- --test-threads 1
 
 step "all tests passed"

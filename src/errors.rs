@@ -37,6 +37,22 @@ pub(crate) fn report(
     detail: Option<&str>,
     hint: Option<&str>,
 ) -> ! {
+    emit(PgLogLevel::ERROR, code, message, detail, hint);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Sends the client a WARNING; the statement goes on.
+pub(crate) fn warn(code: PgSqlErrorCode, message: &str, detail: Option<&str>, hint: Option<&str>) {
+    emit(PgLogLevel::WARNING, code, message, detail, hint);
+}
+
+fn emit(
+    level: PgLogLevel,
+    code: PgSqlErrorCode,
+    message: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+) {
     let mut report = ErrorReport::new(code, message.to_owned(), "tsparquet");
     if let Some(detail) = detail {
         report = report.set_detail(detail);
@@ -44,8 +60,7 @@ pub(crate) fn report(
     if let Some(hint) = hint {
         report = report.set_hint(hint);
     }
-    report.report(PgLogLevel::ERROR);
-    unreachable!("an ERROR report does not return")
+    report.report(level);
 }
 
 /// Raises `error` as a Postgres ERROR. Never returns: Postgres unwinds the statement.

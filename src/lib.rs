@@ -6,13 +6,22 @@
 #![deny(ffi_unwind_calls)]
 
 mod catalog;
+mod copy;
 mod errors;
 mod fdw;
 mod functions;
+mod settings;
+mod write;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+    copy::install_hook();
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]
@@ -21,6 +30,6 @@ pub mod pg_test {
 
     #[must_use]
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec!["timezone = 'UTC'"]
+        vec!["timezone = 'UTC'", "shared_preload_libraries = 'tsparquet'"]
     }
 }

@@ -14,7 +14,7 @@ use arrow::array::{
 use arrow::datatypes::{
     DataType, Field, Float64Type, Int32Type, Int64Type, Schema, TimeUnit, UInt64Type,
 };
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::line_protocol::{FieldType, FieldValue, Point};
 use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
@@ -328,18 +328,6 @@ fn write_series_key<'t>(sorted_tags: impl Iterator<Item = (&'t str, &'t str)>, o
     }
 }
 
-fn series_key(point: &Point<'_>) -> String {
-    let mut tags: Vec<(&str, &str)> = point
-        .tags
-        .iter()
-        .map(|(k, v)| (k.as_ref(), v.as_ref()))
-        .collect();
-    tags.sort_unstable();
-    let mut key = String::new();
-    write_series_key(tags.into_iter(), &mut key);
-    key
-}
-
 /// The points stored in a batch read from a file: dictionary columns are tags, `time` is
 /// the time, the other columns are fields; nulls are absent tags and fields.
 pub fn points_of<'b>(batch: &'b RecordBatch) -> Vec<Point<'b>> {
@@ -406,17 +394,69 @@ pub fn points_of<'b>(batch: &'b RecordBatch) -> Vec<Point<'b>> {
 
 /// Whether any row of `new` has the series and time of a row in `existing`, files that
 /// overlap it in time. Only then must they be merged for reads to see one row per key.
+/// Series keys are built only for rows whose times match, which are few: files of
+/// successive writes usually share no more than the instant where one ends and the next
+/// begins.
 pub fn collides(existing: &[RecordBatch], new: &DayBatch) -> bool {
-    let keys: std::collections::HashSet<(String, i64)> = points_of(&new.batch)
+    let new_times: FxHashSet<i64> = times(&new.batch).iter().copied().collect();
+    let candidates: Vec<(&RecordBatch, usize)> = existing
         .iter()
-        .map(|p| (series_key(p), p.time_ns))
-        .collect();
-    existing.iter().any(|batch| {
-        points_of(batch).iter().any(|p| {
-            (new.min_time_ns..=new.max_time_ns).contains(&p.time_ns)
-                && keys.contains(&(series_key(p), p.time_ns))
+        .flat_map(|batch| {
+            times(batch)
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| new_times.contains(t))
+                .map(move |(row, _)| (batch, row))
         })
-    })
+        .collect();
+    if candidates.is_empty() {
+        return false;
+    }
+    let shared_times: FxHashSet<i64> = candidates
+        .iter()
+        .map(|(batch, row)| times(batch)[*row])
+        .collect();
+    let new_keys: FxHashSet<(String, i64)> = times(&new.batch)
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| shared_times.contains(t))
+        .map(|(row, &t)| (row_series_key(&new.batch, row), t))
+        .collect();
+    candidates
+        .iter()
+        .any(|(batch, row)| new_keys.contains(&(row_series_key(batch, *row), times(batch)[*row])))
+}
+
+fn times(batch: &RecordBatch) -> &[i64] {
+    batch
+        .column_by_name(TIME_COLUMN)
+        .expect("every batch has a time column")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>()
+        .values()
+}
+
+/// The series key of one stored row: its tags (the dictionary columns) that are not null.
+fn row_series_key(batch: &RecordBatch, row: usize) -> String {
+    let mut tags: Vec<(&str, &str)> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .filter(|(_, column)| matches!(column.data_type(), DataType::Dictionary(..)))
+        .filter(|(_, column)| column.is_valid(row))
+        .map(|(field, column)| {
+            let tags = column.as_dictionary::<Int32Type>();
+            let values: &StringArray = tags.values().as_string();
+            (
+                field.name().as_str(),
+                values.value(tags.keys().value(row) as usize),
+            )
+        })
+        .collect();
+    tags.sort_unstable();
+    let mut key = String::new();
+    write_series_key(tags.into_iter(), &mut key);
+    key
 }
 
 /// Merges stored rows with new ones as one write would: `batches` in write order, later

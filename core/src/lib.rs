@@ -10,5 +10,6 @@ pub mod line_protocol;
 pub mod parquet_file;
 pub mod scan;
 pub mod schema;
+pub mod sql_row;
 pub mod sql_text;
 pub mod time;

@@ -3,8 +3,9 @@
 
 use std::fmt;
 
+use crate::schema::TIME_COLUMN;
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Field, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
@@ -79,10 +80,22 @@ impl FileReader {
 
     /// Reads every column.
     pub fn read_all(self) -> Result<Vec<RecordBatch>, StorageError> {
+        self.read_where(|_| true)
+    }
+
+    /// Reads what identifies each row: the tag columns and `time`.
+    pub fn read_keys(self) -> Result<Vec<RecordBatch>, StorageError> {
+        self.read_where(|f| {
+            f.name() == TIME_COLUMN || matches!(f.data_type(), DataType::Dictionary(..))
+        })
+    }
+
+    fn read_where(self, wanted: impl Fn(&Field) -> bool) -> Result<Vec<RecordBatch>, StorageError> {
         let names: Vec<String> = self
             .schema()
             .fields()
             .iter()
+            .filter(|f| wanted(f))
             .map(|f| f.name().clone())
             .collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

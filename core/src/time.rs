@@ -10,6 +10,14 @@ pub fn unix_nanos_to_postgres_micros(nanos: i64) -> i64 {
     nanos.div_euclid(1_000) - POSTGRES_EPOCH_MICROS
 }
 
+/// Nanoseconds since the Unix epoch for a Postgres `timestamptz` value, if they fit in 64
+/// bits (years 1677 to 2262; not for `infinity`).
+pub fn postgres_micros_to_unix_nanos(micros: i64) -> Option<i64> {
+    micros
+        .checked_add(POSTGRES_EPOCH_MICROS)
+        .and_then(|unix| unix.checked_mul(1_000))
+}
+
 /// The current time in nanoseconds since the Unix epoch.
 pub fn now_ns() -> i64 {
     let since_epoch = std::time::SystemTime::now()

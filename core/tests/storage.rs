@@ -242,6 +242,11 @@ fn only_rows_with_the_same_series_and_time_collide() {
         &[old[0].batch.clone()],
         &touching[0]
     ));
+    let (_, untagged) = batches("m f=2 10");
+    assert!(
+        !tsparquet_core::batch::collides(&[old[0].batch.clone()], &untagged[0]),
+        "a point without the tag is another series"
+    );
     let (schema, repeat) = batches("m,h=a f=5,k=1 10");
     assert!(tsparquet_core::batch::collides(
         &[old[0].batch.clone()],

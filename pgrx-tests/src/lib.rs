@@ -84,7 +84,8 @@ impl Cluster {
 
     fn configure(&self) {
         let conf = format!(
-            "port = {}\nlisten_addresses = ''\nunix_socket_directories = '{}'\n",
+            "port = {}\nlisten_addresses = ''\nunix_socket_directories = '{}'\n\
+             shared_preload_libraries = 'tsparquet'\n",
             self.port,
             self.dir.display()
         );
@@ -113,6 +114,15 @@ impl Cluster {
                 .arg(self.data_dir())
                 .args(["-m", "immediate", "-w", "stop"]),
         );
+    }
+
+    /// A libpq connection string for this cluster's `database`.
+    pub fn dsn(&self, database: &str) -> String {
+        format!(
+            "host={} port={} user=postgres dbname={database}",
+            self.dir.display(),
+            self.port
+        )
     }
 
     /// A client program (`pg_dump`, `pg_restore`, ...) connected to this cluster.

@@ -1,8 +1,10 @@
 //! The `tsparquet` foreign data wrapper: its handler, which hands Postgres the callbacks,
 //! and its validator, which checks options. Written on `pg_sys::FdwRoutine` directly.
 
+mod modify;
 mod options;
 mod scan;
+mod state;
 mod truncate;
 
 use pgrx::prelude::*;
@@ -40,6 +42,15 @@ pub unsafe extern "C-unwind" fn tsparquet_fdw_handler(
     routine.ReScanForeignScan = Some(scan::rescan_foreign_scan);
     routine.EndForeignScan = Some(scan::end_foreign_scan);
     routine.ExecForeignTruncate = Some(truncate::exec_foreign_truncate);
+    routine.PlanForeignModify = Some(modify::plan_foreign_modify);
+    routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
+    routine.BeginForeignModify = Some(modify::begin_foreign_modify);
+    routine.BeginForeignInsert = Some(modify::begin_foreign_insert);
+    routine.GetForeignModifyBatchSize = Some(modify::get_foreign_modify_batch_size);
+    routine.ExecForeignInsert = Some(modify::exec_foreign_insert);
+    routine.ExecForeignBatchInsert = Some(modify::exec_foreign_batch_insert);
+    routine.EndForeignModify = Some(modify::end_foreign_modify);
+    routine.EndForeignInsert = Some(modify::end_foreign_modify);
     pg_sys::Datum::from(routine.into_pg())
 }
 

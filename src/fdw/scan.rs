@@ -6,7 +6,7 @@
 //! state is Rust data owned by a holder freed with the query's memory context, so it is
 //! dropped even when an ERROR ends the query before `EndForeignScan`.
 
-use std::ffi::{c_void, CString};
+use std::ffi::CString;
 
 use arrow::array::{Array, ArrayRef, AsArray, TimestampNanosecondArray};
 use arrow::datatypes::{
@@ -20,6 +20,7 @@ use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
+use super::state;
 use crate::catalog::files;
 use crate::errors;
 
@@ -151,21 +152,6 @@ struct ScanState {
     time: Option<TimestampNanosecondArray>,
 }
 
-/// Owns the scan state; freed when the query's memory context goes, error or not.
-struct Holder {
-    state: Option<ScanState>,
-}
-
-unsafe extern "C-unwind" fn free_holder(arg: *mut c_void) {
-    // SAFETY: `arg` is the Box leaked in begin_foreign_scan, freed only here.
-    drop(unsafe { Box::from_raw(arg.cast::<Holder>()) });
-}
-
-unsafe fn holder<'a>(node: *mut pg_sys::ForeignScanState) -> Option<&'a mut Holder> {
-    // SAFETY: fdw_state is null or the Holder set in begin_foreign_scan.
-    unsafe { (*node).fdw_state.cast::<Holder>().as_mut() }
-}
-
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
@@ -216,16 +202,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             columns: Vec::new(),
             time: None,
         };
-        let holder = Box::into_raw(Box::new(Holder { state: Some(state) }));
-        let context = (*(*node).ss.ps.state).es_query_cxt;
-        let callback = pg_sys::MemoryContextAllocZero(
-            context,
-            std::mem::size_of::<pg_sys::MemoryContextCallback>(),
-        )
-        .cast::<pg_sys::MemoryContextCallback>();
-        (*callback).func = Some(free_holder);
-        (*callback).arg = holder.cast();
-        pg_sys::MemoryContextRegisterResetCallback(context, callback);
+        let holder = state::attach((*(*node).ss.ps.state).es_query_cxt, state);
         (*node).fdw_state = holder.cast();
     }
 }
@@ -238,7 +215,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     unsafe {
         let slot = (*node).ss.ss_ScanTupleSlot;
         pg_sys::ExecClearTuple(slot);
-        let Some(state) = holder(node).and_then(|h| h.state.as_mut()) else {
+        let Some(state) = state::get::<ScanState>((*node).fdw_state) else {
             return slot;
         };
         let row = match state.scan.next_row() {
@@ -359,16 +336,13 @@ fn datum_reader(column: &ArrayRef) -> DatumReader {
 #[pg_guard]
 pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
     // SAFETY: the node's state was set by begin_foreign_scan.
-    if let Some(state) = unsafe { holder(node) }.and_then(|h| h.state.as_mut()) {
+    if let Some(state) = unsafe { state::get::<ScanState>((*node).fdw_state) } {
         state.scan.restart();
     }
 }
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
-    // SAFETY: the node's state was set by begin_foreign_scan; the holder itself goes with
-    // the query's memory context.
-    if let Some(holder) = unsafe { holder(node) } {
-        holder.state = None;
-    }
+    // SAFETY: the node's state was set by begin_foreign_scan.
+    drop(unsafe { state::release::<ScanState>((*node).fdw_state) });
 }

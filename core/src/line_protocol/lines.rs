@@ -33,14 +33,11 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<RawLine<'a>> {
         let rest = self.input.get(self.pos..).filter(|r| !r.is_empty())?;
         let bytes = rest.as_bytes();
-        let first_newline = memchr(b'\n', bytes).unwrap_or(bytes.len());
-        // Only a quote can hide a newline, so a line without one ends at its first newline.
-        let (end, newlines_inside) = if memchr(b'"', &bytes[..first_newline]).is_none() {
-            (first_newline, 0)
+        let (end, first_newline) = line_end(bytes);
+        let newlines_inside = if end > first_newline {
+            memchr::memchr_iter(b'\n', &bytes[first_newline..end]).count()
         } else {
-            let end = logical_line_end(bytes);
-            let inside = memchr::memchr_iter(b'\n', &bytes[..end]).count();
-            (end, inside)
+            0
         };
         let number = self.next_number;
         self.next_number += 1 + newlines_inside;
@@ -49,6 +46,43 @@ impl<'a> Iterator for Lines<'a> {
         let text = &rest[..end];
         let text = text.strip_suffix('\r').unwrap_or(text);
         Some(RawLine { text, number })
+    }
+}
+
+/// The length of the longest prefix of `input` made of whole lines, each ended by a newline
+/// outside any string field value: input that arrives in pieces is parsed up to there.
+pub fn whole_lines_len(input: &[u8]) -> usize {
+    let mut pos = 0;
+    while pos < input.len() {
+        let end = pos + line_end(&input[pos..]).0;
+        if end == input.len() {
+            break;
+        }
+        pos = end + 1;
+    }
+    pos
+}
+
+/// Where a line holding only `\.` starts, if one does. COPY's text format ends its data
+/// there and psql sends that line, so COPY of line protocol stops there too (no valid
+/// line protocol line is `\.`).
+pub fn end_of_copy_data(input: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(input, b"\\.").find(|&at| {
+        let starts_line = at == 0 || input[at - 1] == b'\n';
+        let rest = &input[at + 2..];
+        starts_line && (rest.is_empty() || rest[0] == b'\n' || rest.starts_with(b"\r\n"))
+    })
+}
+
+/// Where the line at the start of `b` ends (at its newline, or the end of input), and
+/// where its first newline is, which is the same place unless a string holds newlines.
+fn line_end(b: &[u8]) -> (usize, usize) {
+    let first_newline = memchr(b'\n', b).unwrap_or(b.len());
+    // Only a quote can hide a newline, so a line without one ends at its first newline.
+    if memchr(b'"', &b[..first_newline]).is_none() {
+        (first_newline, first_newline)
+    } else {
+        (logical_line_end(b), first_newline)
     }
 }
 
@@ -173,6 +207,30 @@ mod tests {
     #[test]
     fn unterminated_string_runs_to_end_of_input() {
         assert_eq!(split("m s=\"abc\nn f=1"), vec![(1, "m s=\"abc\nn f=1")]);
+    }
+
+    #[test]
+    fn whole_lines_stop_before_an_unfinished_line() {
+        assert_eq!(whole_lines_len(b"a f=1\nb f=2\nc f="), 12);
+        assert_eq!(whole_lines_len(b"a f=1\nb f=2\n"), 12);
+        assert_eq!(whole_lines_len(b"a f=1"), 0);
+        assert_eq!(whole_lines_len(b""), 0);
+        assert_eq!(whole_lines_len(b"\n\n"), 2);
+    }
+
+    #[test]
+    fn copy_data_ends_at_a_line_holding_only_backslash_dot() {
+        assert_eq!(end_of_copy_data(b"a f=1\n\\.\nb f=2\n"), Some(6));
+        assert_eq!(end_of_copy_data(b"\\.\r\n"), Some(0));
+        assert_eq!(end_of_copy_data(b"a f=1\n\\."), Some(6));
+        assert_eq!(end_of_copy_data(b"a\\.b f=1\n"), None);
+        assert_eq!(end_of_copy_data(b"a f=\"\\.x\"\n\\.x f=1\n"), None);
+    }
+
+    #[test]
+    fn whole_lines_do_not_end_inside_a_string() {
+        assert_eq!(whole_lines_len(b"a f=1\nm s=\"x\ny"), 6);
+        assert_eq!(whole_lines_len(b"a f=1\nm s=\"x\ny\" 1\n"), 18);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod serialize;
 
 pub use error::{echo, ErrorKind, LineError};
 pub use field_value::{FieldType, FieldValue};
+pub use lines::{end_of_copy_data, whole_lines_len};
 pub use parser::{measurement_names, ParseOptions, Parser, Point};
 pub use precision::{Precision, UnknownPrecision};
 

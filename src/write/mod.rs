@@ -1,0 +1,113 @@
+//! Writing line protocol into a database (a schema): the one path behind `write_lp` and
+//! `COPY ... (FORMAT lineprotocol)`.
+//!
+//! Who may write: a role with CREATE on the target schema (its owner always has it), or,
+//! when the schema does not exist yet, a role with CREATE on the current database, which
+//! then owns the new schema. Measurement tables belong to the schema's owner.
+
+mod database;
+pub mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pgrx::PgSqlErrorCode;
+use tsparquet_core::ingest::{Ingest, Rejection};
+use tsparquet_core::line_protocol::{measurement_names, ParseOptions};
+
+use crate::catalog::{lock, measurements};
+use crate::errors::report;
+
+/// Rejected lines kept for the caller (all are counted).
+pub const REPORTED_ERRORS: usize = 100;
+/// Rejected lines named in an ERROR or WARNING.
+pub const ERRORS_IN_MESSAGE: usize = 10;
+
+/// A write into one database that may arrive in pieces. Each piece is stored as it comes,
+/// inside the caller's transaction, so an ERROR later still undoes all of it.
+pub struct LineWriter {
+    database: String,
+    options: ParseOptions,
+    accept_partial: bool,
+    written: u64,
+    rejected: u64,
+    rejections: Vec<Rejection>,
+}
+
+impl LineWriter {
+    /// Checks that the caller may write into `database`, creating it if they may.
+    pub fn open(database: &str, options: ParseOptions, accept_partial: bool) -> Self {
+        database::check_name(database);
+        lock(&format!("{database}\0"));
+        database::ensure(database);
+        LineWriter {
+            database: database.to_owned(),
+            options,
+            accept_partial,
+            written: 0,
+            rejected: 0,
+            rejections: Vec::new(),
+        }
+    }
+
+    /// Writes `lines`, whose first line is line `first_line` of the whole input. Raises an
+    /// ERROR if the write is strict and a line is bad.
+    pub fn write(&mut self, lines: &str, first_line: usize) {
+        let names: BTreeSet<String> = measurement_names(lines).map(|m| m.into_owned()).collect();
+        let mut existing = BTreeMap::new();
+        for name in names {
+            lock(&format!("{}\0{name}", self.database));
+            existing.insert(name.clone(), measurements::find(&self.database, &name));
+        }
+        let mut ingest = Ingest::new(existing, REPORTED_ERRORS);
+        ingest.add(lines, self.options, first_line);
+        self.written += ingest.written();
+        self.rejected += ingest.rejected();
+        let room = REPORTED_ERRORS - self.rejections.len();
+        self.rejections
+            .extend(ingest.rejections().iter().take(room).cloned());
+        if !self.accept_partial && self.rejected > 0 {
+            report(
+                PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                &format!(
+                    "{} line(s) of line protocol could not be written; nothing was written",
+                    self.rejected
+                ),
+                Some(&self.rejections_text()),
+                Some(
+                    "Fix the lines named, or write with accept_partial => true to skip bad lines.",
+                ),
+            );
+        }
+        for (measurement, write) in ingest.into_writes() {
+            store::store(&self.database, &measurement, write);
+        }
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// The first rejected lines, in line order.
+    pub fn rejections(&self) -> &[Rejection] {
+        &self.rejections
+    }
+
+    /// The first rejected lines as `line N: error`, one per line.
+    pub fn rejections_text(&self) -> String {
+        let mut text: Vec<String> = self
+            .rejections
+            .iter()
+            .take(ERRORS_IN_MESSAGE)
+            .map(|r| format!("line {}: {}", r.line, r.error))
+            .collect();
+        let unnamed = self.rejected - text.len() as u64;
+        if unnamed > 0 {
+            text.push(format!("and {unnamed} more"));
+        }
+        text.join("\n")
+    }
+}

@@ -1,0 +1,98 @@
+-- INSERT and COPY into measurement tables: rows stored as Parquet in batches, under the
+-- same rules as line protocol.
+SELECT written FROM tsparquet.write_lp('ins',
+  'cpu,host=a,region=eu usage=1.5,count=3i,total=7u,note="x",ok=true 1700000000000000000');
+
+INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-14 22:13:21+00', 'b', 2.5);
+INSERT INTO ins.cpu (time, host, region, usage, count, total, note, ok) VALUES
+  ('2023-11-14 22:13:20+00', 'c', 'us', 3.5, 4, 18446744073709551615, 'y', false),
+  ('2023-11-14 22:13:21.123456+00', 'c', 'us', 4.5, -5, 0, NULL, NULL);
+SELECT * FROM ins.cpu ORDER BY host, time;
+EXPLAIN (COSTS OFF) INSERT INTO ins.cpu (time, host, usage) VALUES (now(), 'x', 1);
+INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-14 22:13:25+00', 'r', 9) RETURNING host, usage;
+
+-- time_ns alone gives the exact time; with time, both must name the same instant.
+INSERT INTO ins.cpu (time_ns, host, usage) VALUES (1700000000000000123, 'ns', 1);
+INSERT INTO ins.cpu (time, time_ns, host, usage)
+  VALUES ('2023-11-14 22:13:20+00', 1700000000000000999, 'ns', 2);
+SELECT time, time_ns, usage FROM ins.cpu WHERE host = 'ns' ORDER BY time_ns;
+\set VERBOSITY sqlstate
+INSERT INTO ins.cpu (time, time_ns, host, usage)
+  VALUES ('2023-11-14 22:13:21+00', 1700000000000000999, 'ns', 3);
+\set VERBOSITY default
+INSERT INTO ins.cpu (time, time_ns, host, usage)
+  VALUES ('2023-11-14 22:13:21+00', 1700000000000000999, 'ns', 3);
+INSERT INTO ins.cpu (host, usage) VALUES ('nulltime', 1);
+INSERT INTO ins.cpu (time, host) VALUES (now(), 'nofields');
+INSERT INTO ins.cpu (time, host, usage) VALUES ('infinity', 'inf', 1);
+INSERT INTO ins.cpu (time, host, total) VALUES (now(), 'neg', -1);
+INSERT INTO ins.cpu (time, host, nosuch) VALUES (now(), 'x', 1);
+SELECT count(*) FROM ins.cpu WHERE host IN ('nulltime', 'nofields', 'inf', 'neg', 'x');
+
+-- Duplicates: a row with the tags and time of a stored one replaces the fields it names;
+-- within one statement the later row wins.
+INSERT INTO ins.cpu (time, host, region, usage) VALUES
+  ('2023-11-14 22:13:20+00', 'a', 'eu', 10),
+  ('2023-11-14 22:13:20+00', 'a', 'eu', 11);
+SELECT host, usage, count, total, note, ok FROM ins.cpu WHERE host = 'a';
+
+-- The migration path: INSERT ... SELECT from a heap table, in several buffered batches.
+CREATE TABLE heap_cpu (time timestamptz, host text, usage double precision);
+INSERT INTO heap_cpu
+  SELECT timestamptz '2024-01-01' + i * interval '1 second', 'h' || (i % 7), i * 0.5
+  FROM generate_series(1, 120000) i;
+INSERT INTO ins.cpu (time, host, usage) SELECT time, host, usage FROM heap_cpu;
+SELECT count(*), sum(usage), min(time), max(time) FROM ins.cpu WHERE host LIKE 'h%';
+SELECT count(*), sum(usage), min(time), max(time) FROM heap_cpu;
+(SELECT time, host, usage FROM heap_cpu EXCEPT SELECT time, host, usage FROM ins.cpu)
+UNION ALL
+(SELECT time, host, usage FROM ins.cpu WHERE host LIKE 'h%' EXCEPT SELECT time, host, usage FROM heap_cpu);
+-- Buffered rows become files of many rows, not a file per row.
+SELECT count(*) <= 4 AS few_files FROM tsparquet.files f, pg_foreign_table t, unnest(t.ftoptions) o
+WHERE t.ftrelid = 'ins.cpu'::regclass AND o = 'table_id=' || f.table_id AND f.min_time_ns >= 1704067200000000000;
+
+-- Standard COPY into a measurement table.
+COPY ins.cpu (time, host, usage, note) FROM STDIN WITH (FORMAT csv);
+2023-11-15 00:00:00+00,csv1,1.25,"with, comma"
+2023-11-15 00:00:01+00,csv2,2.25,
+\.
+SELECT time, host, usage, note FROM ins.cpu WHERE host LIKE 'csv%' ORDER BY host;
+
+-- Rolled back, nothing is stored.
+BEGIN;
+INSERT INTO ins.cpu (time, host, usage) VALUES (now(), 'rolled', 1);
+SELECT count(*) FROM ins.cpu WHERE host = 'rolled';
+ROLLBACK;
+SELECT count(*) FROM ins.cpu WHERE host = 'rolled';
+
+-- UPDATE, DELETE and ON CONFLICT are refused with a reason.
+UPDATE ins.cpu SET usage = 0;
+DELETE FROM ins.cpu WHERE host = 'a';
+INSERT INTO ins.cpu (time, host, usage) VALUES (now(), 'a', 1) ON CONFLICT DO NOTHING;
+
+-- A foreign table made by hand is not a measurement table.
+CREATE FOREIGN TABLE ins.manual (time timestamptz, v double precision) SERVER tsparquet;
+INSERT INTO ins.manual VALUES (now(), 1);
+DROP FOREIGN TABLE ins.manual;
+
+-- Privileges are Postgres' own: INSERT on the table (and USAGE on its schema).
+CREATE ROLE ins_reader;
+CREATE ROLE ins_writer;
+GRANT USAGE ON SCHEMA ins TO ins_reader, ins_writer;
+GRANT SELECT ON ins.cpu TO ins_reader;
+GRANT INSERT ON ins.cpu TO ins_writer;
+SET ROLE ins_reader;
+\set VERBOSITY sqlstate
+INSERT INTO ins.cpu (time, host, usage) VALUES (now(), 'denied', 1);
+COPY ins.cpu (time, host, usage) FROM STDIN WITH (FORMAT csv);
+\.
+\set VERBOSITY default
+SET ROLE ins_writer;
+INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-16 00:00:00+00', 'granted', 1);
+RESET ROLE;
+SELECT host FROM ins.cpu WHERE host IN ('denied', 'granted');
+REVOKE ALL ON ins.cpu FROM ins_reader, ins_writer;
+REVOKE ALL ON SCHEMA ins FROM ins_reader, ins_writer;
+DROP ROLE ins_reader;
+DROP ROLE ins_writer;
+DROP TABLE heap_cpu;
