@@ -43,6 +43,9 @@ if [ ! -s "$ROOT/data/PG_VERSION" ]; then
     echo "$SETTINGS" | tr ',' '\n' | sed 's/^ *//'
   } >>"$ROOT/data/postgresql.conf"
 fi
+# The COPY hook of FORMAT lineprotocol needs the library loaded when sessions start.
+grep -q "^shared_preload_libraries = 'tsparquet'" "$ROOT/data/postgresql.conf" ||
+  echo "shared_preload_libraries = 'tsparquet'" >>"$ROOT/data/postgresql.conf"
 stop() { as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -m fast -w stop >/dev/null 2>&1 || true; }
 stop
 as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w start >/dev/null

@@ -39,11 +39,15 @@ unix_socket_directories = '/tmp'
 CONF
 fi
 
-if ! as_postgres "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null; then
-  say "starting PostgreSQL on port $PORT"
-  # Without RUST_BACKTRACE, so that errors do not carry Rust backtraces to clients.
-  env -u RUST_BACKTRACE runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
-fi
+# Loaded when the server starts, so that COPY ... (FORMAT lineprotocol) works in every session.
+grep -q "^shared_preload_libraries = 'tsparquet'" "$PGDATA/postgresql.conf" ||
+  echo "shared_preload_libraries = 'tsparquet'" >>"$PGDATA/postgresql.conf"
+
+# (Re)started, so that the server runs the library just installed.
+say "starting PostgreSQL on port $PORT"
+as_postgres "$BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+# Without RUST_BACKTRACE, so that errors do not carry Rust backtraces to clients.
+env -u RUST_BACKTRACE runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
 
 if [ -z "$(sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
   sql -d postgres -c "CREATE DATABASE \"$DB\""
@@ -57,6 +61,10 @@ SELECT written, rejected, jsonb_pretty(errors) AS errors FROM tsparquet.write_lp
 SELECT * FROM example.cpu ORDER BY host, time;
 SELECT * FROM example.weather;
 SQL
+
+say "streaming examples/sample.lp into database \"example_copy\" with COPY ... (FORMAT lineprotocol)"
+sql -d "$DB" -c "COPY example_copy FROM STDIN WITH (FORMAT lineprotocol)" <examples/sample.lp
+sql -d "$DB" -c "SELECT count(*) AS cpu_rows FROM example_copy.cpu"
 
 say "PostgreSQL is running. Connect with:"
 echo "    psql -h localhost -p $PORT -U postgres $DB"

@@ -6,7 +6,20 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 /// over by the extension. Off leaves every COPY to Postgres.
 pub static ENABLE_COPY_LINEPROTOCOL: GucSetting<bool> = GucSetting::<bool>::new(true);
 
+/// `tsparquet.write_threads`: threads that parse and encode one write's line protocol.
+pub static WRITE_THREADS: GucSetting<i32> = GucSetting::<i32>::new(2);
+
 pub fn register() {
+    GucRegistry::define_int_guc(
+        c"tsparquet.write_threads",
+        c"Threads that parse and encode the line protocol of one write.",
+        c"Large writes are cut into this many parts, parsed and encoded side by side; 1 keeps all work on the backend's own thread.",
+        &WRITE_THREADS,
+        1,
+        16,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_bool_guc(
         c"tsparquet.enable_copy_lineprotocol",
         c"Lets COPY <database> FROM ... WITH (FORMAT lineprotocol) write line protocol.",

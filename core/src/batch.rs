@@ -123,6 +123,9 @@ impl FieldColumn {
 pub struct MeasurementBatch {
     /// Canonical series key (sorted `key\0value\0` pairs) to series number.
     series: FxHashMap<Box<str>, u32>,
+    /// Series key with the tags in the order a point listed them, to series number: the
+    /// points of a series usually list their tags alike, and are found here unsorted.
+    series_as_listed: FxHashMap<Box<str>, u32>,
     /// Each series' tags, sorted by key.
     series_tags: Vec<Vec<(Box<str>, Box<str>)>>,
     row_series: Vec<u32>,
@@ -130,6 +133,9 @@ pub struct MeasurementBatch {
     row_of: FxHashMap<(u32, i64), u32>,
     fields: Vec<FieldColumn>,
     field_positions: FxHashMap<String, usize>,
+    /// The field keys of the last point and their columns: the next point usually names
+    /// the same fields in the same order.
+    last_fields: Vec<(Box<str>, usize)>,
     key: String,
 }
 
@@ -159,6 +165,19 @@ impl MeasurementBatch {
                 row
             }
         };
+        let same_fields = self.last_fields.len() == point.fields.len()
+            && self
+                .last_fields
+                .iter()
+                .zip(&point.fields)
+                .all(|((known, _), (key, _))| **known == **key);
+        if same_fields {
+            for ((_, column), (_, value)) in self.last_fields.iter().zip(&point.fields) {
+                self.fields[*column].set(row, value);
+            }
+            return;
+        }
+        self.last_fields.clear();
         for (key, value) in &point.fields {
             let column = match self.field_positions.get(key.as_ref()) {
                 Some(&i) => i,
@@ -172,24 +191,44 @@ impl MeasurementBatch {
                 }
             };
             self.fields[column].set(row, value);
+            self.last_fields.push((key.as_ref().into(), column));
         }
     }
 
     fn series_number(&mut self, tags: &[(Cow<'_, str>, Cow<'_, str>)]) -> u32 {
+        let mut listed = std::mem::take(&mut self.key);
+        listed.clear();
+        write_series_key(
+            tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+            &mut listed,
+        );
+        let n = match self.series_as_listed.get(listed.as_str()) {
+            Some(&n) => n,
+            None => {
+                let n = self.canonical_series_number(tags);
+                self.series_as_listed.insert(listed.as_str().into(), n);
+                n
+            }
+        };
+        self.key = listed;
+        n
+    }
+
+    fn canonical_series_number(&mut self, tags: &[(Cow<'_, str>, Cow<'_, str>)]) -> u32 {
         let mut sorted: Vec<&(Cow<'_, str>, Cow<'_, str>)> = tags.iter().collect();
         if !sorted.is_sorted_by(|a, b| a.0 <= b.0) {
             sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        self.key.clear();
+        let mut key = String::new();
         write_series_key(
             sorted.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
-            &mut self.key,
+            &mut key,
         );
-        if let Some(&n) = self.series.get(self.key.as_str()) {
+        if let Some(&n) = self.series.get(key.as_str()) {
             return n;
         }
         let n = u32::try_from(self.series_tags.len()).expect("fewer than 2^32 series in one write");
-        self.series.insert(self.key.as_str().into(), n);
+        self.series.insert(key.into_boxed_str(), n);
         self.series_tags.push(
             sorted
                 .iter()

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;
+pub mod prepare;
 pub mod scan;
 pub mod schema;
 pub mod sql_row;

@@ -155,10 +155,19 @@ fn check_column_name(what: &'static str, name: &str) -> Result<(), SchemaError> 
 }
 
 /// The tag and field columns of a measurement table, in table order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct TableSchema {
     columns: Vec<Column>,
     positions: FxHashMap<String, usize>,
+    /// The tag keys, then the field keys and types, of the last point admitted: points of
+    /// a measurement mostly look alike, and one like it needs no lookups.
+    last_admitted: Vec<(Box<str>, Option<FieldType>)>,
+}
+
+impl PartialEq for TableSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.columns == other.columns
+    }
 }
 
 impl TableSchema {
@@ -168,7 +177,11 @@ impl TableSchema {
             .enumerate()
             .map(|(i, c)| (c.name.clone(), i))
             .collect();
-        TableSchema { columns, positions }
+        TableSchema {
+            columns,
+            positions,
+            last_admitted: Vec::new(),
+        }
     }
 
     pub fn columns(&self) -> &[Column] {
@@ -186,14 +199,68 @@ impl TableSchema {
     /// Admits a point: checks it against the columns, and adds the columns it brings.
     /// A point that cannot be admitted leaves the schema as it was.
     pub fn admit(&mut self, point: &Point<'_>) -> Result<(), SchemaError> {
+        if self.like_last_admitted(point) {
+            return Ok(());
+        }
         let before = self.columns.len();
         let result = self.admit_columns(point);
         if result.is_err() {
             for column in self.columns.drain(before..) {
                 self.positions.remove(&column.name);
             }
+        } else {
+            self.last_admitted.clear();
+            self.last_admitted
+                .extend(point.tags.iter().map(|(k, _)| (k.as_ref().into(), None)));
+            self.last_admitted.extend(
+                point
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.as_ref().into(), Some(v.field_type()))),
+            );
         }
         result
+    }
+
+    /// Whether the point has the keys, in the same order, and field types of the last
+    /// point admitted. Columns never change once added, so such a point fits as well.
+    fn like_last_admitted(&self, point: &Point<'_>) -> bool {
+        let (tags, fields) = self
+            .last_admitted
+            .split_at(point.tags.len().min(self.last_admitted.len()));
+        tags.len() == point.tags.len()
+            && fields.len() == point.fields.len()
+            && !self.last_admitted.is_empty()
+            && tags
+                .iter()
+                .zip(&point.tags)
+                .all(|((key, kind), (k, _))| kind.is_none() && **key == **k)
+            && fields
+                .iter()
+                .zip(&point.fields)
+                .all(|((key, kind), (k, v))| *kind == Some(v.field_type()) && **key == **k)
+    }
+
+    /// Adds the columns of `later`, a schema grown from the same table, that this one lacks.
+    /// False, and nothing added, if a column has another kind here, or if the table would
+    /// have too many columns: then the points behind `later` must be admitted again.
+    pub fn extend_with(&mut self, later: &TableSchema) -> bool {
+        let added: Vec<&Column> = later
+            .columns
+            .iter()
+            .filter(|c| self.get(&c.name).is_none())
+            .collect();
+        let agree = later
+            .columns
+            .iter()
+            .all(|c| self.get(&c.name).is_none_or(|mine| mine.kind == c.kind));
+        if !agree || self.columns.len() + added.len() + BUILT_IN_COLUMNS > MAX_COLUMNS {
+            return false;
+        }
+        for column in added {
+            self.push(&column.name, column.kind);
+        }
+        true
     }
 
     fn admit_columns(&mut self, point: &Point<'_>) -> Result<(), SchemaError> {
@@ -272,6 +339,26 @@ mod tests {
             .iter()
             .map(|c| (c.name.as_str(), c.kind.sql_type()))
             .collect()
+    }
+
+    #[test]
+    fn a_point_like_the_last_is_still_checked_for_types() {
+        let mut schema = TableSchema::default();
+        admit(&mut schema, "m,h=a f=1,g=1i 1").unwrap();
+        admit(&mut schema, "m,h=b f=2,g=2i 2").unwrap();
+        assert!(matches!(
+            admit(&mut schema, "m,h=c f=3i,g=3i 3"),
+            Err(SchemaError::TypeConflict { .. })
+        ));
+        assert!(matches!(
+            admit(&mut schema, "m,f=x f=3,g=3i 3"),
+            Err(SchemaError::FieldIsTag { .. }) | Err(SchemaError::TagIsField { .. })
+        ));
+        admit(&mut schema, "m,h=d f=4,g=4i 4").unwrap();
+        assert_eq!(
+            names(&schema),
+            vec![("h", "text"), ("f", "double precision"), ("g", "bigint")]
+        );
     }
 
     #[test]

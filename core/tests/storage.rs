@@ -73,6 +73,17 @@ fn same_series_and_time_merge_with_later_values_winning() {
 }
 
 #[test]
+fn fields_land_in_their_columns_whatever_their_order() {
+    let (_, days) = batches("m,h=a f=1,g=2 1\nm,h=a g=4,f=3 2\nm,h=a f=5,g=6 3\nm,h=a g=8 4");
+    let b = &days[0].batch;
+    assert_eq!(floats(b, "f"), vec![Some(1.0), Some(3.0), Some(5.0), None]);
+    assert_eq!(
+        floats(b, "g"),
+        vec![Some(2.0), Some(4.0), Some(6.0), Some(8.0)]
+    );
+}
+
+#[test]
 fn series_do_not_depend_on_tag_order() {
     let (_, days) = batches("m,a=1,b=2 f=1 1\nm,b=2,a=1 f=2 1");
     assert_eq!(days[0].batch.num_rows(), 1);

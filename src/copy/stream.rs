@@ -18,15 +18,14 @@ pub trait Source {
     fn read_into(&mut self, buffer: &mut Vec<u8>) -> bool;
 }
 
-/// Writes all of `source` through `writer`, a chunk of whole lines at a time.
+/// Writes all of `source` through `writer`, a chunk of whole lines at a time. The next
+/// chunk is read while one is parsed and encoded.
 pub fn copy_lines(source: &mut dyn Source, writer: &mut LineWriter) {
     let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+    let mut spare: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+    let mut more = fill(source, &mut buffer);
     let mut next_line = 1;
-    let mut more = true;
     while more || !buffer.is_empty() {
-        while more && buffer.len() < CHUNK_BYTES {
-            more = source.read_into(&mut buffer);
-        }
         let mut end = if more {
             whole_lines_len(&buffer)
         } else {
@@ -57,17 +56,36 @@ pub fn copy_lines(source: &mut dyn Source, writer: &mut LineWriter) {
                 None,
             )
         });
-        writer.write(text, next_line);
+        let mut next = std::mem::take(&mut spare);
+        next.clear();
+        if marker.is_none() {
+            next.extend_from_slice(&buffer[end..]);
+        }
+        let read_on = more && marker.is_none();
+        writer.write_beside(text, next_line, || {
+            if read_on {
+                more = fill(source, &mut next);
+            }
+        });
         next_line += memchr_iter(b'\n', chunk).count();
-        buffer.drain(..end);
         if marker.is_some() {
             // The client still ends the COPY with its own message: read up to it.
-            buffer.clear();
-            while source.read_into(&mut buffer) {
-                buffer.clear();
+            while source.read_into(&mut next) {
+                next.clear();
             }
             return;
         }
+        spare = std::mem::replace(&mut buffer, next);
         check_for_interrupts!();
     }
+}
+
+/// Reads until `buffer` holds a chunk; false once the input is exhausted.
+fn fill(source: &mut dyn Source, buffer: &mut Vec<u8>) -> bool {
+    while buffer.len() < CHUNK_BYTES {
+        if !source.read_into(buffer) {
+            return false;
+        }
+    }
+    true
 }

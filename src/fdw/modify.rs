@@ -9,8 +9,9 @@ use std::ffi::CStr;
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode};
 use tsparquet_core::batch::MeasurementBatch;
-use tsparquet_core::ingest::{Existing, MeasurementWrite};
+use tsparquet_core::ingest::Existing;
 use tsparquet_core::line_protocol::{FieldType, FieldValue};
+use tsparquet_core::prepare::encode;
 use tsparquet_core::schema::{ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::sql_row::{row_point, RowError};
 
@@ -328,11 +329,7 @@ fn flush(state: &mut InsertState) {
                 state.database, state.measurement
             );
         };
-        let write = MeasurementWrite {
-            schema: schema.clone(),
-            existing,
-            batch,
-        };
-        store::store(&state.database, &state.measurement, write);
+        let days = encode(batch, schema).unwrap_or_else(|e| crate::errors::raise(&e));
+        store::store(&state.database, &state.measurement, &existing, schema, days);
     });
 }

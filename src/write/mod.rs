@@ -6,21 +6,26 @@
 //! then owns the new schema. Measurement tables belong to the schema's owner.
 
 mod database;
+mod parallel;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use pgrx::PgSqlErrorCode;
-use tsparquet_core::ingest::{Ingest, Rejection};
+use tsparquet_core::ingest::Rejection;
 use tsparquet_core::line_protocol::{measurement_names, ParseOptions};
+use tsparquet_core::prepare::{combine_schemas, prepare, split, PreparedPart};
 
 use crate::catalog::{lock, measurements};
-use crate::errors::report;
+use crate::errors::{self, report};
+use crate::settings::WRITE_THREADS;
 
 /// Rejected lines kept for the caller (all are counted).
 pub const REPORTED_ERRORS: usize = 100;
 /// Rejected lines named in an ERROR or WARNING.
 pub const ERRORS_IN_MESSAGE: usize = 10;
+/// The least input worth a thread of its own.
+const MIN_PART_BYTES: usize = 256 * 1024;
 
 /// A write into one database that may arrive in pieces. Each piece is stored as it comes,
 /// inside the caller's transaction, so an ERROR later still undoes all of it.
@@ -52,19 +57,62 @@ impl LineWriter {
     /// Writes `lines`, whose first line is line `first_line` of the whole input. Raises an
     /// ERROR if the write is strict and a line is bad.
     pub fn write(&mut self, lines: &str, first_line: usize) {
+        self.write_with(lines, first_line, None::<fn()>);
+    }
+
+    /// Writes `lines` as `write` does, running `beside` on the backend thread while the
+    /// lines are parsed and encoded on others.
+    pub fn write_beside(&mut self, lines: &str, first_line: usize, beside: impl FnOnce()) {
+        self.write_with(lines, first_line, Some(beside));
+    }
+
+    fn write_with(&mut self, lines: &str, first_line: usize, beside: Option<impl FnOnce()>) {
         let names: BTreeSet<String> = measurement_names(lines).map(|m| m.into_owned()).collect();
         let mut existing = BTreeMap::new();
         for name in names {
             lock(&format!("{}\0{name}", self.database));
             existing.insert(name.clone(), measurements::find(&self.database, &name));
         }
-        let mut ingest = Ingest::new(existing, REPORTED_ERRORS);
-        ingest.add(lines, self.options, first_line);
-        self.written += ingest.written();
-        self.rejected += ingest.rejected();
-        let room = REPORTED_ERRORS - self.rejections.len();
-        self.rejections
-            .extend(ingest.rejections().iter().take(room).cloned());
+        let threads = usize::try_from(WRITE_THREADS.get()).unwrap_or(1);
+        let parts = threads.min(lines.len() / MIN_PART_BYTES).max(1);
+        let options = self.options;
+        let jobs: Vec<_> = split(lines, parts)
+            .into_iter()
+            .map(|(piece, before)| {
+                let existing = &existing;
+                move || {
+                    prepare(
+                        existing,
+                        piece,
+                        options,
+                        first_line + before,
+                        REPORTED_ERRORS,
+                    )
+                }
+            })
+            .collect();
+        let mut prepared: Vec<PreparedPart> = parallel::run_all(jobs, beside)
+            .into_iter()
+            .map(|part| part.unwrap_or_else(|e| errors::raise(&e)))
+            .collect();
+        let schemas = match combine_schemas(&existing, &prepared) {
+            Some(schemas) => schemas,
+            None => {
+                // Parts added a column in ways that only the lines in order can settle.
+                prepared = vec![
+                    prepare(&existing, lines, options, first_line, REPORTED_ERRORS)
+                        .unwrap_or_else(|e| errors::raise(&e)),
+                ];
+                combine_schemas(&existing, &prepared).expect("one part combines with itself")
+            }
+        };
+        for part in &prepared {
+            self.written += part.written;
+            self.rejected += part.rejected;
+            let room = REPORTED_ERRORS - self.rejections.len();
+            self.rejections
+                .extend(part.rejections.iter().take(room).cloned());
+        }
         if !self.accept_partial && self.rejected > 0 {
             report(
                 PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
@@ -78,8 +126,19 @@ impl LineWriter {
                 ),
             );
         }
-        for (measurement, write) in ingest.into_writes() {
-            store::store(&self.database, &measurement, write);
+        for (measurement, schema) in &schemas {
+            let days = prepared
+                .iter_mut()
+                .filter_map(|part| part.measurements.remove(measurement))
+                .flat_map(|m| m.days)
+                .collect();
+            store::store(
+                &self.database,
+                measurement,
+                &existing[measurement],
+                schema,
+                days,
+            );
         }
     }
 

@@ -1,0 +1,41 @@
+//! A write prepared in one part, as one thread does it: parse, admit, batch, sort and
+//! encode TSBS cpu-only lines as Parquet. `cargo bench -p tsparquet-core --bench prepare`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tsparquet_core::ingest::Existing;
+use tsparquet_core::line_protocol::{ParseOptions, Precision};
+use tsparquet_core::prepare::prepare;
+
+mod tsbs;
+use tsbs::tsbs_cpu_lines;
+
+const LINES: usize = 100_000;
+
+fn bench_prepare(c: &mut Criterion) {
+    let input = tsbs_cpu_lines(LINES);
+    let options = ParseOptions {
+        precision: Precision::Nanoseconds,
+        now_ns: 0,
+    };
+    let existing = BTreeMap::from([("cpu".to_owned(), Existing::Missing)]);
+    let mut group = c.benchmark_group("prepare_tsbs_cpu_lines");
+    group.throughput(Throughput::Elements(LINES as u64));
+    group.bench_function("lines", |b| {
+        b.iter(|| {
+            let part = prepare(&existing, &input, options, 1, 100).expect("encodes");
+            assert_eq!(part.written, LINES as u64);
+            black_box(part)
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench_prepare
+}
+criterion_main!(benches);
