@@ -6,11 +6,8 @@ use pgrx::PgSqlErrorCode;
 use tsparquet_core::line_protocol::{end_of_copy_data, whole_lines_len};
 
 use crate::errors::report;
-use crate::write::LineWriter;
+use crate::write::{LineWriter, CHUNK_BYTES};
 
-/// Bytes of input parsed and stored together. Bounds what a COPY holds in memory (the
-/// input, its batches and their Parquet files) whatever the size of the whole input.
-const CHUNK_BYTES: usize = 16 << 20;
 
 /// Where COPY reads from.
 pub trait Source {

@@ -24,6 +24,9 @@ use crate::settings::WRITE_THREADS;
 pub const REPORTED_ERRORS: usize = 100;
 /// Rejected lines named in an ERROR or WARNING.
 pub const ERRORS_IN_MESSAGE: usize = 10;
+/// Bytes of input parsed and stored together. Bounds what a write holds in memory (its
+/// batches and their Parquet files) whatever the size of the whole input.
+pub const CHUNK_BYTES: usize = 16 << 20;
 /// The least input worth a thread of its own.
 const MIN_PART_BYTES: usize = 256 * 1024;
 
@@ -54,10 +57,12 @@ impl LineWriter {
         }
     }
 
-    /// Writes `lines`, whose first line is line `first_line` of the whole input. Raises an
-    /// ERROR if the write is strict and a line is bad.
+    /// Writes `lines`, whose first line is line `first_line` of the whole input, a chunk at
+    /// a time. Raises an ERROR if the write is strict and a line is bad.
     pub fn write(&mut self, lines: &str, first_line: usize) {
-        self.write_with(lines, first_line, None::<fn()>);
+        for (chunk, before) in split(lines, lines.len().div_ceil(CHUNK_BYTES)) {
+            self.write_with(chunk, first_line + before, None::<fn()>);
+        }
     }
 
     /// Writes `lines` as `write` does, running `beside` on the backend thread while the
