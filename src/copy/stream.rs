@@ -8,7 +8,6 @@ use tsparquet_core::line_protocol::{end_of_copy_data, whole_lines_len};
 use crate::errors::report;
 use crate::write::{LineWriter, CHUNK_BYTES};
 
-
 /// Where COPY reads from.
 pub trait Source {
     /// Appends the next bytes to `buffer`; false once the input is exhausted.

@@ -9,6 +9,7 @@ mod database;
 mod parallel;
 pub mod store;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use pgrx::PgSqlErrorCode;
@@ -72,11 +73,19 @@ impl LineWriter {
     }
 
     fn write_with(&mut self, lines: &str, first_line: usize, beside: Option<impl FnOnce()>) {
-        let names: BTreeSet<String> = measurement_names(lines).map(|m| m.into_owned()).collect();
+        let mut names: BTreeSet<Cow<'_, str>> = BTreeSet::new();
+        let mut previous: Option<Cow<'_, str>> = None;
+        for name in measurement_names(lines) {
+            // Lines of one measurement come in runs: only a new name needs the set.
+            if previous.as_ref() != Some(&name) {
+                names.insert(name.clone());
+                previous = Some(name);
+            }
+        }
         let mut existing = BTreeMap::new();
         for name in names {
             lock(&format!("{}\0{name}", self.database));
-            existing.insert(name.clone(), measurements::find(&self.database, &name));
+            existing.insert(name.to_string(), measurements::find(&self.database, &name));
         }
         let threads = usize::try_from(WRITE_THREADS.get()).unwrap_or(1);
         let parts = threads.min(lines.len() / MIN_PART_BYTES).max(1);
