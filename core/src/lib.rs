@@ -14,3 +14,4 @@ pub mod schema;
 pub mod sql_row;
 pub mod sql_text;
 pub mod time;
+pub mod time_range;

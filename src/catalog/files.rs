@@ -92,6 +92,17 @@ pub fn delete_table(table_id: i64) {
 }
 
 /// Rows stored for a table, for the planner's estimates.
+/// How many files a table has.
+pub fn count(table_id: i64) -> i64 {
+    as_extension_owner(|| {
+        select_one::<i64>(
+            "SELECT count(*) FROM tsparquet.files WHERE table_id = $1",
+            &[table_id.into()],
+        )
+        .unwrap_or(0)
+    })
+}
+
 pub fn row_count(table_id: i64) -> i64 {
     as_extension_owner(|| {
         select_one::<i64>(

@@ -5,6 +5,7 @@ mod modify;
 mod options;
 mod scan;
 mod state;
+mod time_bounds;
 mod truncate;
 
 use pgrx::prelude::*;
@@ -41,6 +42,7 @@ pub unsafe extern "C-unwind" fn tsparquet_fdw_handler(
     routine.IterateForeignScan = Some(scan::iterate_foreign_scan);
     routine.ReScanForeignScan = Some(scan::rescan_foreign_scan);
     routine.EndForeignScan = Some(scan::end_foreign_scan);
+    routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
     routine.ExecForeignTruncate = Some(truncate::exec_foreign_truncate);
     routine.PlanForeignModify = Some(modify::plan_foreign_modify);
     routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);

@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
+use tsparquet_core::time_range::{NanosRange, TimeBound};
 
 use super::state;
+use super::time_bounds::{self, BoundValues};
 use crate::catalog::files;
 use crate::errors;
 
@@ -29,6 +31,8 @@ use crate::errors;
 struct ScanPlan {
     /// 1-based attribute numbers the query reads.
     attributes: Vec<i16>,
+    /// Bounds on the time columns; their values are the plan's `fdw_exprs`, in order.
+    time_bounds: Vec<TimeBound>,
 }
 
 #[pg_guard]
@@ -84,7 +88,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
 pub unsafe extern "C-unwind" fn get_foreign_plan(
     _root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
-    _foreigntableid: pg_sys::Oid,
+    foreigntableid: pg_sys::Oid,
     _best_path: *mut pg_sys::ForeignPath,
     tlist: *mut pg_sys::List,
     scan_clauses: *mut pg_sys::List,
@@ -117,7 +121,12 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         if whole_row {
             attributes = (1..=(*baserel).max_attr).collect();
         }
-        let plan = serde_json::to_string(&ScanPlan { attributes }).expect("a scan plan serialises");
+        let (time_bounds, bound_values) = time_bounds::find(relid, foreigntableid, scan_clauses);
+        let plan = serde_json::to_string(&ScanPlan {
+            attributes,
+            time_bounds,
+        })
+        .expect("a scan plan serialises");
         let text = CString::new(plan).expect("JSON has no NUL");
         let private = pg_sys::lappend(
             std::ptr::null_mut(),
@@ -127,7 +136,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             tlist,
             pg_sys::extract_actual_clauses(scan_clauses, false),
             relid,
-            std::ptr::null_mut(),
+            bound_values,
             private,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -145,6 +154,8 @@ enum Source {
 
 struct ScanState {
     scan: TableScan,
+    /// The files read: those whose time range meets the range the bounds allow.
+    files: ScanFiles,
     /// Scanned attributes: 0-based index into the tuple and source.
     attributes: Vec<(usize, Source, pg_sys::Oid, String)>,
     /// For the current batch, a reader of each scanned attribute's column, if the file has it.
@@ -162,8 +173,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     }
     // SAFETY: reads the plan and relation of an initialised scan node.
     unsafe {
-        let plan = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
-        let private = PgList::<pg_sys::String>::from_pg((*plan).fdw_private);
+        let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
+        let private = PgList::<pg_sys::String>::from_pg((*plan_node).fdw_private);
         let text = std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval);
         let plan: ScanPlan =
             serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan");
@@ -191,13 +202,18 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             Source::Column(name) => Some(name.clone()),
             _ => None,
         }));
-        let table_id = super::table_id((*relation).rd_id);
-        let stored: Vec<Bytes> = files::in_time_range(table_id, i64::MIN, i64::MAX)
-            .into_iter()
-            .map(|f| Bytes::from(f.data))
-            .collect();
+        let bounds = BoundValues::new(node, plan.time_bounds, (*plan_node).fdw_exprs);
+        let mut files = ScanFiles {
+            table_id: super::table_id((*relation).rd_id),
+            wanted,
+            range: NanosRange::ALL,
+            read: 0,
+            bounds,
+        };
+        let scan = files.load(node);
         let state = ScanState {
-            scan: TableScan::new(stored, wanted),
+            scan,
+            files,
             attributes,
             columns: Vec::new(),
             time: None,
@@ -337,7 +353,79 @@ fn datum_reader(column: &ArrayRef) -> DatumReader {
 pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
     // SAFETY: the node's state was set by begin_foreign_scan.
     if let Some(state) = unsafe { state::get::<ScanState>((*node).fdw_state) } {
-        state.scan.restart();
+        // Parameters may have changed (the scan of a correlated subquery): the bounds are
+        // computed again, and other files read if they now allow another range.
+        if state.files.bounds.is_empty()
+            || unsafe { state.files.bounds.range(node) } == state.files.range
+        {
+            state.scan.restart();
+        } else {
+            state.scan = unsafe { state.files.load(node) };
+            state.columns.clear();
+            state.time = None;
+        }
+    }
+}
+
+/// Which files a scan reads.
+struct ScanFiles {
+    table_id: i64,
+    /// The columns decoded.
+    wanted: Vec<String>,
+    bounds: BoundValues,
+    /// The range the bounds allowed when the files were loaded.
+    range: NanosRange,
+    /// How many files were read, for EXPLAIN ANALYZE.
+    read: usize,
+}
+
+impl ScanFiles {
+    /// Computes the bounds and loads the files that meet them.
+    unsafe fn load(&mut self, node: *mut pg_sys::ForeignScanState) -> TableScan {
+        self.range = if self.bounds.is_empty() {
+            NanosRange::ALL
+        } else {
+            // SAFETY: the caller passes the node the bounds were prepared for.
+            unsafe { self.bounds.range(node) }
+        };
+        let stored: Vec<Bytes> = if self.range.is_empty() {
+            Vec::new()
+        } else {
+            files::in_time_range(self.table_id, self.range.min, self.range.max)
+                .into_iter()
+                .map(|f| Bytes::from(f.data))
+                .collect()
+        };
+        self.read = stored.len();
+        TableScan::new(stored, self.wanted.clone())
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn explain_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    es: *mut pg_sys::ExplainState,
+) {
+    // SAFETY: the plan node's private data, and the scan state if the scan ran.
+    unsafe {
+        let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
+        let private = PgList::<pg_sys::String>::from_pg((*plan_node).fdw_private);
+        let text = std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval);
+        let plan: ScanPlan =
+            serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan");
+        if !plan.time_bounds.is_empty() {
+            let bounds = CString::new(time_bounds::describe(&plan.time_bounds)).expect("no NUL");
+            pg_sys::ExplainPropertyText(c"Files Pruned By".as_ptr(), bounds.as_ptr(), es);
+        }
+        if let Some(state) = state::get::<ScanState>((*node).fdw_state) {
+            let read = format!(
+                "{} of {}",
+                state.files.read,
+                files::count(state.files.table_id)
+            );
+            let read = CString::new(read).expect("no NUL");
+            pg_sys::ExplainPropertyText(c"Files Read".as_ptr(), read.as_ptr(), es);
+        }
     }
 }
 

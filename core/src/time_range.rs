@@ -1,0 +1,190 @@
+//! The time range a scan's filters allow, from comparisons of `time` or `time_ns` with
+//! values known when the scan starts. Files outside it are not read; Postgres still
+//! applies every filter itself, so a range only needs to contain all matching rows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::postgres_micros_to_unix_nanos;
+
+/// The column a bound is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeColumn {
+    /// `time`: a `timestamptz`, microseconds since 2000-01-01, the stored nanoseconds
+    /// truncated toward minus infinity.
+    Time,
+    /// `time_ns`: the stored nanoseconds since 1970-01-01.
+    TimeNs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    Less,
+    LessOrEqual,
+    Equal,
+    GreaterOrEqual,
+    Greater,
+}
+
+impl Comparison {
+    /// The comparison an operator of this name makes, for the built-in ordering operators.
+    pub fn from_operator(name: &str) -> Option<Comparison> {
+        [
+            Comparison::Less,
+            Comparison::LessOrEqual,
+            Comparison::Equal,
+            Comparison::GreaterOrEqual,
+            Comparison::Greater,
+        ]
+        .into_iter()
+        .find(|c| c.symbol() == name)
+    }
+
+    /// The operator's name.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+            Comparison::Equal => "=",
+            Comparison::GreaterOrEqual => ">=",
+            Comparison::Greater => ">",
+        }
+    }
+
+    /// The comparison with its operands swapped: `v < column` is `column > v`.
+    pub fn swapped(self) -> Comparison {
+        match self {
+            Comparison::Less => Comparison::Greater,
+            Comparison::LessOrEqual => Comparison::GreaterOrEqual,
+            Comparison::Equal => Comparison::Equal,
+            Comparison::GreaterOrEqual => Comparison::LessOrEqual,
+            Comparison::Greater => Comparison::Less,
+        }
+    }
+}
+
+/// `column <comparison> value`, the value computed when the scan starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeBound {
+    pub column: TimeColumn,
+    pub comparison: Comparison,
+}
+
+/// An inclusive range of stored nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NanosRange {
+    pub min: i64,
+    pub max: i64,
+}
+
+impl NanosRange {
+    pub const ALL: NanosRange = NanosRange {
+        min: i64::MIN,
+        max: i64::MAX,
+    };
+
+    /// The range that contains every row satisfying all bounds. A bound whose value is
+    /// NULL, or out of nanosecond range (such as `infinity`), leaves the range as it is:
+    /// the range may be wider than needed, never narrower.
+    pub fn of(bounds: &[(TimeBound, Option<i64>)]) -> NanosRange {
+        let mut range = NanosRange::ALL;
+        for (bound, value) in bounds {
+            let Some(value) = value else { continue };
+            // The stored nanoseconds whose column value equals `value`: [first, last].
+            let (first, last) = match bound.column {
+                TimeColumn::TimeNs => (*value, *value),
+                TimeColumn::Time => match postgres_micros_to_unix_nanos(*value) {
+                    Some(ns) => (ns, ns.saturating_add(999)),
+                    None => continue,
+                },
+            };
+            match bound.comparison {
+                Comparison::Less => range.max = range.max.min(first.saturating_sub(1)),
+                Comparison::LessOrEqual => range.max = range.max.min(last),
+                Comparison::Equal => {
+                    range.min = range.min.max(first);
+                    range.max = range.max.min(last);
+                }
+                Comparison::GreaterOrEqual => range.min = range.min.max(first),
+                Comparison::Greater => range.min = range.min.max(last.saturating_add(1)),
+            }
+        }
+        range
+    }
+
+    /// Whether no row can be in the range.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EPOCH_2000_NS: i64 = 946_684_800_000_000_000;
+
+    fn bound(column: TimeColumn, comparison: Comparison, value: i64) -> (TimeBound, Option<i64>) {
+        (TimeBound { column, comparison }, Some(value))
+    }
+
+    #[test]
+    fn time_bounds_cover_every_nanosecond_of_their_microsecond() {
+        use Comparison::*;
+        let range = NanosRange::of(&[
+            bound(TimeColumn::Time, GreaterOrEqual, 10),
+            bound(TimeColumn::Time, LessOrEqual, 20),
+        ]);
+        assert_eq!(range.min, EPOCH_2000_NS + 10_000);
+        assert_eq!(range.max, EPOCH_2000_NS + 20_999);
+        let range = NanosRange::of(&[
+            bound(TimeColumn::Time, Greater, 10),
+            bound(TimeColumn::Time, Less, 20),
+        ]);
+        assert_eq!(
+            (range.min, range.max),
+            (EPOCH_2000_NS + 11_000, EPOCH_2000_NS + 19_999)
+        );
+        let range = NanosRange::of(&[bound(TimeColumn::Time, Equal, 0)]);
+        assert_eq!((range.min, range.max), (EPOCH_2000_NS, EPOCH_2000_NS + 999));
+    }
+
+    #[test]
+    fn time_ns_bounds_are_exact() {
+        use Comparison::*;
+        let range = NanosRange::of(&[
+            bound(TimeColumn::TimeNs, Greater, 5),
+            bound(TimeColumn::TimeNs, LessOrEqual, 9),
+        ]);
+        assert_eq!((range.min, range.max), (6, 9));
+        assert!(NanosRange::of(&[
+            bound(TimeColumn::TimeNs, Less, 5),
+            bound(TimeColumn::TimeNs, Greater, 5)
+        ])
+        .is_empty());
+    }
+
+    #[test]
+    fn unknown_and_infinite_values_do_not_narrow() {
+        let range = NanosRange::of(&[
+            (
+                TimeBound {
+                    column: TimeColumn::Time,
+                    comparison: Comparison::Less,
+                },
+                None,
+            ),
+            bound(TimeColumn::Time, Comparison::GreaterOrEqual, i64::MIN),
+            bound(TimeColumn::Time, Comparison::LessOrEqual, i64::MAX),
+        ]);
+        assert_eq!(range, NanosRange::ALL);
+    }
+
+    #[test]
+    fn operands_swap() {
+        assert_eq!(
+            Comparison::from_operator("<").map(Comparison::swapped),
+            Some(Comparison::Greater)
+        );
+        assert_eq!(Comparison::from_operator("<>"), None);
+    }
+}

@@ -1,0 +1,155 @@
+//! Comparisons of `time` or `time_ns` with values known when a scan starts (constants,
+//! query parameters, `now() - interval '1 hour'`): found while planning, computed when
+//! the scan starts and again at each rescan, and used to read only the files whose time
+//! range meets them. The comparisons stay in the plan's filter as well: pruning only
+//! skips files that could not hold a matching row.
+
+use std::ffi::{CStr, CString};
+
+use pgrx::prelude::*;
+use pgrx::PgList;
+use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
+use tsparquet_core::time_range::{Comparison, NanosRange, TimeBound, TimeColumn};
+
+/// The bounds found among a relation's filters, and the value side of each, in order.
+pub unsafe fn find(
+    relid: pg_sys::Index,
+    table: pg_sys::Oid,
+    clauses: *mut pg_sys::List,
+) -> (Vec<TimeBound>, *mut pg_sys::List) {
+    // SAFETY: the planner's catalog lookups and its list of RestrictInfos.
+    unsafe {
+        let attnum = |name: &str| {
+            let name = CString::new(name).expect("column names have no NUL");
+            pg_sys::get_attnum(table, name.as_ptr())
+        };
+        let columns = [
+            (
+                attnum(TIME_COLUMN),
+                TimeColumn::Time,
+                pg_sys::TIMESTAMPTZOID,
+            ),
+            (attnum(TIME_NS_COLUMN), TimeColumn::TimeNs, pg_sys::INT8OID),
+        ];
+        let mut bounds = Vec::new();
+        let mut values: *mut pg_sys::List = std::ptr::null_mut();
+        let clauses = PgList::<pg_sys::RestrictInfo>::from_pg(clauses);
+        for rinfo in clauses.iter_ptr() {
+            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
+            if !pgrx::is_a(clause, pg_sys::NodeTag::T_OpExpr) {
+                continue;
+            }
+            let op = clause.cast::<pg_sys::OpExpr>();
+            let args = PgList::<pg_sys::Node>::from_pg((*op).args);
+            let (Some(left), Some(right)) = (args.get_ptr(0), args.get_ptr(1)) else {
+                continue;
+            };
+            let column_of = |node: *mut pg_sys::Node| {
+                if !pgrx::is_a(node, pg_sys::NodeTag::T_Var) {
+                    return None;
+                }
+                let var = node.cast::<pg_sys::Var>();
+                if (*var).varno as pg_sys::Index != relid || (*var).varlevelsup != 0 {
+                    return None;
+                }
+                columns
+                    .iter()
+                    .find(|(attnum, ..)| *attnum == (*var).varattno)
+            };
+            let (column, value, swapped) = match (column_of(left), column_of(right)) {
+                (Some(column), None) => (column, right, false),
+                (None, Some(column)) => (column, left, true),
+                _ => continue,
+            };
+            let (_, column, type_oid) = *column;
+            let mut left_type = pg_sys::Oid::INVALID;
+            let mut right_type = pg_sys::Oid::INVALID;
+            pg_sys::op_input_types((*op).opno, &mut left_type, &mut right_type);
+            let name = CStr::from_ptr(pg_sys::get_opname((*op).opno)).to_string_lossy();
+            let Some(comparison) = Comparison::from_operator(&name) else {
+                continue;
+            };
+            // Built-in ordering of the column's own type, against a value computed once.
+            if left_type != type_oid
+                || right_type != type_oid
+                || !pg_sys::is_pseudo_constant_clause(value)
+            {
+                continue;
+            }
+            let comparison = if swapped {
+                comparison.swapped()
+            } else {
+                comparison
+            };
+            bounds.push(TimeBound { column, comparison });
+            values = pg_sys::lappend(values, pg_sys::copyObjectImpl(value.cast()));
+        }
+        (bounds, values)
+    }
+}
+
+/// The values of the bounds, ready to evaluate at the start of each scan.
+pub struct BoundValues {
+    bounds: Vec<TimeBound>,
+    states: Vec<*mut pg_sys::ExprState>,
+}
+
+impl BoundValues {
+    /// Prepares the value expressions the planner stored in `fdw_exprs`.
+    pub unsafe fn new(
+        node: *mut pg_sys::ForeignScanState,
+        bounds: Vec<TimeBound>,
+        fdw_exprs: *mut pg_sys::List,
+    ) -> Self {
+        // SAFETY: initialises expressions of this plan node for its executor state.
+        let states = unsafe {
+            let list = pg_sys::ExecInitExprList(fdw_exprs, node.cast());
+            PgList::<pg_sys::ExprState>::from_pg(list)
+                .iter_ptr()
+                .collect()
+        };
+        BoundValues { bounds, states }
+    }
+
+    /// The range of stored nanoseconds the bounds allow, with the current parameter values.
+    pub unsafe fn range(&self, node: *mut pg_sys::ForeignScanState) -> NanosRange {
+        let values: Vec<(TimeBound, Option<i64>)> = self
+            .bounds
+            .iter()
+            .zip(&self.states)
+            .map(|(bound, state)| {
+                let mut is_null = false;
+                // SAFETY: an initialised expression of this node, evaluated in its
+                // per-tuple context; timestamptz and bigint are 64-bit values by value.
+                let datum = unsafe {
+                    pg_sys::ExecEvalExprSwitchContext(
+                        *state,
+                        (*node).ss.ps.ps_ExprContext,
+                        &mut is_null,
+                    )
+                };
+                (*bound, (!is_null).then(|| datum.value() as i64))
+            })
+            .collect();
+        NanosRange::of(&values)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+}
+
+/// The bounds as EXPLAIN shows them: `time >= …, time_ns < …`.
+pub fn describe(bounds: &[TimeBound]) -> String {
+    bounds
+        .iter()
+        .map(|b| {
+            let column = match b.column {
+                TimeColumn::Time => TIME_COLUMN,
+                TimeColumn::TimeNs => TIME_NS_COLUMN,
+            };
+            format!("{column} {} …", b.comparison.symbol())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
