@@ -163,6 +163,16 @@ struct ScanState {
     time: Option<TimestampNanosecondArray>,
 }
 
+/// The plan written by `get_foreign_plan` into the node's `fdw_private`.
+unsafe fn scan_plan(plan_node: *mut pg_sys::ForeignScan) -> ScanPlan {
+    // SAFETY: fdw_private holds one String node with the serialised plan.
+    let text = unsafe {
+        let private = PgList::<pg_sys::String>::from_pg((*plan_node).fdw_private);
+        std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval)
+    };
+    serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan")
+}
+
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
@@ -174,10 +184,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     // SAFETY: reads the plan and relation of an initialised scan node.
     unsafe {
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
-        let private = PgList::<pg_sys::String>::from_pg((*plan_node).fdw_private);
-        let text = std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval);
-        let plan: ScanPlan =
-            serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan");
+        let plan = scan_plan(plan_node);
         let relation = (*node).ss.ss_currentRelation;
         let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
         let mut attributes = Vec::new();
@@ -409,10 +416,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     // SAFETY: the plan node's private data, and the scan state if the scan ran.
     unsafe {
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
-        let private = PgList::<pg_sys::String>::from_pg((*plan_node).fdw_private);
-        let text = std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval);
-        let plan: ScanPlan =
-            serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan");
+        let plan = scan_plan(plan_node);
         if !plan.time_bounds.is_empty() {
             let bounds = CString::new(time_bounds::describe(&plan.time_bounds)).expect("no NUL");
             pg_sys::ExplainPropertyText(c"Files Pruned By".as_ptr(), bounds.as_ptr(), es);
