@@ -142,6 +142,42 @@ with psycopg.connect(dsn) as conn, conn.cursor() as cur:
 }
 
 #[test]
+fn a_copy_that_fails_midway_leaves_nothing() {
+    let cluster = with_extension();
+    // About 40 MiB, so that two chunks are stored before the client gives up.
+    let script = r#"
+import sys, psycopg
+dsn = sys.argv[1]
+line = b'm,host=h%d payload="' + b'x' * 400 + b'",n=%di %d\n'
+with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+    try:
+        with cur.copy("COPY failing FROM STDIN WITH (FORMAT lineprotocol, PRECISION 's')") as copy:
+            for i in range(100_000):
+                copy.write(line % (i % 10, i, 1_600_000_000 + i))
+            raise RuntimeError("the client gives up")
+    except RuntimeError:
+        # psycopg has sent CopyFail; the server ended the COPY with an ERROR.
+        print("gave up;", conn.execute("SELECT 'session still usable'").fetchone()[0])
+"#;
+    let output = Command::new(python())
+        .args(["-c", script, &cluster.dsn("postgres")])
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(said.trim(), "gave up; session still usable");
+    assert_eq!(
+        cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'failing'"),
+        "0"
+    );
+    assert_eq!(cluster.psql("SELECT count(*) FROM tsparquet.files"), "0");
+}
+
+#[test]
 fn a_gigabyte_streams_through_bounded_memory() {
     const TOTAL: usize = 1 << 30;
     let cluster = with_extension();
