@@ -26,7 +26,7 @@ fn bench_prepare(c: &mut Criterion) {
     group.bench_function("lines", |b| {
         b.iter(|| {
             let part = prepare(&existing, &input, options, 1, 100).expect("encodes");
-            assert_eq!(part.written, LINES as u64);
+            assert_eq!(part.outcome.written(), LINES as u64);
             black_box(part)
         })
     });

@@ -34,14 +34,76 @@ pub struct MeasurementWrite {
     pub batch: MeasurementBatch,
 }
 
-/// Collects a write. Keeps the first `capacity` rejections and counts them all, so that a
-/// million bad lines do not build a million messages.
-pub struct Ingest {
-    measurements: BTreeMap<String, MeasurementWrite>,
+/// What became of a write's lines: how many were written and rejected, and the first
+/// `capacity` rejections, so that a million bad lines do not build a million messages.
+#[derive(Debug, Clone)]
+pub struct Outcome {
     written: u64,
     rejected: u64,
     rejections: Vec<Rejection>,
     capacity: usize,
+}
+
+impl Outcome {
+    pub fn new(capacity: usize) -> Self {
+        Outcome {
+            written: 0,
+            rejected: 0,
+            rejections: Vec::new(),
+            capacity,
+        }
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// The first rejections, in line order.
+    pub fn rejections(&self) -> &[Rejection] {
+        &self.rejections
+    }
+
+    fn reject(&mut self, line: usize, error: String, text: &str) {
+        self.rejected += 1;
+        if self.rejections.len() < self.capacity {
+            let text = crate::line_protocol::echo(text);
+            self.rejections.push(Rejection { line, error, text });
+        }
+    }
+
+    /// Adds the outcome of the lines that came after.
+    pub fn absorb(&mut self, later: &Outcome) {
+        self.written += later.written;
+        self.rejected += later.rejected;
+        let room = self.capacity.saturating_sub(self.rejections.len());
+        self.rejections
+            .extend(later.rejections.iter().take(room).cloned());
+    }
+
+    /// The first `count` rejections as `line N: error`, one per line, then how many more.
+    pub fn summary(&self, count: usize) -> String {
+        let mut text: Vec<String> = self
+            .rejections
+            .iter()
+            .take(count)
+            .map(|r| format!("line {}: {}", r.line, r.error))
+            .collect();
+        let unnamed = self.rejected - text.len() as u64;
+        if unnamed > 0 {
+            text.push(format!("and {unnamed} more"));
+        }
+        text.join("\n")
+    }
+}
+
+/// Collects a write: its points by measurement, and what became of its lines.
+pub struct Ingest {
+    measurements: BTreeMap<String, MeasurementWrite>,
+    outcome: Outcome,
 }
 
 impl Ingest {
@@ -66,10 +128,7 @@ impl Ingest {
             .collect();
         Ingest {
             measurements,
-            written: 0,
-            rejected: 0,
-            rejections: Vec::new(),
-            capacity,
+            outcome: Outcome::new(capacity),
         }
     }
 
@@ -103,7 +162,7 @@ impl Ingest {
             match admitted {
                 Ok(()) => {
                     target.batch.push(&point);
-                    self.written += 1;
+                    self.outcome.written += 1;
                 }
                 Err(error) => self.reject(line, error, parser.current_text()),
             }
@@ -111,24 +170,11 @@ impl Ingest {
     }
 
     fn reject(&mut self, line: usize, error: String, text: &str) {
-        self.rejected += 1;
-        if self.rejections.len() < self.capacity {
-            let text = crate::line_protocol::echo(text);
-            self.rejections.push(Rejection { line, error, text });
-        }
+        self.outcome.reject(line, error, text);
     }
 
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    pub fn rejected(&self) -> u64 {
-        self.rejected
-    }
-
-    /// The first rejections, in line order.
-    pub fn rejections(&self) -> &[Rejection] {
-        &self.rejections
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
     }
 
     /// The measurements that have points to write, by name.
@@ -164,11 +210,19 @@ mod tests {
         let input = "cpu,h=a u=1 1\nmem f=2i 1\ncpu,h=a u=oops 2\ncpu u=1i 3\n\nmem f=3i 4";
         let mut ingest = Ingest::new(lookup(input, |_| Existing::Missing), 10);
         ingest.add(input, options(), 1);
-        assert_eq!((ingest.written(), ingest.rejected()), (3, 2));
-        let lines: Vec<usize> = ingest.rejections().iter().map(|r| r.line).collect();
+        assert_eq!(
+            (ingest.outcome().written(), ingest.outcome().rejected()),
+            (3, 2)
+        );
+        let lines: Vec<usize> = ingest
+            .outcome()
+            .rejections()
+            .iter()
+            .map(|r| r.line)
+            .collect();
         assert_eq!(lines, vec![3, 4]);
         assert_eq!(
-            ingest.rejections()[1].error,
+            ingest.outcome().rejections()[1].error,
             "field type conflict: column u is double precision, line has integer"
         );
         let writes: Vec<(String, usize)> = ingest
@@ -193,10 +247,13 @@ mod tests {
             10,
         );
         ingest.add(input, options(), 1);
-        assert_eq!((ingest.written(), ingest.rejected()), (1, 1));
-        assert_eq!(ingest.rejections()[0].line, 1);
         assert_eq!(
-            ingest.rejections()[0].text,
+            (ingest.outcome().written(), ingest.outcome().rejected()),
+            (1, 1)
+        );
+        assert_eq!(ingest.outcome().rejections()[0].line, 1);
+        assert_eq!(
+            ingest.outcome().rejections()[0].text,
             "cpu  u=1   1",
             "the line as written"
         );
@@ -217,7 +274,7 @@ mod tests {
         );
         ingest.add(input, options(), 1);
         assert_eq!(
-            ingest.rejections(),
+            ingest.outcome().rejections(),
             &[Rejection {
                 line: 1,
                 error: "not ours".into(),
@@ -231,8 +288,26 @@ mod tests {
         let input = "m f=x\n".repeat(50);
         let mut ingest = Ingest::new(lookup(&input, |_| Existing::Missing), 5);
         ingest.add(&input, options(), 1);
-        assert_eq!(ingest.rejected(), 50);
-        assert_eq!(ingest.rejections().len(), 5);
+        assert_eq!(ingest.outcome().rejected(), 50);
+        assert_eq!(ingest.outcome().rejections().len(), 5);
+    }
+
+    #[test]
+    fn outcomes_of_parts_add_up_within_the_same_bound() {
+        let input = "m f=x\n".repeat(4);
+        let mut first = Ingest::new(lookup(&input, |_| Existing::Missing), 3);
+        first.add(&input, options(), 1);
+        let mut second = Ingest::new(lookup(&input, |_| Existing::Missing), 3);
+        second.add(&input, options(), 5);
+        let mut total = first.outcome().clone();
+        total.absorb(second.outcome());
+        assert_eq!((total.written(), total.rejected()), (0, 8));
+        let lines: Vec<usize> = total.rejections().iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![1, 2, 3]);
+        assert_eq!(
+            total.summary(2),
+            "line 1: column 5: invalid boolean field value 'x'\nline 2: column 5: invalid boolean field value 'x'\nand 6 more"
+        );
     }
 
     #[test]
@@ -240,7 +315,7 @@ mod tests {
         let input = "m f=x";
         let mut ingest = Ingest::new(lookup(input, |_| Existing::Missing), 5);
         ingest.add(input, options(), 101);
-        assert_eq!(ingest.rejections()[0].line, 101);
+        assert_eq!(ingest.outcome().rejections()[0].line, 101);
     }
 
     #[test]
@@ -248,7 +323,9 @@ mod tests {
         let input = format!("{} f=1", "m".repeat(64));
         let mut ingest = Ingest::new(lookup(&input, |_| Existing::Missing), 5);
         ingest.add(&input, options(), 1);
-        assert_eq!(ingest.rejected(), 1);
-        assert!(ingest.rejections()[0].error.contains("limited to 63 bytes"));
+        assert_eq!(ingest.outcome().rejected(), 1);
+        assert!(ingest.outcome().rejections()[0]
+            .error
+            .contains("limited to 63 bytes"));
     }
 }

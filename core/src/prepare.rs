@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use memchr::memchr_iter;
 
 use crate::batch::{DayBatch, MeasurementBatch};
-use crate::ingest::{Existing, Ingest, Rejection};
+use crate::ingest::{Existing, Ingest, Outcome};
 use crate::line_protocol::{whole_lines_len, ParseOptions};
 use crate::parquet_file::{self, StorageError};
 use crate::schema::TableSchema;
@@ -26,10 +26,7 @@ pub struct PreparedMeasurement {
 
 /// One part of a write, ready to store.
 pub struct PreparedPart {
-    pub written: u64,
-    pub rejected: u64,
-    /// The part's first rejected lines, in line order.
-    pub rejections: Vec<Rejection>,
+    pub outcome: Outcome,
     pub measurements: BTreeMap<String, PreparedMeasurement>,
 }
 
@@ -59,8 +56,7 @@ pub fn prepare(
 ) -> Result<PreparedPart, StorageError> {
     let mut ingest = Ingest::new(existing.clone(), reported_rejections);
     ingest.add(text, options, first_line);
-    let (written, rejected) = (ingest.written(), ingest.rejected());
-    let rejections = ingest.rejections().to_vec();
+    let outcome = ingest.outcome().clone();
     let measurements = ingest
         .into_writes()
         .map(|(name, write)| {
@@ -75,9 +71,7 @@ pub fn prepare(
         })
         .collect::<Result<_, StorageError>>()?;
     Ok(PreparedPart {
-        written,
-        rejected,
-        rejections,
+        outcome,
         measurements,
     })
 }
@@ -221,7 +215,7 @@ mod tests {
         let existing = missing(text);
         let lines: Vec<usize> = in_parts(&existing, text, 2)
             .into_iter()
-            .flat_map(|part| part.rejections)
+            .flat_map(|part| part.outcome.rejections().to_vec())
             .map(|r| r.line)
             .collect();
         assert_eq!(lines, vec![2, 4]);

@@ -19,7 +19,7 @@ use tsparquet_core::line_protocol::ParseOptions;
 use crate::catalog::with_safe_search_path;
 use crate::errors::{report, warn};
 use crate::settings::ENABLE_COPY_LINEPROTOCOL;
-use crate::write::LineWriter;
+use crate::write::{LineWriter, ERRORS_IN_MESSAGE};
 
 static mut PREVIOUS_HOOK: pg_sys::ProcessUtility_hook_type = None;
 
@@ -134,18 +134,19 @@ fn copy_lineprotocol(copy: &pg_sys::CopyStmt) -> u64 {
             writer
         }
     });
-    if writer.rejected() > 0 {
+    let outcome = writer.outcome();
+    if outcome.rejected() > 0 {
         warn(
             PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
             &format!(
                 "{} line(s) of line protocol were skipped",
-                writer.rejected()
+                outcome.rejected()
             ),
-            Some(&writer.rejections_text()),
+            Some(&outcome.summary(ERRORS_IN_MESSAGE)),
             Some("With ACCEPT_PARTIAL false, one bad line rejects the whole COPY."),
         );
     }
-    writer.written()
+    outcome.written()
 }
 
 /// Checks the parts of the statement that FORMAT lineprotocol does not take, and returns

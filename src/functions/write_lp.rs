@@ -35,14 +35,15 @@ fn write_lp(
         writer.write(lines, 1);
         writer
     });
-    let errors: Vec<serde_json::Value> = writer
+    let outcome = writer.outcome();
+    let errors: Vec<serde_json::Value> = outcome
         .rejections()
         .iter()
         .map(|r| json!({"line": r.line, "error": r.error, "text": r.text}))
         .collect();
     TableIterator::once((
-        writer.written() as i64,
-        writer.rejected() as i64,
+        outcome.written() as i64,
+        outcome.rejected() as i64,
         JsonB(errors.into()),
     ))
 }

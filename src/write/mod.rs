@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use pgrx::PgSqlErrorCode;
-use tsparquet_core::ingest::Rejection;
+use tsparquet_core::ingest::Outcome;
 use tsparquet_core::line_protocol::{measurement_names, ParseOptions};
 use tsparquet_core::prepare::{combine_schemas, prepare, split, PreparedPart};
 
@@ -37,9 +37,7 @@ pub struct LineWriter {
     database: String,
     options: ParseOptions,
     accept_partial: bool,
-    written: u64,
-    rejected: u64,
-    rejections: Vec<Rejection>,
+    outcome: Outcome,
 }
 
 impl LineWriter {
@@ -52,9 +50,7 @@ impl LineWriter {
             database: database.to_owned(),
             options,
             accept_partial,
-            written: 0,
-            rejected: 0,
-            rejections: Vec::new(),
+            outcome: Outcome::new(REPORTED_ERRORS),
         }
     }
 
@@ -121,20 +117,16 @@ impl LineWriter {
             }
         };
         for part in &prepared {
-            self.written += part.written;
-            self.rejected += part.rejected;
-            let room = REPORTED_ERRORS - self.rejections.len();
-            self.rejections
-                .extend(part.rejections.iter().take(room).cloned());
+            self.outcome.absorb(&part.outcome);
         }
-        if !self.accept_partial && self.rejected > 0 {
+        if !self.accept_partial && self.outcome.rejected() > 0 {
             report(
                 PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
                 &format!(
                     "{} line(s) of line protocol could not be written; nothing was written",
-                    self.rejected
+                    self.outcome.rejected()
                 ),
-                Some(&self.rejections_text()),
+                Some(&self.outcome.summary(ERRORS_IN_MESSAGE)),
                 Some(
                     "Fix the lines named, or write with accept_partial => true to skip bad lines.",
                 ),
@@ -156,31 +148,8 @@ impl LineWriter {
         }
     }
 
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    pub fn rejected(&self) -> u64 {
-        self.rejected
-    }
-
-    /// The first rejected lines, in line order.
-    pub fn rejections(&self) -> &[Rejection] {
-        &self.rejections
-    }
-
-    /// The first rejected lines as `line N: error`, one per line.
-    pub fn rejections_text(&self) -> String {
-        let mut text: Vec<String> = self
-            .rejections
-            .iter()
-            .take(ERRORS_IN_MESSAGE)
-            .map(|r| format!("line {}: {}", r.line, r.error))
-            .collect();
-        let unnamed = self.rejected - text.len() as u64;
-        if unnamed > 0 {
-            text.push(format!("and {unnamed} more"));
-        }
-        text.join("\n")
+    /// What became of the lines written so far.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
     }
 }
