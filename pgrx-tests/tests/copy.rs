@@ -105,6 +105,22 @@ fn python() -> PathBuf {
     path
 }
 
+/// Runs a Python script with `args`; returns what it printed, failing on an error.
+fn run_python(script: &str, args: &[&str]) -> String {
+    let output = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
 #[test]
 fn psycopg_copy_writes_raw_bytes() {
     let cluster = with_extension();
@@ -119,16 +135,8 @@ with psycopg.connect(dsn) as conn, conn.cursor() as cur:
     print(cur.rowcount)
 "#;
     let data = format!("{ESCAPED}utf8,lang=日本語 word=\"é€\" 4\n");
-    let output = Command::new(python())
-        .args(["-c", script, &cluster.dsn("postgres"), &data])
-        .output()
-        .expect("run python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4");
+    let said = run_python(script, &[&cluster.dsn("postgres"), &data]);
+    assert_eq!(said.trim(), "4");
 
     let sql_literal = ESCAPED.replace('\'', "''");
     cluster.psql(&format!(
@@ -159,16 +167,7 @@ with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
         # psycopg has sent CopyFail; the server ended the COPY with an ERROR.
         print("gave up;", conn.execute("SELECT 'session still usable'").fetchone()[0])
 "#;
-    let output = Command::new(python())
-        .args(["-c", script, &cluster.dsn("postgres")])
-        .output()
-        .expect("run python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let said = String::from_utf8_lossy(&output.stdout);
+    let said = run_python(script, &[&cluster.dsn("postgres")]);
     assert_eq!(said.trim(), "gave up; session still usable");
     assert_eq!(
         cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'failing'"),
