@@ -16,6 +16,10 @@ pub(crate) trait PgError: Display {
     fn hint(&self) -> Option<&str> {
         None
     }
+
+    fn detail(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl PgError for UnknownPrecision {
@@ -65,5 +69,10 @@ fn emit(
 
 /// Raises `error` as a Postgres ERROR. Never returns: Postgres unwinds the statement.
 pub(crate) fn raise(error: &impl PgError) -> ! {
-    report(error.sqlstate(), &error.to_string(), None, error.hint())
+    report(
+        error.sqlstate(),
+        &error.to_string(),
+        error.detail(),
+        error.hint(),
+    )
 }

@@ -9,7 +9,19 @@ pub static ENABLE_COPY_LINEPROTOCOL: GucSetting<bool> = GucSetting::<bool>::new(
 /// `tsparquet.write_threads`: threads that parse and encode one write's line protocol.
 pub static WRITE_THREADS: GucSetting<i32> = GucSetting::<i32>::new(2);
 
+/// `tsparquet.enable_pushdown`: whether filters and aggregates are computed by the query
+/// engine over the Parquet files. Off makes every scan hand Postgres all rows.
+pub static ENABLE_PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 pub fn register() {
+    GucRegistry::define_bool_guc(
+        c"tsparquet.enable_pushdown",
+        c"Lets the query engine filter and aggregate measurement data where it is stored.",
+        c"Off makes every scan of a measurement hand all its rows to PostgreSQL, which then filters and aggregates them itself.",
+        &ENABLE_PUSHDOWN,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"tsparquet.write_threads",
         c"Threads that parse and encode the line protocol of one write.",

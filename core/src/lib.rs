@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;
 pub mod prepare;
+pub mod query;
 pub mod scan;
 pub mod schema;
 pub mod sql_row;

@@ -1,4 +1,4 @@
-//! A scan over a table's files: the rows of each file in turn, decoding only the columns
+//! A scan over a table's files: the batches of each file in turn, decoding only the columns
 //! the query needs.
 
 use arrow::array::RecordBatch;
@@ -12,15 +12,6 @@ pub struct TableScan {
     columns: Vec<String>,
     next_file: usize,
     reader: Option<ParquetRecordBatchReader>,
-    batch: Option<RecordBatch>,
-    next_row: usize,
-}
-
-/// The scan's position: a row of a batch, and whether the batch is new since the last row.
-pub struct Row<'s> {
-    pub batch: &'s RecordBatch,
-    pub index: usize,
-    pub new_batch: bool,
 }
 
 impl TableScan {
@@ -31,8 +22,6 @@ impl TableScan {
             columns,
             next_file: 0,
             reader: None,
-            batch: None,
-            next_row: 0,
         }
     }
 
@@ -40,27 +29,17 @@ impl TableScan {
     pub fn restart(&mut self) {
         self.next_file = 0;
         self.reader = None;
-        self.batch = None;
-        self.next_row = 0;
     }
 
-    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, StorageError> {
-        let mut new_batch = false;
-        while self
-            .batch
-            .as_ref()
-            .is_none_or(|b| self.next_row >= b.num_rows())
-        {
-            new_batch = true;
-            self.next_row = 0;
-            self.batch = None;
+    /// The next batch of rows; each has the scanned columns its file has.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, StorageError> {
+        loop {
             if let Some(reader) = &mut self.reader {
                 match reader.next() {
                     Some(batch) => {
-                        self.batch = Some(batch.map_err(|e| {
+                        return batch.map(Some).map_err(|e| {
                             StorageError::from(parquet::errors::ParquetError::from(e))
-                        })?);
-                        continue;
+                        })
                     }
                     None => self.reader = None,
                 }
@@ -72,17 +51,6 @@ impl TableScan {
             let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
             self.reader = Some(FileReader::open(file.clone())?.read(&names)?);
         }
-        let index = self.next_row;
-        self.next_row += 1;
-        let batch = self
-            .batch
-            .as_ref()
-            .expect("the loop leaves a batch with rows");
-        Ok(Some(Row {
-            batch,
-            index,
-            new_batch,
-        }))
     }
 }
 
@@ -111,37 +79,35 @@ mod tests {
     }
 
     #[test]
-    fn rows_of_every_file_in_order_and_again_after_restart() {
+    fn batches_of_every_file_in_order_and_again_after_restart() {
         let files = vec![file("m f=1 1\nm f=2 2"), file("m g=3 3"), file("m f=4 4")];
         let mut scan = TableScan::new(files, vec!["time".into(), "f".into()]);
         let mut seen = Vec::new();
-        while let Some(row) = scan.next_row().unwrap() {
-            let names: Vec<String> = row
-                .batch
+        while let Some(batch) = scan.next_batch().unwrap() {
+            let names: Vec<String> = batch
                 .schema()
                 .fields()
                 .iter()
                 .map(|f| f.name().clone())
                 .collect();
-            seen.push((row.index, row.new_batch, names.join(",")));
+            seen.push((batch.num_rows(), names.join(",")));
         }
         assert_eq!(
             seen,
             vec![
-                (0, true, "time,f".into()),
-                (1, false, "time,f".into()),
-                (0, true, "time".into()),
-                (0, true, "time,f".into()),
+                (2, "time,f".into()),
+                (1, "time".into()),
+                (1, "time,f".into())
             ]
         );
         scan.restart();
-        assert_eq!(scan.next_row().unwrap().map(|r| r.index), Some(0));
+        assert_eq!(scan.next_batch().unwrap().map(|b| b.num_rows()), Some(2));
     }
 
     #[test]
     fn a_table_without_files_has_no_rows() {
         let mut scan = TableScan::new(Vec::new(), vec!["time".into()]);
-        assert!(scan.next_row().unwrap().is_none());
+        assert!(scan.next_batch().unwrap().is_none());
     }
 
     #[test]
@@ -150,6 +116,6 @@ mod tests {
             vec![Bytes::from_static(b"not parquet")],
             vec!["time".into()],
         );
-        assert!(scan.next_row().is_err());
+        assert!(scan.next_batch().is_err());
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use crate::line_protocol::{FieldType, Point};
 
@@ -17,7 +18,7 @@ pub const TIME_NS_COLUMN: &str = "time_ns";
 const BUILT_IN_COLUMNS: usize = 2;
 
 /// Whether a column holds a tag or a field, and a field's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ColumnKind {
     Tag,
     Field(FieldType),
@@ -68,7 +69,7 @@ impl ColumnKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
     pub kind: ColumnKind,

@@ -70,6 +70,59 @@ pub fn in_time_range(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<S
     })
 }
 
+/// The data of a table's files whose time range meets `[min_time_ns, max_time_ns]`, oldest
+/// first, as `snapshot` (a query's) sees them. A scan must not see files its own
+/// transaction wrote or replaced after the query started (a cursor read after a write),
+/// which a plain SPI query would once the transaction has written.
+pub fn in_time_range_as_of(
+    table_id: i64,
+    min_time_ns: i64,
+    max_time_ns: i64,
+    snapshot: pg_sys::Snapshot,
+) -> Vec<Vec<u8>> {
+    const QUERY: &std::ffi::CStr = c"SELECT data FROM tsparquet.files
+         WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3 ORDER BY file_id";
+    as_extension_owner(|| {
+        Spi::connect(|_| {
+            // SAFETY: a read-only query prepared and run under the caller's snapshot inside
+            // this SPI connection; each value is copied out before the connection closes.
+            unsafe {
+                let mut types = [pg_sys::INT8OID; 3];
+                let plan = pg_sys::SPI_prepare(QUERY.as_ptr(), 3, types.as_mut_ptr());
+                let mut values = [
+                    pg_sys::Datum::from(table_id),
+                    pg_sys::Datum::from(min_time_ns),
+                    pg_sys::Datum::from(max_time_ns),
+                ];
+                let status = pg_sys::SPI_execute_snapshot(
+                    plan,
+                    values.as_mut_ptr(),
+                    std::ptr::null(),
+                    snapshot,
+                    std::ptr::null_mut(),
+                    true,
+                    false,
+                    0,
+                );
+                assert_eq!(status, pg_sys::SPI_OK_SELECT as i32, "read tsparquet.files");
+                let table = pg_sys::SPI_tuptable;
+                (0..pg_sys::SPI_processed as usize)
+                    .map(|row| {
+                        let mut is_null = false;
+                        let datum = pg_sys::SPI_getbinval(
+                            *(*table).vals.add(row),
+                            (*table).tupdesc,
+                            1,
+                            &mut is_null,
+                        );
+                        Vec::<u8>::from_datum(datum, is_null).expect("data is not null")
+                    })
+                    .collect()
+            }
+        })
+    })
+}
+
 pub fn delete(file_ids: &[i64]) {
     as_extension_owner(|| {
         Spi::run_with_args(

@@ -1,12 +1,16 @@
 //! The `tsparquet` foreign data wrapper: its handler, which hands Postgres the callbacks,
 //! and its validator, which checks options. Written on `pg_sys::FdwRoutine` directly.
 
+mod describe;
 mod modify;
 mod options;
+mod query;
 mod scan;
 mod state;
 mod time_bounds;
+mod translate;
 mod truncate;
+mod upper;
 
 use pgrx::prelude::*;
 use pgrx::PgList;
@@ -43,6 +47,7 @@ pub unsafe extern "C-unwind" fn tsparquet_fdw_handler(
     routine.ReScanForeignScan = Some(scan::rescan_foreign_scan);
     routine.EndForeignScan = Some(scan::end_foreign_scan);
     routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
+    routine.GetForeignUpperPaths = Some(upper::get_foreign_upper_paths);
     routine.ExecForeignTruncate = Some(truncate::exec_foreign_truncate);
     routine.PlanForeignModify = Some(modify::plan_foreign_modify);
     routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);

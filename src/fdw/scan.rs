@@ -1,6 +1,8 @@
-//! The foreign scan of a measurement table: every row Postgres asks for, read from the
-//! table's Parquet files with only the referenced columns decoded. Postgres evaluates all
-//! quals itself (pushdown comes later).
+//! The foreign scan of a measurement table. Filters the query engine can evaluate exactly
+//! are pushed down to it (it then reads the table's Parquet files and prunes by their
+//! statistics); without any, the files are read directly. Either way only the referenced
+//! columns are decoded, and Postgres evaluates the filters that were not pushed down.
+//! A scan of a grouped relation (see `upper`) returns the engine's groups instead.
 //!
 //! Planner-to-executor data travels in `fdw_private` as a serialised string. The executor
 //! state is Rust data owned by a holder freed with the query's memory context, so it is
@@ -8,7 +10,7 @@
 
 use std::ffi::CString;
 
-use arrow::array::{Array, ArrayRef, AsArray, TimestampNanosecondArray};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, TimestampNanosecondArray};
 use arrow::datatypes::{
     DataType, Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type,
 };
@@ -16,23 +18,50 @@ use bytes::Bytes;
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
+use tsparquet_core::query::expr::Value;
+use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::{describe, Output, RunningQuery};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 use tsparquet_core::time_range::{NanosRange, TimeBound};
 
+use super::describe::deparse;
+use super::query;
 use super::state;
 use super::time_bounds::{self, BoundValues};
+use super::translate::Translator;
+use super::upper;
 use crate::catalog::files;
 use crate::errors;
+use crate::settings::ENABLE_PUSHDOWN;
 
 /// What the planner tells the executor.
 #[derive(Serialize, Deserialize)]
-struct ScanPlan {
-    /// 1-based attribute numbers the query reads.
-    attributes: Vec<i16>,
-    /// Bounds on the time columns; their values are the plan's `fdw_exprs`, in order.
-    time_bounds: Vec<TimeBound>,
+pub(super) struct ScanPlan {
+    /// The foreign table.
+    pub table: u32,
+    /// 1-based attribute numbers the query reads (of a scan of the table's rows).
+    pub attributes: Vec<i16>,
+    /// Bounds on the time columns; their values are the first of the plan's `fdw_exprs`.
+    pub time_bounds: Vec<TimeBound>,
+    /// The work pushed down to the query engine; its parameters are the `fdw_exprs`.
+    pub query: Option<QueryRequest>,
+    /// What EXPLAIN shows about the pushed-down work: labels and SQL text.
+    pub pushed: Vec<(String, String)>,
+}
+
+/// The plan as `fdw_private`: a list holding one String node.
+pub(super) fn plan_private(plan: &ScanPlan) -> *mut pg_sys::List {
+    let text = serde_json::to_string(plan).expect("a scan plan serialises");
+    let text = CString::new(text).expect("JSON has no NUL");
+    // SAFETY: copies the text into the current memory context.
+    unsafe {
+        pg_sys::lappend(
+            std::ptr::null_mut(),
+            pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())).cast(),
+        )
+    }
 }
 
 #[pg_guard]
@@ -86,16 +115,19 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_plan(
-    _root: *mut pg_sys::PlannerInfo,
+    root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
     foreigntableid: pg_sys::Oid,
-    _best_path: *mut pg_sys::ForeignPath,
+    best_path: *mut pg_sys::ForeignPath,
     tlist: *mut pg_sys::List,
     scan_clauses: *mut pg_sys::List,
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
     // SAFETY: reads the relation's target list and quals, builds the plan node.
     unsafe {
+        if (*baserel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
+            return upper::plan(root, best_path, tlist, outer_plan);
+        }
         let relid = (*baserel).relid;
         let mut used: *mut pg_sys::Bitmapset = std::ptr::null_mut();
         pg_sys::pull_varattnos((*(*baserel).reltarget).exprs.cast(), relid, &mut used);
@@ -122,22 +154,56 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             attributes = (1..=(*baserel).max_attr).collect();
         }
         let (time_bounds, bound_values) = time_bounds::find(relid, foreigntableid, scan_clauses);
-        let plan = serde_json::to_string(&ScanPlan {
+        let mut translator = Translator::new(relid, foreigntableid, bound_values);
+        let mut filters = Vec::new();
+        let mut pushed_nodes = Vec::new();
+        let mut local: *mut pg_sys::List = std::ptr::null_mut();
+        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(scan_clauses).iter_ptr() {
+            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
+            let filter = if ENABLE_PUSHDOWN.get() && !(*rinfo).pseudoconstant {
+                translator.filter(clause)
+            } else {
+                None
+            };
+            match filter {
+                Some(filter) => {
+                    filters.push(filter);
+                    pushed_nodes.push(clause);
+                }
+                None => local = pg_sys::lappend(local, rinfo.cast()),
+            }
+        }
+        let mut pushed = Vec::new();
+        let query = if filters.is_empty() {
+            None
+        } else {
+            pushed.push((
+                "Pushed Filter".to_owned(),
+                deparse(foreigntableid, relid, &pushed_nodes, " AND "),
+            ));
+            let columns = attributes
+                .iter()
+                .filter_map(|a| translator.stored_name(*a).map(str::to_owned))
+                .collect();
+            Some(QueryRequest {
+                columns: translator.stored_columns(),
+                filters,
+                shape: Shape::Rows { columns },
+            })
+        };
+        let plan = ScanPlan {
+            table: foreigntableid.to_u32(),
             attributes,
             time_bounds,
-        })
-        .expect("a scan plan serialises");
-        let text = CString::new(plan).expect("JSON has no NUL");
-        let private = pg_sys::lappend(
-            std::ptr::null_mut(),
-            pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())).cast(),
-        );
+            query,
+            pushed,
+        };
         pg_sys::make_foreignscan(
             tlist,
-            pg_sys::extract_actual_clauses(scan_clauses, false),
+            pg_sys::extract_actual_clauses(local, false),
             relid,
-            bound_values,
-            private,
+            translator.params(),
+            plan_private(&plan),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             outer_plan,
@@ -152,15 +218,92 @@ enum Source {
     Column(String),
 }
 
+/// Where a scan's batches come from.
+enum Batches {
+    Files(TableScan),
+    Query(RunningQuery),
+}
+
+/// How a batch's rows become tuples.
+enum Fill {
+    /// Rows of the table: each scanned attribute (0-based index into the tuple, source,
+    /// type, name) from its column.
+    Rows(Vec<(usize, Source, pg_sys::Oid, String)>),
+    /// Groups: tuple column i from the query's output i, of the given type.
+    Groups(Vec<Output>, Vec<pg_sys::Oid>),
+}
+
 struct ScanState {
-    scan: TableScan,
+    /// Whether the files have been loaded and reading started: at the first row, not in
+    /// BeginForeignScan, because the plan's init plans (which may compute parameters)
+    /// are only set up after it.
+    started: bool,
+    batches: Batches,
     /// The files read: those whose time range meets the range the bounds allow.
     files: ScanFiles,
-    /// Scanned attributes: 0-based index into the tuple and source.
-    attributes: Vec<(usize, Source, pg_sys::Oid, String)>,
-    /// For the current batch, a reader of each scanned attribute's column, if the file has it.
-    columns: Vec<Option<DatumReader>>,
+    fill: Fill,
+    /// The pushed-down query and its parameters' values, when there is one.
+    query: Option<(QueryRequest, Vec<Value>)>,
+    batch: Option<RecordBatch>,
+    next_row: usize,
+    /// For the current batch, a reader per filled column (None: the file lacks it).
+    readers: Vec<Option<DatumReader>>,
     time: Option<TimestampNanosecondArray>,
+}
+
+impl ScanState {
+    /// Loads the files the bounds allow and starts reading them.
+    unsafe fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
+        // SAFETY: the node the state belongs to.
+        let stored = unsafe { self.files.load(node) };
+        self.started = true;
+        self.batch = None;
+        self.next_row = 0;
+        self.batches = match &mut self.query {
+            None => Batches::Files(TableScan::new(stored, self.files.wanted.clone())),
+            Some((request, params)) => {
+                // SAFETY: as above.
+                *params = unsafe { self.files.bounds.param_values(node) };
+                let started = query::with_engine(|engine| {
+                    engine.start(request, params, stored, &query::limits())
+                });
+                Batches::Query(started.unwrap_or_else(|e| errors::raise(&e)))
+            }
+        };
+        if let (Fill::Groups(outputs, _), Batches::Query(running)) = (&mut self.fill, &self.batches)
+        {
+            outputs.clone_from(&running.outputs);
+        }
+    }
+
+    /// Makes the readers of a new batch.
+    fn read(&mut self, batch: RecordBatch) {
+        match &self.fill {
+            Fill::Rows(attributes) => {
+                self.time = batch
+                    .column_by_name(TIME_COLUMN)
+                    .map(|c| c.as_primitive::<TimestampNanosecondType>().clone());
+                self.readers = attributes
+                    .iter()
+                    .map(|(_, source, type_oid, name)| match source {
+                        Source::Column(column) => batch
+                            .column_by_name(column)
+                            .inspect(|c| check_type(name, *type_oid, c.data_type()))
+                            .map(datum_reader),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            Fill::Groups(outputs, types) => {
+                self.readers = query::group_readers(&batch, outputs, types)
+                    .into_iter()
+                    .map(Some)
+                    .collect();
+            }
+        }
+        self.batch = Some(batch);
+        self.next_row = 0;
+    }
 }
 
 /// The plan written by `get_foreign_plan` into the node's `fdw_private`.
@@ -185,44 +328,64 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     unsafe {
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
         let plan = scan_plan(plan_node);
-        let relation = (*node).ss.ss_currentRelation;
-        let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
+        let table = pg_sys::Oid::from(plan.table);
         let mut attributes = Vec::new();
-        for attnum in plan.attributes {
-            let index = attnum as usize - 1;
-            let Some(attribute) = tupdesc.get(index) else {
-                continue;
-            };
-            if attribute.attisdropped {
-                continue;
+        let relation = (*node).ss.ss_currentRelation;
+        if !relation.is_null() {
+            let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
+            for attnum in &plan.attributes {
+                let index = *attnum as usize - 1;
+                let Some(attribute) = tupdesc.get(index) else {
+                    continue;
+                };
+                if attribute.attisdropped {
+                    continue;
+                }
+                let name = attribute.name().to_owned();
+                let source = match name.as_str() {
+                    TIME_COLUMN => Source::Time,
+                    TIME_NS_COLUMN => Source::TimeNs,
+                    _ => Source::Column(name.clone()),
+                };
+                attributes.push((index, source, attribute.atttypid, name));
             }
-            let name = attribute.name().to_owned();
-            let source = match name.as_str() {
-                TIME_COLUMN => Source::Time,
-                TIME_NS_COLUMN => Source::TimeNs,
-                _ => Source::Column(name.clone()),
-            };
-            attributes.push((index, source, attribute.atttypid, name));
         }
         let mut wanted: Vec<String> = vec![TIME_COLUMN.to_owned()];
         wanted.extend(attributes.iter().filter_map(|(_, s, _, _)| match s {
             Source::Column(name) => Some(name.clone()),
             _ => None,
         }));
+        let fill = match &plan.query {
+            Some(QueryRequest {
+                shape: Shape::Groups { .. },
+                ..
+            }) => {
+                let slot_desc = pgrx::PgTupleDesc::from_pg_unchecked(
+                    (*(*node).ss.ss_ScanTupleSlot).tts_tupleDescriptor,
+                );
+                let types = slot_desc.iter().map(|a| a.atttypid).collect();
+                Fill::Groups(Vec::new(), types)
+            }
+            _ => Fill::Rows(attributes),
+        };
         let bounds = BoundValues::new(node, plan.time_bounds, (*plan_node).fdw_exprs);
-        let mut files = ScanFiles {
-            table_id: super::table_id((*relation).rd_id),
+        let files = ScanFiles {
+            table_id: super::table_id(table),
+            snapshot: (*(*node).ss.ps.state).es_snapshot,
             wanted,
             range: NanosRange::ALL,
             read: 0,
             bounds,
         };
-        let scan = files.load(node);
         let state = ScanState {
-            scan,
+            started: false,
+            batches: Batches::Files(TableScan::new(Vec::new(), Vec::new())),
             files,
-            attributes,
-            columns: Vec::new(),
+            fill,
+            query: plan.query.map(|request| (request, Vec::new())),
+            batch: None,
+            next_row: 0,
+            readers: Vec::new(),
             time: None,
         };
         let holder = state::attach((*(*node).ss.ps.state).es_query_cxt, state);
@@ -241,48 +404,61 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         let Some(state) = state::get::<ScanState>((*node).fdw_state) else {
             return slot;
         };
-        let row = match state.scan.next_row() {
-            Ok(Some(row)) => row,
-            Ok(None) => return slot,
-            Err(e) => errors::raise(&e),
-        };
-        let index = row.index;
-        if row.new_batch {
-            pg_sys::check_for_interrupts!();
-            let batch = row.batch.clone();
-            state.time = batch
-                .column_by_name(TIME_COLUMN)
-                .map(|c| c.as_primitive::<TimestampNanosecondType>().clone());
-            state.columns = state
-                .attributes
-                .iter()
-                .map(|(_, source, type_oid, name)| match source {
-                    Source::Column(column) => batch
-                        .column_by_name(column)
-                        .inspect(|c| check_type(name, *type_oid, c.data_type()))
-                        .map(datum_reader),
-                    _ => None,
-                })
-                .collect();
+        if !state.started {
+            state.start(node);
         }
+        while state
+            .batch
+            .as_ref()
+            .is_none_or(|b| state.next_row >= b.num_rows())
+        {
+            pg_sys::check_for_interrupts!();
+            let next = match &mut state.batches {
+                Batches::Files(scan) => scan.next_batch().unwrap_or_else(|e| errors::raise(&e)),
+                Batches::Query(running) => query::next_batch(running),
+            };
+            match next {
+                Some(batch) => state.read(batch),
+                None => {
+                    state.batch = None;
+                    return slot;
+                }
+            }
+        }
+        let index = state.next_row;
+        state.next_row += 1;
         let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
         let values = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
         let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
         nulls.fill(true);
-        let time = state
-            .time
-            .as_ref()
-            .expect("every file has a time column")
-            .value(index);
-        for ((position, source, _, _), column) in state.attributes.iter().zip(&state.columns) {
-            let datum = match source {
-                Source::Time => Some(pg_sys::Datum::from(unix_nanos_to_postgres_micros(time))),
-                Source::TimeNs => Some(pg_sys::Datum::from(time)),
-                Source::Column(_) => column.as_ref().and_then(|read| read(index)),
-            };
-            if let Some(datum) = datum {
-                values[*position] = datum;
-                nulls[*position] = false;
+        match &state.fill {
+            Fill::Rows(attributes) => {
+                let time = state
+                    .time
+                    .as_ref()
+                    .expect("every file has a time column")
+                    .value(index);
+                for ((position, source, _, _), column) in attributes.iter().zip(&state.readers) {
+                    let datum = match source {
+                        Source::Time => {
+                            Some(pg_sys::Datum::from(unix_nanos_to_postgres_micros(time)))
+                        }
+                        Source::TimeNs => Some(pg_sys::Datum::from(time)),
+                        Source::Column(_) => column.as_ref().and_then(|read| read(index)),
+                    };
+                    if let Some(datum) = datum {
+                        values[*position] = datum;
+                        nulls[*position] = false;
+                    }
+                }
+            }
+            Fill::Groups(..) => {
+                for (position, reader) in state.readers.iter().enumerate() {
+                    if let Some(datum) = reader.as_ref().and_then(|read| read(index)) {
+                        values[position] = datum;
+                        nulls[position] = false;
+                    }
+                }
             }
         }
         pg_sys::ExecStoreVirtualTuple(slot);
@@ -312,9 +488,9 @@ fn check_type(column: &str, type_oid: pg_sys::Oid, stored: &DataType) {
 
 /// Reads the value at a row of one stored column as a datum in the current (per-tuple)
 /// memory context, None for NULL. Made once per batch, so rows pay no type dispatch.
-type DatumReader = Box<dyn Fn(usize) -> Option<pg_sys::Datum>>;
+pub(super) type DatumReader = Box<dyn Fn(usize) -> Option<pg_sys::Datum>>;
 
-fn datum_reader(column: &ArrayRef) -> DatumReader {
+pub(super) fn datum_reader(column: &ArrayRef) -> DatumReader {
     fn reader<A: Array + Clone + 'static>(
         array: &A,
         value: impl Fn(&A, usize) -> Option<pg_sys::Datum> + 'static,
@@ -360,16 +536,20 @@ fn datum_reader(column: &ArrayRef) -> DatumReader {
 pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
     // SAFETY: the node's state was set by begin_foreign_scan.
     if let Some(state) = unsafe { state::get::<ScanState>((*node).fdw_state) } {
-        // Parameters may have changed (the scan of a correlated subquery): the bounds are
-        // computed again, and other files read if they now allow another range.
-        if state.files.bounds.is_empty()
-            || unsafe { state.files.bounds.range(node) } == state.files.range
-        {
-            state.scan.restart();
-        } else {
-            state.scan = unsafe { state.files.load(node) };
-            state.columns.clear();
-            state.time = None;
+        // Parameters may have changed (the scan of a correlated subquery): a pushed-down
+        // query starts again with their new values; a plain scan reads other files if the
+        // bounds now allow another range.
+        if !state.started {
+            return;
+        }
+        let same_files = state.files.bounds.is_empty()
+            || unsafe { state.files.bounds.range(node) } == state.files.range;
+        match &mut state.batches {
+            Batches::Files(scan) if same_files => {
+                scan.restart();
+                state.batch = None;
+            }
+            _ => state.started = false,
         }
     }
 }
@@ -377,6 +557,8 @@ pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignSc
 /// Which files a scan reads.
 struct ScanFiles {
     table_id: i64,
+    /// The query's snapshot: files are read as it sees them, even when loaded later.
+    snapshot: pg_sys::Snapshot,
     /// The columns decoded.
     wanted: Vec<String>,
     bounds: BoundValues,
@@ -388,7 +570,7 @@ struct ScanFiles {
 
 impl ScanFiles {
     /// Computes the bounds and loads the files that meet them.
-    unsafe fn load(&mut self, node: *mut pg_sys::ForeignScanState) -> TableScan {
+    unsafe fn load(&mut self, node: *mut pg_sys::ForeignScanState) -> Vec<Bytes> {
         self.range = if self.bounds.is_empty() {
             NanosRange::ALL
         } else {
@@ -398,13 +580,13 @@ impl ScanFiles {
         let stored: Vec<Bytes> = if self.range.is_empty() {
             Vec::new()
         } else {
-            files::in_time_range(self.table_id, self.range.min, self.range.max)
+            files::in_time_range_as_of(self.table_id, self.range.min, self.range.max, self.snapshot)
                 .into_iter()
-                .map(|f| Bytes::from(f.data))
+                .map(Bytes::from)
                 .collect()
         };
         self.read = stored.len();
-        TableScan::new(stored, self.wanted.clone())
+        stored
     }
 }
 
@@ -417,18 +599,36 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
     unsafe {
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
         let plan = scan_plan(plan_node);
-        if !plan.time_bounds.is_empty() {
-            let bounds = CString::new(time_bounds::describe(&plan.time_bounds)).expect("no NUL");
-            pg_sys::ExplainPropertyText(c"Files Pruned By".as_ptr(), bounds.as_ptr(), es);
+        let text = |label: &str, value: &str| {
+            let label = CString::new(label).expect("no NUL");
+            let value = CString::new(value).expect("no NUL");
+            pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+        };
+        for (label, pushed) in &plan.pushed {
+            text(label, pushed);
         }
-        if let Some(state) = state::get::<ScanState>((*node).fdw_state) {
+        if !plan.time_bounds.is_empty() {
+            text("Files Pruned By", &time_bounds::describe(&plan.time_bounds));
+        }
+        let state = state::get::<ScanState>((*node).fdw_state);
+        if let Some(state) = &state {
             let read = format!(
                 "{} of {}",
                 state.files.read,
                 files::count(state.files.table_id)
             );
-            let read = CString::new(read).expect("no NUL");
-            pg_sys::ExplainPropertyText(c"Files Read".as_ptr(), read.as_ptr(), es);
+            text("Files Read", &read);
+        }
+        if let (Some(request), true) = (&plan.query, (*es).verbose) {
+            let params = match &state {
+                Some(ScanState {
+                    query: Some((_, params)),
+                    ..
+                }) => params.as_slice(),
+                _ => &[],
+            };
+            let described = describe(request, params).unwrap_or_else(|e| e.to_string());
+            text("DataFusion Plan", &described);
         }
     }
 }

@@ -8,6 +8,7 @@ use std::ffi::{CStr, CString};
 
 use pgrx::prelude::*;
 use pgrx::PgList;
+use tsparquet_core::query::expr::Value;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time_range::{Comparison, NanosRange, TimeBound, TimeColumn};
 
@@ -88,9 +89,11 @@ pub unsafe fn find(
     }
 }
 
-/// The values of the bounds, ready to evaluate at the start of each scan.
+/// The values of the bounds, ready to evaluate at the start of each scan, with the other
+/// parameters of the plan (`fdw_exprs`) that follow them.
 pub struct BoundValues {
     bounds: Vec<TimeBound>,
+    exprs: *mut pg_sys::List,
     states: Vec<*mut pg_sys::ExprState>,
 }
 
@@ -108,7 +111,11 @@ impl BoundValues {
                 .iter_ptr()
                 .collect()
         };
-        BoundValues { bounds, states }
+        BoundValues {
+            bounds,
+            exprs: fdw_exprs,
+            states,
+        }
     }
 
     /// The range of stored nanoseconds the bounds allow, with the current parameter values.
@@ -132,6 +139,12 @@ impl BoundValues {
             })
             .collect();
         NanosRange::of(&values)
+    }
+
+    /// The values of all of the plan's parameters, the bounds' first.
+    pub unsafe fn param_values(&self, node: *mut pg_sys::ForeignScanState) -> Vec<Value> {
+        // SAFETY: the states were initialised from these expressions for this node.
+        unsafe { super::query::param_values(node, &self.states, self.exprs) }
     }
 
     pub fn is_empty(&self) -> bool {

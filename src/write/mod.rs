@@ -6,7 +6,7 @@
 //! then owns the new schema. Measurement tables belong to the schema's owner.
 
 mod database;
-mod parallel;
+pub(crate) mod parallel;
 pub mod store;
 
 use std::borrow::Cow;

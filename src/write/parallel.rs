@@ -39,6 +39,11 @@ pub fn run_all<'a, T: Send, F: FnOnce() -> T + Send + 'a>(
     })
 }
 
+/// Blocks every signal on this thread for good: for threads that only ever run Rust.
+pub fn block_signals_for_good() {
+    std::mem::forget(SignalsBlocked::new());
+}
+
 /// Blocks every signal on this thread until dropped; threads started meanwhile inherit
 /// the blocked set and keep it.
 struct SignalsBlocked {

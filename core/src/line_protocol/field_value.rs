@@ -16,7 +16,7 @@ pub enum FieldValue<'a> {
 }
 
 /// The type of a field, which decides the type of its column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FieldType {
     Float,
     Integer,

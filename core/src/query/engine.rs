@@ -1,0 +1,220 @@
+//! Running a pushed-down query: the table's files are handed to DataFusion as an in-memory
+//! object store, so its Parquet reader prunes row groups and pages by their statistics,
+//! and results stream back one batch at a time on the caller's thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use datafusion::catalog::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::Expr as DfExpr;
+use datafusion::physical_plan::{displayable, execute_stream, ExecutionPlan};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use futures::StreamExt;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use super::expr::{AggregateFunction, Value};
+use super::request::{QueryRequest, Shape};
+use super::translate::Translator;
+use super::QueryError;
+use crate::batch::table_arrow_schema;
+use crate::schema::{TableSchema, TIME_COLUMN};
+
+const FILES_URL: &str = "tsparquet://files/";
+/// How often a running query asks whether it should stop.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// What a query may use.
+pub struct Limits {
+    pub memory_bytes: usize,
+    pub threads: usize,
+}
+
+/// Where a Postgres result value comes from in a result batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Column(usize),
+    /// `avg` of integers: the exact sum divided by the count, done by Postgres so the
+    /// result has its numeric scale.
+    Average {
+        sum: usize,
+        count: usize,
+    },
+}
+
+/// A runtime that runs queries on the thread that calls it.
+pub struct Engine {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Engine {
+    /// `on_thread_start` runs in any helper thread the runtime starts (none for in-memory
+    /// files, but the runtime may start them for blocking work).
+    pub fn new(on_thread_start: impl Fn() + Send + Sync + 'static) -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .on_thread_start(on_thread_start)
+            .build()?;
+        Ok(Engine { runtime })
+    }
+
+    /// Plans the query over `files` and starts it.
+    pub fn start(
+        &self,
+        request: &QueryRequest,
+        params: &[Value],
+        files: Vec<Bytes>,
+        limits: &Limits,
+    ) -> Result<RunningQuery, QueryError> {
+        self.runtime.block_on(async {
+            let context = context(limits)?;
+            let store = InMemory::new();
+            for (i, file) in files.into_iter().enumerate() {
+                let path = Path::from(format!("{i:08}.parquet"));
+                store.put(&path, PutPayload::from_bytes(file)).await?;
+            }
+            let url = ObjectStoreUrl::parse(FILES_URL)?;
+            context.register_object_store(url.as_ref(), Arc::new(store));
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet");
+            let config = ListingTableConfig::new(ListingTableUrl::parse(FILES_URL)?)
+                .with_listing_options(options)
+                .with_schema(arrow_schema(request));
+            let table = ListingTable::try_new(config)?;
+            let (frame, outputs) = build(context.read_table(Arc::new(table))?, request, params)?;
+            let plan = frame.create_physical_plan().await?;
+            let stream = execute_stream(plan.clone(), context.task_ctx())?;
+            Ok(RunningQuery {
+                plan,
+                stream,
+                outputs,
+            })
+        })
+    }
+}
+
+fn context(limits: &Limits) -> Result<SessionContext, QueryError> {
+    let mut config = SessionConfig::new()
+        .with_target_partitions(limits.threads.max(1))
+        .with_batch_size(8192);
+    let parquet = &mut config.options_mut().execution.parquet;
+    // Decode the filter's columns first and the others only for matching rows.
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+fn arrow_schema(request: &QueryRequest) -> SchemaRef {
+    Arc::new(table_arrow_schema(&TableSchema::new(
+        request.columns.clone(),
+    )))
+}
+
+/// The DataFusion plan of a request, and where each Postgres result value is in its rows.
+fn build(
+    frame: DataFrame,
+    request: &QueryRequest,
+    params: &[Value],
+) -> Result<(DataFrame, Vec<Output>), QueryError> {
+    let schema = frame.schema().clone();
+    let translator = Translator {
+        params,
+        schema: &schema,
+    };
+    let mut frame = frame;
+    for filter in &request.filters {
+        frame = frame.filter(translator.expr(filter)?)?;
+    }
+    match &request.shape {
+        Shape::Rows { columns } => {
+            let names: Vec<&str> = std::iter::once(TIME_COLUMN)
+                .chain(columns.iter().map(String::as_str))
+                .collect();
+            let outputs = (0..names.len()).map(Output::Column).collect();
+            Ok((frame.select_columns(&names)?, outputs))
+        }
+        Shape::Groups { keys, aggregates } => {
+            let mut group = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                group.push(translator.expr(key)?.alias(format!("key{i}")));
+            }
+            let mut outputs: Vec<Output> = (0..keys.len()).map(Output::Column).collect();
+            let mut computed: Vec<DfExpr> = Vec::new();
+            for aggregate in aggregates {
+                let parts = translator.aggregate(aggregate)?;
+                let first = keys.len() + computed.len();
+                outputs.push(match (aggregate.function, parts.len()) {
+                    (AggregateFunction::Avg, 2) => Output::Average {
+                        sum: first,
+                        count: first + 1,
+                    },
+                    _ => Output::Column(first),
+                });
+                for part in parts {
+                    let name = format!("value{}", computed.len());
+                    computed.push(part.alias(name));
+                }
+            }
+            Ok((frame.aggregate(group, computed)?, outputs))
+        }
+    }
+}
+
+/// DataFusion's optimised plan for a request, for EXPLAIN: the files are not read.
+pub fn describe(request: &QueryRequest, params: &[Value]) -> Result<String, QueryError> {
+    let context = SessionContext::new();
+    let table = MemTable::try_new(arrow_schema(request), vec![Vec::new()])?;
+    let (frame, _) = build(context.read_table(Arc::new(table))?, request, params)?;
+    Ok(frame.into_optimized_plan()?.display_indent().to_string())
+}
+
+/// A started query.
+pub struct RunningQuery {
+    plan: Arc<dyn ExecutionPlan>,
+    stream: SendableRecordBatchStream,
+    pub outputs: Vec<Output>,
+}
+
+impl RunningQuery {
+    /// The next batch of results. `stop` is asked first and then every few tens of
+    /// milliseconds while DataFusion works; when it says so the query ends with [`QueryError::Cancelled`].
+    pub fn next_batch(
+        &mut self,
+        engine: &Engine,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<RecordBatch>, QueryError> {
+        if stop() {
+            return Err(QueryError::Cancelled);
+        }
+        let stream = &mut self.stream;
+        engine.runtime.block_on(async {
+            let mut ticks = tokio::time::interval(STOP_CHECK);
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = ticks.tick() => if stop() { return Err(QueryError::Cancelled) },
+                    batch = stream.next() => return batch.transpose().map_err(QueryError::from),
+                }
+            }
+        })
+    }
+
+    /// The physical plan with what it measured so far.
+    pub fn executed_plan(&self) -> String {
+        displayable(self.plan.as_ref()).indent(true).to_string()
+    }
+}

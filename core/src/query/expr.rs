@@ -1,0 +1,131 @@
+//! The expressions a pushed-down query is made of: a small, serialisable language that the
+//! planner builds from Postgres expressions it knows to be exact, and that the executor
+//! translates to DataFusion once the query's parameters are known.
+
+use serde::{Deserialize, Serialize};
+
+/// A value known when the query starts: a constant of the plan or a parameter's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Text(String),
+    /// A Postgres `timestamptz`: microseconds since 2000-01-01 UTC.
+    Timestamp(i64),
+    /// The elements of an array, for `= ANY(...)`.
+    Array(Vec<Value>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompareOp {
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+/// A unit of `date_trunc` whose result does not depend on the time zone when that is UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TruncUnit {
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Month,
+    Year,
+}
+
+impl TruncUnit {
+    /// The unit a `date_trunc` field name stands for, for the names Postgres documents.
+    pub fn from_name(name: &str) -> Option<TruncUnit> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "second" | "seconds" => TruncUnit::Second,
+            "minute" | "minutes" => TruncUnit::Minute,
+            "hour" | "hours" => TruncUnit::Hour,
+            "day" | "days" => TruncUnit::Day,
+            "month" | "months" => TruncUnit::Month,
+            "year" | "years" => TruncUnit::Year,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TruncUnit::Second => "second",
+            TruncUnit::Minute => "minute",
+            TruncUnit::Hour => "hour",
+            TruncUnit::Day => "day",
+            TruncUnit::Month => "month",
+            TruncUnit::Year => "year",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Expr {
+    /// A stored tag or field column.
+    Column(String),
+    /// `time` as Postgres shows it: the stored nanoseconds truncated to microseconds.
+    Time,
+    /// `time_ns`: the stored nanoseconds.
+    TimeNs,
+    Value(Value),
+    /// The value of the query's n-th parameter (0-based): a Postgres parameter or a stable
+    /// expression such as `now() - interval '1 hour'`, computed when the scan starts.
+    Param(usize),
+    Compare(CompareOp, Box<Expr>, Box<Expr>),
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    /// `expr LIKE pattern`, with Postgres' default escape character `\`.
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+    },
+    /// `date_trunc(unit, time)` with the session time zone UTC.
+    DateTrunc(TruncUnit, Box<Expr>),
+    /// `floor(extract(epoch from time) / seconds) * seconds`, the bucket Grafana's
+    /// `$__timeGroup` macro writes: whole seconds since 1970 as a `numeric`.
+    EpochBucket {
+        seconds: i64,
+        time: Box<Expr>,
+    },
+}
+
+impl Expr {
+    pub fn compare(op: CompareOp, left: Expr, right: Expr) -> Expr {
+        Expr::Compare(op, Box::new(left), Box::new(right))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggregateFunction {
+    /// `count(*)`.
+    CountRows,
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    pub function: AggregateFunction,
+    /// The argument; None for `count(*)`.
+    pub argument: Option<Expr>,
+}

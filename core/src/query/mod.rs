@@ -1,0 +1,56 @@
+//! Queries pushed down from Postgres plans into DataFusion: the planner describes what to
+//! compute (filters, grouping, aggregates) in a small serialisable language, and the
+//! executor runs it over the table's Parquet files on the backend thread.
+
+mod engine;
+pub mod expr;
+pub mod request;
+mod translate;
+
+pub use engine::{describe, Engine, Limits, Output, RunningQuery};
+
+use std::fmt;
+
+/// Why a pushed-down query failed.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The caller asked to stop (a cancel or a statement timeout is pending).
+    Cancelled,
+    /// The query needed more memory than it may use.
+    ResourcesExhausted(String),
+    /// The request holds something the translation does not cover: a planner bug.
+    Unsupported(String),
+    Engine(String),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Cancelled => f.write_str("query cancelled"),
+            QueryError::ResourcesExhausted(_) => {
+                f.write_str("the query engine needs more memory than work_mem allows")
+            }
+            QueryError::Unsupported(m) => write!(f, "cannot push down {m}"),
+            QueryError::Engine(m) => write!(f, "query engine: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+impl From<datafusion::error::DataFusionError> for QueryError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(m) => {
+                QueryError::ResourcesExhausted(m.clone())
+            }
+            root => QueryError::Engine(root.to_string()),
+        }
+    }
+}
+
+impl From<object_store::Error> for QueryError {
+    fn from(e: object_store::Error) -> Self {
+        QueryError::Engine(e.to_string())
+    }
+}

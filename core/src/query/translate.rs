@@ -1,0 +1,268 @@
+//! Pushed-down expressions in DataFusion's terms, with Postgres' meaning kept: `time` is
+//! compared at microsecond precision, integer sums are exact, buckets floor toward minus
+//! infinity.
+
+use arrow::datatypes::DataType;
+use datafusion::common::{Column as DfColumn, ScalarValue};
+use datafusion::functions::datetime::expr_fn::date_trunc;
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use std::ops::Not;
+
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable};
+
+use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
+use super::QueryError;
+use crate::schema::TIME_COLUMN;
+use crate::time::postgres_micros_to_unix_nanos;
+
+const UTC: &str = "UTC";
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+pub(crate) struct Translator<'a> {
+    pub params: &'a [Value],
+    pub schema: &'a DFSchema,
+}
+
+fn column(name: &str) -> DfExpr {
+    DfExpr::Column(DfColumn::new_unqualified(name))
+}
+
+fn stored_time() -> DfExpr {
+    column(TIME_COLUMN)
+}
+
+fn nanos(value: i64) -> DfExpr {
+    lit(ScalarValue::TimestampNanosecond(
+        Some(value),
+        Some(UTC.into()),
+    ))
+}
+
+/// The first stored nanosecond whose microsecond is `micros` (a Postgres timestamp), held
+/// to the range of stored times.
+fn first_nanos_of(micros: i64) -> i64 {
+    postgres_micros_to_unix_nanos(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
+}
+
+fn unknown() -> DfExpr {
+    lit(ScalarValue::Boolean(None))
+}
+
+impl Translator<'_> {
+    fn value(&self, expr: &Expr) -> Option<Value> {
+        match expr {
+            Expr::Value(v) => Some(v.clone()),
+            Expr::Param(n) => self.params.get(*n).cloned(),
+            _ => None,
+        }
+    }
+
+    fn literal(value: &Value) -> Result<DfExpr, QueryError> {
+        Ok(match value {
+            Value::Null => lit(ScalarValue::Null),
+            Value::Boolean(b) => lit(*b),
+            Value::Integer(i) => lit(*i),
+            Value::Text(t) => lit(t.as_str()),
+            Value::Timestamp(micros) => nanos(first_nanos_of(*micros)),
+            Value::Array(_) => {
+                return Err(QueryError::Unsupported("an array outside = ANY".into()))
+            }
+        })
+    }
+
+    pub fn expr(&self, expr: &Expr) -> Result<DfExpr, QueryError> {
+        Ok(match expr {
+            Expr::Column(name) => column(name),
+            // Two stored times in one microsecond are one Postgres value.
+            Expr::Time => date_trunc(lit("microsecond"), stored_time()),
+            Expr::TimeNs => cast(stored_time(), DataType::Int64),
+            Expr::Value(_) | Expr::Param(_) => match self.value(expr) {
+                Some(value) => Self::literal(&value)?,
+                // Described before its parameters are known (EXPLAIN without running).
+                None => placeholder(format!("${}", param_number(expr))),
+            },
+            Expr::Compare(op, left, right) => self.compare(*op, left, right)?,
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let mut values = Vec::new();
+                for item in list {
+                    match self.value(item) {
+                        Some(Value::Array(items)) => values.extend(items),
+                        Some(v) => values.push(v),
+                        None => {
+                            let items = list
+                                .iter()
+                                .map(|i| self.expr(i))
+                                .collect::<Result<_, _>>()?;
+                            return Ok(self.expr(expr)?.in_list(items, *negated));
+                        }
+                    }
+                }
+                let any = values
+                    .iter()
+                    .map(|v| self.compare_value(CompareOp::Equal, expr, v))
+                    .reduce(|a, b| Ok(a?.or(b?)))
+                    .unwrap_or(Ok(lit(false)))?;
+                if *negated {
+                    any.not()
+                } else {
+                    any
+                }
+            }
+            Expr::IsNull { expr, negated } => {
+                let e = self.expr(expr)?;
+                if *negated {
+                    e.is_not_null()
+                } else {
+                    e.is_null()
+                }
+            }
+            Expr::And(items) => self.combine(items, DfExpr::and, true)?,
+            Expr::Or(items) => self.combine(items, DfExpr::or, false)?,
+            Expr::Not(e) => self.expr(e)?.not(),
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let e = self.expr(expr)?;
+                let p = self.expr(pattern)?;
+                if *negated {
+                    e.not_like(p)
+                } else {
+                    e.like(p)
+                }
+            }
+            Expr::DateTrunc(unit, time) => date_trunc(lit(unit.name()), self.time_source(time)?),
+            Expr::EpochBucket { seconds, time } => {
+                let width = seconds
+                    .checked_mul(NANOS_PER_SECOND)
+                    .filter(|w| *w > 0 && w.checked_mul(2).is_some())
+                    .ok_or_else(|| QueryError::Unsupported(format!("bucket of {seconds} s")))?;
+                let ns = cast(self.time_source(time)?, DataType::Int64);
+                // Euclidean remainder, so times before 1970 floor like Postgres' floor().
+                let remainder = ((ns.clone() % lit(width)) + lit(width)) % lit(width);
+                (ns - remainder) / lit(NANOS_PER_SECOND)
+            }
+        })
+    }
+
+    /// The stored time a bucket is computed from: flooring `time` to microseconds first
+    /// changes no bucket of a second or wider.
+    fn time_source(&self, time: &Expr) -> Result<DfExpr, QueryError> {
+        match time {
+            Expr::Time => Ok(stored_time()),
+            other => self.expr(other),
+        }
+    }
+
+    fn combine(
+        &self,
+        items: &[Expr],
+        join: fn(DfExpr, DfExpr) -> DfExpr,
+        empty: bool,
+    ) -> Result<DfExpr, QueryError> {
+        let mut out: Option<DfExpr> = None;
+        for item in items {
+            let e = self.expr(item)?;
+            out = Some(match out {
+                Some(o) => join(o, e),
+                None => e,
+            });
+        }
+        Ok(out.unwrap_or(lit(empty)))
+    }
+
+    fn compare(&self, op: CompareOp, left: &Expr, right: &Expr) -> Result<DfExpr, QueryError> {
+        match self.value(right) {
+            Some(value) => self.compare_value(op, left, &value),
+            None => Ok(apply(op, self.expr(left)?, self.expr(right)?)),
+        }
+    }
+
+    /// `left op value`. Comparisons of `time` and `time_ns` become ranges of stored
+    /// nanoseconds, which Parquet statistics can prune by.
+    fn compare_value(
+        &self,
+        op: CompareOp,
+        left: &Expr,
+        value: &Value,
+    ) -> Result<DfExpr, QueryError> {
+        if *value == Value::Null {
+            return Ok(unknown());
+        }
+        match (left, value) {
+            (Expr::Time, Value::Timestamp(micros)) => {
+                let start = first_nanos_of(*micros);
+                let next = first_nanos_of(micros.saturating_add(1));
+                let time = stored_time;
+                Ok(match op {
+                    CompareOp::GreaterOrEqual => time().gt_eq(nanos(start)),
+                    CompareOp::Greater => time().gt_eq(nanos(next)),
+                    CompareOp::Less => time().lt(nanos(start)),
+                    CompareOp::LessOrEqual => time().lt(nanos(next)),
+                    CompareOp::Equal => time().gt_eq(nanos(start)).and(time().lt(nanos(next))),
+                    CompareOp::NotEqual => time().lt(nanos(start)).or(time().gt_eq(nanos(next))),
+                })
+            }
+            (Expr::TimeNs, Value::Integer(ns)) => Ok(apply(op, stored_time(), nanos(*ns))),
+            _ => Ok(apply(op, self.expr(left)?, Self::literal(value)?)),
+        }
+    }
+
+    /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
+    /// columns.
+    pub fn aggregate(&self, aggregate: &Aggregate) -> Result<Vec<DfExpr>, QueryError> {
+        let argument = match &aggregate.argument {
+            Some(a) => Some(self.expr(a)?),
+            None => None,
+        };
+        let arg = || {
+            argument
+                .clone()
+                .ok_or_else(|| QueryError::Unsupported("an aggregate without argument".into()))
+        };
+        let integer = match &argument {
+            Some(a) => a
+                .get_type(self.schema)
+                .map_err(QueryError::from)?
+                .is_integer(),
+            None => false,
+        };
+        // Postgres sums integers into numeric: exact, never overflowing.
+        let exact = || Ok::<_, QueryError>(cast(arg()?, DataType::Decimal128(38, 0)));
+        Ok(match aggregate.function {
+            AggregateFunction::CountRows => vec![count(lit(1i64))],
+            AggregateFunction::Count => vec![count(arg()?)],
+            AggregateFunction::CountDistinct => vec![count_distinct(arg()?)],
+            AggregateFunction::Sum if integer => vec![sum(exact()?)],
+            AggregateFunction::Sum => vec![sum(arg()?)],
+            AggregateFunction::Avg if integer => vec![sum(exact()?), count(arg()?)],
+            AggregateFunction::Avg => vec![avg(arg()?)],
+            AggregateFunction::Min => vec![min(arg()?)],
+            AggregateFunction::Max => vec![max(arg()?)],
+        })
+    }
+}
+
+fn param_number(expr: &Expr) -> usize {
+    match expr {
+        Expr::Param(n) => n + 1,
+        _ => 0,
+    }
+}
+
+fn apply(op: CompareOp, left: DfExpr, right: DfExpr) -> DfExpr {
+    match op {
+        CompareOp::Equal => left.eq(right),
+        CompareOp::NotEqual => left.not_eq(right),
+        CompareOp::Less => left.lt(right),
+        CompareOp::LessOrEqual => left.lt_eq(right),
+        CompareOp::Greater => left.gt(right),
+        CompareOp::GreaterOrEqual => left.gt_eq(right),
+    }
+}

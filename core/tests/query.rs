@@ -1,0 +1,490 @@
+//! Pushed-down queries run by DataFusion over stored files, with Postgres' meaning.
+
+use arrow::array::RecordBatch;
+use arrow::util::display::array_value_to_string;
+use bytes::Bytes;
+use tsparquet_core::batch::MeasurementBatch;
+use tsparquet_core::line_protocol::{parse, ParseOptions, Precision};
+use tsparquet_core::parquet_file;
+use tsparquet_core::query::expr::{
+    Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit, Value,
+};
+use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError};
+use tsparquet_core::schema::TableSchema;
+use tsparquet_core::time::unix_nanos_to_postgres_micros;
+
+/// A table written by `writes` in turn, one file per day of each write.
+fn table(writes: &[&str]) -> (TableSchema, Vec<Bytes>) {
+    let options = ParseOptions {
+        precision: Precision::Nanoseconds,
+        now_ns: 0,
+    };
+    let mut schema = TableSchema::default();
+    let mut files = Vec::new();
+    for write in writes {
+        let mut batch = MeasurementBatch::default();
+        for point in parse(write, options) {
+            let point = point.unwrap();
+            schema.admit(&point).unwrap();
+            batch.push(&point);
+        }
+        for day in batch.finish(&schema) {
+            files.push(Bytes::from(parquet_file::write(&day.batch).unwrap()));
+        }
+    }
+    (schema, files)
+}
+
+fn limits() -> Limits {
+    Limits {
+        memory_bytes: 64 << 20,
+        threads: 2,
+    }
+}
+
+fn engine() -> Engine {
+    Engine::new(|| {}).unwrap()
+}
+
+fn run_with(
+    writes: &[&str],
+    filters: Vec<Expr>,
+    shape: Shape,
+    params: &[Value],
+) -> Result<(Vec<Output>, Vec<Vec<String>>), QueryError> {
+    let (schema, files) = table(writes);
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters,
+        shape,
+    };
+    let engine = engine();
+    let mut query = engine.start(&request, params, files, &limits())?;
+    let mut rows = Vec::new();
+    while let Some(batch) = query.next_batch(&engine, &|| false)? {
+        rows.extend(strings(&batch));
+    }
+    rows.sort();
+    Ok((query.outputs.clone(), rows))
+}
+
+fn run(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> Vec<Vec<String>> {
+    run_with(writes, filters, shape, &[]).unwrap().1
+}
+
+fn strings(batch: &RecordBatch) -> Vec<Vec<String>> {
+    (0..batch.num_rows())
+        .map(|row| {
+            batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    if c.is_null(row) {
+                        "NULL".to_owned()
+                    } else {
+                        array_value_to_string(c, row).unwrap()
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn rows(columns: &[&str]) -> Shape {
+    Shape::Rows {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+fn column(name: &str) -> Expr {
+    Expr::Column(name.into())
+}
+
+fn text(value: &str) -> Expr {
+    Expr::Value(Value::Text(value.into()))
+}
+
+fn integer(value: i64) -> Expr {
+    Expr::Value(Value::Integer(value))
+}
+
+fn at_micros_of(unix_nanos: i64) -> Expr {
+    Expr::Value(Value::Timestamp(unix_nanos_to_postgres_micros(unix_nanos)))
+}
+
+fn times(result: Vec<Vec<String>>) -> Vec<String> {
+    result.into_iter().map(|r| r[0].clone()).collect()
+}
+
+const HOSTS: &str =
+    "cpu,host=a u=1i 1000000000\ncpu,host=b u=2i 2000000000\ncpu,host=c u=3i 3000000000";
+
+#[test]
+fn tag_equality_and_lists() {
+    let equal = run(
+        &[HOSTS],
+        vec![Expr::compare(CompareOp::Equal, column("host"), text("b"))],
+        rows(&["host", "u"]),
+    );
+    assert_eq!(equal, vec![vec!["1970-01-01T00:00:02Z", "b", "2"]]);
+    let listed = run(
+        &[HOSTS],
+        vec![Expr::InList {
+            expr: Box::new(column("host")),
+            list: vec![text("a"), text("c"), Expr::Value(Value::Null)],
+            negated: false,
+        }],
+        rows(&["host"]),
+    );
+    assert_eq!(
+        listed.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["a", "c"]
+    );
+    // NOT IN with a NULL in the list is never true, as in Postgres.
+    let not_in = run(
+        &[HOSTS],
+        vec![Expr::InList {
+            expr: Box::new(column("host")),
+            list: vec![text("a"), Expr::Value(Value::Null)],
+            negated: true,
+        }],
+        rows(&["host"]),
+    );
+    assert!(not_in.is_empty());
+}
+
+#[test]
+fn parameters_and_arrays_are_values_known_at_start() {
+    let (_, result) = run_with(
+        &[HOSTS],
+        vec![
+            Expr::InList {
+                expr: Box::new(column("host")),
+                list: vec![Expr::Param(0)],
+                negated: false,
+            },
+            Expr::compare(CompareOp::Greater, column("u"), Expr::Param(1)),
+        ],
+        rows(&["host"]),
+        &[
+            Value::Array(vec![Value::Text("a".into()), Value::Text("c".into())]),
+            Value::Integer(1),
+        ],
+    )
+    .unwrap();
+    assert_eq!(result.len(), 1);
+    assert_eq!(result[0][1], "c");
+}
+
+#[test]
+fn time_compares_at_microsecond_precision() {
+    // Three stored times: two in the microsecond 1 µs after 1970, one in the next.
+    let points = "m f=1i 1000\nm f=2i 1999\nm f=3i 2000";
+    let compare = |op| {
+        times(run(
+            &[points],
+            vec![Expr::compare(op, Expr::Time, at_micros_of(1000))],
+            rows(&["f"]),
+        ))
+    };
+    // Sorted as text.
+    let first_two = vec![
+        "1970-01-01T00:00:00.000001999Z".to_owned(),
+        "1970-01-01T00:00:00.000001Z".to_owned(),
+    ];
+    let last = vec!["1970-01-01T00:00:00.000002Z".to_owned()];
+    assert_eq!(compare(CompareOp::Equal), first_two);
+    assert_eq!(compare(CompareOp::LessOrEqual), first_two);
+    assert_eq!(compare(CompareOp::Greater), last);
+    assert_eq!(compare(CompareOp::GreaterOrEqual).len(), 3);
+    assert!(compare(CompareOp::Less).is_empty());
+    assert_eq!(compare(CompareOp::NotEqual), last);
+    let exact = run(
+        &[points],
+        vec![Expr::compare(CompareOp::Equal, Expr::TimeNs, integer(1999))],
+        rows(&["f"]),
+    );
+    assert_eq!(exact.len(), 1);
+    assert_eq!(exact[0][1], "2");
+}
+
+#[test]
+fn a_comparison_with_null_matches_nothing_even_negated() {
+    for filter in [
+        Expr::compare(CompareOp::Equal, column("host"), Expr::Value(Value::Null)),
+        Expr::Not(Box::new(Expr::compare(
+            CompareOp::Less,
+            Expr::Time,
+            Expr::Value(Value::Null),
+        ))),
+    ] {
+        assert!(run(&[HOSTS], vec![filter], rows(&["host"])).is_empty());
+    }
+}
+
+#[test]
+fn like_and_boolean_logic() {
+    let filter = Expr::Or(vec![
+        Expr::Like {
+            expr: Box::new(column("host")),
+            pattern: Box::new(text("a%")),
+            negated: false,
+        },
+        Expr::And(vec![
+            Expr::IsNull {
+                expr: Box::new(column("host")),
+                negated: true,
+            },
+            Expr::compare(CompareOp::GreaterOrEqual, column("u"), integer(3)),
+        ]),
+    ]);
+    let result = run(&[HOSTS], vec![filter], rows(&["host"]));
+    assert_eq!(
+        result.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["a", "c"]
+    );
+}
+
+#[test]
+fn columns_written_later_read_as_null_in_older_files() {
+    let result = run(
+        &["m,host=a f=1i 1", "m,host=a f=2i,g=true 2"],
+        vec![],
+        rows(&["f", "g"]),
+    );
+    assert_eq!(result[0][2], "NULL");
+    assert_eq!(result[1][2], "true");
+}
+
+fn groups(keys: Vec<Expr>, aggregates: Vec<(AggregateFunction, Option<Expr>)>) -> Shape {
+    Shape::Groups {
+        keys,
+        aggregates: aggregates
+            .into_iter()
+            .map(|(function, argument)| Aggregate { function, argument })
+            .collect(),
+    }
+}
+
+#[test]
+fn aggregates_per_minute_and_tag() {
+    let minute = 60_000_000_000i64;
+    let lines = [
+        format!("cpu,host=a u=1i,f=0.5 {}", 0),
+        format!("cpu,host=a u=9223372036854775807i,f=1.5 {}", minute - 1),
+        format!("cpu,host=a u=4i {}", minute),
+        format!("cpu,host=b u=7i,f=2.0 {}", 1),
+    ]
+    .join("\n");
+    let shape = groups(
+        vec![
+            Expr::DateTrunc(TruncUnit::Minute, Box::new(Expr::Time)),
+            column("host"),
+        ],
+        vec![
+            (AggregateFunction::CountRows, None),
+            (AggregateFunction::Count, Some(column("f"))),
+            (AggregateFunction::Sum, Some(column("u"))),
+            (AggregateFunction::Avg, Some(column("u"))),
+            (AggregateFunction::Avg, Some(column("f"))),
+            (AggregateFunction::Max, Some(column("u"))),
+            (AggregateFunction::Min, Some(Expr::Time)),
+        ],
+    );
+    let (outputs, result) = run_with(&[&lines], vec![], shape, &[]).unwrap();
+    assert_eq!(
+        outputs,
+        vec![
+            Output::Column(0),
+            Output::Column(1),
+            Output::Column(2),
+            Output::Column(3),
+            Output::Column(4),
+            Output::Average { sum: 5, count: 6 },
+            Output::Column(7),
+            Output::Column(8),
+            Output::Column(9),
+        ]
+    );
+    assert_eq!(
+        result,
+        vec![
+            // The sum of integers is exact where bigint would overflow.
+            vec![
+                "1970-01-01T00:00:00Z",
+                "a",
+                "2",
+                "2",
+                "9223372036854775808",
+                "9223372036854775808",
+                "2",
+                "1.0",
+                "9223372036854775807",
+                "1970-01-01T00:00:00Z",
+            ],
+            vec![
+                "1970-01-01T00:00:00Z",
+                "b",
+                "1",
+                "1",
+                "7",
+                "7",
+                "1",
+                "2.0",
+                "7",
+                "1970-01-01T00:00:00Z",
+            ],
+            vec![
+                "1970-01-01T00:01:00Z",
+                "a",
+                "1",
+                "0",
+                "4",
+                "4",
+                "1",
+                "NULL",
+                "4",
+                "1970-01-01T00:01:00Z",
+            ],
+        ]
+    );
+}
+
+#[test]
+fn epoch_buckets_floor_before_1970() {
+    let result = run(
+        &["m f=1i -1\nm f=2i 0\nm f=3i 299999999999\nm f=4i 300000000000"],
+        vec![],
+        groups(
+            vec![Expr::EpochBucket {
+                seconds: 300,
+                time: Box::new(Expr::Time),
+            }],
+            vec![(AggregateFunction::CountRows, None)],
+        ),
+    );
+    assert_eq!(
+        result,
+        vec![vec!["-300", "1"], vec!["0", "2"], vec!["300", "1"]]
+    );
+}
+
+#[test]
+fn distinct_count_and_no_rows() {
+    let distinct = run(
+        &[HOSTS, "cpu,host=a u=5i 5000000000"],
+        vec![],
+        groups(
+            vec![],
+            vec![(AggregateFunction::CountDistinct, Some(column("host")))],
+        ),
+    );
+    assert_eq!(distinct, vec![vec!["3"]]);
+    // Without groups, an aggregate over no rows is one row, as in Postgres.
+    let none = run(
+        &[HOSTS],
+        vec![Expr::compare(CompareOp::Equal, column("host"), text("z"))],
+        groups(
+            vec![],
+            vec![
+                (AggregateFunction::CountRows, None),
+                (AggregateFunction::Max, Some(column("u"))),
+            ],
+        ),
+    );
+    assert_eq!(none, vec![vec!["0", "NULL"]]);
+    let grouped_none = run(
+        &[HOSTS],
+        vec![Expr::compare(CompareOp::Equal, column("host"), text("z"))],
+        groups(
+            vec![column("host")],
+            vec![(AggregateFunction::CountRows, None)],
+        ),
+    );
+    assert!(grouped_none.is_empty());
+}
+
+#[test]
+fn a_table_without_files_has_no_rows() {
+    let (schema, _) = table(&[HOSTS]);
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: vec![],
+        shape: rows(&["host"]),
+    };
+    let engine = engine();
+    let mut query = engine.start(&request, &[], Vec::new(), &limits()).unwrap();
+    assert!(query.next_batch(&engine, &|| false).unwrap().is_none());
+}
+
+#[test]
+fn a_stop_request_ends_the_query() {
+    let (schema, files) = table(&[HOSTS]);
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: vec![],
+        shape: rows(&["host"]),
+    };
+    let engine = engine();
+    let mut query = engine.start(&request, &[], files, &limits()).unwrap();
+    assert!(matches!(
+        query.next_batch(&engine, &|| true),
+        Err(QueryError::Cancelled)
+    ));
+}
+
+#[test]
+fn a_query_over_its_memory_limit_fails_cleanly() {
+    let lines: Vec<String> = (0..50_000)
+        .map(|i| format!("m,host=h{i} f={i}i {i}"))
+        .collect();
+    let (schema, files) = table(&[&lines.join("\n")]);
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: vec![],
+        shape: groups(
+            vec![column("host")],
+            vec![(AggregateFunction::Max, Some(column("f")))],
+        ),
+    };
+    let engine = engine();
+    let small = Limits {
+        memory_bytes: 64 << 10,
+        threads: 1,
+    };
+    let outcome = engine
+        .start(&request, &[], files, &small)
+        .and_then(|mut q| while_rows(&mut q, &engine));
+    assert!(
+        matches!(outcome, Err(QueryError::ResourcesExhausted(_))),
+        "{outcome:?}"
+    );
+}
+
+fn while_rows(
+    query: &mut tsparquet_core::query::RunningQuery,
+    engine: &Engine,
+) -> Result<(), QueryError> {
+    while query.next_batch(engine, &|| false)?.is_some() {}
+    Ok(())
+}
+
+#[test]
+fn the_plan_is_described_without_reading_files() {
+    let (schema, _) = table(&[HOSTS]);
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: vec![Expr::compare(CompareOp::Equal, column("host"), text("b"))],
+        shape: groups(
+            vec![column("host")],
+            vec![(AggregateFunction::Max, Some(column("u")))],
+        ),
+    };
+    let plan = describe(&request, &[]).unwrap();
+    assert!(
+        plan.contains("Aggregate: groupBy=[[?table?.host AS key0]]"),
+        "{plan}"
+    );
+    assert!(plan.contains("host = "), "{plan}");
+}

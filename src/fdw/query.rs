@@ -1,0 +1,251 @@
+//! Pushed-down queries in the backend: one DataFusion engine per backend running on its
+//! thread, parameters computed by Postgres, results turned into datums, and the engine's
+//! errors raised as Postgres errors here, at the boundary.
+
+use std::cell::OnceCell;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Decimal128Type, Int64Type, TimestampNanosecondType};
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
+use tsparquet_core::query::expr::Value;
+use tsparquet_core::query::{Engine, Limits, Output, QueryError, RunningQuery};
+use tsparquet_core::time::unix_nanos_to_postgres_micros;
+
+use super::scan::{datum_reader, DatumReader};
+use crate::errors::{self, PgError};
+use crate::write::parallel::block_signals_for_good;
+
+thread_local! {
+    static ENGINE: OnceCell<Engine> = const { OnceCell::new() };
+}
+
+/// Runs `f` with the backend's engine, started on first use.
+pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
+    ENGINE.with(|cell| {
+        let engine = cell.get_or_init(|| {
+            Engine::new(block_signals_for_good).unwrap_or_else(|e| {
+                errors::report(
+                    PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
+                    &format!("could not start the query engine: {e}"),
+                    None,
+                    None,
+                )
+            })
+        });
+        f(engine)
+    })
+}
+
+/// What a query may use: `work_mem`, and the backend's one thread.
+pub fn limits() -> Limits {
+    // SAFETY: reads a GUC variable of this backend.
+    let work_mem_kb = unsafe { pg_sys::work_mem }.max(64) as usize;
+    Limits {
+        memory_bytes: work_mem_kb * 1024,
+        threads: 1,
+    }
+}
+
+/// Whether a cancel, a statement timeout or a termination is pending and Postgres would
+/// act on it now. Only reads flags the signal handlers set: safe while DataFusion runs.
+fn should_stop() -> bool {
+    // SAFETY: reads sig_atomic_t flags and counters of this backend.
+    unsafe {
+        let pending = std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0;
+        let cancel = std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0;
+        let die = std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0;
+        pending
+            && (die || cancel)
+            && pg_sys::InterruptHoldoffCount == 0
+            && pg_sys::QueryCancelHoldoffCount == 0
+            && pg_sys::CritSectionCount == 0
+    }
+}
+
+/// The next batch of a running query. A pending cancel stops DataFusion and is then
+/// raised by Postgres itself.
+pub fn next_batch(query: &mut RunningQuery) -> Option<RecordBatch> {
+    loop {
+        match with_engine(|engine| query.next_batch(engine, &should_stop)) {
+            Ok(batch) => return batch,
+            Err(QueryError::Cancelled) => {
+                pg_sys::check_for_interrupts!();
+            }
+            Err(e) => errors::raise(&e),
+        }
+    }
+}
+
+impl PgError for QueryError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        match self {
+            QueryError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+            QueryError::ResourcesExhausted(_) => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+            QueryError::Unsupported(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            QueryError::Engine(_) => PgSqlErrorCode::ERRCODE_FDW_ERROR,
+        }
+    }
+
+    fn hint(&self) -> Option<&str> {
+        match self {
+            QueryError::ResourcesExhausted(_) => Some(
+                "Raise work_mem, or SET tsparquet.enable_pushdown = off to let PostgreSQL do the work.",
+            ),
+            _ => None,
+        }
+    }
+
+    fn detail(&self) -> Option<&str> {
+        match self {
+            QueryError::ResourcesExhausted(engine_message) => Some(engine_message),
+            _ => None,
+        }
+    }
+}
+
+/// The values of the query's parameters: its `fdw_exprs`, evaluated now.
+pub unsafe fn param_values(
+    node: *mut pg_sys::ForeignScanState,
+    states: &[*mut pg_sys::ExprState],
+    exprs: *mut pg_sys::List,
+) -> Vec<Value> {
+    // SAFETY: the plan's fdw_exprs and their initialised states, evaluated in the node's
+    // per-tuple context.
+    unsafe {
+        let exprs = PgList::<pg_sys::Node>::from_pg(exprs);
+        states
+            .iter()
+            .zip(exprs.iter_ptr())
+            .map(|(state, expr)| {
+                let mut is_null = false;
+                let datum = pg_sys::ExecEvalExprSwitchContext(
+                    *state,
+                    (*node).ss.ps.ps_ExprContext,
+                    &mut is_null,
+                );
+                value_of(datum, is_null, pg_sys::exprType(expr))
+            })
+            .collect()
+    }
+}
+
+/// A parameter's value; the planner only makes parameters of these types.
+unsafe fn value_of(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sys::Oid) -> Value {
+    if is_null {
+        return Value::Null;
+    }
+    // SAFETY: the datum is a non-null value of `type_oid`.
+    unsafe {
+        let array = |items: Option<Vec<Value>>| Value::Array(items.unwrap_or_default());
+        match type_oid {
+            pg_sys::INT8OID => Value::Integer(i64::from_datum(datum, false).unwrap_or_default()),
+            pg_sys::INT4OID => {
+                Value::Integer(i32::from_datum(datum, false).unwrap_or_default().into())
+            }
+            pg_sys::INT2OID => {
+                Value::Integer(i16::from_datum(datum, false).unwrap_or_default().into())
+            }
+            pg_sys::BOOLOID => Value::Boolean(bool::from_datum(datum, false).unwrap_or_default()),
+            pg_sys::TEXTOID => Value::Text(String::from_datum(datum, false).unwrap_or_default()),
+            pg_sys::TIMESTAMPTZOID => Value::Timestamp(datum.value() as i64),
+            pg_sys::INT8ARRAYOID => array(Vec::<Option<i64>>::from_datum(datum, false).map(|v| {
+                v.into_iter()
+                    .map(|i| i.map_or(Value::Null, Value::Integer))
+                    .collect()
+            })),
+            pg_sys::INT4ARRAYOID => array(Vec::<Option<i32>>::from_datum(datum, false).map(|v| {
+                v.into_iter()
+                    .map(|i| i.map_or(Value::Null, |i| Value::Integer(i.into())))
+                    .collect()
+            })),
+            pg_sys::INT2ARRAYOID => array(Vec::<Option<i16>>::from_datum(datum, false).map(|v| {
+                v.into_iter()
+                    .map(|i| i.map_or(Value::Null, |i| Value::Integer(i.into())))
+                    .collect()
+            })),
+            pg_sys::TEXTARRAYOID => {
+                array(Vec::<Option<String>>::from_datum(datum, false).map(|v| {
+                    v.into_iter()
+                        .map(|t| t.map_or(Value::Null, Value::Text))
+                        .collect()
+                }))
+            }
+            pg_sys::BOOLARRAYOID => array(Vec::<Option<bool>>::from_datum(datum, false).map(|v| {
+                v.into_iter()
+                    .map(|b| b.map_or(Value::Null, Value::Boolean))
+                    .collect()
+            })),
+            pg_sys::TIMESTAMPTZARRAYOID => array(
+                Vec::<Option<pgrx::datum::TimestampWithTimeZone>>::from_datum(datum, false).map(
+                    |v| {
+                        v.into_iter()
+                            .map(|t| t.map_or(Value::Null, |t| Value::Timestamp(t.into_inner())))
+                            .collect()
+                    },
+                ),
+            ),
+            other => panic!("the planner made a parameter of unexpected type {other:?}"),
+        }
+    }
+}
+
+/// Readers of one result batch of a grouped query, one per output, each making a datum
+/// of the Postgres type of its column.
+pub fn group_readers(
+    batch: &RecordBatch,
+    outputs: &[Output],
+    types: &[pg_sys::Oid],
+) -> Vec<DatumReader> {
+    outputs
+        .iter()
+        .zip(types)
+        .map(|(output, type_oid)| match *output {
+            Output::Column(i) => value_reader(batch.column(i), *type_oid),
+            Output::Average { sum, count } => {
+                let sum = numeric_reader(batch.column(sum));
+                let count = batch.column(count).as_primitive::<Int64Type>().clone();
+                Box::new(move |row| {
+                    let n = count.value(row);
+                    if n == 0 {
+                        return None;
+                    }
+                    let total = sum(row)?;
+                    (total / AnyNumeric::from(n)).into_datum()
+                }) as DatumReader
+            }
+        })
+        .collect()
+}
+
+fn value_reader(column: &ArrayRef, type_oid: pg_sys::Oid) -> DatumReader {
+    match (column.data_type(), type_oid) {
+        (DataType::Timestamp(..), _) => {
+            let times = column.as_primitive::<TimestampNanosecondType>().clone();
+            Box::new(move |row| {
+                (!times.is_null(row))
+                    .then(|| pg_sys::Datum::from(unix_nanos_to_postgres_micros(times.value(row))))
+            })
+        }
+        (DataType::Int64 | DataType::Decimal128(..), pg_sys::NUMERICOID) => {
+            let read = numeric_reader(column);
+            Box::new(move |row| read(row).and_then(|n| n.into_datum()))
+        }
+        _ => datum_reader(column),
+    }
+}
+
+/// Reads whole numbers (bigint or exact sums) as numeric values.
+fn numeric_reader(column: &ArrayRef) -> Box<dyn Fn(usize) -> Option<AnyNumeric>> {
+    match column.data_type() {
+        DataType::Decimal128(_, 0) => {
+            let values = column.as_primitive::<Decimal128Type>().clone();
+            Box::new(move |row| (!values.is_null(row)).then(|| AnyNumeric::from(values.value(row))))
+        }
+        DataType::Int64 => {
+            let values = column.as_primitive::<Int64Type>().clone();
+            Box::new(move |row| (!values.is_null(row)).then(|| AnyNumeric::from(values.value(row))))
+        }
+        other => panic!("a whole-number result of type {other}"),
+    }
+}

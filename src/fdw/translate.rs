@@ -1,0 +1,594 @@
+//! Postgres expressions of a measurement scan in the pushed-down query language, for the
+//! expressions whose meaning DataFusion reproduces exactly: built-in operators and
+//! functions on tags, integers, booleans and time. Anything else is left to Postgres.
+//!
+//! Every value side (a constant, a parameter, `now() - interval '1 hour'`) becomes a
+//! parameter of the query: the planner keeps its expression in `fdw_exprs` and the
+//! executor computes it when the scan starts.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+
+use pgrx::prelude::*;
+use pgrx::PgList;
+use tsparquet_core::line_protocol::FieldType;
+use tsparquet_core::query::expr::{Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit};
+use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
+
+/// `Aggref.aggkind` of a plain aggregate (not ordered-set or hypothetical).
+const AGGKIND_NORMAL: std::ffi::c_char = b'n' as std::ffi::c_char;
+
+/// What a column of the foreign table holds.
+#[derive(Clone)]
+enum ColumnRef {
+    Time,
+    TimeNs,
+    Stored(Column),
+}
+
+pub struct Translator {
+    relid: pg_sys::Index,
+    columns: HashMap<i16, ColumnRef>,
+    /// The value expressions found so far: the query's parameters, in order.
+    params: *mut pg_sys::List,
+}
+
+/// Whether the session's time zone is UTC, so `date_trunc` on `timestamptz` cuts at
+/// UTC boundaries.
+pub fn session_is_utc() -> bool {
+    let mut offset: std::ffi::c_long = 0;
+    // SAFETY: reads the session's time zone, which Postgres always sets.
+    unsafe { pg_sys::pg_get_timezone_offset(pg_sys::session_timezone, &mut offset) && offset == 0 }
+}
+
+unsafe fn is_a<T>(node: *mut T, tag: pg_sys::NodeTag) -> bool {
+    // SAFETY: the caller passes a node or null.
+    unsafe { !node.is_null() && pgrx::is_a(node.cast(), tag) }
+}
+
+/// The name of a built-in function, None for functions outside `pg_catalog`.
+unsafe fn builtin_function(oid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: catalog lookups by OID.
+    unsafe {
+        if pg_sys::get_func_namespace(oid) != pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE) {
+            return None;
+        }
+        let name = pg_sys::get_func_name(oid);
+        (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned())
+    }
+}
+
+/// The name of a built-in operator and its input types, None for user-defined operators.
+unsafe fn builtin_operator(oid: pg_sys::Oid) -> Option<(String, pg_sys::Oid, pg_sys::Oid)> {
+    if oid.to_u32() >= pg_sys::FirstNormalObjectId {
+        return None;
+    }
+    // SAFETY: catalog lookups by OID.
+    unsafe {
+        let name = pg_sys::get_opname(oid);
+        if name.is_null() {
+            return None;
+        }
+        let (mut left, mut right) = (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID);
+        pg_sys::op_input_types(oid, &mut left, &mut right);
+        Some((
+            CStr::from_ptr(name).to_string_lossy().into_owned(),
+            left,
+            right,
+        ))
+    }
+}
+
+fn compare_op(name: &str) -> Option<CompareOp> {
+    Some(match name {
+        "=" => CompareOp::Equal,
+        "<>" => CompareOp::NotEqual,
+        "<" => CompareOp::Less,
+        "<=" => CompareOp::LessOrEqual,
+        ">" => CompareOp::Greater,
+        ">=" => CompareOp::GreaterOrEqual,
+        _ => return None,
+    })
+}
+
+fn symbol(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Equal => "=",
+        CompareOp::NotEqual => "<>",
+        CompareOp::Less => "<",
+        CompareOp::LessOrEqual => "<=",
+        CompareOp::Greater => ">",
+        CompareOp::GreaterOrEqual => ">=",
+    }
+}
+
+/// The comparison with its operands swapped: `v < column` is `column > v`.
+fn swapped(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Less => CompareOp::Greater,
+        CompareOp::LessOrEqual => CompareOp::GreaterOrEqual,
+        CompareOp::Greater => CompareOp::Less,
+        CompareOp::GreaterOrEqual => CompareOp::LessOrEqual,
+        other => other,
+    }
+}
+
+fn is_integer_type(oid: pg_sys::Oid) -> bool {
+    [pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::INT2OID].contains(&oid)
+}
+
+/// Text comparisons whose result the collation cannot change.
+unsafe fn deterministic(collation: pg_sys::Oid) -> bool {
+    // SAFETY: a catalog lookup by OID.
+    collation == pg_sys::Oid::INVALID || unsafe { pg_sys::get_collation_isdeterministic(collation) }
+}
+
+/// The list of a node's arguments as (first, second) if it has exactly two.
+unsafe fn two_args(args: *mut pg_sys::List) -> Option<(*mut pg_sys::Node, *mut pg_sys::Node)> {
+    // SAFETY: an argument list of an expression node.
+    let args = unsafe { PgList::<pg_sys::Node>::from_pg(args) };
+    match (args.len(), args.get_ptr(0), args.get_ptr(1)) {
+        (2, Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    }
+}
+
+impl Translator {
+    /// A translator for the scan of `table` as range table entry `relid`, whose parameters
+    /// follow the `params` already in the plan.
+    pub unsafe fn new(relid: pg_sys::Index, table: pg_sys::Oid, params: *mut pg_sys::List) -> Self {
+        let mut columns = HashMap::new();
+        // SAFETY: the planner holds a lock on the table it plans for.
+        unsafe {
+            let relation = pg_sys::RelationIdGetRelation(table);
+            let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
+            for (index, attribute) in tupdesc.iter().enumerate() {
+                if attribute.attisdropped {
+                    continue;
+                }
+                let attnum = index as i16 + 1;
+                let name = attribute.name().to_owned();
+                let column = match name.as_str() {
+                    TIME_COLUMN => Some(ColumnRef::Time),
+                    TIME_NS_COLUMN => Some(ColumnRef::TimeNs),
+                    _ => stored_kind(table, attnum, attribute.atttypid)
+                        .map(|kind| ColumnRef::Stored(Column { name, kind })),
+                };
+                if let Some(column) = column {
+                    columns.insert(attnum, column);
+                }
+            }
+            pg_sys::RelationClose(relation);
+        }
+        Translator {
+            relid,
+            columns,
+            params,
+        }
+    }
+
+    /// The stored columns, as the query request lists them.
+    pub fn stored_columns(&self) -> Vec<Column> {
+        let mut stored: Vec<(i16, Column)> = self
+            .columns
+            .iter()
+            .filter_map(|(attnum, c)| match c {
+                ColumnRef::Stored(column) => Some((*attnum, column.clone())),
+                _ => None,
+            })
+            .collect();
+        stored.sort_by_key(|(attnum, _)| *attnum);
+        stored.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// The name of the stored column of an attribute.
+    pub fn stored_name(&self, attnum: i16) -> Option<&str> {
+        match self.columns.get(&attnum) {
+            Some(ColumnRef::Stored(c)) => Some(&c.name),
+            _ => None,
+        }
+    }
+
+    /// The parameter expressions, for the plan's `fdw_exprs`.
+    pub fn params(&self) -> *mut pg_sys::List {
+        self.params
+    }
+
+    unsafe fn column(&self, node: *mut pg_sys::Node) -> Option<&ColumnRef> {
+        // SAFETY: node is an expression node.
+        unsafe {
+            if !is_a(node, pg_sys::NodeTag::T_Var) {
+                return None;
+            }
+            let var = node.cast::<pg_sys::Var>();
+            if (*var).varno as pg_sys::Index != self.relid || (*var).varlevelsup != 0 {
+                return None;
+            }
+            self.columns.get(&(*var).varattno)
+        }
+    }
+
+    /// A value computed once when the scan starts, as a parameter.
+    unsafe fn param(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: node is an expression node of the plan being built.
+        unsafe {
+            if !pg_sys::is_pseudo_constant_clause(node) {
+                return None;
+            }
+            let index = PgList::<pg_sys::Node>::from_pg(self.params).len();
+            self.params = pg_sys::lappend(self.params, pg_sys::copyObjectImpl(node.cast()));
+            Some(Expr::Param(index))
+        }
+    }
+
+    /// A filter: a boolean expression, None if some part of it is not translatable.
+    pub unsafe fn filter(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: node is a qual of the relation being planned.
+        unsafe {
+            if is_a(node, pg_sys::NodeTag::T_BoolExpr) {
+                let b = node.cast::<pg_sys::BoolExpr>();
+                let mut items = Vec::new();
+                for arg in PgList::<pg_sys::Node>::from_pg((*b).args).iter_ptr() {
+                    items.push(self.filter(arg)?);
+                }
+                return match (*b).boolop {
+                    pg_sys::BoolExprType::AND_EXPR => Some(Expr::And(items)),
+                    pg_sys::BoolExprType::OR_EXPR => Some(Expr::Or(items)),
+                    _ => items.pop().map(|e| Expr::Not(Box::new(e))),
+                };
+            }
+            if is_a(node, pg_sys::NodeTag::T_OpExpr) {
+                let op = node.cast::<pg_sys::OpExpr>();
+                return self.operator((*op).opno, (*op).inputcollid, (*op).args);
+            }
+            if is_a(node, pg_sys::NodeTag::T_ScalarArrayOpExpr) {
+                return self.any_or_all(node.cast());
+            }
+            if is_a(node, pg_sys::NodeTag::T_NullTest) {
+                let test = node.cast::<pg_sys::NullTest>();
+                if (*test).argisrow {
+                    return None;
+                }
+                let expr = self.column_expr((*test).arg.cast())?;
+                return Some(Expr::IsNull {
+                    expr: Box::new(expr),
+                    negated: (*test).nulltesttype == pg_sys::NullTestType::IS_NOT_NULL,
+                });
+            }
+            match self.column(node)? {
+                ColumnRef::Stored(Column {
+                    name,
+                    kind: ColumnKind::Field(FieldType::Boolean),
+                }) => Some(Expr::Column(name.clone())),
+                _ => None,
+            }
+        }
+    }
+
+    /// A column as a value in a filter.
+    unsafe fn column_expr(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: node is an expression node.
+        Some(match unsafe { self.column(node)? } {
+            ColumnRef::Time => Expr::Time,
+            ColumnRef::TimeNs => Expr::TimeNs,
+            ColumnRef::Stored(c) => Expr::Column(c.name.clone()),
+        })
+    }
+
+    /// Whether `operator` on `column` against a value of `value_type` means the same in
+    /// DataFusion. Floats are left to Postgres: it orders NaN and -0 its own way.
+    fn comparable(column: &ColumnRef, name: &str, value_type: pg_sys::Oid) -> bool {
+        let ordering = compare_op(name).is_some();
+        match column {
+            ColumnRef::Time => ordering && value_type == pg_sys::TIMESTAMPTZOID,
+            ColumnRef::TimeNs => ordering && is_integer_type(value_type),
+            ColumnRef::Stored(c) => match c.kind {
+                ColumnKind::Field(FieldType::Integer) => ordering && is_integer_type(value_type),
+                ColumnKind::Field(FieldType::Boolean) => {
+                    matches!(name, "=" | "<>") && value_type == pg_sys::BOOLOID
+                }
+                ColumnKind::Tag | ColumnKind::Field(FieldType::String) => {
+                    matches!(name, "=" | "<>" | "~~" | "!~~") && value_type == pg_sys::TEXTOID
+                }
+                _ => false,
+            },
+        }
+    }
+
+    unsafe fn operator(
+        &mut self,
+        opno: pg_sys::Oid,
+        collation: pg_sys::Oid,
+        args: *mut pg_sys::List,
+    ) -> Option<Expr> {
+        // SAFETY: the arguments of an operator expression.
+        unsafe {
+            let (name, left_type, right_type) = builtin_operator(opno)?;
+            let (left, right) = two_args(args)?;
+            let (column, value, name, value_type) = match (self.column(left), self.column(right)) {
+                (Some(c), None) => (c.clone(), right, name, right_type),
+                (None, Some(c)) => {
+                    let flipped = symbol(swapped(compare_op(&name)?));
+                    (c.clone(), left, flipped.to_owned(), left_type)
+                }
+                _ => return None,
+            };
+            if !Self::comparable(&column, &name, value_type) || !deterministic(collation) {
+                return None;
+            }
+            let column = match &column {
+                ColumnRef::Time => Expr::Time,
+                ColumnRef::TimeNs => Expr::TimeNs,
+                ColumnRef::Stored(c) => Expr::Column(c.name.clone()),
+            };
+            let value = self.param(value)?;
+            Some(match name.as_str() {
+                "~~" | "!~~" => Expr::Like {
+                    expr: Box::new(column),
+                    pattern: Box::new(value),
+                    negated: name == "!~~",
+                },
+                _ => Expr::compare(compare_op(&name)?, column, value),
+            })
+        }
+    }
+
+    /// `column = ANY(array)` and `column <> ALL(array)`.
+    unsafe fn any_or_all(&mut self, node: *mut pg_sys::ScalarArrayOpExpr) -> Option<Expr> {
+        // SAFETY: a ScalarArrayOpExpr of the relation's quals.
+        unsafe {
+            let (name, _, element_type) = builtin_operator((*node).opno)?;
+            let negated = match (name.as_str(), (*node).useOr) {
+                ("=", true) => false,
+                ("<>", false) => true,
+                _ => return None,
+            };
+            let (left, right) = two_args((*node).args)?;
+            let column = self.column(left)?.clone();
+            if !Self::comparable(&column, &name, element_type)
+                || !deterministic((*node).inputcollid)
+            {
+                return None;
+            }
+            let expr = self.column_expr(left)?;
+            let list = vec![self.param(right)?];
+            Some(Expr::InList {
+                expr: Box::new(expr),
+                list,
+                negated,
+            })
+        }
+    }
+
+    /// A `GROUP BY` key: a tag, text, integer or boolean column, `time`, `time_ns`,
+    /// `date_trunc(unit, time)` in a UTC session, or Grafana's epoch bucket.
+    pub unsafe fn group_key(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: an expression of the grouped target list.
+        unsafe {
+            if let Some(column) = self.column(node) {
+                return match column {
+                    ColumnRef::Stored(c)
+                        if matches!(
+                            c.kind,
+                            ColumnKind::Field(FieldType::Float | FieldType::Unsigned)
+                        ) =>
+                    {
+                        None
+                    }
+                    _ => self.column_expr(node),
+                };
+            }
+            if let Some(expr) = self.date_trunc(node) {
+                return Some(expr);
+            }
+            self.epoch_bucket(node)
+        }
+    }
+
+    /// `date_trunc('minute', time)`: only with the session in UTC, where Postgres cuts at
+    /// the same instants DataFusion does.
+    unsafe fn date_trunc(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: an expression node.
+        unsafe {
+            if !is_a(node, pg_sys::NodeTag::T_FuncExpr) || !session_is_utc() {
+                return None;
+            }
+            let f = node.cast::<pg_sys::FuncExpr>();
+            if builtin_function((*f).funcid)? != "date_trunc"
+                || (*f).funcresulttype != pg_sys::TIMESTAMPTZOID
+            {
+                return None;
+            }
+            let (unit, time) = two_args((*f).args)?;
+            if !matches!(self.column(time)?, ColumnRef::Time) {
+                return None;
+            }
+            let unit = TruncUnit::from_name(&const_text(unit)?)?;
+            Some(Expr::DateTrunc(unit, Box::new(Expr::Time)))
+        }
+    }
+
+    /// `floor(extract(epoch from time) / n) * n` with a whole number `n` of seconds.
+    unsafe fn epoch_bucket(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: walks an expression tree of built-in nodes.
+        unsafe {
+            let (multiply, floor_call, width) = operator_call(node)?;
+            if multiply != "*" {
+                return None;
+            }
+            let floor = function_call(floor_call, "floor")?;
+            let (divide, extract_call, divisor) = operator_call(*floor.first()?)?;
+            if divide != "/" || numeric_seconds(width)? != numeric_seconds(divisor)? {
+                return None;
+            }
+            let extract = function_call(extract_call, "extract")?;
+            let (field, time) = (extract.first()?, extract.get(1)?);
+            if !const_text(*field)?.eq_ignore_ascii_case("epoch")
+                || !matches!(self.column(*time)?, ColumnRef::Time)
+            {
+                return None;
+            }
+            Some(Expr::EpochBucket {
+                seconds: numeric_seconds(width)?,
+                time: Box::new(Expr::Time),
+            })
+        }
+    }
+
+    /// An aggregate call whose result DataFusion computes as Postgres would.
+    pub unsafe fn aggregate(&mut self, aggref: *mut pg_sys::Aggref) -> Option<Aggregate> {
+        // SAFETY: an Aggref of the grouped target list.
+        unsafe {
+            let a = &*aggref;
+            if !a.aggorder.is_null()
+                || !a.aggfilter.is_null()
+                || a.aggvariadic
+                || a.aggkind != AGGKIND_NORMAL
+                || a.agglevelsup != 0
+                || a.aggsplit != pg_sys::AggSplit::AGGSPLIT_SIMPLE
+            {
+                return None;
+            }
+            let name = builtin_function(a.aggfnoid)?;
+            let args: Vec<*mut pg_sys::Node> = PgList::<pg_sys::TargetEntry>::from_pg(a.args)
+                .iter_ptr()
+                .map(|te| (*te).expr.cast())
+                .collect();
+            if a.aggstar {
+                return (name == "count" && args.is_empty()).then_some(Aggregate {
+                    function: AggregateFunction::CountRows,
+                    argument: None,
+                });
+            }
+            let [arg] = args[..] else {
+                return None;
+            };
+            let column = self.column(arg)?.clone();
+            let argument = Some(self.column_expr(arg)?);
+            let kind = match &column {
+                ColumnRef::Stored(c) => Some(c.kind),
+                _ => None,
+            };
+            let numeric = matches!(
+                kind,
+                Some(ColumnKind::Field(
+                    FieldType::Integer | FieldType::Unsigned | FieldType::Float
+                ))
+            );
+            let ordered = numeric || matches!(column, ColumnRef::Time | ColumnRef::TimeNs);
+            let function = match (name.as_str(), a.aggdistinct.is_null()) {
+                ("count", true) => AggregateFunction::Count,
+                // Distinct floats are left to Postgres: it counts -0 and 0 as one value.
+                ("count", false) if kind != Some(ColumnKind::Field(FieldType::Float)) => {
+                    AggregateFunction::CountDistinct
+                }
+                ("sum", true) if numeric => AggregateFunction::Sum,
+                ("avg", true) if numeric => AggregateFunction::Avg,
+                ("min", true) if ordered => AggregateFunction::Min,
+                ("max", true) if ordered => AggregateFunction::Max,
+                _ => return None,
+            };
+            Some(Aggregate { function, argument })
+        }
+    }
+}
+
+/// The kind of a stored column from its `role` option and type.
+unsafe fn stored_kind(
+    table: pg_sys::Oid,
+    attnum: i16,
+    type_oid: pg_sys::Oid,
+) -> Option<ColumnKind> {
+    // SAFETY: catalog lookup of a column's options.
+    let options = unsafe {
+        PgList::<pg_sys::DefElem>::from_pg(pg_sys::GetForeignColumnOptions(table, attnum))
+    };
+    let mut role = None;
+    for option in options.iter_ptr() {
+        // SAFETY: column options are DefElems with string values.
+        unsafe {
+            if CStr::from_ptr((*option).defname).to_bytes() == b"role" {
+                role = Some(
+                    CStr::from_ptr(pg_sys::defGetString(option))
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    Some(match (role?.as_str(), type_oid) {
+        ("tag", pg_sys::TEXTOID) => ColumnKind::Tag,
+        ("field", pg_sys::TEXTOID) => ColumnKind::Field(FieldType::String),
+        ("field", pg_sys::FLOAT8OID) => ColumnKind::Field(FieldType::Float),
+        ("field", pg_sys::INT8OID) => ColumnKind::Field(FieldType::Integer),
+        ("field", pg_sys::NUMERICOID) => ColumnKind::Field(FieldType::Unsigned),
+        ("field", pg_sys::BOOLOID) => ColumnKind::Field(FieldType::Boolean),
+        _ => return None,
+    })
+}
+
+/// The text of a non-null `text` constant.
+unsafe fn const_text(node: *mut pg_sys::Node) -> Option<String> {
+    // SAFETY: an expression node; a text Const holds a text datum.
+    unsafe {
+        if !is_a(node, pg_sys::NodeTag::T_Const) {
+            return None;
+        }
+        let c = node.cast::<pg_sys::Const>();
+        if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
+            return None;
+        }
+        String::from_datum((*c).constvalue, false)
+    }
+}
+
+/// The whole number of seconds a positive `numeric` constant holds.
+unsafe fn numeric_seconds(node: *mut pg_sys::Node) -> Option<i64> {
+    // SAFETY: an expression node; a numeric Const holds a numeric datum.
+    unsafe {
+        if !is_a(node, pg_sys::NodeTag::T_Const) {
+            return None;
+        }
+        let c = node.cast::<pg_sys::Const>();
+        if (*c).constisnull || (*c).consttype != pg_sys::NUMERICOID {
+            return None;
+        }
+        let number = pgrx::AnyNumeric::from_datum((*c).constvalue, false)?;
+        number.to_string().parse::<i64>().ok().filter(|n| *n > 0)
+    }
+}
+
+/// A built-in binary operator call: its name and operands.
+unsafe fn operator_call(
+    node: *mut pg_sys::Node,
+) -> Option<(String, *mut pg_sys::Node, *mut pg_sys::Node)> {
+    // SAFETY: an expression node.
+    unsafe {
+        if !is_a(node, pg_sys::NodeTag::T_OpExpr) {
+            return None;
+        }
+        let op = node.cast::<pg_sys::OpExpr>();
+        let (name, ..) = builtin_operator((*op).opno)?;
+        let (left, right) = two_args((*op).args)?;
+        Some((name, left, right))
+    }
+}
+
+/// The arguments of a call of the built-in function `name`.
+unsafe fn function_call(node: *mut pg_sys::Node, name: &str) -> Option<Vec<*mut pg_sys::Node>> {
+    // SAFETY: an expression node.
+    unsafe {
+        if !is_a(node, pg_sys::NodeTag::T_FuncExpr) {
+            return None;
+        }
+        let f = node.cast::<pg_sys::FuncExpr>();
+        if builtin_function((*f).funcid)? != name {
+            return None;
+        }
+        Some(
+            PgList::<pg_sys::Node>::from_pg((*f).args)
+                .iter_ptr()
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,219 @@
+//! Aggregates pushed down (`GetForeignUpperPaths`, `UPPERREL_GROUP_AGG`): when every
+//! filter, group key and aggregate of a query on one measurement is translatable, a
+//! foreign scan of the grouped relation computes the groups in the query engine and hands
+//! Postgres one row per group. Otherwise nothing is offered and Postgres aggregates.
+//!
+//! The scan's target list (`fdw_scan_tlist`) holds the group keys, then the aggregates:
+//! the order of the engine's result columns.
+
+use pgrx::prelude::*;
+use pgrx::PgList;
+use tsparquet_core::query::expr::{Aggregate, Expr};
+use tsparquet_core::query::request::{QueryRequest, Shape};
+
+use super::describe::{deparse, relation_name};
+use super::scan::{plan_private, ScanPlan};
+use super::time_bounds;
+use super::translate::Translator;
+use crate::settings::ENABLE_PUSHDOWN;
+
+/// The target list of the grouped scan: group keys first, then aggregates, each once.
+/// None if the target holds something else that needs the rows (an expression over
+/// aggregates, or over columns that are not group keys).
+unsafe fn grouped_target_list(
+    target: *mut pg_sys::PathTarget,
+    group_clause: *mut pg_sys::List,
+) -> Option<(*mut pg_sys::List, usize)> {
+    // SAFETY: the planner's grouped target.
+    unsafe {
+        let exprs = PgList::<pg_sys::Node>::from_pg((*target).exprs);
+        let mut keys = Vec::new();
+        let mut aggregates = Vec::new();
+        for (i, expr) in exprs.iter_ptr().enumerate() {
+            let sortgroupref = if (*target).sortgrouprefs.is_null() {
+                0
+            } else {
+                *(*target).sortgrouprefs.add(i)
+            };
+            if pgrx::is_a(expr, pg_sys::NodeTag::T_Aggref) {
+                aggregates.push((expr, 0));
+            } else if sortgroupref != 0
+                && !pg_sys::get_sortgroupref_clause_noerr(sortgroupref, group_clause).is_null()
+            {
+                keys.push((expr, sortgroupref));
+            } else if pg_sys::contain_var_clause(expr) || pg_sys::contain_agg_clause(expr) {
+                return None;
+            }
+        }
+        let mut list: *mut pg_sys::List = std::ptr::null_mut();
+        let key_count = keys.len();
+        for (expr, sortgroupref) in keys.into_iter().chain(aggregates) {
+            if !pg_sys::tlist_member(expr.cast(), list).is_null() {
+                continue;
+            }
+            let resno = PgList::<pg_sys::TargetEntry>::from_pg(list).len() as i16 + 1;
+            let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
+            (*entry).ressortgroupref = sortgroupref;
+            list = pg_sys::lappend(list, entry.cast());
+        }
+        Some((list, key_count))
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
+    root: *mut pg_sys::PlannerInfo,
+    stage: pg_sys::UpperRelationKind::Type,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+    extra: *mut std::ffi::c_void,
+) {
+    if stage != pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG || !ENABLE_PUSHDOWN.get() {
+        return;
+    }
+    // SAFETY: the planner's structures for a grouping step over one relation.
+    unsafe {
+        if (*input_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL {
+            return;
+        }
+        let extra = extra.cast::<pg_sys::GroupPathExtraData>();
+        let parse = (*root).parse;
+        if (*extra).patype != pg_sys::PartitionwiseAggregateType::PARTITIONWISE_AGGREGATE_NONE
+            || !(*extra).havingQual.is_null()
+            || !(*parse).groupingSets.is_null()
+            || (*parse).hasTargetSRFs
+        {
+            return;
+        }
+        if let Some(path) = grouped_path(root, input_rel, output_rel) {
+            pg_sys::add_path(output_rel, path.cast());
+        }
+    }
+}
+
+unsafe fn grouped_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+) -> Option<*mut pg_sys::ForeignPath> {
+    // SAFETY: as get_foreign_upper_paths.
+    unsafe {
+        let relid = (*input_rel).relid;
+        let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
+        let quals = (*input_rel).baserestrictinfo;
+        let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
+        let mut translator = Translator::new(relid, table, bound_values);
+        let mut filters = Vec::new();
+        let mut filter_nodes = Vec::new();
+        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(quals).iter_ptr() {
+            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
+            filters.push(translator.filter(clause)?);
+            filter_nodes.push(clause);
+        }
+        let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG as usize];
+        let (list, key_count) = grouped_target_list(target, (*(*root).parse).groupClause)?;
+        let entries: Vec<*mut pg_sys::Node> = PgList::<pg_sys::TargetEntry>::from_pg(list)
+            .iter_ptr()
+            .map(|entry| (*entry).expr.cast())
+            .collect();
+        let (key_nodes, aggregate_nodes) = entries.split_at(key_count);
+        let mut keys: Vec<Expr> = Vec::new();
+        for node in key_nodes {
+            keys.push(translator.group_key(*node)?);
+        }
+        let mut aggregates: Vec<Aggregate> = Vec::new();
+        for node in aggregate_nodes {
+            aggregates.push(translator.aggregate(node.cast())?);
+        }
+        let mut pushed = vec![("Relation".to_owned(), relation_name(table))];
+        if !filter_nodes.is_empty() {
+            pushed.push((
+                "Pushed Filter".to_owned(),
+                deparse(table, relid, &filter_nodes, " AND "),
+            ));
+        }
+        if !key_nodes.is_empty() {
+            pushed.push((
+                "Pushed Group Key".to_owned(),
+                deparse(table, relid, key_nodes, ", "),
+            ));
+        }
+        pushed.push((
+            "Pushed Aggregates".to_owned(),
+            deparse(table, relid, aggregate_nodes, ", "),
+        ));
+        let plan = ScanPlan {
+            table: table.to_u32(),
+            attributes: Vec::new(),
+            time_bounds,
+            query: Some(QueryRequest {
+                columns: translator.stored_columns(),
+                filters,
+                shape: Shape::Groups { keys, aggregates },
+            }),
+            pushed,
+        };
+
+        let input_rows = (*input_rel).rows;
+        let mut group_exprs: *mut pg_sys::List = std::ptr::null_mut();
+        for node in key_nodes {
+            group_exprs = pg_sys::lappend(group_exprs, node.cast());
+        }
+        let rows = if key_nodes.is_empty() {
+            1.0
+        } else {
+            pg_sys::estimate_num_groups(
+                root,
+                group_exprs,
+                input_rows,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        // The engine reads only the needed columns and aggregates them a batch at a time:
+        // far less per row than handing each row to Postgres.
+        let startup = 10.0 + (*input_rel).tuples * pg_sys::cpu_operator_cost * 0.5;
+        let total = startup + rows * pg_sys::cpu_tuple_cost;
+        let private = pg_sys::lappend(plan_private(&plan), translator.params().cast());
+        Some(pg_sys::create_foreign_upper_path(
+            root,
+            output_rel,
+            target,
+            rows,
+            startup,
+            total,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            private,
+        ))
+    }
+}
+
+/// The plan of a grouped scan chosen by the planner.
+pub unsafe fn plan(
+    root: *mut pg_sys::PlannerInfo,
+    best_path: *mut pg_sys::ForeignPath,
+    tlist: *mut pg_sys::List,
+    outer_plan: *mut pg_sys::Plan,
+) -> *mut pg_sys::ForeignScan {
+    // SAFETY: the path built by grouped_path: fdw_private holds the serialised plan, then
+    // the parameter expressions.
+    unsafe {
+        let private = PgList::<pg_sys::Node>::from_pg((*best_path).fdw_private);
+        let plan_text = private.get_ptr(0).expect("grouped scan plan");
+        let params = private.get_ptr(1).unwrap_or(std::ptr::null_mut());
+        let (scan_tlist, _) =
+            grouped_target_list((*best_path).path.pathtarget, (*(*root).parse).groupClause)
+                .expect("the target list was accepted when the path was made");
+        pg_sys::make_foreignscan(
+            tlist,
+            std::ptr::null_mut(),
+            0,
+            params.cast(),
+            pg_sys::lappend(std::ptr::null_mut(), plan_text.cast()),
+            scan_tlist,
+            std::ptr::null_mut(),
+            outer_plan,
+        )
+    }
+}
