@@ -205,7 +205,9 @@ def main():
     today = dt.date.today().isoformat()
     summary = []
 
-    loaded = conn.execute("SELECT to_regclass('bench.cpu') IS NOT NULL AND to_regclass('heap.cpu') IS NOT NULL").fetchone()[0]
+    # Loaded at this scale: both tables exist and hold this scale's rows.
+    loaded = conn.execute("SELECT to_regclass('bench.cpu') IS NOT NULL AND to_regclass('heap.cpu') IS NOT NULL").fetchone()[0] \
+        and conn.execute("SELECT count(*) FROM heap.cpu").fetchone()[0] == rows
     if args.only in (None, "ingest") or not loaded:
         results = ingest(conn, files, rows, rounds)
         one_index = dict(results)["PostgreSQL COPY CSV, heap with index on (hostname, time)"]

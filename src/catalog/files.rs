@@ -70,34 +70,95 @@ pub fn in_time_range(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<S
     })
 }
 
-/// The data of a table's files whose time range meets `[min_time_ns, max_time_ns]`, oldest
+/// A stored file's identity for caches: its id, and the catalog table it is in (a
+/// recreated extension starts its ids again in a new table).
+pub type FileKey = (u32, i64);
+
+/// The keys of a table's files whose time range meets `[min_time_ns, max_time_ns]`, oldest
 /// first, as `snapshot` (a query's) sees them. A scan must not see files its own
 /// transaction wrote or replaced after the query started (a cursor read after a write),
 /// which a plain SPI query would once the transaction has written.
-pub fn in_time_range_as_of(
+pub fn keys_in_time_range_as_of(
     table_id: i64,
     min_time_ns: i64,
     max_time_ns: i64,
     snapshot: pg_sys::Snapshot,
-) -> Vec<Vec<u8>> {
-    const QUERY: &std::ffi::CStr = c"SELECT data FROM tsparquet.files
-         WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3 ORDER BY file_id";
+) -> Vec<FileKey> {
+    select_as_of(
+        c"SELECT tableoid, file_id FROM tsparquet.files
+          WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3 ORDER BY file_id",
+        &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
+        snapshot,
+        |row| {
+            (
+                row.get::<pg_sys::Oid>(1).expect("tableoid").to_u32(),
+                row.get::<i64>(2).expect("file_id is not null"),
+            )
+        },
+    )
+}
+
+/// The bytes of the files `file_ids`, with their ids, as `snapshot` sees them.
+pub fn data_as_of(file_ids: &[i64], snapshot: pg_sys::Snapshot) -> Vec<(i64, Vec<u8>)> {
+    select_as_of(
+        c"SELECT file_id, data FROM tsparquet.files WHERE file_id = ANY ($1)",
+        &[file_ids.to_vec().into()],
+        snapshot,
+        |row| {
+            (
+                row.get::<i64>(1).expect("file_id is not null"),
+                row.get::<Vec<u8>>(2).expect("data is not null"),
+            )
+        },
+    )
+}
+
+/// A column of a row of [`select_as_of`].
+pub struct AsOfRow {
+    tuple: pg_sys::HeapTuple,
+    tupdesc: pg_sys::TupleDesc,
+}
+
+impl AsOfRow {
+    fn get<T: FromDatum>(&self, column: i32) -> Option<T> {
+        let mut is_null = false;
+        // SAFETY: a tuple of the current SPI result, read before the connection closes.
+        unsafe {
+            let datum = pg_sys::SPI_getbinval(self.tuple, self.tupdesc, column, &mut is_null);
+            T::from_datum(datum, is_null)
+        }
+    }
+}
+
+/// Runs a read-only query on the extension's catalog under `snapshot`.
+fn select_as_of<T>(
+    sql: &std::ffi::CStr,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+    snapshot: pg_sys::Snapshot,
+    row: impl Fn(&AsOfRow) -> T,
+) -> Vec<T> {
     as_extension_owner(|| {
         Spi::connect(|_| {
             // SAFETY: a read-only query prepared and run under the caller's snapshot inside
             // this SPI connection; each value is copied out before the connection closes.
             unsafe {
-                let mut types = [pg_sys::INT8OID; 3];
-                let plan = pg_sys::SPI_prepare(QUERY.as_ptr(), 3, types.as_mut_ptr());
-                let mut values = [
-                    pg_sys::Datum::from(table_id),
-                    pg_sys::Datum::from(min_time_ns),
-                    pg_sys::Datum::from(max_time_ns),
-                ];
+                let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
+                let mut values: Vec<pg_sys::Datum> = args
+                    .iter()
+                    .map(|a| {
+                        a.datum()
+                            .map_or(pg_sys::Datum::from(0), |d| d.sans_lifetime())
+                    })
+                    .collect();
+                let nulls: Vec<std::ffi::c_char> = args
+                    .iter()
+                    .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
+                    .collect();
+                let plan = pg_sys::SPI_prepare(sql.as_ptr(), args.len() as i32, types.as_mut_ptr());
                 let status = pg_sys::SPI_execute_snapshot(
                     plan,
                     values.as_mut_ptr(),
-                    std::ptr::null(),
+                    nulls.as_ptr(),
                     snapshot,
                     std::ptr::null_mut(),
                     true,
@@ -107,15 +168,11 @@ pub fn in_time_range_as_of(
                 assert_eq!(status, pg_sys::SPI_OK_SELECT as i32, "read tsparquet.files");
                 let table = pg_sys::SPI_tuptable;
                 (0..pg_sys::SPI_processed as usize)
-                    .map(|row| {
-                        let mut is_null = false;
-                        let datum = pg_sys::SPI_getbinval(
-                            *(*table).vals.add(row),
-                            (*table).tupdesc,
-                            1,
-                            &mut is_null,
-                        );
-                        Vec::<u8>::from_datum(datum, is_null).expect("data is not null")
+                    .map(|i| {
+                        row(&AsOfRow {
+                            tuple: *(*table).vals.add(i),
+                            tupdesc: (*table).tupdesc,
+                        })
                     })
                     .collect()
             }

@@ -64,12 +64,33 @@ pub fn as_extension_owner<T>(f: impl FnOnce() -> T) -> T {
     with_safe_search_path(|| as_owner(f))
 }
 
-fn as_owner<T>(f: impl FnOnce() -> T) -> T {
+thread_local! {
+    /// The extension's owner, and the start of the statement it was read in.
+    static OWNER: std::cell::Cell<Option<(pg_sys::TimestampTz, pg_sys::Oid)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The role owning the extension, read once per statement: a query makes several catalog
+/// reads, and each would otherwise look it up again.
+fn extension_owner() -> pg_sys::Oid {
+    // SAFETY: reads the backend's statement start time.
+    let statement = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    if let Some((read_at, owner)) = OWNER.get() {
+        if read_at == statement {
+            return owner;
+        }
+    }
     let owner: pg_sys::Oid = select_one(
         "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
         &[],
     )
     .expect("the extension is installed");
+    OWNER.set(Some((statement, owner)));
+    owner
+}
+
+fn as_owner<T>(f: impl FnOnce() -> T) -> T {
+    let owner = extension_owner();
     let mut previous_user = pg_sys::Oid::INVALID;
     let mut previous_context = 0;
     // SAFETY: plain reads and writes of the backend's current user; Postgres also restores

@@ -27,6 +27,7 @@ use tsparquet_core::time::unix_nanos_to_postgres_micros;
 use tsparquet_core::time_range::{NanosRange, TimeBound};
 
 use super::describe::deparse;
+use super::file_cache;
 use super::query;
 use super::state;
 use super::time_bounds::{self, BoundValues};
@@ -580,10 +581,13 @@ impl ScanFiles {
         let stored: Vec<Bytes> = if self.range.is_empty() {
             Vec::new()
         } else {
-            files::in_time_range_as_of(self.table_id, self.range.min, self.range.max, self.snapshot)
-                .into_iter()
-                .map(Bytes::from)
-                .collect()
+            let keys = files::keys_in_time_range_as_of(
+                self.table_id,
+                self.range.min,
+                self.range.max,
+                self.snapshot,
+            );
+            file_cache::load(&keys, self.snapshot)
         };
         self.read = stored.len();
         stored

@@ -108,6 +108,9 @@ fn context(limits: &Limits) -> Result<SessionContext, QueryError> {
     let mut config = SessionConfig::new()
         .with_target_partitions(limits.threads.max(1))
         .with_batch_size(8192);
+    // Statistics are only used for planning joins; gathering them parses every file's
+    // footer once more per query.
+    config.options_mut().execution.collect_statistics = false;
     let parquet = &mut config.options_mut().execution.parquet;
     // Decode the filter's columns first and the others only for matching rows.
     parquet.pushdown_filters = true;

@@ -158,3 +158,17 @@ SELECT written FROM tsparquet.write_lp('pd', 'cpu,host=h1 u=1i,f=1,b=true 170406
 FETCH ALL FROM before_write;
 SELECT host, count(*) FROM pd.cpu WHERE host = 'h1' GROUP BY host;
 ROLLBACK;
+
+-- Files stay in the session's memory between queries. A recreated extension numbers its
+-- files from the start again; the cache never serves the old bytes for a new file.
+SELECT max(file_id) AS cached_file_id FROM tsparquet.files \gset
+SELECT count(*), sum(u) FROM pd.cpu;
+DROP EXTENSION tsparquet CASCADE;
+CREATE EXTENSION tsparquet;
+SELECT setval(pg_get_serial_sequence('tsparquet.files', 'file_id'), :cached_file_id - 1) > 0 AS reused;
+SELECT written FROM tsparquet.write_lp('pd', 'cpu,host=h1 u=7i 1704067200000000000', 'ns');
+SELECT max(file_id) = :cached_file_id AS same_id FROM tsparquet.files;
+SELECT count(*), sum(u) FROM pd.cpu;
+SET tsparquet.file_cache_size = 0;
+SELECT count(*), sum(u) FROM pd.cpu WHERE host = 'h1';
+RESET tsparquet.file_cache_size;
