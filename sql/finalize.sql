@@ -85,3 +85,13 @@ CROSS JOIN LATERAL unnest(a.attfdwoptions) AS o(option)
 WHERE o.option LIKE 'role=%'
   AND pg_catalog.has_table_privilege(c.oid, 'SELECT');
 GRANT SELECT ON tsparquet.columns TO PUBLIC;
+
+-- time_bucket with TimescaleDB's signature and meaning for timestamptz: buckets of a fixed
+-- width counted from Monday 2000-01-03 (or a given origin) in both directions. Plain SQL
+-- over date_bin, so the planner inlines it and queries on measurements push it down.
+CREATE FUNCTION tsparquet.time_bucket(bucket_width interval, ts timestamptz)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT pg_catalog.date_bin(bucket_width, ts, '2000-01-03 00:00:00+00'::timestamptz) $$;
+CREATE FUNCTION tsparquet.time_bucket(bucket_width interval, ts timestamptz, origin timestamptz)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT pg_catalog.date_bin(bucket_width, ts, origin) $$;

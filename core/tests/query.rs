@@ -7,7 +7,7 @@ use tsparquet_core::batch::MeasurementBatch;
 use tsparquet_core::line_protocol::{parse, ParseOptions, Precision};
 use tsparquet_core::parquet_file;
 use tsparquet_core::query::expr::{
-    Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit, Value,
+    Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit, Value,
 };
 use tsparquet_core::query::request::{QueryRequest, Shape};
 use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError};
@@ -357,9 +357,11 @@ fn epoch_buckets_floor_before_1970() {
         &["m f=1i -1\nm f=2i 0\nm f=3i 299999999999\nm f=4i 300000000000"],
         vec![],
         groups(
-            vec![Expr::EpochBucket {
-                seconds: 300,
+            vec![Expr::TimeBin {
+                width_ns: 300_000_000_000,
+                origin_ns: 0,
                 time: Box::new(Expr::Time),
+                output: BinOutput::EpochSeconds,
             }],
             vec![(AggregateFunction::CountRows, None)],
         ),
@@ -367,6 +369,43 @@ fn epoch_buckets_floor_before_1970() {
     assert_eq!(
         result,
         vec![vec!["-300", "1"], vec!["0", "2"], vec!["300", "1"]]
+    );
+}
+
+#[test]
+fn time_bins_count_from_their_origin_in_both_directions() {
+    // 15-minute bins from 00:05: 00:04:59 is in the bin of 23:50 the day before.
+    let minute = 60_000_000_000i64;
+    let lines = [
+        4 * minute + 59_000_000_000,
+        5 * minute,
+        19 * minute,
+        20 * minute,
+    ]
+    .iter()
+    .map(|t| format!("m f=1i {t}"))
+    .collect::<Vec<_>>()
+    .join("\n");
+    let result = run(
+        &[&lines],
+        vec![],
+        groups(
+            vec![Expr::TimeBin {
+                width_ns: 15 * minute,
+                origin_ns: 5 * minute,
+                time: Box::new(Expr::Time),
+                output: BinOutput::Timestamp,
+            }],
+            vec![(AggregateFunction::CountRows, None)],
+        ),
+    );
+    assert_eq!(
+        result,
+        vec![
+            vec!["1969-12-31T23:50:00Z", "1"],
+            vec!["1970-01-01T00:05:00Z", "2"],
+            vec!["1970-01-01T00:20:00Z", "1"],
+        ]
     );
 }
 

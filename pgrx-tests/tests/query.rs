@@ -1,12 +1,13 @@
-//! Pushed-down queries in a real cluster: a statement timeout or cancel stops a long query
-//! in the engine promptly and leaves the session usable.
+//! Pushed-down queries in a real cluster: a statement timeout stops a long query in the
+//! engine promptly and leaves the session usable.
 
 use std::time::{Duration, Instant};
 
 use tsparquet_e2e::Cluster;
 
-const QUERY: &str =
-    "SELECT count(*) FROM (SELECT host, v % 1000, count(DISTINCT v) FROM db.m GROUP BY 1, 2) g";
+/// A pushed-down filter whose rows Postgres then aggregates: it runs for a while, and the
+/// engine hands back rows batch by batch.
+const QUERY: &str = "SELECT sum(length(host)) FROM db.m WHERE v > 0 AND host LIKE 'h%'";
 
 #[test]
 fn a_statement_timeout_stops_a_pushed_down_query_and_the_session_goes_on() {
@@ -18,13 +19,13 @@ fn a_statement_timeout_stops_a_pushed_down_query_and_the_session_goes_on() {
                              tsparquet.write_lp('db', input.lines, 's')",
     );
     let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {QUERY}"));
-    assert!(plan.contains("Pushed Aggregates"), "{plan}");
+    assert!(plan.contains("Pushed Filter"), "{plan}");
 
     let started = Instant::now();
-    assert_eq!(cluster.psql(QUERY), "50000");
+    assert_eq!(cluster.psql(QUERY), "2800000");
     let whole = started.elapsed();
     assert!(
-        whole > Duration::from_millis(1500),
+        whole > Duration::from_millis(400),
         "the query must run long enough to be stopped midway: {whole:?}"
     );
 
@@ -32,7 +33,7 @@ fn a_statement_timeout_stops_a_pushed_down_query_and_the_session_goes_on() {
     let output = cluster
         .client("psql")
         .args(["-X", "-q", "-A", "-t", "-d", "postgres"])
-        .args(["-c", "SET statement_timeout = '300ms'"])
+        .args(["-c", "SET statement_timeout = '100ms'"])
         .args(["-c", QUERY])
         .args(["-c", "RESET statement_timeout"])
         .args(["-c", "SELECT count(*) FROM db.m WHERE host = 'h7'"])

@@ -12,8 +12,13 @@ use std::ffi::CStr;
 use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::line_protocol::FieldType;
-use tsparquet_core::query::expr::{Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit};
+use tsparquet_core::query::expr::{
+    Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit,
+};
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
+use tsparquet_core::time::postgres_micros_to_unix_nanos;
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// `Aggref.aggkind` of a plain aggregate (not ordered-set or hypothetical).
 const AGGKIND_NORMAL: std::ffi::c_char = b'n' as std::ffi::c_char;
@@ -361,7 +366,7 @@ impl Translator {
     }
 
     /// A `GROUP BY` key: a tag, text, integer or boolean column, `time`, `time_ns`,
-    /// `date_trunc(unit, time)` in a UTC session, or Grafana's epoch bucket.
+    /// `date_trunc(unit, time)` in a UTC session, `date_bin`, or Grafana's epoch bucket.
     pub unsafe fn group_key(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression of the grouped target list.
         unsafe {
@@ -379,6 +384,9 @@ impl Translator {
                 };
             }
             if let Some(expr) = self.date_trunc(node) {
+                return Some(expr);
+            }
+            if let Some(expr) = self.date_bin(node) {
                 return Some(expr);
             }
             self.epoch_bucket(node)
@@ -428,9 +436,43 @@ impl Translator {
             {
                 return None;
             }
-            Some(Expr::EpochBucket {
-                seconds: numeric_seconds(width)?,
+            let seconds = numeric_seconds(width)?;
+            Some(Expr::TimeBin {
+                width_ns: seconds.checked_mul(NANOS_PER_SECOND)?,
+                origin_ns: 0,
                 time: Box::new(Expr::Time),
+                output: BinOutput::EpochSeconds,
+            })
+        }
+    }
+
+    /// `date_bin(stride, time, origin)` with a constant stride and origin (also what
+    /// `tsparquet.time_bucket` is inlined into). A stride in days counts them as 24
+    /// hours, as Postgres does; strides in months are left to Postgres, which refuses them.
+    unsafe fn date_bin(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: walks an expression tree of built-in nodes.
+        unsafe {
+            let args = function_call(node, "date_bin")?;
+            let (stride, time, origin) = (*args.first()?, *args.get(1)?, *args.get(2)?);
+            if pg_sys::exprType(time) != pg_sys::TIMESTAMPTZOID
+                || !matches!(self.column(time)?, ColumnRef::Time)
+            {
+                return None;
+            }
+            let stride = const_value(stride, pg_sys::INTERVALOID)?;
+            let stride = &*stride.cast_mut_ptr::<pg_sys::Interval>();
+            if stride.month != 0 {
+                return None;
+            }
+            let width_us = i64::from(stride.day)
+                .checked_mul(86_400_000_000)?
+                .checked_add(stride.time)?;
+            let origin = const_value(origin, pg_sys::TIMESTAMPTZOID)?.value() as i64;
+            Some(Expr::TimeBin {
+                width_ns: width_us.checked_mul(1_000).filter(|w| *w > 0)?,
+                origin_ns: postgres_micros_to_unix_nanos(origin)?,
+                time: Box::new(Expr::Time),
+                output: BinOutput::Timestamp,
             })
         }
     }
@@ -525,6 +567,18 @@ unsafe fn stored_kind(
         ("field", pg_sys::BOOLOID) => ColumnKind::Field(FieldType::Boolean),
         _ => return None,
     })
+}
+
+/// The value of a non-null constant of type `type_oid`.
+unsafe fn const_value(node: *mut pg_sys::Node, type_oid: pg_sys::Oid) -> Option<pg_sys::Datum> {
+    // SAFETY: an expression node.
+    unsafe {
+        if !is_a(node, pg_sys::NodeTag::T_Const) {
+            return None;
+        }
+        let c = node.cast::<pg_sys::Const>();
+        (!(*c).constisnull && (*c).consttype == type_oid).then_some((*c).constvalue)
+    }
 }
 
 /// The text of a non-null `text` constant.

@@ -97,12 +97,24 @@ pub enum Expr {
     },
     /// `date_trunc(unit, time)` with the session time zone UTC.
     DateTrunc(TruncUnit, Box<Expr>),
-    /// `floor(extract(epoch from time) / seconds) * seconds`, the bucket Grafana's
-    /// `$__timeGroup` macro writes: whole seconds since 1970 as a `numeric`.
-    EpochBucket {
-        seconds: i64,
+    /// The start of the bucket of width `width_ns` that `time` falls in, buckets counted
+    /// from `origin_ns` (nanoseconds since 1970) in both directions: `date_bin`,
+    /// `time_bucket`, and Grafana's `$__timeGroup` expression.
+    TimeBin {
+        width_ns: i64,
+        origin_ns: i64,
         time: Box<Expr>,
+        output: BinOutput,
     },
+}
+
+/// How a time bin is given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinOutput {
+    /// A `timestamptz`.
+    Timestamp,
+    /// Whole seconds since 1970, as `floor(extract(epoch from time) / n) * n` gives them.
+    EpochSeconds,
 }
 
 impl Expr {

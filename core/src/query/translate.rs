@@ -2,7 +2,7 @@
 //! compared at microsecond precision, integer sums are exact, buckets floor toward minus
 //! infinity.
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
@@ -11,7 +11,7 @@ use std::ops::Not;
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable};
 
-use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
+use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::QueryError;
 use crate::schema::TIME_COLUMN;
 use crate::time::postgres_micros_to_unix_nanos;
@@ -138,15 +138,28 @@ impl Translator<'_> {
                 }
             }
             Expr::DateTrunc(unit, time) => date_trunc(lit(unit.name()), self.time_source(time)?),
-            Expr::EpochBucket { seconds, time } => {
-                let width = seconds
-                    .checked_mul(NANOS_PER_SECOND)
-                    .filter(|w| *w > 0 && w.checked_mul(2).is_some())
-                    .ok_or_else(|| QueryError::Unsupported(format!("bucket of {seconds} s")))?;
+            Expr::TimeBin {
+                width_ns,
+                origin_ns,
+                time,
+                output,
+            } => {
+                let width = *width_ns;
+                if width <= 0 || width.checked_mul(2).is_none() {
+                    return Err(QueryError::Unsupported(format!("a bin of {width} ns")));
+                }
                 let ns = cast(self.time_source(time)?, DataType::Int64);
-                // Euclidean remainder, so times before 1970 floor like Postgres' floor().
-                let remainder = ((ns.clone() % lit(width)) + lit(width)) % lit(width);
-                (ns - remainder) / lit(NANOS_PER_SECOND)
+                let since_origin = match origin_ns {
+                    0 => ns.clone(),
+                    origin => ns.clone() - lit(*origin),
+                };
+                // The Euclidean remainder, so times before the origin floor as Postgres does.
+                let remainder = ((since_origin % lit(width)) + lit(width)) % lit(width);
+                let start = ns - remainder;
+                match output {
+                    BinOutput::Timestamp => cast(start, stored_time_type()),
+                    BinOutput::EpochSeconds => start / lit(NANOS_PER_SECOND),
+                }
             }
         })
     }
@@ -247,6 +260,11 @@ impl Translator<'_> {
             AggregateFunction::Max => vec![max(arg()?)],
         })
     }
+}
+
+/// The Arrow type `time` is stored as.
+fn stored_time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into()))
 }
 
 fn param_number(expr: &Expr) -> usize {

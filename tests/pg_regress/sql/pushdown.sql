@@ -98,9 +98,19 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT date_trunc('minute', time) AS minute, max(u) FROM TABLE WHERE time < '2024-01-02 10:00'
      GROUP BY minute ORDER BY minute DESC LIMIT 5$$),
   ($$SELECT date_trunc('hour', time) AS hour, host, avg(u), avg(extra) FROM TABLE
-     WHERE time >= '2024-01-01 12:00' AND time < '2024-01-02 00:00' GROUP BY 1, 2 ORDER BY 1, 2$$);
+     WHERE time >= '2024-01-01 12:00' AND time < '2024-01-02 00:00' GROUP BY 1, 2 ORDER BY 1, 2$$),
+  ($$SELECT date_bin('15 minutes', time, '2024-01-01 00:05+00'), count(*), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT date_bin('1 day 2 hours', time, '1969-12-31 00:00+00') AS bin, count(*) FROM TABLE GROUP BY bin ORDER BY bin$$),
+  ($$SELECT tsparquet.time_bucket('1 hour', time), host, avg(u) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
+  ($$SELECT tsparquet.time_bucket('1 day', time, '2023-12-31 12:00+00'), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT date_bin('1 hour', time, now()), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
+
+-- time_bucket follows TimescaleDB: buckets from Monday 2000-01-03; widths in months are
+-- refused (by date_bin) rather than computed differently.
+SELECT tsparquet.time_bucket('1 week', timestamptz '2024-01-03 12:00+00');
+SELECT tsparquet.time_bucket('1 month', time) FROM pd.cpu LIMIT 1;
 
 -- date_trunc cuts days at local midnight: outside UTC it is left to Postgres.
 SET TimeZone = 'Asia/Kolkata';
