@@ -31,7 +31,7 @@ use super::file_cache;
 use super::query;
 use super::state;
 use super::time_bounds::{self, BoundValues};
-use super::translate::Translator;
+use super::translate::{session_is_utc, Translator};
 use super::upper;
 use crate::catalog::files;
 use crate::errors;
@@ -48,6 +48,9 @@ pub(super) struct ScanPlan {
     pub time_bounds: Vec<TimeBound>,
     /// The work pushed down to the query engine; its parameters are the `fdw_exprs`.
     pub query: Option<QueryRequest>,
+    /// Whether the pushed-down work is only exact in a session whose time zone is UTC (as
+    /// it was when planned): a cached plan may run after `SET TimeZone`.
+    pub needs_utc: bool,
     /// What EXPLAIN shows about the pushed-down work: labels and SQL text.
     pub pushed: Vec<(String, String)>,
 }
@@ -196,6 +199,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             table: foreigntableid.to_u32(),
             attributes,
             time_bounds,
+            needs_utc: translator.needs_utc(),
             query,
             pushed,
         };
@@ -329,6 +333,14 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     unsafe {
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
         let plan = scan_plan(plan_node);
+        if plan.needs_utc && !session_is_utc() {
+            errors::report(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "this plan groups by date_trunc at UTC boundaries, but the session's TimeZone is no longer UTC",
+                None,
+                Some("Prepare the statement again in this time zone, or SET tsparquet.enable_pushdown = off before preparing it."),
+            );
+        }
         let table = pg_sys::Oid::from(plan.table);
         let mut attributes = Vec::new();
         let relation = (*node).ss.ss_currentRelation;

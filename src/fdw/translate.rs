@@ -36,6 +36,8 @@ pub struct Translator {
     columns: HashMap<i16, ColumnRef>,
     /// The value expressions found so far: the query's parameters, in order.
     params: *mut pg_sys::List,
+    /// Whether something translated (`date_trunc`) is only exact in a UTC session.
+    needs_utc: bool,
 }
 
 /// Whether the session's time zone is UTC, so `date_trunc` on `timestamptz` cuts at
@@ -169,6 +171,7 @@ impl Translator {
             relid,
             columns,
             params,
+            needs_utc: false,
         }
     }
 
@@ -192,6 +195,11 @@ impl Translator {
             Some(ColumnRef::Stored(c)) => Some(&c.name),
             _ => None,
         }
+    }
+
+    /// Whether the translation is only exact while the session's time zone is UTC.
+    pub fn needs_utc(&self) -> bool {
+        self.needs_utc
     }
 
     /// The parameter expressions, for the plan's `fdw_exprs`.
@@ -395,7 +403,7 @@ impl Translator {
 
     /// `date_trunc('minute', time)`: only with the session in UTC, where Postgres cuts at
     /// the same instants DataFusion does.
-    unsafe fn date_trunc(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+    unsafe fn date_trunc(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node.
         unsafe {
             if !is_a(node, pg_sys::NodeTag::T_FuncExpr) || !session_is_utc() {
@@ -412,6 +420,7 @@ impl Translator {
                 return None;
             }
             let unit = TruncUnit::from_name(&const_text(unit)?)?;
+            self.needs_utc = true;
             Some(Expr::DateTrunc(unit, Box::new(Expr::Time)))
         }
     }

@@ -138,14 +138,17 @@ unsafe fn grouped_path(
                 deparse(table, relid, key_nodes, ", "),
             ));
         }
-        pushed.push((
-            "Pushed Aggregates".to_owned(),
-            deparse(table, relid, aggregate_nodes, ", "),
-        ));
+        if !aggregate_nodes.is_empty() {
+            pushed.push((
+                "Pushed Aggregates".to_owned(),
+                deparse(table, relid, aggregate_nodes, ", "),
+            ));
+        }
         let plan = ScanPlan {
             table: table.to_u32(),
             attributes: Vec::new(),
             time_bounds,
+            needs_utc: translator.needs_utc(),
             query: Some(QueryRequest {
                 columns: translator.stored_columns(),
                 filters,

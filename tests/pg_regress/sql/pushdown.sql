@@ -36,8 +36,8 @@ DECLARE
 BEGIN
   pushed := '';
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
-    IF line ~ 'Pushed (Filter|Aggregates)' THEN
-      pushed := concat_ws(' ', nullif(pushed, ''), substring(line FROM 'Pushed (\w+)'));
+    IF line ~ 'Pushed (Filter|Group Key|Aggregates):' THEN
+      pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
     END IF;
   END LOOP;
   EXECUTE format(compare, ordering, replace(query, 'TABLE', 'pd.cpu')) INTO tsparquet_rows;
@@ -118,6 +118,17 @@ SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('day', time), count(
 SELECT pushed, same FROM pushdown_check($$SELECT host, count(*), max(time) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 RESET TimeZone;
 SET TimeZone = 'UTC';
+-- A plan made in UTC that pushed date_trunc down refuses to run in another time zone,
+-- rather than cut days at the wrong midnight.
+SET plan_cache_mode = force_generic_plan;
+PREPARE per_day AS SELECT date_trunc('day', time), count(*) FROM pd.cpu GROUP BY 1 ORDER BY 1;
+EXECUTE per_day;
+SET TimeZone = 'Asia/Kolkata';
+EXECUTE per_day;
+SET TimeZone = 'UTC';
+EXECUTE per_day;
+DEALLOCATE per_day;
+RESET plan_cache_mode;
 
 -- Query parameters of a generic plan, evaluated at each execution.
 SET plan_cache_mode = force_generic_plan;
