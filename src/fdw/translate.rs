@@ -592,33 +592,16 @@ unsafe fn const_value(node: *mut pg_sys::Node, type_oid: pg_sys::Oid) -> Option<
 
 /// The text of a non-null `text` constant.
 unsafe fn const_text(node: *mut pg_sys::Node) -> Option<String> {
-    // SAFETY: an expression node; a text Const holds a text datum.
-    unsafe {
-        if !is_a(node, pg_sys::NodeTag::T_Const) {
-            return None;
-        }
-        let c = node.cast::<pg_sys::Const>();
-        if (*c).constisnull || (*c).consttype != pg_sys::TEXTOID {
-            return None;
-        }
-        String::from_datum((*c).constvalue, false)
-    }
+    // SAFETY: a text Const holds a text datum.
+    unsafe { String::from_datum(const_value(node, pg_sys::TEXTOID)?, false) }
 }
 
 /// The whole number of seconds a positive `numeric` constant holds.
 unsafe fn numeric_seconds(node: *mut pg_sys::Node) -> Option<i64> {
-    // SAFETY: an expression node; a numeric Const holds a numeric datum.
-    unsafe {
-        if !is_a(node, pg_sys::NodeTag::T_Const) {
-            return None;
-        }
-        let c = node.cast::<pg_sys::Const>();
-        if (*c).constisnull || (*c).consttype != pg_sys::NUMERICOID {
-            return None;
-        }
-        let number = pgrx::AnyNumeric::from_datum((*c).constvalue, false)?;
-        number.to_string().parse::<i64>().ok().filter(|n| *n > 0)
-    }
+    // SAFETY: a numeric Const holds a numeric datum.
+    let number =
+        unsafe { pgrx::AnyNumeric::from_datum(const_value(node, pg_sys::NUMERICOID)?, false)? };
+    number.to_string().parse::<i64>().ok().filter(|n| *n > 0)
 }
 
 /// A built-in binary operator call: its name and operands.
