@@ -36,6 +36,17 @@ fn table(writes: &[&str]) -> (TableSchema, Vec<Bytes>) {
     (schema, files)
 }
 
+/// A request over the table `writes` make, and that table's files.
+fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, Vec<Bytes>) {
+    let (schema, files) = table(writes);
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters,
+        shape,
+    };
+    (request, files)
+}
+
 fn limits() -> Limits {
     Limits {
         memory_bytes: 64 << 20,
@@ -53,12 +64,7 @@ fn run_with(
     shape: Shape,
     params: &[Value],
 ) -> Result<(Vec<Output>, Vec<Vec<String>>), QueryError> {
-    let (schema, files) = table(writes);
-    let request = QueryRequest {
-        columns: schema.columns().to_vec(),
-        filters,
-        shape,
-    };
+    let (request, files) = request(writes, filters, shape);
     let engine = engine();
     let mut query = engine.start(&request, params, files, &limits())?;
     let mut rows = Vec::new();
@@ -446,12 +452,7 @@ fn distinct_count_and_no_rows() {
 
 #[test]
 fn a_table_without_files_has_no_rows() {
-    let (schema, _) = table(&[HOSTS]);
-    let request = QueryRequest {
-        columns: schema.columns().to_vec(),
-        filters: vec![],
-        shape: rows(&["host"]),
-    };
+    let (request, _) = request(&[HOSTS], vec![], rows(&["host"]));
     let engine = engine();
     let mut query = engine.start(&request, &[], Vec::new(), &limits()).unwrap();
     assert!(query.next_batch(&engine, &|| false).unwrap().is_none());
@@ -459,12 +460,7 @@ fn a_table_without_files_has_no_rows() {
 
 #[test]
 fn a_stop_request_ends_the_query() {
-    let (schema, files) = table(&[HOSTS]);
-    let request = QueryRequest {
-        columns: schema.columns().to_vec(),
-        filters: vec![],
-        shape: rows(&["host"]),
-    };
+    let (request, files) = request(&[HOSTS], vec![], rows(&["host"]));
     let engine = engine();
     let mut query = engine.start(&request, &[], files, &limits()).unwrap();
     assert!(matches!(
@@ -478,15 +474,14 @@ fn a_query_over_its_memory_limit_fails_cleanly() {
     let lines: Vec<String> = (0..50_000)
         .map(|i| format!("m,host=h{i} f={i}i {i}"))
         .collect();
-    let (schema, files) = table(&[&lines.join("\n")]);
-    let request = QueryRequest {
-        columns: schema.columns().to_vec(),
-        filters: vec![],
-        shape: groups(
+    let (request, files) = request(
+        &[&lines.join("\n")],
+        vec![],
+        groups(
             vec![column("host")],
             vec![(AggregateFunction::Max, Some(column("f")))],
         ),
-    };
+    );
     let engine = engine();
     let small = Limits {
         memory_bytes: 64 << 10,
@@ -511,15 +506,14 @@ fn while_rows(
 
 #[test]
 fn the_plan_is_described_without_reading_files() {
-    let (schema, _) = table(&[HOSTS]);
-    let request = QueryRequest {
-        columns: schema.columns().to_vec(),
-        filters: vec![Expr::compare(CompareOp::Equal, column("host"), text("b"))],
-        shape: groups(
+    let (request, _) = request(
+        &[HOSTS],
+        vec![Expr::compare(CompareOp::Equal, column("host"), text("b"))],
+        groups(
             vec![column("host")],
             vec![(AggregateFunction::Max, Some(column("u")))],
         ),
-    };
+    );
     let plan = describe(&request, &[]).unwrap();
     assert!(
         plan.contains("Aggregate: groupBy=[[?table?.host AS key0]]"),

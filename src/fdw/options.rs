@@ -31,30 +31,44 @@ pub fn validate(
     }
 }
 
+/// The value of the option `name` in a list of FDW options.
+fn option_value(options: *mut pg_sys::List, name: &str) -> Option<String> {
+    // SAFETY: FDW option lists hold DefElems with string values.
+    unsafe {
+        PgList::<pg_sys::DefElem>::from_pg(options)
+            .iter_ptr()
+            .find(|option| {
+                std::ffi::CStr::from_ptr((**option).defname).to_bytes() == name.as_bytes()
+            })
+            .map(|option| {
+                std::ffi::CStr::from_ptr(pg_sys::defGetString(option))
+                    .to_string_lossy()
+                    .into_owned()
+            })
+    }
+}
+
 /// The `table_id` option of a measurement table.
 pub fn table_id(relation: pg_sys::Oid) -> i64 {
     // SAFETY: the relation is a foreign table of this wrapper; Postgres raises an error
     // itself if it is not a foreign table.
-    let options =
-        unsafe { PgList::<pg_sys::DefElem>::from_pg((*pg_sys::GetForeignTable(relation)).options) };
-    for option in options.iter_ptr() {
-        // SAFETY: option lists hold DefElems with string values.
-        let (name, value) = unsafe {
-            (
-                std::ffi::CStr::from_ptr((*option).defname).to_string_lossy(),
-                std::ffi::CStr::from_ptr(pg_sys::defGetString(option)).to_string_lossy(),
-            )
-        };
-        if name == "table_id" {
-            if let Ok(id) = value.parse() {
-                return id;
-            }
-        }
+    let options = unsafe { (*pg_sys::GetForeignTable(relation)).options };
+    if let Some(id) = option_value(options, "table_id").and_then(|v| v.parse().ok()) {
+        return id;
     }
     crate::errors::report(
         PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
         "this tsparquet table has no table_id option",
         None,
         Some("Measurement tables are created by tsparquet.write_lp."),
+    )
+}
+
+/// The `role` option of a measurement table's column: tag, field, time or time_ns.
+pub fn column_role(relation: pg_sys::Oid, attnum: i16) -> Option<String> {
+    // SAFETY: a catalog lookup of a column's options.
+    option_value(
+        unsafe { pg_sys::GetForeignColumnOptions(relation, attnum) },
+        "role",
     )
 }

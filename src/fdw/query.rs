@@ -137,7 +137,10 @@ unsafe fn value_of(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sys::Oid) -
     }
     // SAFETY: the datum is a non-null value of `type_oid`.
     unsafe {
-        let array = |items: Option<Vec<Value>>| Value::Array(items.unwrap_or_default());
+        let element_type = pg_sys::get_element_type(type_oid);
+        if element_type != pg_sys::Oid::INVALID {
+            return Value::Array(array_elements(datum, element_type));
+        }
         match type_oid {
             pg_sys::INT8OID => Value::Integer(i64::from_datum(datum, false).unwrap_or_default()),
             pg_sys::INT4OID => {
@@ -149,44 +152,35 @@ unsafe fn value_of(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sys::Oid) -
             pg_sys::BOOLOID => Value::Boolean(bool::from_datum(datum, false).unwrap_or_default()),
             pg_sys::TEXTOID => Value::Text(String::from_datum(datum, false).unwrap_or_default()),
             pg_sys::TIMESTAMPTZOID => Value::Timestamp(datum.value() as i64),
-            pg_sys::INT8ARRAYOID => array(Vec::<Option<i64>>::from_datum(datum, false).map(|v| {
-                v.into_iter()
-                    .map(|i| i.map_or(Value::Null, Value::Integer))
-                    .collect()
-            })),
-            pg_sys::INT4ARRAYOID => array(Vec::<Option<i32>>::from_datum(datum, false).map(|v| {
-                v.into_iter()
-                    .map(|i| i.map_or(Value::Null, |i| Value::Integer(i.into())))
-                    .collect()
-            })),
-            pg_sys::INT2ARRAYOID => array(Vec::<Option<i16>>::from_datum(datum, false).map(|v| {
-                v.into_iter()
-                    .map(|i| i.map_or(Value::Null, |i| Value::Integer(i.into())))
-                    .collect()
-            })),
-            pg_sys::TEXTARRAYOID => {
-                array(Vec::<Option<String>>::from_datum(datum, false).map(|v| {
-                    v.into_iter()
-                        .map(|t| t.map_or(Value::Null, Value::Text))
-                        .collect()
-                }))
-            }
-            pg_sys::BOOLARRAYOID => array(Vec::<Option<bool>>::from_datum(datum, false).map(|v| {
-                v.into_iter()
-                    .map(|b| b.map_or(Value::Null, Value::Boolean))
-                    .collect()
-            })),
-            pg_sys::TIMESTAMPTZARRAYOID => array(
-                Vec::<Option<pgrx::datum::TimestampWithTimeZone>>::from_datum(datum, false).map(
-                    |v| {
-                        v.into_iter()
-                            .map(|t| t.map_or(Value::Null, |t| Value::Timestamp(t.into_inner())))
-                            .collect()
-                    },
-                ),
-            ),
             other => panic!("the planner made a parameter of unexpected type {other:?}"),
         }
+    }
+}
+
+/// The elements of an array datum, each a value of `element_type`.
+unsafe fn array_elements(datum: pg_sys::Datum, element_type: pg_sys::Oid) -> Vec<Value> {
+    // SAFETY: the datum is a non-null array of `element_type`; its elements are read in
+    // the current (per-tuple) memory context.
+    unsafe {
+        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()).cast::<pg_sys::ArrayType>();
+        let (mut length, mut by_value, mut align) = (0i16, false, 0 as std::ffi::c_char);
+        pg_sys::get_typlenbyvalalign(element_type, &mut length, &mut by_value, &mut align);
+        let mut elements: *mut pg_sys::Datum = std::ptr::null_mut();
+        let mut nulls: *mut bool = std::ptr::null_mut();
+        let mut count = 0;
+        pg_sys::deconstruct_array(
+            array,
+            element_type,
+            length.into(),
+            by_value,
+            align,
+            &mut elements,
+            &mut nulls,
+            &mut count,
+        );
+        (0..count as usize)
+            .map(|i| value_of(*elements.add(i), *nulls.add(i), element_type))
+            .collect()
     }
 }
 

@@ -20,7 +20,7 @@ use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::{QueryRequest, Shape};
-use tsparquet_core::query::{describe, Output, RunningQuery};
+use tsparquet_core::query::{describe, RunningQuery};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
@@ -235,15 +235,14 @@ enum Fill {
     /// type, name) from its column.
     Rows(Vec<(usize, Source, pg_sys::Oid, String)>),
     /// Groups: tuple column i from the query's output i, of the given type.
-    Groups(Vec<Output>, Vec<pg_sys::Oid>),
+    Groups(Vec<pg_sys::Oid>),
 }
 
 struct ScanState {
-    /// Whether the files have been loaded and reading started: at the first row, not in
+    /// None until the files are loaded and reading starts: at the first row, not in
     /// BeginForeignScan, because the plan's init plans (which may compute parameters)
     /// are only set up after it.
-    started: bool,
-    batches: Batches,
+    batches: Option<Batches>,
     /// The files read: those whose time range meets the range the bounds allow.
     files: ScanFiles,
     fill: Fill,
@@ -261,10 +260,9 @@ impl ScanState {
     unsafe fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
         // SAFETY: the node the state belongs to.
         let stored = unsafe { self.files.load(node) };
-        self.started = true;
         self.batch = None;
         self.next_row = 0;
-        self.batches = match &mut self.query {
+        self.batches = Some(match &mut self.query {
             None => Batches::Files(TableScan::new(stored, self.files.wanted.clone())),
             Some((request, params)) => {
                 // SAFETY: as above.
@@ -274,11 +272,7 @@ impl ScanState {
                 });
                 Batches::Query(started.unwrap_or_else(|e| errors::raise(&e)))
             }
-        };
-        if let (Fill::Groups(outputs, _), Batches::Query(running)) = (&mut self.fill, &self.batches)
-        {
-            outputs.clone_from(&running.outputs);
-        }
+        });
     }
 
     /// Makes the readers of a new batch.
@@ -299,8 +293,11 @@ impl ScanState {
                     })
                     .collect();
             }
-            Fill::Groups(outputs, types) => {
-                self.readers = query::group_readers(&batch, outputs, types)
+            Fill::Groups(types) => {
+                let Some(Batches::Query(running)) = &self.batches else {
+                    unreachable!("groups come from a pushed-down query");
+                };
+                self.readers = query::group_readers(&batch, &running.outputs, types)
                     .into_iter()
                     .map(Some)
                     .collect();
@@ -377,7 +374,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
                     (*(*node).ss.ss_ScanTupleSlot).tts_tupleDescriptor,
                 );
                 let types = slot_desc.iter().map(|a| a.atttypid).collect();
-                Fill::Groups(Vec::new(), types)
+                Fill::Groups(types)
             }
             _ => Fill::Rows(attributes),
         };
@@ -391,8 +388,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             bounds,
         };
         let state = ScanState {
-            started: false,
-            batches: Batches::Files(TableScan::new(Vec::new(), Vec::new())),
+            batches: None,
             files,
             fill,
             query: plan.query.map(|request| (request, Vec::new())),
@@ -417,7 +413,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         let Some(state) = state::get::<ScanState>((*node).fdw_state) else {
             return slot;
         };
-        if !state.started {
+        if state.batches.is_none() {
             state.start(node);
         }
         while state
@@ -426,7 +422,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             .is_none_or(|b| state.next_row >= b.num_rows())
         {
             pg_sys::check_for_interrupts!();
-            let next = match &mut state.batches {
+            let next = match state.batches.as_mut().expect("started above") {
                 Batches::Files(scan) => scan.next_batch().unwrap_or_else(|e| errors::raise(&e)),
                 Batches::Query(running) => query::next_batch(running),
             };
@@ -552,17 +548,16 @@ pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignSc
         // Parameters may have changed (the scan of a correlated subquery): a pushed-down
         // query starts again with their new values; a plain scan reads other files if the
         // bounds now allow another range.
-        if !state.started {
-            return;
-        }
-        let same_files = state.files.bounds.is_empty()
-            || unsafe { state.files.bounds.range(node) } == state.files.range;
+        let same_files = || {
+            state.files.bounds.is_empty()
+                || unsafe { state.files.bounds.range(node) } == state.files.range
+        };
         match &mut state.batches {
-            Batches::Files(scan) if same_files => {
+            Some(Batches::Files(scan)) if same_files() => {
                 scan.restart();
                 state.batch = None;
             }
-            _ => state.started = false,
+            _ => state.batches = None,
         }
     }
 }

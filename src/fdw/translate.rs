@@ -158,7 +158,17 @@ impl Translator {
                 let column = match name.as_str() {
                     TIME_COLUMN => Some(ColumnRef::Time),
                     TIME_NS_COLUMN => Some(ColumnRef::TimeNs),
-                    _ => stored_kind(table, attnum, attribute.atttypid)
+                    _ => super::options::column_role(table, attnum)
+                        .and_then(|role| {
+                            let sql_type = pg_sys::format_type_with_typemod(
+                                attribute.atttypid,
+                                attribute.atttypmod,
+                            );
+                            ColumnKind::from_catalog(
+                                &role,
+                                &CStr::from_ptr(sql_type).to_string_lossy(),
+                            )
+                        })
                         .map(|kind| ColumnRef::Stored(Column { name, kind })),
                 };
                 if let Some(column) = column {
@@ -318,22 +328,20 @@ impl Translator {
         unsafe {
             let (name, left_type, right_type) = builtin_operator(opno)?;
             let (left, right) = two_args(args)?;
-            let (column, value, name, value_type) = match (self.column(left), self.column(right)) {
-                (Some(c), None) => (c.clone(), right, name, right_type),
-                (None, Some(c)) => {
-                    let flipped = symbol(swapped(compare_op(&name)?));
-                    (c.clone(), left, flipped.to_owned(), left_type)
-                }
-                _ => return None,
-            };
-            if !Self::comparable(&column, &name, value_type) || !deterministic(collation) {
+            let (column_node, value, name, value_type) =
+                match (self.column(left).is_some(), self.column(right).is_some()) {
+                    (true, false) => (left, right, name, right_type),
+                    (false, true) => {
+                        let flipped = symbol(swapped(compare_op(&name)?));
+                        (right, left, flipped.to_owned(), left_type)
+                    }
+                    _ => return None,
+                };
+            let column = self.column(column_node)?;
+            if !Self::comparable(column, &name, value_type) || !deterministic(collation) {
                 return None;
             }
-            let column = match &column {
-                ColumnRef::Time => Expr::Time,
-                ColumnRef::TimeNs => Expr::TimeNs,
-                ColumnRef::Stored(c) => Expr::Column(c.name.clone()),
-            };
+            let column = self.column_expr(column_node)?;
             let value = self.param(value)?;
             Some(match name.as_str() {
                 "~~" | "!~~" => Expr::Like {
@@ -542,40 +550,6 @@ impl Translator {
             Some(Aggregate { function, argument })
         }
     }
-}
-
-/// The kind of a stored column from its `role` option and type.
-unsafe fn stored_kind(
-    table: pg_sys::Oid,
-    attnum: i16,
-    type_oid: pg_sys::Oid,
-) -> Option<ColumnKind> {
-    // SAFETY: catalog lookup of a column's options.
-    let options = unsafe {
-        PgList::<pg_sys::DefElem>::from_pg(pg_sys::GetForeignColumnOptions(table, attnum))
-    };
-    let mut role = None;
-    for option in options.iter_ptr() {
-        // SAFETY: column options are DefElems with string values.
-        unsafe {
-            if CStr::from_ptr((*option).defname).to_bytes() == b"role" {
-                role = Some(
-                    CStr::from_ptr(pg_sys::defGetString(option))
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    Some(match (role?.as_str(), type_oid) {
-        ("tag", pg_sys::TEXTOID) => ColumnKind::Tag,
-        ("field", pg_sys::TEXTOID) => ColumnKind::Field(FieldType::String),
-        ("field", pg_sys::FLOAT8OID) => ColumnKind::Field(FieldType::Float),
-        ("field", pg_sys::INT8OID) => ColumnKind::Field(FieldType::Integer),
-        ("field", pg_sys::NUMERICOID) => ColumnKind::Field(FieldType::Unsigned),
-        ("field", pg_sys::BOOLOID) => ColumnKind::Field(FieldType::Boolean),
-        _ => return None,
-    })
 }
 
 /// The value of a non-null constant of type `type_oid`.
