@@ -4,7 +4,7 @@ use arrow::array::RecordBatch;
 use arrow::util::display::array_value_to_string;
 use bytes::Bytes;
 use tsparquet_core::batch::MeasurementBatch;
-use tsparquet_core::line_protocol::{parse, ParseOptions, Precision};
+use tsparquet_core::line_protocol::{parse, FieldValue, ParseOptions, Precision};
 use tsparquet_core::parquet_file;
 use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit, Value,
@@ -12,6 +12,7 @@ use tsparquet_core::query::expr::{
 use tsparquet_core::query::request::{QueryRequest, Shape};
 use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError};
 use tsparquet_core::schema::TableSchema;
+use tsparquet_core::sql_row::row_point;
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
 /// A table written by `writes` in turn, one file per day of each write.
@@ -34,6 +35,36 @@ fn table(writes: &[&str]) -> (TableSchema, Vec<Bytes>) {
         }
     }
     (schema, files)
+}
+
+/// The files of one write of `v` floats, one row per value with tag `id` its position:
+/// values line protocol cannot carry (NaN of either sign, infinities) as SQL rows give them.
+fn float_table(values: &[f64]) -> (QueryRequest, Vec<Bytes>) {
+    let mut schema = TableSchema::default();
+    let mut batch = MeasurementBatch::default();
+    for (i, v) in values.iter().enumerate() {
+        let point = row_point(
+            "m",
+            None,
+            Some(i as i64),
+            vec![("id".into(), i.to_string().into())],
+            vec![("v".into(), FieldValue::Float(*v))],
+        )
+        .unwrap();
+        schema.admit(&point).unwrap();
+        batch.push(&point);
+    }
+    let files = batch
+        .finish(&schema)
+        .into_iter()
+        .map(|day| Bytes::from(parquet_file::write(&day.batch).unwrap()))
+        .collect();
+    let request = QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: Vec::new(),
+        shape: rows(&["id"]),
+    };
+    (request, files)
 }
 
 /// A request over the table `writes` make, and that table's files.
@@ -213,6 +244,103 @@ fn time_compares_at_microsecond_precision() {
     );
     assert_eq!(exact.len(), 1);
     assert_eq!(exact[0][1], "2");
+}
+
+#[test]
+fn floats_compare_as_postgres_orders_them() {
+    // Postgres: -0 = 0; every NaN equals every NaN and is above +Infinity.
+    let values = [
+        -f64::NAN,
+        f64::NAN,
+        -0.0,
+        0.0,
+        1.5,
+        -1.5,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+    ];
+    let (mut request, files) = float_table(&values);
+    let engine = engine();
+    let mut ids = |filter: Expr, param: f64| {
+        request.filters = vec![filter];
+        let mut query = engine
+            .start(&request, &[Value::Float(param)], files.clone(), &limits())
+            .unwrap();
+        let mut ids = Vec::new();
+        while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
+            ids.extend(
+                strings(&batch)
+                    .into_iter()
+                    .map(|r| r[1].parse::<usize>().unwrap()),
+            );
+        }
+        ids.sort();
+        ids
+    };
+    let v = || column("v");
+    let compare = |op| Expr::compare(op, v(), Expr::Param(0));
+    assert_eq!(ids(compare(CompareOp::Equal), 0.0), [2, 3]);
+    assert_eq!(ids(compare(CompareOp::Equal), -0.0), [2, 3]);
+    assert_eq!(ids(compare(CompareOp::Greater), 0.0), [0, 1, 4, 7]);
+    assert_eq!(
+        ids(compare(CompareOp::GreaterOrEqual), -0.0),
+        [0, 1, 2, 3, 4, 7]
+    );
+    assert_eq!(ids(compare(CompareOp::Less), 0.0), [5, 6]);
+    assert_eq!(ids(compare(CompareOp::NotEqual), 0.0), [0, 1, 4, 5, 6, 7]);
+    assert_eq!(ids(compare(CompareOp::Equal), f64::NAN), [0, 1]);
+    assert_eq!(ids(compare(CompareOp::Equal), -f64::NAN), [0, 1]);
+    assert_eq!(ids(compare(CompareOp::Less), f64::NAN), [2, 3, 4, 5, 6, 7]);
+    assert_eq!(ids(compare(CompareOp::Greater), f64::INFINITY), [0, 1]);
+    assert_eq!(ids(compare(CompareOp::Greater), 1.0), [0, 1, 4, 7]);
+    let in_list = Expr::InList {
+        expr: Box::new(v()),
+        list: vec![Expr::Param(0), Expr::Value(Value::Float(-1.5))],
+        negated: false,
+    };
+    assert_eq!(ids(in_list, f64::NAN), [0, 1, 5]);
+    assert_eq!(
+        ids(Expr::Not(Box::new(compare(CompareOp::LessOrEqual))), 0.0),
+        [0, 1, 4, 7]
+    );
+
+    // min and max: NaN of either sign is the greatest value, -0 keeps its sign.
+    request.filters = vec![];
+    request.shape = groups(
+        vec![],
+        vec![
+            (AggregateFunction::Min, Some(v())),
+            (AggregateFunction::Max, Some(v())),
+        ],
+    );
+    let extremes = |request: &QueryRequest, files: Vec<Bytes>| {
+        let mut query = engine.start(request, &[], files, &limits()).unwrap();
+        let batch = query.next_batch(&engine, &|| false).unwrap().unwrap();
+        strings(&batch).remove(0)
+    };
+    assert_eq!(extremes(&request, files.clone()), ["-inf", "NaN"]);
+    let (_, signed_zero) = float_table(&[-f64::NAN, -0.0, 2.0]);
+    assert_eq!(extremes(&request, signed_zero), ["-0.0", "NaN"]);
+    // The same per group (DataFusion aggregates groups by other code).
+    let one_group = Expr::IsNull {
+        expr: Box::new(column("id")),
+        negated: false,
+    };
+    request.shape = groups(
+        vec![one_group],
+        vec![
+            (AggregateFunction::Min, Some(v())),
+            (AggregateFunction::Max, Some(v())),
+        ],
+    );
+    assert_eq!(extremes(&request, files), ["false", "-inf", "NaN"]);
+    let (_, infinities) = float_table(&[f64::INFINITY, f64::NEG_INFINITY]);
+    assert_eq!(extremes(&request, infinities), ["false", "-inf", "inf"]);
+    let (_, only_negative_infinity) = float_table(&[f64::NEG_INFINITY]);
+    assert_eq!(
+        extremes(&request, only_negative_infinity),
+        ["false", "-inf", "-inf"]
+    );
 }
 
 #[test]

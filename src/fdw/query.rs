@@ -149,6 +149,10 @@ unsafe fn value_of(datum: pg_sys::Datum, is_null: bool, type_oid: pg_sys::Oid) -
             pg_sys::INT2OID => {
                 Value::Integer(i16::from_datum(datum, false).unwrap_or_default().into())
             }
+            pg_sys::FLOAT8OID => Value::Float(f64::from_datum(datum, false).unwrap_or_default()),
+            pg_sys::FLOAT4OID => {
+                Value::Float(f32::from_datum(datum, false).unwrap_or_default().into())
+            }
             pg_sys::BOOLOID => Value::Boolean(bool::from_datum(datum, false).unwrap_or_default()),
             pg_sys::TEXTOID => Value::Text(String::from_datum(datum, false).unwrap_or_default()),
             pg_sys::TIMESTAMPTZOID => Value::Timestamp(datum.value() as i64),

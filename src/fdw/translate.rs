@@ -299,7 +299,7 @@ impl Translator {
     }
 
     /// Whether `operator` on `column` against a value of `value_type` means the same in
-    /// DataFusion. Floats are left to Postgres: it orders NaN and -0 its own way.
+    /// DataFusion (floats are compared there in Postgres' order, NaN and -0 included).
     fn comparable(column: &ColumnRef, name: &str, value_type: pg_sys::Oid) -> bool {
         let ordering = compare_op(name).is_some();
         match column {
@@ -307,6 +307,9 @@ impl Translator {
             ColumnRef::TimeNs => ordering && is_integer_type(value_type),
             ColumnRef::Stored(c) => match c.kind {
                 ColumnKind::Field(FieldType::Integer) => ordering && is_integer_type(value_type),
+                ColumnKind::Field(FieldType::Float) => {
+                    ordering && matches!(value_type, pg_sys::FLOAT8OID | pg_sys::FLOAT4OID)
+                }
                 ColumnKind::Field(FieldType::Boolean) => {
                     matches!(name, "=" | "<>") && value_type == pg_sys::BOOLOID
                 }

@@ -9,6 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
 use datafusion::catalog::MemTable;
+use datafusion::common::Column as DfColumn;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -121,6 +122,10 @@ fn context(limits: &Limits) -> Result<SessionContext, QueryError> {
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
+fn column(name: &str) -> DfExpr {
+    DfExpr::Column(DfColumn::new_unqualified(name))
+}
+
 fn arrow_schema(request: &QueryRequest) -> SchemaRef {
     Arc::new(table_arrow_schema(&TableSchema::new(
         request.columns.clone(),
@@ -157,6 +162,10 @@ fn build(
             }
             let mut outputs: Vec<Output> = (0..keys.len()).map(Output::Column).collect();
             let mut computed: Vec<DfExpr> = Vec::new();
+            let mut finished: Vec<DfExpr> = (0..keys.len())
+                .map(|i| column(&format!("key{i}")))
+                .collect();
+            let mut finishing = false;
             for aggregate in aggregates {
                 let parts = translator.aggregate(aggregate)?;
                 let first = keys.len() + computed.len();
@@ -169,10 +178,23 @@ fn build(
                 });
                 for part in parts {
                     let name = format!("value{}", computed.len());
-                    computed.push(part.alias(name));
+                    finished.push(match part.finish {
+                        Some(finish) => {
+                            finishing = true;
+                            finish(column(&name)).alias(&name)
+                        }
+                        None => column(&name),
+                    });
+                    computed.push(part.aggregate.alias(name));
                 }
             }
-            Ok((frame.aggregate(group, computed)?, outputs))
+            let frame = frame.aggregate(group, computed)?;
+            let frame = if finishing {
+                frame.select(finished)?
+            } else {
+                frame
+            };
+            Ok((frame, outputs))
         }
     }
 }

@@ -10,6 +10,8 @@ pub enum Value {
     Null,
     Boolean(bool),
     Integer(i64),
+    /// A `double precision`; only ever a parameter's value, never in a serialised plan.
+    Float(f64),
     Text(String),
     /// A Postgres `timestamptz`: microseconds since 2000-01-01 UTC.
     Timestamp(i64),

@@ -4,6 +4,7 @@
 
 mod engine;
 pub mod expr;
+mod float_order;
 pub mod request;
 mod translate;
 

@@ -12,6 +12,7 @@ use datafusion::common::DFSchema;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable};
 
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
+use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::QueryError;
 use crate::schema::TIME_COLUMN;
 use crate::time::postgres_micros_to_unix_nanos;
@@ -63,6 +64,7 @@ impl Translator<'_> {
             Value::Null => lit(ScalarValue::Null),
             Value::Boolean(b) => lit(*b),
             Value::Integer(i) => lit(*i),
+            Value::Float(f) => lit(canonical(*f)),
             Value::Text(t) => lit(t.as_str()),
             Value::Timestamp(micros) => nanos(first_nanos_of(*micros)),
             Value::Array(_) => {
@@ -193,8 +195,17 @@ impl Translator<'_> {
     fn compare(&self, op: CompareOp, left: &Expr, right: &Expr) -> Result<DfExpr, QueryError> {
         match self.value(right) {
             Some(value) => self.compare_value(op, left, &value),
-            None => Ok(apply(op, self.expr(left)?, self.expr(right)?)),
+            None => Ok(apply(op, self.ordered(left)?, self.ordered(right)?)),
         }
+    }
+
+    /// `expr` as Postgres orders it: floats through `pg_float_order`.
+    fn ordered(&self, expr: &Expr) -> Result<DfExpr, QueryError> {
+        let e = self.expr(expr)?;
+        let is_float = matches!(self.value(expr), Some(Value::Float(_)))
+            || matches!(expr, Expr::Column(_))
+                && e.get_type(self.schema).map_err(QueryError::from)? == DataType::Float64;
+        Ok(if is_float { pg_float_order(e) } else { e })
     }
 
     /// `left op value`. Comparisons of `time` and `time_ns` become ranges of stored
@@ -223,13 +234,13 @@ impl Translator<'_> {
                 })
             }
             (Expr::TimeNs, Value::Integer(ns)) => Ok(apply(op, stored_time(), nanos(*ns))),
-            _ => Ok(apply(op, self.expr(left)?, Self::literal(value)?)),
+            _ => Ok(apply(op, self.ordered(left)?, Self::literal(value)?)),
         }
     }
 
     /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
     /// columns.
-    pub fn aggregate(&self, aggregate: &Aggregate) -> Result<Vec<DfExpr>, QueryError> {
+    pub fn aggregate(&self, aggregate: &Aggregate) -> Result<Vec<AggregatePart>, QueryError> {
         let argument = match &aggregate.argument {
             Some(a) => Some(self.expr(a)?),
             None => None,
@@ -239,26 +250,54 @@ impl Translator<'_> {
                 .clone()
                 .ok_or_else(|| QueryError::Unsupported("an aggregate without argument".into()))
         };
-        let integer = match &argument {
-            Some(a) => a
-                .get_type(self.schema)
-                .map_err(QueryError::from)?
-                .is_integer(),
-            None => false,
+        let argument_type = match &argument {
+            Some(a) => Some(a.get_type(self.schema).map_err(QueryError::from)?),
+            None => None,
         };
+        let integer = argument_type.as_ref().is_some_and(DataType::is_integer);
+        let float = argument_type == Some(DataType::Float64);
         // Postgres sums integers into numeric: exact, never overflowing.
         let exact = || Ok::<_, QueryError>(cast(arg()?, DataType::Decimal128(38, 0)));
+        let extreme = |function: fn(DfExpr) -> DfExpr| {
+            Ok::<_, QueryError>(if float {
+                AggregatePart {
+                    aggregate: function(pg_float_key(arg()?)),
+                    finish: Some(pg_float_from_key),
+                }
+            } else {
+                AggregatePart::plain(function(arg()?))
+            })
+        };
         Ok(match aggregate.function {
-            AggregateFunction::CountRows => vec![count(lit(1i64))],
-            AggregateFunction::Count => vec![count(arg()?)],
-            AggregateFunction::CountDistinct => vec![count_distinct(arg()?)],
-            AggregateFunction::Sum if integer => vec![sum(exact()?)],
-            AggregateFunction::Sum => vec![sum(arg()?)],
-            AggregateFunction::Avg if integer => vec![sum(exact()?), count(arg()?)],
-            AggregateFunction::Avg => vec![avg(arg()?)],
-            AggregateFunction::Min => vec![min(arg()?)],
-            AggregateFunction::Max => vec![max(arg()?)],
+            AggregateFunction::CountRows => vec![AggregatePart::plain(count(lit(1i64)))],
+            AggregateFunction::Count => vec![AggregatePart::plain(count(arg()?))],
+            AggregateFunction::CountDistinct => vec![AggregatePart::plain(count_distinct(arg()?))],
+            AggregateFunction::Sum if integer => vec![AggregatePart::plain(sum(exact()?))],
+            AggregateFunction::Sum => vec![AggregatePart::plain(sum(arg()?))],
+            AggregateFunction::Avg if integer => vec![
+                AggregatePart::plain(sum(exact()?)),
+                AggregatePart::plain(count(arg()?)),
+            ],
+            AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
+            AggregateFunction::Min => vec![extreme(min)?],
+            AggregateFunction::Max => vec![extreme(max)?],
         })
+    }
+}
+
+/// One DataFusion aggregate of a Postgres aggregate, and the expression, if any, that
+/// turns its result into the value Postgres expects.
+pub(crate) struct AggregatePart {
+    pub aggregate: DfExpr,
+    pub finish: Option<fn(DfExpr) -> DfExpr>,
+}
+
+impl AggregatePart {
+    fn plain(aggregate: DfExpr) -> AggregatePart {
+        AggregatePart {
+            aggregate,
+            finish: None,
+        }
     }
 }
 
