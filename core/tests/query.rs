@@ -9,7 +9,7 @@ use tsparquet_core::parquet_file;
 use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit, Value,
 };
-use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError};
 use tsparquet_core::schema::TableSchema;
 use tsparquet_core::sql_row::row_point;
@@ -63,6 +63,8 @@ fn float_table(values: &[f64]) -> (QueryRequest, Vec<Bytes>) {
         columns: schema.columns().to_vec(),
         filters: Vec::new(),
         shape: rows(&["id"]),
+        order: Vec::new(),
+        limit: None,
     };
     (request, files)
 }
@@ -74,6 +76,8 @@ fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, 
         columns: schema.columns().to_vec(),
         filters,
         shape,
+        order: Vec::new(),
+        limit: None,
     };
     (request, files)
 }
@@ -341,6 +345,80 @@ fn floats_compare_as_postgres_orders_them() {
         extremes(&request, only_negative_infinity),
         ["false", "-inf", "-inf"]
     );
+}
+
+/// The results of `request` in the order the engine gives them.
+fn ordered(request: &QueryRequest, files: Vec<Bytes>) -> Vec<Vec<String>> {
+    let engine = engine();
+    let mut query = engine.start(request, &[], files, &limits()).unwrap();
+    let mut rows = Vec::new();
+    while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
+        rows.extend(strings(&batch));
+    }
+    rows
+}
+
+fn sort_key(output: usize, descending: bool, nulls_first: bool) -> SortKey {
+    SortKey {
+        output,
+        descending,
+        nulls_first,
+    }
+}
+
+#[test]
+fn order_and_limit_follow_postgres() {
+    // Floats sort NaN (of either sign) last ascending, -0 and 0 together.
+    let values = [2.0, -f64::NAN, -0.0, f64::NEG_INFINITY, f64::NAN, 1.0];
+    let (mut floats, files) = float_table(&values);
+    floats.shape = rows(&["v"]);
+    floats.order = vec![sort_key(1, false, false)];
+    let v = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[1].clone()).collect::<Vec<_>>();
+    let ascending = v(ordered(&floats, files.clone()));
+    assert_eq!(&ascending[..2], ["-inf", "-0.0"].map(String::from));
+    assert_eq!(&ascending[2..4], ["1.0", "2.0"].map(String::from));
+    assert_eq!(&ascending[4..], ["NaN", "NaN"].map(String::from));
+    floats.order = vec![sort_key(1, true, false)];
+    floats.limit = Some(Limit {
+        offset: 2,
+        count: Some(2),
+    });
+    assert_eq!(v(ordered(&floats, files)), ["2.0", "1.0"]);
+
+    // Groups ordered by an aggregate, then by key; NULL keys placed as asked.
+    let (mut request, files) = request(
+        &["m,host=a u=5i 1\nm,host=b u=7i 2\nm,host=c u=5i 3\nm u=6i 4\nm,host=a u=1i 5"],
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![(AggregateFunction::Max, Some(column("u")))],
+        ),
+    );
+    request.order = vec![sort_key(1, true, false), sort_key(0, false, true)];
+    assert_eq!(
+        ordered(&request, files.clone()),
+        [["b", "7"], ["NULL", "6"], ["a", "5"], ["c", "5"]].map(|r| r.map(String::from).to_vec())
+    );
+    request.order = vec![sort_key(0, true, true)];
+    request.limit = Some(Limit {
+        offset: 0,
+        count: Some(2),
+    });
+    assert_eq!(
+        ordered(&request, files.clone()),
+        [["NULL", "6"], ["c", "5"]].map(|r| r.map(String::from).to_vec())
+    );
+    // The average of integers is divided by Postgres: it is not ordered by.
+    request.shape = groups(
+        vec![column("host")],
+        vec![(AggregateFunction::Avg, Some(column("u")))],
+    );
+    request.order = vec![sort_key(1, false, false)];
+    let engine = engine();
+    assert!(matches!(
+        engine.start(&request, &[], files, &limits()),
+        Err(QueryError::Unsupported(_))
+    ));
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod describe;
 mod file_cache;
 mod modify;
 mod options;
+mod ordered;
 mod query;
 mod scan;
 mod state;

@@ -119,7 +119,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_plan(
-    root: *mut pg_sys::PlannerInfo,
+    _root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
     foreigntableid: pg_sys::Oid,
     best_path: *mut pg_sys::ForeignPath,
@@ -130,7 +130,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     // SAFETY: reads the relation's target list and quals, builds the plan node.
     unsafe {
         if (*baserel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
-            return upper::plan(root, best_path, tlist, outer_plan);
+            return upper::plan(best_path, tlist, outer_plan);
         }
         let relid = (*baserel).relid;
         let mut used: *mut pg_sys::Bitmapset = std::ptr::null_mut();
@@ -193,6 +193,8 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 columns: translator.stored_columns(),
                 filters,
                 shape: Shape::Rows { columns },
+                order: Vec::new(),
+                limit: None,
             })
         };
         let plan = ScanPlan {
@@ -308,14 +310,20 @@ impl ScanState {
     }
 }
 
+/// The plan in a String node written by [`plan_private`].
+pub(super) unsafe fn read_plan(node: *mut pg_sys::String) -> ScanPlan {
+    // SAFETY: the caller passes the String node of a plan.
+    let text = unsafe { std::ffi::CStr::from_ptr((*node).sval) };
+    serde_json::from_slice(text.to_bytes()).expect("scan plan written by plan_private")
+}
+
 /// The plan written by `get_foreign_plan` into the node's `fdw_private`.
 unsafe fn scan_plan(plan_node: *mut pg_sys::ForeignScan) -> ScanPlan {
     // SAFETY: fdw_private holds one String node with the serialised plan.
-    let text = unsafe {
+    unsafe {
         let private = PgList::<pg_sys::String>::from_pg((*plan_node).fdw_private);
-        std::ffi::CStr::from_ptr((*private.get_ptr(0).expect("scan plan")).sval)
-    };
-    serde_json::from_slice(text.to_bytes()).expect("scan plan written by get_foreign_plan")
+        read_plan(private.get_ptr(0).expect("scan plan"))
+    }
 }
 
 #[pg_guard]
@@ -341,24 +349,35 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         let table = pg_sys::Oid::from(plan.table);
         let mut attributes = Vec::new();
         let relation = (*node).ss.ss_currentRelation;
-        if !relation.is_null() {
-            let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
-            for attnum in &plan.attributes {
-                let index = *attnum as usize - 1;
-                let Some(attribute) = tupdesc.get(index) else {
-                    continue;
-                };
-                if attribute.attisdropped {
-                    continue;
-                }
-                let name = attribute.name().to_owned();
-                let source = match name.as_str() {
-                    TIME_COLUMN => Source::Time,
-                    TIME_NS_COLUMN => Source::TimeNs,
-                    _ => Source::Column(name.clone()),
-                };
-                attributes.push((index, source, attribute.atttypid, name));
+        // Attributes fill their place in the table's rows, or with no relation (a scan of
+        // an ordered upper relation) their place in the scan target list.
+        let by_position = relation.is_null();
+        let relation = if by_position {
+            pg_sys::RelationIdGetRelation(table)
+        } else {
+            relation
+        };
+        let tupdesc = pgrx::PgTupleDesc::from_pg_unchecked((*relation).rd_att);
+        for (position, attnum) in plan.attributes.iter().enumerate() {
+            let index = *attnum as usize - 1;
+            let Some(attribute) = tupdesc.get(index) else {
+                continue;
+            };
+            if attribute.attisdropped {
+                continue;
             }
+            let name = attribute.name().to_owned();
+            let source = match name.as_str() {
+                TIME_COLUMN => Source::Time,
+                TIME_NS_COLUMN => Source::TimeNs,
+                _ => Source::Column(name.clone()),
+            };
+            let place = if by_position { position } else { index };
+            attributes.push((place, source, attribute.atttypid, name));
+        }
+        drop(tupdesc);
+        if by_position {
+            pg_sys::RelationClose(relation);
         }
         let mut wanted: Vec<String> = vec![TIME_COLUMN.to_owned()];
         wanted.extend(attributes.iter().filter_map(|(_, s, _, _)| match s {

@@ -4,7 +4,8 @@
 //! Postgres one row per group. Otherwise nothing is offered and Postgres aggregates.
 //!
 //! The scan's target list (`fdw_scan_tlist`) holds the group keys, then the aggregates:
-//! the order of the engine's result columns.
+//! the order of the engine's result columns. `ORDER BY` and `LIMIT` over such a scan, or
+//! over a scan of rows, are in `ordered`.
 
 use pgrx::prelude::*;
 use pgrx::PgList;
@@ -12,6 +13,7 @@ use tsparquet_core::query::expr::{Aggregate, Expr};
 use tsparquet_core::query::request::{QueryRequest, Shape};
 
 use super::describe::{deparse, relation_name};
+use super::ordered;
 use super::scan::{plan_private, ScanPlan};
 use super::time_bounds;
 use super::translate::Translator;
@@ -68,11 +70,21 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
     output_rel: *mut pg_sys::RelOptInfo,
     extra: *mut std::ffi::c_void,
 ) {
-    if stage != pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG || !ENABLE_PUSHDOWN.get() {
+    if !ENABLE_PUSHDOWN.get() {
         return;
     }
-    // SAFETY: the planner's structures for a grouping step over one relation.
+    // SAFETY: the planner's structures for an upper step over one relation.
     unsafe {
+        match stage {
+            pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG => {}
+            pg_sys::UpperRelationKind::UPPERREL_ORDERED => {
+                return ordered::add_ordered_path(root, input_rel, output_rel)
+            }
+            pg_sys::UpperRelationKind::UPPERREL_FINAL => {
+                return ordered::add_limited_path(root, input_rel, output_rel, extra.cast())
+            }
+            _ => return,
+        }
         if (*input_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL {
             return;
         }
@@ -153,6 +165,8 @@ unsafe fn grouped_path(
                 columns: translator.stored_columns(),
                 filters,
                 shape: Shape::Groups { keys, aggregates },
+                order: Vec::new(),
+                limit: None,
             }),
             pushed,
         };
@@ -178,6 +192,7 @@ unsafe fn grouped_path(
         let startup = 10.0 + (*input_rel).tuples * pg_sys::cpu_operator_cost * 0.5;
         let total = startup + rows * pg_sys::cpu_tuple_cost;
         let private = pg_sys::lappend(plan_private(&plan), translator.params().cast());
+        let private = pg_sys::lappend(private, list.cast());
         Some(pg_sys::create_foreign_upper_path(
             root,
             output_rel,
@@ -192,29 +207,27 @@ unsafe fn grouped_path(
     }
 }
 
-/// The plan of a grouped scan chosen by the planner.
+/// The plan of a scan of an upper relation (grouped, ordered or limited) chosen by the
+/// planner.
 pub unsafe fn plan(
-    root: *mut pg_sys::PlannerInfo,
     best_path: *mut pg_sys::ForeignPath,
     tlist: *mut pg_sys::List,
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
-    // SAFETY: the path built by grouped_path: fdw_private holds the serialised plan, then
-    // the parameter expressions.
+    // SAFETY: a path built here or in `ordered`: fdw_private holds the serialised plan, the
+    // parameter expressions and the scan target list.
     unsafe {
         let private = PgList::<pg_sys::Node>::from_pg((*best_path).fdw_private);
-        let plan_text = private.get_ptr(0).expect("grouped scan plan");
+        let plan_text = private.get_ptr(0).expect("upper scan plan");
         let params = private.get_ptr(1).unwrap_or(std::ptr::null_mut());
-        let (scan_tlist, _) =
-            grouped_target_list((*best_path).path.pathtarget, (*(*root).parse).groupClause)
-                .expect("the target list was accepted when the path was made");
+        let scan_tlist = private.get_ptr(2).unwrap_or(std::ptr::null_mut());
         pg_sys::make_foreignscan(
             tlist,
             std::ptr::null_mut(),
             0,
             params.cast(),
             pg_sys::lappend(std::ptr::null_mut(), plan_text.cast()),
-            scan_tlist,
+            scan_tlist.cast(),
             std::ptr::null_mut(),
             outer_plan,
         )

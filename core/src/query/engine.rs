@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use bytes::Bytes;
 use datafusion::catalog::MemTable;
 use datafusion::common::Column as DfColumn;
@@ -26,7 +26,8 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::expr::{AggregateFunction, Value};
-use super::request::{QueryRequest, Shape};
+use super::float_order::pg_float_order;
+use super::request::{QueryRequest, Shape, SortKey};
 use super::translate::Translator;
 use super::QueryError;
 use crate::batch::table_arrow_schema;
@@ -134,6 +135,43 @@ fn arrow_schema(request: &QueryRequest) -> SchemaRef {
 
 /// The DataFusion plan of a request, and where each Postgres result value is in its rows.
 fn build(
+    frame: DataFrame,
+    request: &QueryRequest,
+    params: &[Value],
+) -> Result<(DataFrame, Vec<Output>), QueryError> {
+    let (frame, outputs) = build_shape(frame, request, params)?;
+    let frame = order(frame, &request.order, &outputs)?;
+    Ok(match request.limit {
+        Some(limit) => (frame.limit(limit.offset, limit.count)?, outputs),
+        None => (frame, outputs),
+    })
+}
+
+/// `frame` sorted by `keys`, each in Postgres' order of its type: floats by
+/// `pg_float_order`, every other result type as Arrow orders it.
+fn order(frame: DataFrame, keys: &[SortKey], outputs: &[Output]) -> Result<DataFrame, QueryError> {
+    if keys.is_empty() {
+        return Ok(frame);
+    }
+    let mut sort = Vec::new();
+    for key in keys {
+        let Some(Output::Column(index)) = outputs.get(key.output) else {
+            return Err(QueryError::Unsupported(format!(
+                "ordering by result {} (an average of integers or no such result)",
+                key.output
+            )));
+        };
+        let field = frame.schema().field(*index);
+        let mut expr = column(field.name());
+        if field.data_type() == &DataType::Float64 {
+            expr = pg_float_order(expr);
+        }
+        sort.push(expr.sort(!key.descending, key.nulls_first));
+    }
+    Ok(frame.sort(sort)?)
+}
+
+fn build_shape(
     frame: DataFrame,
     request: &QueryRequest,
     params: &[Value],

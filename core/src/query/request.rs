@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expr::{Aggregate, Expr};
-use crate::schema::Column;
+use super::expr::{Aggregate, AggregateFunction, Expr};
+use crate::line_protocol::FieldType;
+use crate::schema::{Column, ColumnKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryRequest {
@@ -12,6 +13,27 @@ pub struct QueryRequest {
     /// Conditions every row must meet.
     pub filters: Vec<Expr>,
     pub shape: Shape,
+    /// The order of the results, most significant key first; empty for any order.
+    pub order: Vec<SortKey>,
+    pub limit: Option<Limit>,
+}
+
+/// One key of `ORDER BY`: a result column in Postgres' order of its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKey {
+    /// The result column, counted as Postgres sees them (`time` then the columns of
+    /// [`Shape::Rows`]; the keys then the aggregates of [`Shape::Groups`]).
+    pub output: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+/// `LIMIT count OFFSET offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    pub offset: usize,
+    /// None: all rows after the offset.
+    pub count: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,4 +46,34 @@ pub enum Shape {
         keys: Vec<Expr>,
         aggregates: Vec<Aggregate>,
     },
+}
+
+impl QueryRequest {
+    /// Whether the engine can order by result column `output`: any column but an average
+    /// of integers, which Postgres divides itself to give it numeric's scale.
+    pub fn orderable(&self, output: usize) -> bool {
+        match &self.shape {
+            Shape::Rows { columns } => output <= columns.len(),
+            Shape::Groups { keys, aggregates } => match output.checked_sub(keys.len()) {
+                None => true,
+                Some(i) => aggregates.get(i).is_some_and(|a| {
+                    a.function != AggregateFunction::Avg || !self.is_integer(a.argument.as_ref())
+                }),
+            },
+        }
+    }
+
+    fn is_integer(&self, expr: Option<&Expr>) -> bool {
+        match expr {
+            Some(Expr::TimeNs) => true,
+            Some(Expr::Column(name)) => self.columns.iter().any(|c| {
+                c.name == *name
+                    && matches!(
+                        c.kind,
+                        ColumnKind::Field(FieldType::Integer | FieldType::Unsigned)
+                    )
+            }),
+            _ => false,
+        }
+    }
 }

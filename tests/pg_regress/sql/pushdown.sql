@@ -42,7 +42,7 @@ DECLARE
 BEGIN
   pushed := '';
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
-    IF line ~ 'Pushed (Filter|Group Key|Aggregates):' THEN
+    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Order|Limit):' THEN
       pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
     END IF;
   END LOOP;
@@ -116,7 +116,30 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT date_bin('1 day 2 hours', time, '1969-12-31 00:00+00') AS bin, count(*) FROM TABLE GROUP BY bin ORDER BY bin$$),
   ($$SELECT tsparquet.time_bucket('1 hour', time), host, avg(u) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT tsparquet.time_bucket('1 day', time, '2023-12-31 12:00+00'), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
-  ($$SELECT date_bin('1 hour', time, now()), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+  ($$SELECT date_bin('1 hour', time, now()), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  -- order and limit
+  ($$SELECT * FROM TABLE ORDER BY time DESC LIMIT 5$$),
+  ($$SELECT host, u, time_ns FROM TABLE WHERE host = 'h3' ORDER BY time_ns LIMIT 4 OFFSET 2$$),
+  ($$SELECT * FROM TABLE ORDER BY u DESC NULLS LAST, time LIMIT 7$$),
+  ($$SELECT u, time FROM TABLE WHERE u < 0 ORDER BY u NULLS FIRST, time DESC LIMIT 6 OFFSET 1$$),
+  ($$SELECT f, time FROM TABLE WHERE host = 'special' OR f > 3.9 ORDER BY f DESC, time LIMIT 8$$),
+  ($$SELECT f, time FROM TABLE ORDER BY f, time LIMIT 3$$),
+  ($$SELECT time, b FROM TABLE WHERE time > '2024-01-03 12:00' ORDER BY b, time DESC LIMIT 5$$),
+  ($$SELECT host, time FROM TABLE ORDER BY host COLLATE "C" DESC, time LIMIT 4$$),
+  ($$SELECT host, time FROM TABLE ORDER BY host, time LIMIT 4$$),
+  ($$SELECT time, u FROM TABLE WHERE u > 990 ORDER BY time$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time LIMIT NULL OFFSET 2990$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time LIMIT ALL$$),
+  ($$SELECT time, u FROM TABLE WHERE f::real > 3 ORDER BY time LIMIT 5$$),
+  ($$SELECT time, s || '!' FROM TABLE ORDER BY time LIMIT 5$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time FETCH FIRST 3 ROWS WITH TIES$$),
+  ($$SELECT host, max(u) AS m FROM TABLE GROUP BY host ORDER BY m DESC NULLS LAST LIMIT 3$$),
+  ($$SELECT host COLLATE "C" AS h, max(u) FROM TABLE GROUP BY 1 ORDER BY 1 DESC LIMIT 3$$),
+  ($$SELECT date_trunc('minute', time) AS minute, max(f) FROM TABLE GROUP BY minute ORDER BY minute DESC LIMIT 5 OFFSET 1$$),
+  ($$SELECT host, max(f), count(*) FROM TABLE GROUP BY host ORDER BY 2 DESC, 3, min(time) LIMIT 4$$),
+  ($$SELECT host, sum(u) FROM TABLE GROUP BY host ORDER BY 2 NULLS FIRST LIMIT 9$$),
+  ($$SELECT host, avg(u) FROM TABLE GROUP BY host ORDER BY 2 LIMIT 2$$),
+  ($$SELECT region, count(*) FROM TABLE GROUP BY region ORDER BY region LIMIT 2$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
@@ -167,6 +190,9 @@ WHERE host IN ('h1', 'h2') AND time >= '2024-01-02' AND time < '2024-01-02 01:00
 GROUP BY minute ORDER BY minute;
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT host, avg(u) FROM pd.cpu WHERE time >= now() - interval '1 hour' GROUP BY host;
+EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu WHERE host = 'h1' ORDER BY time DESC LIMIT 3;
+EXPLAIN (COSTS OFF)
+SELECT host, max(u) FROM pd.cpu GROUP BY host ORDER BY 2 DESC NULLS LAST LIMIT 3 OFFSET 1;
 -- What cannot be pushed down stays with Postgres.
 EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE u > 700 AND f > 2 AND f::real < 3;
 

@@ -1,0 +1,437 @@
+//! `ORDER BY` and `LIMIT`/`OFFSET` pushed down (`UPPERREL_ORDERED`, `UPPERREL_FINAL`): the
+//! query engine sorts the rows or groups of a pushed-down scan and, with a limit, keeps only
+//! the top ones (a bounded top-N instead of a sort of everything in Postgres). An order is
+//! pushed only with a limit: a full sort stays with Postgres, which can spill it to disk.
+//!
+//! Only orders whose meaning the engine reproduces are pushed: each key a result column
+//! sorted by its type's default btree order, text only under the "C" collation (the
+//! engine compares bytes), floats in Postgres' order (NaN last ascending), and never an
+//! average of integers (Postgres divides it). Limits are constants. Everything else stays
+//! with Postgres.
+
+use pgrx::prelude::*;
+use pgrx::PgList;
+use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
+
+use super::describe::{deparse, relation_name};
+use super::scan::{plan_private, read_plan, ScanPlan};
+use super::time_bounds;
+use super::translate::Translator;
+
+/// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
+/// and the database default when the database's LC_COLLATE is one of them.
+fn collation_is_c(collation: pg_sys::Oid) -> bool {
+    match collation {
+        pg_sys::C_COLLATION_OID | pg_sys::POSIX_COLLATION_OID => true,
+        pg_sys::DEFAULT_COLLATION_OID => {
+            // SAFETY: reads the backend's LC_COLLATE, which Postgres set from the database
+            // when the session started and never changes.
+            let locale = unsafe { libc::setlocale(libc::LC_COLLATE, std::ptr::null()) };
+            !locale.is_null()
+                && matches!(
+                    unsafe { std::ffi::CStr::from_ptr(locale) }.to_bytes(),
+                    b"C" | b"POSIX"
+                )
+        }
+        _ => false,
+    }
+}
+
+/// A pushed-down scan that an order or a limit can be added to.
+pub(super) struct PushedInput {
+    pub plan: ScanPlan,
+    /// The values of the plan's parameters, for `fdw_exprs`.
+    pub params: *mut pg_sys::List,
+    /// What the scan returns, as `fdw_scan_tlist`.
+    pub scan_tlist: *mut pg_sys::List,
+    /// For each entry of the scan target list, its result column in the query request.
+    pub outputs: Vec<usize>,
+    /// The range table index of the scanned table.
+    pub relid: pg_sys::Index,
+    pub rows: f64,
+    pub total_cost: f64,
+}
+
+impl PushedInput {
+    /// The path's `fdw_private`: the plan, the parameters and the scan target list.
+    unsafe fn private(&self) -> *mut pg_sys::List {
+        // SAFETY: lists of the planner's memory context.
+        unsafe {
+            let private = pg_sys::lappend(plan_private(&self.plan), self.params.cast());
+            pg_sys::lappend(private, self.scan_tlist.cast())
+        }
+    }
+
+    fn request(&mut self) -> &mut QueryRequest {
+        self.plan
+            .query
+            .as_mut()
+            .expect("a pushed-down input has a query")
+    }
+}
+
+/// The foreign path of a pushed-down upper relation (`fdw_private` of three items).
+unsafe fn upper_input(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+) -> Option<PushedInput> {
+    // SAFETY: the paths of a relation the planner passed.
+    unsafe {
+        let path = PgList::<pg_sys::Path>::from_pg((*rel).pathlist)
+            .iter_ptr()
+            .find(|p| (**p).pathtype == pg_sys::NodeTag::T_ForeignScan)?
+            .cast::<pg_sys::ForeignPath>();
+        let private = PgList::<pg_sys::Node>::from_pg((*path).fdw_private);
+        let plan = read_plan(private.get_ptr(0)?.cast());
+        let scan_tlist = private.get_ptr(2)?.cast::<pg_sys::List>();
+        let outputs = (0..PgList::<pg_sys::TargetEntry>::from_pg(scan_tlist).len()).collect();
+        Some(PushedInput {
+            plan,
+            params: private.get_ptr(1).unwrap_or(std::ptr::null_mut()).cast(),
+            scan_tlist,
+            outputs,
+            relid: pg_sys::bms_singleton_member((*root).all_baserels) as pg_sys::Index,
+            rows: (*path).path.rows,
+            total_cost: (*path).path.total_cost,
+        })
+    }
+}
+
+/// The rows of a measurement whose quals are all pushable, returning the Vars of `target`.
+unsafe fn rows_input(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    target: *mut pg_sys::PathTarget,
+) -> Option<PushedInput> {
+    // SAFETY: a base relation of the query and its quals.
+    unsafe {
+        let relid = (*rel).relid;
+        let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
+        let quals = (*rel).baserestrictinfo;
+        let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
+        let mut translator = Translator::new(relid, table, bound_values);
+        let mut filters = Vec::new();
+        let mut filter_nodes = Vec::new();
+        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(quals).iter_ptr() {
+            if (*rinfo).pseudoconstant {
+                return None;
+            }
+            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
+            filters.push(translator.filter(clause)?);
+            filter_nodes.push(clause);
+        }
+        let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
+        let mut attributes = Vec::new();
+        let mut columns: Vec<String> = Vec::new();
+        let mut outputs = Vec::new();
+        for expr in PgList::<pg_sys::Node>::from_pg((*target).exprs).iter_ptr() {
+            if !pgrx::is_a(expr, pg_sys::NodeTag::T_Var) {
+                if pg_sys::contain_var_clause(expr) {
+                    return None;
+                }
+                continue;
+            }
+            let var = expr.cast::<pg_sys::Var>();
+            if (*var).varno as pg_sys::Index != relid
+                || (*var).varlevelsup != 0
+                || (*var).varattno <= 0
+                || !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null()
+            {
+                if (*var).varattno <= 0 {
+                    return None;
+                }
+                continue;
+            }
+            let attnum = (*var).varattno;
+            outputs.push(match translator.stored_name(attnum) {
+                Some(name) => {
+                    columns.push(name.to_owned());
+                    columns.len()
+                }
+                // time and time_ns: both read the stored time, result column 0.
+                None => 0,
+            });
+            attributes.push(attnum);
+            let resno = attributes.len() as i16;
+            let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
+            scan_tlist = pg_sys::lappend(scan_tlist, entry.cast());
+        }
+        let mut pushed = vec![("Relation".to_owned(), relation_name(table))];
+        if !filter_nodes.is_empty() {
+            pushed.push((
+                "Pushed Filter".to_owned(),
+                deparse(table, relid, &filter_nodes, " AND "),
+            ));
+        }
+        let plan = ScanPlan {
+            table: table.to_u32(),
+            attributes,
+            time_bounds,
+            needs_utc: translator.needs_utc(),
+            query: Some(QueryRequest {
+                columns: translator.stored_columns(),
+                filters,
+                shape: Shape::Rows { columns },
+                order: Vec::new(),
+                limit: None,
+            }),
+            pushed,
+        };
+        let cheapest = (*rel).cheapest_total_path;
+        Some(PushedInput {
+            plan,
+            params: translator.params(),
+            scan_tlist,
+            outputs,
+            relid,
+            rows: (*rel).rows,
+            total_cost: if cheapest.is_null() {
+                0.0
+            } else {
+                (*cheapest).total_cost
+            },
+        })
+    }
+}
+
+/// Whether every expression of `target` is one the scan returns, or needs no row.
+unsafe fn computable(target: *mut pg_sys::PathTarget, scan_tlist: *mut pg_sys::List) -> bool {
+    // SAFETY: the planner's target and a target list built for it.
+    unsafe {
+        PgList::<pg_sys::Node>::from_pg((*target).exprs)
+            .iter_ptr()
+            .all(|expr| {
+                !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null()
+                    || !(pg_sys::contain_var_clause(expr) || pg_sys::contain_agg_clause(expr))
+            })
+    }
+}
+
+/// Whether a sort by `pathkey` over an expression of `type_oid` is the order the engine
+/// gives that result column.
+unsafe fn default_order(pathkey: *mut pg_sys::PathKey, type_oid: pg_sys::Oid) -> bool {
+    // SAFETY: catalog lookups.
+    unsafe {
+        let opclass = pg_sys::GetDefaultOpClass(type_oid, pg_sys::BTREE_AM_OID);
+        if opclass == pg_sys::Oid::INVALID
+            || pg_sys::get_opclass_family(opclass) != (*pathkey).pk_opfamily
+        {
+            return false;
+        }
+        let collation = (*(*pathkey).pk_eclass).ec_collation;
+        type_oid != pg_sys::TEXTOID || collation_is_c(collation)
+    }
+}
+
+/// The query's `ORDER BY` as sort keys over the input's results, and the SQL EXPLAIN
+/// shows; None if some key is not pushable.
+unsafe fn sort_keys(
+    pathkeys: *mut pg_sys::List,
+    input: &PushedInput,
+) -> Option<(Vec<SortKey>, String)> {
+    // SAFETY: the planner's path keys and the input's target list.
+    unsafe {
+        let request = input.plan.query.as_ref()?;
+        let mut keys = Vec::new();
+        let mut shown = Vec::new();
+        for pathkey in PgList::<pg_sys::PathKey>::from_pg(pathkeys).iter_ptr() {
+            let class = (*pathkey).pk_eclass;
+            if (*class).ec_has_volatile {
+                return None;
+            }
+            let (expr, entry) = PgList::<pg_sys::EquivalenceMember>::from_pg((*class).ec_members)
+                .iter_ptr()
+                .find_map(|member| {
+                    let expr = (*member).em_expr;
+                    let entry = pg_sys::tlist_member(expr, input.scan_tlist);
+                    (!entry.is_null()).then_some((expr, entry))
+                })?;
+            let output = *input.outputs.get((*entry).resno as usize - 1)?;
+            let descending = match (*pathkey).pk_strategy as u32 {
+                pg_sys::BTLessStrategyNumber => false,
+                pg_sys::BTGreaterStrategyNumber => true,
+                _ => return None,
+            };
+            if !request.orderable(output) || !default_order(pathkey, pg_sys::exprType(expr.cast()))
+            {
+                return None;
+            }
+            let nulls_first = (*pathkey).pk_nulls_first;
+            keys.push(SortKey {
+                output,
+                descending,
+                nulls_first,
+            });
+            let table = pg_sys::Oid::from(input.plan.table);
+            let direction = if descending { " DESC" } else { "" };
+            let nulls = match (descending, nulls_first) {
+                (false, true) => " NULLS FIRST",
+                (true, false) => " NULLS LAST",
+                _ => "",
+            };
+            let sorted = deparse(table, input.relid, &[expr.cast()], "");
+            shown.push(format!("{sorted}{direction}{nulls}"));
+        }
+        Some((keys, shown.join(", ")))
+    }
+}
+
+/// Adds a path computing the ordered rows or groups of `input_rel` in the engine.
+pub unsafe fn add_ordered_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+) {
+    // SAFETY: the planner's structures for the ordering step.
+    unsafe {
+        let pathkeys = (*root).sort_pathkeys;
+        if (*(*root).parse).hasTargetSRFs || pathkeys.is_null() {
+            return;
+        }
+        // Postgres' Limit above this path skips the offset itself.
+        let Some(Limit {
+            offset,
+            count: Some(count),
+        }) = pushable_limit((*root).parse)
+        else {
+            return;
+        };
+        let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_ORDERED as usize];
+        let input = match (*input_rel).reloptkind {
+            pg_sys::RelOptKind::RELOPT_BASEREL => rows_input(root, input_rel, target),
+            pg_sys::RelOptKind::RELOPT_UPPER_REL => upper_input(root, input_rel),
+            _ => None,
+        };
+        let Some(mut input) = input else {
+            return;
+        };
+        if !computable(target, input.scan_tlist) {
+            return;
+        }
+        let Some((order, shown)) = sort_keys(pathkeys, &input) else {
+            return;
+        };
+        input.request().order = order;
+        input.request().limit = Some(Limit {
+            offset: 0,
+            count: Some(offset + count),
+        });
+        input.plan.pushed.push(("Pushed Order".to_owned(), shown));
+        input
+            .plan
+            .pushed
+            .push(("Pushed Limit".to_owned(), (offset + count).to_string()));
+        // Cheaper than Postgres sorting the same rows after the scan.
+        let total = input.total_cost + input.rows * pg_sys::cpu_operator_cost;
+        let path = pg_sys::create_foreign_upper_path(
+            root,
+            output_rel,
+            target,
+            input.rows,
+            total,
+            total,
+            pathkeys,
+            std::ptr::null_mut(),
+            input.private(),
+        );
+        pg_sys::add_path(output_rel, path.cast());
+    }
+}
+
+/// The most rows a pushed-down top-N keeps: it holds them in memory, within `work_mem`,
+/// where a sort in Postgres could spill to disk.
+const MAX_TOP_ROWS: usize = 10_000;
+
+/// A constant, non-negative `LIMIT`/`OFFSET` value; `Some(None)` for none (NULL or absent).
+unsafe fn constant_count(node: *mut pg_sys::Node) -> Option<Option<usize>> {
+    // SAFETY: an expression of the query.
+    unsafe {
+        if node.is_null() {
+            return Some(None);
+        }
+        if !pgrx::is_a(node, pg_sys::NodeTag::T_Const) {
+            return None;
+        }
+        let constant = node.cast::<pg_sys::Const>();
+        if (*constant).constisnull {
+            return Some(None);
+        }
+        usize::try_from((*constant).constvalue.value() as i64)
+            .ok()
+            .map(Some)
+    }
+}
+
+/// The query's `LIMIT` and `OFFSET` when the engine can apply them: constants, a count,
+/// at most `MAX_TOP_ROWS` rows kept, not `WITH TIES`, in a plain `SELECT`.
+unsafe fn pushable_limit(parse: *mut pg_sys::Query) -> Option<Limit> {
+    // SAFETY: the query being planned.
+    unsafe {
+        if (*parse).commandType != pg_sys::CmdType::CMD_SELECT
+            || !(*parse).rowMarks.is_null()
+            || (*parse).limitOption == pg_sys::LimitOption::LIMIT_OPTION_WITH_TIES
+        {
+            return None;
+        }
+        let count = constant_count((*parse).limitCount)??;
+        let offset = constant_count((*parse).limitOffset)?.unwrap_or(0);
+        (offset.checked_add(count)? <= MAX_TOP_ROWS).then_some(Limit {
+            offset,
+            count: Some(count),
+        })
+    }
+}
+
+/// Adds a path computing the limited, ordered result of `input_rel` (the ordered
+/// relation) in the engine.
+pub unsafe fn add_limited_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+    extra: *mut pg_sys::FinalPathExtraData,
+) {
+    // SAFETY: the planner's structures for the final step.
+    unsafe {
+        if !(*extra).limit_needed || (*input_rel).reloptkind != pg_sys::RelOptKind::RELOPT_UPPER_REL
+        {
+            return;
+        }
+        let Some(limit) = pushable_limit((*root).parse) else {
+            return;
+        };
+        let Some(mut input) = upper_input(root, input_rel) else {
+            return;
+        };
+        let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_FINAL as usize];
+        if input.request().order.is_empty() || !computable(target, input.scan_tlist) {
+            return;
+        }
+        input.request().limit = Some(limit);
+        let (offset, count) = (limit.offset, limit.count.unwrap_or(0));
+        let shown = if offset == 0 {
+            count.to_string()
+        } else {
+            format!("{count} OFFSET {offset}")
+        };
+        input
+            .plan
+            .pushed
+            .retain(|(label, _)| label != "Pushed Limit");
+        input.plan.pushed.push(("Pushed Limit".to_owned(), shown));
+        let rows = (count as f64).min(input.rows);
+        // The engine keeps only the top rows instead of sorting all of them.
+        let total = input.total_cost - input.rows * pg_sys::cpu_operator_cost * 0.5;
+        let path = pg_sys::create_foreign_upper_path(
+            root,
+            output_rel,
+            target,
+            rows,
+            total,
+            total,
+            (*root).sort_pathkeys,
+            std::ptr::null_mut(),
+            input.private(),
+        );
+        pg_sys::add_path(output_rel, path.cast());
+    }
+}
