@@ -63,6 +63,7 @@ fn float_table(values: &[f64]) -> (QueryRequest, Vec<Bytes>) {
         columns: schema.columns().to_vec(),
         filters: Vec::new(),
         shape: rows(&["id"]),
+        having: Vec::new(),
         order: Vec::new(),
         limit: None,
     };
@@ -76,6 +77,7 @@ fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, 
         columns: schema.columns().to_vec(),
         filters,
         shape,
+        having: Vec::new(),
         order: Vec::new(),
         limit: None,
     };
@@ -417,6 +419,57 @@ fn order_and_limit_follow_postgres() {
     let engine = engine();
     assert!(matches!(
         engine.start(&request, &[], files, &limits()),
+        Err(QueryError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn having_filters_the_groups() {
+    let (mut request, files) = request(
+        &["m,host=a u=5i,f=0.5 1\nm,host=b u=7i,f=-0.0 2\nm,host=c u=5i,f=1 3\nm u=6i 4"],
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![
+                (AggregateFunction::Max, Some(column("u"))),
+                (AggregateFunction::Min, Some(column("f"))),
+                (AggregateFunction::Avg, Some(column("u"))),
+            ],
+        ),
+    );
+    let output = |n| Box::new(Expr::Output(n));
+    request.having = vec![Expr::compare(
+        CompareOp::Greater,
+        Expr::Output(1),
+        integer(5),
+    )];
+    request.order = vec![sort_key(0, false, false)];
+    let hosts = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+    assert_eq!(hosts(ordered(&request, files.clone())), ["b", "NULL"]);
+    // Floats in Postgres' order: -0 = 0; a NULL minimum is not >= anything.
+    request.having = vec![Expr::compare(
+        CompareOp::GreaterOrEqual,
+        Expr::Output(2),
+        Expr::Value(Value::Float(0.0)),
+    )];
+    assert_eq!(hosts(ordered(&request, files.clone())), ["a", "b", "c"]);
+    request.having = vec![Expr::Or(vec![
+        Expr::compare(CompareOp::Equal, Expr::Output(0), text("c")),
+        Expr::IsNull {
+            expr: output(2),
+            negated: false,
+        },
+    ])];
+    assert_eq!(hosts(ordered(&request, files.clone())), ["c", "NULL"]);
+    // The average of integers is Postgres' to compute: the engine refuses to filter by it.
+    request.having = vec![Expr::compare(
+        CompareOp::Greater,
+        Expr::Output(3),
+        integer(5),
+    )];
+    assert!(!request.is_engine_result(3));
+    assert!(matches!(
+        engine().start(&request, &[], files, &limits()),
         Err(QueryError::Unsupported(_))
     ));
 }

@@ -173,6 +173,7 @@ unsafe fn rows_input(
                 filters,
                 shape: Shape::Rows { columns },
                 order: Vec::new(),
+                having: Vec::new(),
                 limit: None,
             }),
             pushed,
@@ -252,7 +253,8 @@ unsafe fn sort_keys(
                 pg_sys::BTGreaterStrategyNumber => true,
                 _ => return None,
             };
-            if !request.orderable(output) || !default_order(pathkey, pg_sys::exprType(expr.cast()))
+            if !request.is_engine_result(output)
+                || !default_order(pathkey, pg_sys::exprType(expr.cast()))
             {
                 return None;
             }

@@ -193,6 +193,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 columns: translator.stored_columns(),
                 filters,
                 shape: Shape::Rows { columns },
+                having: Vec::new(),
                 order: Vec::new(),
                 limit: None,
             })

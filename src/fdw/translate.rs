@@ -15,6 +15,7 @@ use tsparquet_core::line_protocol::FieldType;
 use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit,
 };
+use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::postgres_micros_to_unix_nanos;
 
@@ -23,12 +24,17 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 /// `Aggref.aggkind` of a plain aggregate (not ordered-set or hypothetical).
 const AGGKIND_NORMAL: std::ffi::c_char = b'n' as std::ffi::c_char;
 
-/// What a column of the foreign table holds.
+/// What a column of the foreign table holds, or (in `HAVING`) a result of the grouping.
 #[derive(Clone)]
 enum ColumnRef {
     Time,
     TimeNs,
     Stored(Column),
+    /// Result column `output` of the grouped query, of Postgres type `type_oid`.
+    Result {
+        output: usize,
+        type_oid: pg_sys::Oid,
+    },
 }
 
 pub struct Translator {
@@ -38,6 +44,9 @@ pub struct Translator {
     params: *mut pg_sys::List,
     /// Whether something translated (`date_trunc`) is only exact in a UTC session.
     needs_utc: bool,
+    /// In `HAVING`: the expressions of the grouped results the engine computes, which the
+    /// conditions are read over instead of the table's columns.
+    results: Vec<(*mut pg_sys::Node, ColumnRef)>,
 }
 
 /// Whether the session's time zone is UTC, so `date_trunc` on `timestamptz` cuts at
@@ -120,6 +129,10 @@ fn swapped(op: CompareOp) -> CompareOp {
     }
 }
 
+fn is_float_type(oid: pg_sys::Oid) -> bool {
+    matches!(oid, pg_sys::FLOAT8OID | pg_sys::FLOAT4OID)
+}
+
 fn is_integer_type(oid: pg_sys::Oid) -> bool {
     [pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::INT2OID].contains(&oid)
 }
@@ -182,7 +195,28 @@ impl Translator {
             columns,
             params,
             needs_utc: false,
+            results: Vec::new(),
         }
+    }
+
+    /// From now on, translates conditions over grouped results (`HAVING`): `results` are
+    /// the expressions of the result columns, in order, and `computed` tells which of them
+    /// the engine computes.
+    pub unsafe fn read_results(
+        &mut self,
+        results: &[*mut pg_sys::Node],
+        computed: impl Fn(usize) -> bool,
+    ) {
+        // SAFETY: expressions of the grouped target list.
+        self.results = results
+            .iter()
+            .enumerate()
+            .filter(|(output, _)| computed(*output))
+            .map(|(output, expr)| {
+                let type_oid = unsafe { pg_sys::exprType(expr.cast()) };
+                (*expr, ColumnRef::Result { output, type_oid })
+            })
+            .collect();
     }
 
     /// The stored columns, as the query request lists them.
@@ -220,6 +254,13 @@ impl Translator {
     unsafe fn column(&self, node: *mut pg_sys::Node) -> Option<&ColumnRef> {
         // SAFETY: node is an expression node.
         unsafe {
+            if !self.results.is_empty() {
+                return self
+                    .results
+                    .iter()
+                    .find(|(expr, _)| pg_sys::equal(expr.cast(), node.cast()))
+                    .map(|(_, column)| column);
+            }
             if !is_a(node, pg_sys::NodeTag::T_Var) {
                 return None;
             }
@@ -283,6 +324,10 @@ impl Translator {
                     name,
                     kind: ColumnKind::Field(FieldType::Boolean),
                 }) => Some(Expr::Column(name.clone())),
+                ColumnRef::Result {
+                    output,
+                    type_oid: pg_sys::BOOLOID,
+                } => Some(Expr::Output(*output)),
                 _ => None,
             }
         }
@@ -295,6 +340,7 @@ impl Translator {
             ColumnRef::Time => Expr::Time,
             ColumnRef::TimeNs => Expr::TimeNs,
             ColumnRef::Stored(c) => Expr::Column(c.name.clone()),
+            ColumnRef::Result { output, .. } => Expr::Output(*output),
         })
     }
 
@@ -307,13 +353,21 @@ impl Translator {
             ColumnRef::TimeNs => ordering && is_integer_type(value_type),
             ColumnRef::Stored(c) => match c.kind {
                 ColumnKind::Field(FieldType::Integer) => ordering && is_integer_type(value_type),
-                ColumnKind::Field(FieldType::Float) => {
-                    ordering && matches!(value_type, pg_sys::FLOAT8OID | pg_sys::FLOAT4OID)
-                }
+                ColumnKind::Field(FieldType::Float) => ordering && is_float_type(value_type),
                 ColumnKind::Field(FieldType::Boolean) => {
                     matches!(name, "=" | "<>") && value_type == pg_sys::BOOLOID
                 }
                 ColumnKind::Tag | ColumnKind::Field(FieldType::String) => {
+                    matches!(name, "=" | "<>" | "~~" | "!~~") && value_type == pg_sys::TEXTOID
+                }
+                _ => false,
+            },
+            ColumnRef::Result { type_oid, .. } => match *type_oid {
+                pg_sys::INT8OID => ordering && is_integer_type(value_type),
+                pg_sys::FLOAT8OID => ordering && is_float_type(value_type),
+                pg_sys::TIMESTAMPTZOID => ordering && value_type == pg_sys::TIMESTAMPTZOID,
+                pg_sys::BOOLOID => matches!(name, "=" | "<>") && value_type == pg_sys::BOOLOID,
+                pg_sys::TEXTOID => {
                     matches!(name, "=" | "<>" | "~~" | "!~~") && value_type == pg_sys::TEXTOID
                 }
                 _ => false,
@@ -330,6 +384,9 @@ impl Translator {
         // SAFETY: the arguments of an operator expression.
         unsafe {
             let (name, left_type, right_type) = builtin_operator(opno)?;
+            if left_type == pg_sys::NUMERICOID && right_type == pg_sys::NUMERICOID {
+                return self.integer_against_decimal(&name, args);
+            }
             let (left, right) = two_args(args)?;
             let (column_node, value, name, value_type) =
                 match (self.column(left).is_some(), self.column(right).is_some()) {
@@ -354,6 +411,56 @@ impl Translator {
                 },
                 _ => Expr::compare(compare_op(&name)?, column, value),
             })
+        }
+    }
+
+    /// `column::numeric op constant` on an integer column, Postgres' reading of
+    /// `usage > 90.0`, as the integer comparison that says the same.
+    unsafe fn integer_against_decimal(
+        &mut self,
+        name: &str,
+        args: *mut pg_sys::List,
+    ) -> Option<Expr> {
+        // SAFETY: the arguments of a numeric comparison.
+        unsafe {
+            let op = compare_op(name)?;
+            let (left, right) = two_args(args)?;
+            let (column, constant, op) = match self.integer_cast(left) {
+                Some(column) => (column, right, op),
+                None => (self.integer_cast(right)?, left, swapped(op)),
+            };
+            let decimal =
+                pgrx::AnyNumeric::from_datum(const_value(constant, pg_sys::NUMERICOID)?, false)?;
+            let (op, bound) = integer_comparison(op, &decimal.to_string())?;
+            let bound = pg_sys::makeConst(
+                pg_sys::INT8OID,
+                -1,
+                pg_sys::Oid::INVALID,
+                8,
+                pg_sys::Datum::from(bound),
+                false,
+                true,
+            );
+            let value = self.param(bound.cast())?;
+            Some(Expr::compare(op, self.column_expr(column)?, value))
+        }
+    }
+
+    /// The integer column (a bigint field or `time_ns`) that `node` casts to numeric.
+    unsafe fn integer_cast(&self, node: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+        // SAFETY: an expression node.
+        unsafe {
+            let [argument] = function_call(node, "numeric")?[..] else {
+                return None;
+            };
+            match self.column(argument)? {
+                ColumnRef::TimeNs
+                | ColumnRef::Stored(Column {
+                    kind: ColumnKind::Field(FieldType::Integer),
+                    ..
+                }) => Some(argument),
+                _ => None,
+            }
         }
     }
 

@@ -1,10 +1,11 @@
 //! Aggregates pushed down (`GetForeignUpperPaths`, `UPPERREL_GROUP_AGG`): when every
-//! filter, group key and aggregate of a query on one measurement is translatable, a
-//! foreign scan of the grouped relation computes the groups in the query engine and hands
-//! Postgres one row per group. Otherwise nothing is offered and Postgres aggregates.
+//! filter, group key, aggregate and `HAVING` condition of a query on one measurement is
+//! translatable, a foreign scan of the grouped relation computes the groups in the query
+//! engine and hands Postgres one row per group. Otherwise nothing is offered and Postgres
+//! aggregates.
 //!
-//! The scan's target list (`fdw_scan_tlist`) holds the group keys, then the aggregates:
-//! the order of the engine's result columns. `ORDER BY` and `LIMIT` over such a scan, or
+//! The scan's target list (`fdw_scan_tlist`) holds the group keys, then the aggregates
+//! (those only `HAVING` uses last): the order of the engine's result columns. `ORDER BY` and `LIMIT` over such a scan, or
 //! over a scan of rows, are in `ordered`.
 
 use pgrx::prelude::*;
@@ -91,15 +92,37 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         let extra = extra.cast::<pg_sys::GroupPathExtraData>();
         let parse = (*root).parse;
         if (*extra).patype != pg_sys::PartitionwiseAggregateType::PARTITIONWISE_AGGREGATE_NONE
-            || !(*extra).havingQual.is_null()
             || !(*parse).groupingSets.is_null()
             || (*parse).hasTargetSRFs
         {
             return;
         }
-        if let Some(path) = grouped_path(root, input_rel, output_rel) {
+        let having = (*extra).havingQual.cast::<pg_sys::List>();
+        if let Some(path) = grouped_path(root, input_rel, output_rel, having) {
             pg_sys::add_path(output_rel, path.cast());
         }
+    }
+}
+
+/// `list` with the aggregates of `having` that are not in it yet appended.
+unsafe fn with_having_aggregates(
+    mut list: *mut pg_sys::List,
+    having: *mut pg_sys::List,
+) -> *mut pg_sys::List {
+    // SAFETY: the grouped scan's target list and the query's HAVING conditions.
+    unsafe {
+        let used = pg_sys::pull_var_clause(having.cast(), pg_sys::PVC_INCLUDE_AGGREGATES as i32);
+        for node in PgList::<pg_sys::Node>::from_pg(used).iter_ptr() {
+            if pgrx::is_a(node, pg_sys::NodeTag::T_Aggref)
+                && pg_sys::tlist_member(node.cast(), list).is_null()
+            {
+                let resno = PgList::<pg_sys::TargetEntry>::from_pg(list).len() as i16 + 1;
+                let entry =
+                    pg_sys::makeTargetEntry(node.cast(), resno, std::ptr::null_mut(), false);
+                list = pg_sys::lappend(list, entry.cast());
+            }
+        }
+        list
     }
 }
 
@@ -107,6 +130,7 @@ unsafe fn grouped_path(
     root: *mut pg_sys::PlannerInfo,
     input_rel: *mut pg_sys::RelOptInfo,
     output_rel: *mut pg_sys::RelOptInfo,
+    having: *mut pg_sys::List,
 ) -> Option<*mut pg_sys::ForeignPath> {
     // SAFETY: as get_foreign_upper_paths.
     unsafe {
@@ -124,6 +148,8 @@ unsafe fn grouped_path(
         }
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG as usize];
         let (list, key_count) = grouped_target_list(target, (*(*root).parse).groupClause)?;
+        // The aggregates only HAVING uses are computed too, after the target's.
+        let list = with_having_aggregates(list, having);
         let entries: Vec<*mut pg_sys::Node> = PgList::<pg_sys::TargetEntry>::from_pg(list)
             .iter_ptr()
             .map(|entry| (*entry).expr.cast())
@@ -156,18 +182,33 @@ unsafe fn grouped_path(
                 deparse(table, relid, aggregate_nodes, ", "),
             ));
         }
+        let mut request = QueryRequest {
+            columns: translator.stored_columns(),
+            filters,
+            shape: Shape::Groups { keys, aggregates },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let having_nodes: Vec<*mut pg_sys::Node> =
+            PgList::<pg_sys::Node>::from_pg(having).iter_ptr().collect();
+        translator.read_results(&entries, |output| request.is_engine_result(output));
+        for node in &having_nodes {
+            let condition = translator.filter(*node)?;
+            request.having.push(condition);
+        }
+        if !having_nodes.is_empty() {
+            pushed.push((
+                "Pushed Having".to_owned(),
+                deparse(table, relid, &having_nodes, " AND "),
+            ));
+        }
         let plan = ScanPlan {
             table: table.to_u32(),
             attributes: Vec::new(),
             time_bounds,
             needs_utc: translator.needs_utc(),
-            query: Some(QueryRequest {
-                columns: translator.stored_columns(),
-                filters,
-                shape: Shape::Groups { keys, aggregates },
-                order: Vec::new(),
-                limit: None,
-            }),
+            query: Some(request),
             pushed,
         };
 

@@ -17,7 +17,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::Expr as DfExpr;
+use datafusion::logical_expr::{Expr as DfExpr, ExprSchemable};
 use datafusion::physical_plan::{displayable, execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -139,8 +139,24 @@ fn build(
     request: &QueryRequest,
     params: &[Value],
 ) -> Result<(DataFrame, Vec<Output>), QueryError> {
-    let (frame, outputs) = build_shape(frame, request, params)?;
-    let frame = order(frame, &request.order, &outputs)?;
+    let (mut frame, outputs) = build_shape(frame, request, params)?;
+    let results: Vec<Option<String>> = outputs
+        .iter()
+        .map(|output| match output {
+            Output::Column(c) => Some(frame.schema().field(*c).name().clone()),
+            Output::Average { .. } => None,
+        })
+        .collect();
+    for condition in &request.having {
+        let schema = frame.schema().clone();
+        let translator = Translator {
+            params,
+            schema: &schema,
+            results: &results,
+        };
+        frame = frame.filter(translator.expr(condition)?)?;
+    }
+    let frame = order(frame, &request.order, &results)?;
     Ok(match request.limit {
         Some(limit) => (frame.limit(limit.offset, limit.count)?, outputs),
         None => (frame, outputs),
@@ -149,21 +165,24 @@ fn build(
 
 /// `frame` sorted by `keys`, each in Postgres' order of its type: floats by
 /// `pg_float_order`, every other result type as Arrow orders it.
-fn order(frame: DataFrame, keys: &[SortKey], outputs: &[Output]) -> Result<DataFrame, QueryError> {
+fn order(
+    frame: DataFrame,
+    keys: &[SortKey],
+    results: &[Option<String>],
+) -> Result<DataFrame, QueryError> {
     if keys.is_empty() {
         return Ok(frame);
     }
     let mut sort = Vec::new();
     for key in keys {
-        let Some(Output::Column(index)) = outputs.get(key.output) else {
+        let Some(Some(name)) = results.get(key.output) else {
             return Err(QueryError::Unsupported(format!(
-                "ordering by result {} (an average of integers or no such result)",
+                "ordering by result {}, which the engine does not compute",
                 key.output
             )));
         };
-        let field = frame.schema().field(*index);
-        let mut expr = column(field.name());
-        if field.data_type() == &DataType::Float64 {
+        let mut expr = column(name);
+        if expr.get_type(frame.schema())? == DataType::Float64 {
             expr = pg_float_order(expr);
         }
         sort.push(expr.sort(!key.descending, key.nulls_first));
@@ -180,6 +199,7 @@ fn build_shape(
     let translator = Translator {
         params,
         schema: &schema,
+        results: &[],
     };
     let mut frame = frame;
     for filter in &request.filters {

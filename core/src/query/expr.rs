@@ -78,6 +78,8 @@ pub enum Expr {
     /// The value of the query's n-th parameter (0-based): a Postgres parameter or a stable
     /// expression such as `now() - interval '1 hour'`, computed when the scan starts.
     Param(usize),
+    /// Result column n of a grouped query (its keys, then its aggregates), in `HAVING`.
+    Output(usize),
     Compare(CompareOp, Box<Expr>, Box<Expr>),
     InList {
         expr: Box<Expr>,

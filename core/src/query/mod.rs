@@ -5,6 +5,7 @@
 mod engine;
 pub mod expr;
 mod float_order;
+pub mod integer_bounds;
 pub mod request;
 mod translate;
 

@@ -13,6 +13,8 @@ pub struct QueryRequest {
     /// Conditions every row must meet.
     pub filters: Vec<Expr>,
     pub shape: Shape,
+    /// Conditions every group must meet (`HAVING`), over the results ([`Expr::Output`]).
+    pub having: Vec<Expr>,
     /// The order of the results, most significant key first; empty for any order.
     pub order: Vec<SortKey>,
     pub limit: Option<Limit>,
@@ -49,9 +51,10 @@ pub enum Shape {
 }
 
 impl QueryRequest {
-    /// Whether the engine can order by result column `output`: any column but an average
-    /// of integers, which Postgres divides itself to give it numeric's scale.
-    pub fn orderable(&self, output: usize) -> bool {
+    /// Whether result column `output` is one the engine computes, so it can order and
+    /// filter by it: any but an average of integers, which Postgres divides itself to give
+    /// it numeric's scale.
+    pub fn is_engine_result(&self, output: usize) -> bool {
         match &self.shape {
             Shape::Rows { columns } => output <= columns.len(),
             Shape::Groups { keys, aggregates } => match output.checked_sub(keys.len()) {

@@ -23,6 +23,9 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 pub(crate) struct Translator<'a> {
     pub params: &'a [Value],
     pub schema: &'a DFSchema,
+    /// The engine's column of each result of a grouped query, for [`Expr::Output`]; None
+    /// for results Postgres computes.
+    pub results: &'a [Option<String>],
 }
 
 fn column(name: &str) -> DfExpr {
@@ -83,6 +86,14 @@ impl Translator<'_> {
                 Some(value) => Self::literal(&value)?,
                 // Described before its parameters are known (EXPLAIN without running).
                 None => placeholder(format!("${}", param_number(expr))),
+            },
+            Expr::Output(n) => match self.results.get(*n) {
+                Some(Some(name)) => column(name),
+                _ => {
+                    return Err(QueryError::Unsupported(format!(
+                        "result {n}, which the engine does not compute"
+                    )))
+                }
             },
             Expr::Compare(op, left, right) => self.compare(*op, left, right)?,
             Expr::InList {
@@ -203,7 +214,7 @@ impl Translator<'_> {
     fn ordered(&self, expr: &Expr) -> Result<DfExpr, QueryError> {
         let e = self.expr(expr)?;
         let is_float = matches!(self.value(expr), Some(Value::Float(_)))
-            || matches!(expr, Expr::Column(_))
+            || matches!(expr, Expr::Column(_) | Expr::Output(_))
                 && e.get_type(self.schema).map_err(QueryError::from)? == DataType::Float64;
         Ok(if is_float { pg_float_order(e) } else { e })
     }

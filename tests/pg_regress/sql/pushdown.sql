@@ -42,7 +42,7 @@ DECLARE
 BEGIN
   pushed := '';
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
-    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Order|Limit):' THEN
+    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit):' THEN
       pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
     END IF;
   END LOOP;
@@ -139,7 +139,25 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, max(f), count(*) FROM TABLE GROUP BY host ORDER BY 2 DESC, 3, min(time) LIMIT 4$$),
   ($$SELECT host, sum(u) FROM TABLE GROUP BY host ORDER BY 2 NULLS FIRST LIMIT 9$$),
   ($$SELECT host, avg(u) FROM TABLE GROUP BY host ORDER BY 2 LIMIT 2$$),
-  ($$SELECT region, count(*) FROM TABLE GROUP BY region ORDER BY region LIMIT 2$$);
+  ($$SELECT region, count(*) FROM TABLE GROUP BY region ORDER BY region LIMIT 2$$),
+  -- having
+  ($$SELECT host, count(*) FROM TABLE GROUP BY host HAVING count(*) > 600 AND min(f) >= 0 ORDER BY host$$),
+  ($$SELECT host FROM TABLE GROUP BY host HAVING max(time) > '2024-01-03' OR host = 'old' ORDER BY host$$),
+  ($$SELECT date_trunc('hour', time) h, max(u) FROM TABLE GROUP BY 1
+     HAVING date_trunc('hour', time) >= '2024-01-02 20:00' AND max(f) > 3.5 ORDER BY 1$$),
+  ($$SELECT host, max(u) FROM TABLE GROUP BY host HAVING max(u) > 100 ORDER BY 2 DESC LIMIT 2$$),
+  ($$SELECT count(*) FROM TABLE HAVING count(*) > 5$$),
+  ($$SELECT b, count(*) FROM TABLE GROUP BY b HAVING NOT b OR count(DISTINCT host) > 9 ORDER BY b$$),
+  ($$SELECT host, avg(u) FROM TABLE GROUP BY host HAVING avg(u) > 100 ORDER BY host$$),
+  ($$SELECT host, sum(u) FROM TABLE GROUP BY host HAVING sum(u) > 1000 ORDER BY host$$),
+  -- integers against decimals (Postgres compares them as numeric)
+  ($$SELECT * FROM TABLE WHERE u > 100.5 AND u < 110.0$$),
+  ($$SELECT * FROM TABLE WHERE u <= -150.25 OR 780.75 <= u$$),
+  ($$SELECT * FROM TABLE WHERE u = 5.0 OR u = -5.000$$),
+  ($$SELECT * FROM TABLE WHERE u <> 5.5$$),
+  ($$SELECT * FROM TABLE WHERE u > 9223372036854775806.5$$),
+  ($$SELECT * FROM TABLE WHERE time_ns >= 1704200000000000000.5 AND time_ns < 1704210000000000000.0$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE u > 90.0 GROUP BY host ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
@@ -193,6 +211,8 @@ SELECT host, avg(u) FROM pd.cpu WHERE time >= now() - interval '1 hour' GROUP BY
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu WHERE host = 'h1' ORDER BY time DESC LIMIT 3;
 EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host ORDER BY 2 DESC NULLS LAST LIMIT 3 OFFSET 1;
+EXPLAIN (COSTS OFF)
+SELECT host, max(u) FROM pd.cpu GROUP BY host HAVING count(*) > 600 AND max(f) > 3 ORDER BY host;
 -- What cannot be pushed down stays with Postgres.
 EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE u > 700 AND f > 2 AND f::real < 3;
 
