@@ -95,3 +95,18 @@ AS $$ SELECT pg_catalog.date_bin(bucket_width, ts, '2000-01-03 00:00:00+00'::tim
 CREATE FUNCTION tsparquet.time_bucket(bucket_width interval, ts timestamptz, origin timestamptz)
 RETURNS timestamptz LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT pg_catalog.date_bin(bucket_width, ts, origin) $$;
+
+-- first(value, time) and last(value, time), TimescaleDB's aggregates: the value at the
+-- earliest or latest time of each group. Pushed down into the query engine on measurements.
+CREATE FUNCTION tsparquet.first_transition(internal, anyelement, timestamptz) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsparquet_first_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION tsparquet.last_transition(internal, anyelement, timestamptz) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsparquet_last_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION tsparquet.extreme_final(internal, anyelement, timestamptz) RETURNS anyelement
+    AS 'MODULE_PATHNAME', 'tsparquet_extreme_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE tsparquet.first(anyelement, timestamptz) (
+    SFUNC = tsparquet.first_transition, STYPE = internal,
+    FINALFUNC = tsparquet.extreme_final, FINALFUNC_EXTRA);
+CREATE AGGREGATE tsparquet.last(anyelement, timestamptz) (
+    SFUNC = tsparquet.last_transition, STYPE = internal,
+    FINALFUNC = tsparquet.extreme_final, FINALFUNC_EXTRA);

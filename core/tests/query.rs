@@ -475,6 +475,27 @@ fn having_filters_the_groups() {
 }
 
 #[test]
+fn first_and_last_take_the_values_at_the_extreme_times() {
+    // Written out of time order and in two files; b's latest point lacks u.
+    let result = run(
+        &[
+            "m,host=a u=2i 20\nm,host=b u=5i 10\nm,host=a u=1i 10",
+            "m,host=a u=3i 30\nm,host=b v=1i 40\nm,host=a u=0i 5",
+        ],
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![
+                (AggregateFunction::First, Some(column("u"))),
+                (AggregateFunction::Last, Some(column("u"))),
+                (AggregateFunction::Last, Some(column("host"))),
+            ],
+        ),
+    );
+    assert_eq!(result, [["a", "0", "3", "a"], ["b", "5", "NULL", "b"]]);
+}
+
+#[test]
 fn a_comparison_with_null_matches_nothing_even_negated() {
     for filter in [
         Expr::compare(CompareOp::Equal, column("host"), Expr::Value(Value::Null)),

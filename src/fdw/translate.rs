@@ -74,6 +74,26 @@ unsafe fn builtin_function(oid: pg_sys::Oid) -> Option<String> {
     }
 }
 
+/// `tsparquet.first` or `tsparquet.last`, by the aggregate's function OID.
+unsafe fn extension_aggregate(oid: pg_sys::Oid) -> Option<AggregateFunction> {
+    // SAFETY: catalog lookups by OID.
+    unsafe {
+        let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace(oid));
+        if schema.is_null() || CStr::from_ptr(schema).to_bytes() != b"tsparquet" {
+            return None;
+        }
+        let name = pg_sys::get_func_name(oid);
+        if name.is_null() {
+            return None;
+        }
+        match CStr::from_ptr(name).to_bytes() {
+            b"first" => Some(AggregateFunction::First),
+            b"last" => Some(AggregateFunction::Last),
+            _ => None,
+        }
+    }
+}
+
 /// The name of a built-in operator and its input types, None for user-defined operators.
 unsafe fn builtin_operator(oid: pg_sys::Oid) -> Option<(String, pg_sys::Oid, pg_sys::Oid)> {
     if oid.to_u32() >= pg_sys::FirstNormalObjectId {
@@ -618,11 +638,23 @@ impl Translator {
             {
                 return None;
             }
-            let name = builtin_function(a.aggfnoid)?;
             let args: Vec<*mut pg_sys::Node> = PgList::<pg_sys::TargetEntry>::from_pg(a.args)
                 .iter_ptr()
                 .map(|te| (*te).expr.cast())
                 .collect();
+            if let Some(function) = extension_aggregate(a.aggfnoid) {
+                let [value, time] = args[..] else {
+                    return None;
+                };
+                if !a.aggdistinct.is_null() || !matches!(self.column(time)?, ColumnRef::Time) {
+                    return None;
+                }
+                return Some(Aggregate {
+                    function,
+                    argument: Some(self.column_expr(value)?),
+                });
+            }
+            let name = builtin_function(a.aggfnoid)?;
             if a.aggstar {
                 return (name == "count" && args.is_empty()).then_some(Aggregate {
                     function: AggregateFunction::CountRows,

@@ -1,6 +1,7 @@
 //! The SQL functions of the `tsparquet` schema.
 
 mod export;
+mod first_last;
 mod parse_lp;
 mod write_lp;
 

@@ -137,6 +137,10 @@ pub enum AggregateFunction {
     Avg,
     Min,
     Max,
+    /// `tsparquet.first(value, time)`: the value at the earliest stored time.
+    First,
+    /// `tsparquet.last(value, time)`: the value at the latest stored time.
+    Last,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,9 @@
 use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::datetime::expr_fn::date_trunc;
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{
+    avg, count, count_distinct, first_value, last_value, max, min, sum,
+};
 use std::ops::Not;
 
 use datafusion::common::DFSchema;
@@ -292,6 +294,14 @@ impl Translator<'_> {
             AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
             AggregateFunction::Min => vec![extreme(min)?],
             AggregateFunction::Max => vec![extreme(max)?],
+            AggregateFunction::First => vec![AggregatePart::plain(first_value(
+                arg()?,
+                vec![stored_time().sort(true, false)],
+            ))],
+            AggregateFunction::Last => vec![AggregatePart::plain(last_value(
+                arg()?,
+                vec![stored_time().sort(true, false)],
+            ))],
         })
     }
 }

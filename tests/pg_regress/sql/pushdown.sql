@@ -157,7 +157,15 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT * FROM TABLE WHERE u <> 5.5$$),
   ($$SELECT * FROM TABLE WHERE u > 9223372036854775806.5$$),
   ($$SELECT * FROM TABLE WHERE time_ns >= 1704200000000000000.5 AND time_ns < 1704210000000000000.0$$),
-  ($$SELECT host, count(*) FROM TABLE WHERE u > 90.0 GROUP BY host ORDER BY host$$);
+  ($$SELECT host, count(*) FROM TABLE WHERE u > 90.0 GROUP BY host ORDER BY host$$),
+  -- first and last
+  ($$SELECT host, tsparquet.first(u, time), tsparquet.last(u, time), tsparquet.last(s, time),
+            tsparquet.first(f, time), tsparquet.last(region, time) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT date_trunc('hour', time) h, tsparquet.last(f, time) FROM TABLE WHERE host = 'h2' GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT tsparquet.first(time, time), tsparquet.last(b, time) FROM TABLE WHERE host = 'nobody'$$),
+  ($$SELECT host, tsparquet.first(u, time) FROM TABLE GROUP BY host HAVING tsparquet.last(u, time) > 100 ORDER BY 2 DESC LIMIT 3$$),
+  ($$SELECT host, tsparquet.first(u, time ORDER BY u) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, tsparquet.last(u, time + interval '1 day') FROM TABLE GROUP BY host ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
