@@ -493,6 +493,35 @@ fn first_and_last_take_the_values_at_the_extreme_times() {
         ),
     );
     assert_eq!(result, [["a", "0", "3", "a"], ["b", "5", "NULL", "b"]]);
+
+    // Only latest values: the query first finds each group's latest time and reads from
+    // the earliest of those on; groups whose latest point is old keep it.
+    let writes = [
+        "m,host=a u=1i 10\nm,host=b u=5i 10\nm,host=c u=7i 12",
+        "m,host=a u=2i 20\nm,host=c u=8i 15\nm,host=b v=1i 40",
+        "m,host=a u=3i 30",
+    ];
+    let latest = |function| {
+        run(
+            &writes,
+            vec![Expr::compare(CompareOp::Less, Expr::TimeNs, integer(35))],
+            groups(
+                vec![column("host")],
+                vec![
+                    (function, Some(column("u"))),
+                    (function, Some(Expr::TimeNs)),
+                ],
+            ),
+        )
+    };
+    assert_eq!(
+        latest(AggregateFunction::Last),
+        [["a", "3", "30"], ["b", "5", "10"], ["c", "8", "15"]]
+    );
+    assert_eq!(
+        latest(AggregateFunction::First),
+        [["a", "1", "10"], ["b", "5", "10"], ["c", "7", "12"]]
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! and its validator, which checks options. Written on `pg_sys::FdwRoutine` directly.
 
 mod describe;
+mod distinct;
 mod file_cache;
 mod modify;
 mod options;

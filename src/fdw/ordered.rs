@@ -13,10 +13,9 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 
-use super::describe::{deparse, relation_name};
+use super::describe::deparse;
 use super::scan::{plan_private, read_plan, ScanPlan};
-use super::time_bounds;
-use super::translate::Translator;
+use super::upper::FilteredRel;
 
 /// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
 /// and the database default when the database's LC_COLLATE is one of them.
@@ -105,21 +104,14 @@ unsafe fn rows_input(
 ) -> Option<PushedInput> {
     // SAFETY: a base relation of the query and its quals.
     unsafe {
-        let relid = (*rel).relid;
-        let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
-        let quals = (*rel).baserestrictinfo;
-        let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
-        let mut translator = Translator::new(relid, table, bound_values);
-        let mut filters = Vec::new();
-        let mut filter_nodes = Vec::new();
-        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(quals).iter_ptr() {
-            if (*rinfo).pseudoconstant {
-                return None;
-            }
-            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
-            filters.push(translator.filter(clause)?);
-            filter_nodes.push(clause);
-        }
+        let FilteredRel {
+            relid,
+            table,
+            time_bounds,
+            translator,
+            filters,
+            pushed,
+        } = FilteredRel::new(root, rel)?;
         let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
         let mut attributes = Vec::new();
         let mut columns: Vec<String> = Vec::new();
@@ -155,13 +147,6 @@ unsafe fn rows_input(
             let resno = attributes.len() as i16;
             let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
             scan_tlist = pg_sys::lappend(scan_tlist, entry.cast());
-        }
-        let mut pushed = vec![("Relation".to_owned(), relation_name(table))];
-        if !filter_nodes.is_empty() {
-            pushed.push((
-                "Pushed Filter".to_owned(),
-                deparse(table, relid, &filter_nodes, " AND "),
-            ));
         }
         let plan = ScanPlan {
             table: table.to_u32(),

@@ -354,7 +354,7 @@ impl Translator {
     }
 
     /// A column as a value in a filter.
-    unsafe fn column_expr(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+    pub unsafe fn column_expr(&self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: node is an expression node.
         Some(match unsafe { self.column(node)? } {
             ColumnRef::Time => Expr::Time,

@@ -12,8 +12,10 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::query::expr::{Aggregate, Expr};
 use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::time_range::TimeBound;
 
 use super::describe::{deparse, relation_name};
+use super::distinct;
 use super::ordered;
 use super::scan::{plan_private, ScanPlan};
 use super::time_bounds;
@@ -78,6 +80,9 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
     unsafe {
         match stage {
             pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG => {}
+            pg_sys::UpperRelationKind::UPPERREL_DISTINCT => {
+                return distinct::add_distinct_path(root, input_rel, output_rel)
+            }
             pg_sys::UpperRelationKind::UPPERREL_ORDERED => {
                 return ordered::add_ordered_path(root, input_rel, output_rel)
             }
@@ -100,6 +105,61 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         let having = (*extra).havingQual.cast::<pg_sys::List>();
         if let Some(path) = grouped_path(root, input_rel, output_rel, having) {
             pg_sys::add_path(output_rel, path.cast());
+        }
+    }
+}
+
+/// A base relation whose quals are all translated for the engine: what an upper scan
+/// (grouped, ordered, distinct) starts from, since every row it reads must meet them.
+pub(super) struct FilteredRel {
+    /// The range table index of the table's scan.
+    pub relid: pg_sys::Index,
+    pub table: pg_sys::Oid,
+    pub time_bounds: Vec<TimeBound>,
+    pub translator: Translator,
+    pub filters: Vec<Expr>,
+    /// What EXPLAIN shows so far: the relation and the filter.
+    pub pushed: Vec<(String, String)>,
+}
+
+impl FilteredRel {
+    /// None if some qual is not translatable.
+    pub unsafe fn new(
+        root: *mut pg_sys::PlannerInfo,
+        rel: *mut pg_sys::RelOptInfo,
+    ) -> Option<FilteredRel> {
+        // SAFETY: a base relation of the query being planned.
+        unsafe {
+            let relid = (*rel).relid;
+            let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
+            let quals = (*rel).baserestrictinfo;
+            let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
+            let mut translator = Translator::new(relid, table, bound_values);
+            let mut filters = Vec::new();
+            let mut filter_nodes = Vec::new();
+            for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(quals).iter_ptr() {
+                if (*rinfo).pseudoconstant {
+                    return None;
+                }
+                let clause = (*rinfo).clause.cast::<pg_sys::Node>();
+                filters.push(translator.filter(clause)?);
+                filter_nodes.push(clause);
+            }
+            let mut pushed = vec![("Relation".to_owned(), relation_name(table))];
+            if !filter_nodes.is_empty() {
+                pushed.push((
+                    "Pushed Filter".to_owned(),
+                    deparse(table, relid, &filter_nodes, " AND "),
+                ));
+            }
+            Some(FilteredRel {
+                relid,
+                table,
+                time_bounds,
+                translator,
+                filters,
+                pushed,
+            })
         }
     }
 }
@@ -134,18 +194,14 @@ unsafe fn grouped_path(
 ) -> Option<*mut pg_sys::ForeignPath> {
     // SAFETY: as get_foreign_upper_paths.
     unsafe {
-        let relid = (*input_rel).relid;
-        let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
-        let quals = (*input_rel).baserestrictinfo;
-        let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
-        let mut translator = Translator::new(relid, table, bound_values);
-        let mut filters = Vec::new();
-        let mut filter_nodes = Vec::new();
-        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(quals).iter_ptr() {
-            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
-            filters.push(translator.filter(clause)?);
-            filter_nodes.push(clause);
-        }
+        let FilteredRel {
+            relid,
+            table,
+            time_bounds,
+            mut translator,
+            filters,
+            mut pushed,
+        } = FilteredRel::new(root, input_rel)?;
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG as usize];
         let (list, key_count) = grouped_target_list(target, (*(*root).parse).groupClause)?;
         // The aggregates only HAVING uses are computed too, after the target's.
@@ -162,13 +218,6 @@ unsafe fn grouped_path(
         let mut aggregates: Vec<Aggregate> = Vec::new();
         for node in aggregate_nodes {
             aggregates.push(translator.aggregate(node.cast())?);
-        }
-        let mut pushed = vec![("Relation".to_owned(), relation_name(table))];
-        if !filter_nodes.is_empty() {
-            pushed.push((
-                "Pushed Filter".to_owned(),
-                deparse(table, relid, &filter_nodes, " AND "),
-            ));
         }
         if !key_nodes.is_empty() {
             pushed.push((

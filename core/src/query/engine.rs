@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use bytes::Bytes;
 use datafusion::catalog::MemTable;
 use datafusion::common::Column as DfColumn;
@@ -25,7 +25,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
-use super::expr::{AggregateFunction, Value};
+use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::float_order::pg_float_order;
 use super::request::{QueryRequest, Shape, SortKey};
 use super::translate::Translator;
@@ -93,8 +93,17 @@ impl Engine {
             let config = ListingTableConfig::new(ListingTableUrl::parse(FILES_URL)?)
                 .with_listing_options(options)
                 .with_schema(arrow_schema(request));
-            let table = ListingTable::try_new(config)?;
-            let (frame, outputs) = build(context.read_table(Arc::new(table))?, request, params)?;
+            let table = Arc::new(ListingTable::try_new(config)?);
+            let narrowed;
+            let request = match extreme_time_bound(request) {
+                Some(bound) => {
+                    let frame = build(context.read_table(table.clone())?, &bound, params)?.0;
+                    narrowed = narrow_to_extreme_times(request, frame.collect().await?);
+                    &narrowed
+                }
+                None => request,
+            };
+            let (frame, outputs) = build(context.read_table(table)?, request, params)?;
             let plan = frame.create_physical_plan().await?;
             let stream = execute_stream(plan.clone(), context.task_ctx())?;
             Ok(RunningQuery {
@@ -104,6 +113,70 @@ impl Engine {
             })
         })
     }
+}
+
+/// For a query whose aggregates all take the value at each group's latest time (or all
+/// at its earliest): the query of each group's latest (earliest) time. Every group's
+/// result rows are at or after the earliest of those times (at or before the latest),
+/// so the query can skip the files and row groups outside that range by their
+/// statistics, and decode everything else only there: the latest row per series reads
+/// the newest data instead of the whole table.
+fn extreme_time_bound(request: &QueryRequest) -> Option<QueryRequest> {
+    let Shape::Groups { keys, aggregates } = &request.shape else {
+        return None;
+    };
+    let function = aggregates.first()?.function;
+    let bound = match function {
+        AggregateFunction::Last => AggregateFunction::Max,
+        AggregateFunction::First => AggregateFunction::Min,
+        _ => return None,
+    };
+    if aggregates.iter().any(|a| a.function != function) {
+        return None;
+    }
+    Some(QueryRequest {
+        shape: Shape::Groups {
+            keys: keys.clone(),
+            aggregates: vec![Aggregate {
+                function: bound,
+                argument: Some(Expr::TimeNs),
+            }],
+        },
+        having: Vec::new(),
+        order: Vec::new(),
+        limit: None,
+        ..request.clone()
+    })
+}
+
+/// `request` restricted to the times from the earliest of the groups' latest times
+/// (`bounds`, the results of [`extreme_time_bound`]'s query), or up to the latest of
+/// their earliest times.
+fn narrow_to_extreme_times(request: &QueryRequest, bounds: Vec<RecordBatch>) -> QueryRequest {
+    let latest = matches!(
+        &request.shape,
+        Shape::Groups { aggregates, .. } if aggregates[0].function == AggregateFunction::Last
+    );
+    let times = bounds.iter().flat_map(|batch| {
+        let column = batch.column(batch.num_columns() - 1);
+        let column = column.as_primitive::<Int64Type>();
+        column.iter().flatten().collect::<Vec<_>>()
+    });
+    let bound = if latest { times.min() } else { times.max() };
+    let mut narrowed = request.clone();
+    if let Some(bound) = bound {
+        let op = if latest {
+            CompareOp::GreaterOrEqual
+        } else {
+            CompareOp::LessOrEqual
+        };
+        narrowed.filters.push(Expr::compare(
+            op,
+            Expr::TimeNs,
+            Expr::Value(Value::Integer(bound)),
+        ));
+    }
+    narrowed
 }
 
 fn context(limits: &Limits) -> Result<SessionContext, QueryError> {

@@ -42,7 +42,7 @@ DECLARE
 BEGIN
   pushed := '';
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
-    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit):' THEN
+    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit|Distinct On):' THEN
       pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
     END IF;
   END LOOP;
@@ -165,7 +165,15 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT tsparquet.first(time, time), tsparquet.last(b, time) FROM TABLE WHERE host = 'nobody'$$),
   ($$SELECT host, tsparquet.first(u, time) FROM TABLE GROUP BY host HAVING tsparquet.last(u, time) > 100 ORDER BY 2 DESC LIMIT 3$$),
   ($$SELECT host, tsparquet.first(u, time ORDER BY u) FROM TABLE GROUP BY host ORDER BY host$$),
-  ($$SELECT host, tsparquet.last(u, time + interval '1 day') FROM TABLE GROUP BY host ORDER BY host$$);
+  ($$SELECT host, tsparquet.last(u, time + interval '1 day') FROM TABLE GROUP BY host ORDER BY host$$),
+  -- the latest or earliest row per series
+  ($$SELECT DISTINCT ON (host) * FROM TABLE ORDER BY host, time DESC$$),
+  ($$SELECT DISTINCT ON (host, region) host, region, u, s, time FROM TABLE WHERE time < '2024-01-03' ORDER BY host, region, time$$),
+  ($$SELECT DISTINCT ON (host) host, f, time_ns FROM TABLE WHERE u > 0 ORDER BY host, time_ns DESC$$),
+  ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host, time DESC LIMIT 3$$),
+  ($$SELECT DISTINCT ON (b) b, u FROM TABLE ORDER BY b, u DESC$$),
+  ($$SELECT DISTINCT ON (host) host, u + 1 FROM TABLE WHERE host <> 'big' ORDER BY host, time DESC$$),
+  ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
@@ -221,6 +229,7 @@ EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host ORDER BY 2 DESC NULLS LAST LIMIT 3 OFFSET 1;
 EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host HAVING count(*) > 600 AND max(f) > 3 ORDER BY host;
+EXPLAIN (COSTS OFF) SELECT DISTINCT ON (host) * FROM pd.cpu ORDER BY host, time DESC;
 -- What cannot be pushed down stays with Postgres.
 EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE u > 700 AND f > 2 AND f::real < 3;
 

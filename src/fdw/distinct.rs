@@ -1,0 +1,199 @@
+//! The latest (or earliest) row of each series pushed down (`UPPERREL_DISTINCT`):
+//! `SELECT DISTINCT ON (hostname) * FROM cpu ORDER BY hostname, time DESC` keeps, per
+//! value of the `DISTINCT ON` columns, the row first in the order, which is the row with the
+//! latest time. The engine groups by those columns and takes every other column's value at
+//! the latest (or, with `time ASC`, earliest) time: `tsparquet.last`/`first` per column.
+//!
+//! Offered when `ORDER BY` is the `DISTINCT ON` columns followed by `time` (or `time_ns`)
+//! alone, every filter is pushable and the target holds only columns; Postgres then sorts
+//! the few result rows by `ORDER BY` itself.
+
+use pgrx::prelude::*;
+use pgrx::PgList;
+use tsparquet_core::query::expr::{Aggregate, AggregateFunction, Expr};
+use tsparquet_core::query::request::{QueryRequest, Shape};
+
+use super::describe::deparse;
+use super::scan::{plan_private, ScanPlan};
+use super::upper::FilteredRel;
+
+/// The expression a sort or distinct clause refers to in the query's target list.
+unsafe fn clause_expr(
+    clause: *mut pg_sys::SortGroupClause,
+    target_list: *mut pg_sys::List,
+) -> *mut pg_sys::Node {
+    // SAFETY: a clause of the query and its target list.
+    unsafe { pg_sys::get_sortgroupclause_expr(clause, target_list).cast() }
+}
+
+/// Whether `ORDER BY` sorts by the `DISTINCT ON` clauses first, then by one more clause,
+/// returned with whether that one is descending.
+unsafe fn time_clause_after_distinct(
+    parse: *mut pg_sys::Query,
+) -> Option<(*mut pg_sys::SortGroupClause, bool)> {
+    // SAFETY: the query being planned.
+    unsafe {
+        let distinct = (*parse).distinctClause;
+        let sort: Vec<*mut pg_sys::SortGroupClause> =
+            PgList::<pg_sys::SortGroupClause>::from_pg((*parse).sortClause)
+                .iter_ptr()
+                .collect();
+        let distinct_count = PgList::<pg_sys::SortGroupClause>::from_pg(distinct).len();
+        let (last, leading) = sort.split_last()?;
+        if leading.len() != distinct_count
+            || leading.iter().any(|clause| {
+                pg_sys::get_sortgroupref_clause_noerr((**clause).tleSortGroupRef, distinct)
+                    .is_null()
+            })
+        {
+            return None;
+        }
+        let (mut family, mut input_type, mut strategy) =
+            (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID, 0i16);
+        if !pg_sys::get_ordering_op_properties(
+            (**last).sortop,
+            &mut family,
+            &mut input_type,
+            &mut strategy,
+        ) {
+            return None;
+        }
+        Some((*last, strategy as u32 == pg_sys::BTGreaterStrategyNumber))
+    }
+}
+
+pub unsafe fn add_distinct_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+) {
+    // SAFETY: the planner's structures for the distinct step over one relation.
+    unsafe {
+        let parse = (*root).parse;
+        if !(*parse).hasDistinctOn
+            || (*parse).hasTargetSRFs
+            || (*input_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL
+        {
+            return;
+        }
+        if let Some(path) = distinct_path(root, input_rel, output_rel) {
+            pg_sys::add_path(output_rel, path.cast());
+        }
+    }
+}
+
+unsafe fn distinct_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+) -> Option<*mut pg_sys::ForeignPath> {
+    // SAFETY: as add_distinct_path.
+    unsafe {
+        let parse = (*root).parse;
+        let (time_clause, latest) = time_clause_after_distinct(parse)?;
+        let FilteredRel {
+            relid,
+            table,
+            time_bounds,
+            mut translator,
+            filters,
+            mut pushed,
+        } = FilteredRel::new(root, input_rel)?;
+        let time = translator.column_expr(clause_expr(time_clause, (*parse).targetList))?;
+        if !matches!(time, Expr::Time | Expr::TimeNs) {
+            return None;
+        }
+
+        let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
+        let add = |list: *mut pg_sys::List, expr: *mut pg_sys::Node| {
+            let resno = PgList::<pg_sys::TargetEntry>::from_pg(list).len() as i16 + 1;
+            let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
+            pg_sys::lappend(list, entry.cast())
+        };
+        let mut keys = Vec::new();
+        let mut key_nodes = Vec::new();
+        for clause in PgList::<pg_sys::SortGroupClause>::from_pg((*parse).distinctClause).iter_ptr()
+        {
+            let expr = clause_expr(clause, (*parse).targetList);
+            keys.push(translator.group_key(expr)?);
+            key_nodes.push(expr);
+            scan_tlist = add(scan_tlist, expr);
+        }
+        let function = if latest {
+            AggregateFunction::Last
+        } else {
+            AggregateFunction::First
+        };
+        let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_DISTINCT as usize];
+        let mut aggregates = Vec::new();
+        for expr in PgList::<pg_sys::Node>::from_pg((*target).exprs).iter_ptr() {
+            if !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null() {
+                continue;
+            }
+            if !pgrx::is_a(expr, pg_sys::NodeTag::T_Var) {
+                if pg_sys::contain_var_clause(expr) {
+                    return None;
+                }
+                continue;
+            }
+            aggregates.push(Aggregate {
+                function,
+                argument: Some(translator.column_expr(expr)?),
+            });
+            scan_tlist = add(scan_tlist, expr);
+        }
+
+        let direction = if latest { "latest" } else { "earliest" };
+        pushed.push((
+            "Pushed Distinct On".to_owned(),
+            format!(
+                "{} ({direction} row by time)",
+                deparse(table, relid, &key_nodes, ", ")
+            ),
+        ));
+        let plan = ScanPlan {
+            table: table.to_u32(),
+            attributes: Vec::new(),
+            time_bounds,
+            needs_utc: translator.needs_utc(),
+            query: Some(QueryRequest {
+                columns: translator.stored_columns(),
+                filters,
+                shape: Shape::Groups { keys, aggregates },
+                having: Vec::new(),
+                order: Vec::new(),
+                limit: None,
+            }),
+            pushed,
+        };
+
+        let mut group_exprs: *mut pg_sys::List = std::ptr::null_mut();
+        for node in &key_nodes {
+            group_exprs = pg_sys::lappend(group_exprs, node.cast());
+        }
+        let rows = pg_sys::estimate_num_groups(
+            root,
+            group_exprs,
+            (*input_rel).rows,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        // As a grouped scan: the engine reads the columns and keeps one row per group,
+        // where Postgres would sort every row first.
+        let startup = 10.0 + (*input_rel).tuples * pg_sys::cpu_operator_cost;
+        let total = startup + rows * pg_sys::cpu_tuple_cost;
+        let private = pg_sys::lappend(plan_private(&plan), translator.params().cast());
+        let private = pg_sys::lappend(private, scan_tlist.cast());
+        Some(pg_sys::create_foreign_upper_path(
+            root,
+            output_rel,
+            target,
+            rows,
+            startup,
+            total,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            private,
+        ))
+    }
+}
