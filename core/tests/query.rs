@@ -103,7 +103,7 @@ fn run_with(
 ) -> Result<(Vec<Output>, Vec<Vec<String>>), QueryError> {
     let (request, files) = request(writes, filters, shape);
     let engine = engine();
-    let mut query = engine.start(&request, params, files, &limits())?;
+    let mut query = engine.start(&request, params, files, &limits(), &|| false)?;
     let mut rows = Vec::new();
     while let Some(batch) = query.next_batch(&engine, &|| false)? {
         rows.extend(strings(&batch));
@@ -270,7 +270,13 @@ fn floats_compare_as_postgres_orders_them() {
     let mut ids = |filter: Expr, param: f64| {
         request.filters = vec![filter];
         let mut query = engine
-            .start(&request, &[Value::Float(param)], files.clone(), &limits())
+            .start(
+                &request,
+                &[Value::Float(param)],
+                files.clone(),
+                &limits(),
+                &|| false,
+            )
             .unwrap();
         let mut ids = Vec::new();
         while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
@@ -320,7 +326,9 @@ fn floats_compare_as_postgres_orders_them() {
         ],
     );
     let extremes = |request: &QueryRequest, files: Vec<Bytes>| {
-        let mut query = engine.start(request, &[], files, &limits()).unwrap();
+        let mut query = engine
+            .start(request, &[], files, &limits(), &|| false)
+            .unwrap();
         let batch = query.next_batch(&engine, &|| false).unwrap().unwrap();
         strings(&batch).remove(0)
     };
@@ -352,7 +360,9 @@ fn floats_compare_as_postgres_orders_them() {
 /// The results of `request` in the order the engine gives them.
 fn ordered(request: &QueryRequest, files: Vec<Bytes>) -> Vec<Vec<String>> {
     let engine = engine();
-    let mut query = engine.start(request, &[], files, &limits()).unwrap();
+    let mut query = engine
+        .start(request, &[], files, &limits(), &|| false)
+        .unwrap();
     let mut rows = Vec::new();
     while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
         rows.extend(strings(&batch));
@@ -418,7 +428,7 @@ fn order_and_limit_follow_postgres() {
     request.order = vec![sort_key(1, false, false)];
     let engine = engine();
     assert!(matches!(
-        engine.start(&request, &[], files, &limits()),
+        engine.start(&request, &[], files, &limits(), &|| false),
         Err(QueryError::Unsupported(_))
     ));
 }
@@ -469,7 +479,7 @@ fn having_filters_the_groups() {
     )];
     assert!(!request.is_engine_result(3));
     assert!(matches!(
-        engine().start(&request, &[], files, &limits()),
+        engine().start(&request, &[], files, &limits(), &|| false),
         Err(QueryError::Unsupported(_))
     ));
 }
@@ -763,17 +773,34 @@ fn distinct_count_and_no_rows() {
 fn a_table_without_files_has_no_rows() {
     let (request, _) = request(&[HOSTS], vec![], rows(&["host"]));
     let engine = engine();
-    let mut query = engine.start(&request, &[], Vec::new(), &limits()).unwrap();
+    let mut query = engine
+        .start(&request, &[], Vec::new(), &limits(), &|| false)
+        .unwrap();
     assert!(query.next_batch(&engine, &|| false).unwrap().is_none());
 }
 
 #[test]
 fn a_stop_request_ends_the_query() {
-    let (request, files) = request(&[HOSTS], vec![], rows(&["host"]));
+    let (rows_request, files) = request(&[HOSTS], vec![], rows(&["host"]));
     let engine = engine();
-    let mut query = engine.start(&request, &[], files, &limits()).unwrap();
+    let mut query = engine
+        .start(&rows_request, &[], files, &limits(), &|| false)
+        .unwrap();
     assert!(matches!(
         query.next_batch(&engine, &|| true),
+        Err(QueryError::Cancelled)
+    ));
+    // A latest-per-group query reads data while starting: it stops there too.
+    let (latest, files) = request(
+        &[HOSTS],
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![(AggregateFunction::Last, Some(column("u")))],
+        ),
+    );
+    assert!(matches!(
+        engine.start(&latest, &[], files, &limits(), &|| true),
         Err(QueryError::Cancelled)
     ));
 }
@@ -797,7 +824,7 @@ fn a_query_over_its_memory_limit_fails_cleanly() {
         threads: 1,
     };
     let outcome = engine
-        .start(&request, &[], files, &small)
+        .start(&request, &[], files, &small, &|| false)
         .and_then(|mut q| while_rows(&mut q, &engine));
     assert!(
         matches!(outcome, Err(QueryError::ResourcesExhausted(_))),

@@ -6,9 +6,11 @@ use std::cell::OnceCell;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Decimal128Type, Int64Type, TimestampNanosecondType};
+use bytes::Bytes;
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use tsparquet_core::query::expr::Value;
+use tsparquet_core::query::request::QueryRequest;
 use tsparquet_core::query::{Engine, Limits, Output, QueryError, RunningQuery};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
@@ -65,6 +67,19 @@ fn should_stop() -> bool {
 
 /// The next batch of a running query. A pending cancel stops DataFusion and is then
 /// raised by Postgres itself.
+/// Starts a pushed-down query; a cancel while it starts raises Postgres' own error.
+pub fn start(request: &QueryRequest, params: &[Value], files: Vec<Bytes>) -> RunningQuery {
+    match with_engine(|engine| engine.start(request, params, files, &limits(), &should_stop)) {
+        Ok(running) => running,
+        Err(e) => {
+            if matches!(e, QueryError::Cancelled) {
+                pg_sys::check_for_interrupts!();
+            }
+            errors::raise(&e)
+        }
+    }
+}
+
 pub fn next_batch(query: &mut RunningQuery) -> Option<RecordBatch> {
     loop {
         match with_engine(|engine| query.next_batch(engine, &should_stop)) {

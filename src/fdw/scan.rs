@@ -270,10 +270,7 @@ impl ScanState {
             Some((request, params)) => {
                 // SAFETY: as above.
                 *params = unsafe { self.files.bounds.param_values(node) };
-                let started = query::with_engine(|engine| {
-                    engine.start(request, params, stored, &query::limits())
-                });
-                Batches::Query(started.unwrap_or_else(|e| errors::raise(&e)))
+                Batches::Query(query::start(request, params, stored))
             }
         });
     }

@@ -71,13 +71,16 @@ impl Engine {
         Ok(Engine { runtime })
     }
 
-    /// Plans the query over `files` and starts it.
+    /// Plans the query over `files` and starts it. `stop` is asked as in
+    /// [`RunningQuery::next_batch`] while starting reads data (the first phase of a
+    /// latest-per-group query).
     pub fn start(
         &self,
         request: &QueryRequest,
         params: &[Value],
         files: Vec<Bytes>,
         limits: &Limits,
+        stop: &dyn Fn() -> bool,
     ) -> Result<RunningQuery, QueryError> {
         self.runtime.block_on(async {
             let context = context(limits)?;
@@ -98,7 +101,12 @@ impl Engine {
             let request = match extreme_time_bound(request) {
                 Some(bound) => {
                     let frame = build(context.read_table(table.clone())?, &bound, params)?.0;
-                    narrowed = narrow_to_extreme_times(request, frame.collect().await?);
+                    let mut stream = frame.execute_stream().await?;
+                    let mut bounds = Vec::new();
+                    while let Some(batch) = next_or_stop(&mut stream, stop).await? {
+                        bounds.push(batch);
+                    }
+                    narrowed = narrow_to_extreme_times(request, bounds);
                     &narrowed
                 }
                 None => request,
@@ -338,6 +346,25 @@ pub fn describe(request: &QueryRequest, params: &[Value]) -> Result<String, Quer
     Ok(frame.into_optimized_plan()?.display_indent().to_string())
 }
 
+/// The next batch of `stream`, asking `stop` first and every few tens of milliseconds
+/// while DataFusion works.
+async fn next_or_stop(
+    stream: &mut SendableRecordBatchStream,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<RecordBatch>, QueryError> {
+    if stop() {
+        return Err(QueryError::Cancelled);
+    }
+    let mut ticks = tokio::time::interval(STOP_CHECK);
+    loop {
+        tokio::select! {
+            biased;
+            _ = ticks.tick() => if stop() { return Err(QueryError::Cancelled) },
+            batch = stream.next() => return batch.transpose().map_err(QueryError::from),
+        }
+    }
+}
+
 /// A started query.
 pub struct RunningQuery {
     plan: Arc<dyn ExecutionPlan>,
@@ -353,20 +380,9 @@ impl RunningQuery {
         engine: &Engine,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<RecordBatch>, QueryError> {
-        if stop() {
-            return Err(QueryError::Cancelled);
-        }
-        let stream = &mut self.stream;
-        engine.runtime.block_on(async {
-            let mut ticks = tokio::time::interval(STOP_CHECK);
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = ticks.tick() => if stop() { return Err(QueryError::Cancelled) },
-                    batch = stream.next() => return batch.transpose().map_err(QueryError::from),
-                }
-            }
-        })
+        engine
+            .runtime
+            .block_on(next_or_stop(&mut self.stream, stop))
     }
 
     /// The physical plan with what it measured so far.
