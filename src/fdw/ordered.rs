@@ -124,14 +124,15 @@ unsafe fn rows_input(
                 continue;
             }
             let var = expr.cast::<pg_sys::Var>();
+            // A whole-row or system column, or another relation's column: not a result
+            // column of the engine.
             if (*var).varno as pg_sys::Index != relid
                 || (*var).varlevelsup != 0
                 || (*var).varattno <= 0
-                || !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null()
             {
-                if (*var).varattno <= 0 {
-                    return None;
-                }
+                return None;
+            }
+            if !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null() {
                 continue;
             }
             let attnum = (*var).varattno;
