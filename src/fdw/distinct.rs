@@ -14,8 +14,8 @@ use tsparquet_core::query::expr::{Aggregate, AggregateFunction, Expr};
 use tsparquet_core::query::request::{QueryRequest, Shape};
 
 use super::describe::deparse;
-use super::scan::{plan_private, ScanPlan};
-use super::upper::FilteredRel;
+use super::scan::ScanPlan;
+use super::upper::{append_target, grouped_upper_path, upper_private, FilteredRel};
 
 /// The expression a sort or distinct clause refers to in the query's target list.
 unsafe fn clause_expr(
@@ -105,11 +105,6 @@ unsafe fn distinct_path(
         }
 
         let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
-        let add = |list: *mut pg_sys::List, expr: *mut pg_sys::Node| {
-            let resno = PgList::<pg_sys::TargetEntry>::from_pg(list).len() as i16 + 1;
-            let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
-            pg_sys::lappend(list, entry.cast())
-        };
         let mut keys = Vec::new();
         let mut key_nodes = Vec::new();
         for clause in PgList::<pg_sys::SortGroupClause>::from_pg((*parse).distinctClause).iter_ptr()
@@ -117,7 +112,7 @@ unsafe fn distinct_path(
             let expr = clause_expr(clause, (*parse).targetList);
             keys.push(translator.group_key(expr)?);
             key_nodes.push(expr);
-            scan_tlist = add(scan_tlist, expr);
+            append_target(&mut scan_tlist, expr);
         }
         let function = if latest {
             AggregateFunction::Last
@@ -140,7 +135,7 @@ unsafe fn distinct_path(
                 function,
                 argument: Some(translator.column_expr(expr)?),
             });
-            scan_tlist = add(scan_tlist, expr);
+            append_target(&mut scan_tlist, expr);
         }
 
         let direction = if latest { "latest" } else { "earliest" };
@@ -167,33 +162,11 @@ unsafe fn distinct_path(
             pushed,
         };
 
-        let mut group_exprs: *mut pg_sys::List = std::ptr::null_mut();
-        for node in &key_nodes {
-            group_exprs = pg_sys::lappend(group_exprs, node.cast());
-        }
-        let rows = pg_sys::estimate_num_groups(
-            root,
-            group_exprs,
-            (*input_rel).rows,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
         // As a grouped scan: the engine reads the columns and keeps one row per group,
         // where Postgres would sort every row first.
-        let startup = 10.0 + (*input_rel).tuples * pg_sys::cpu_operator_cost;
-        let total = startup + rows * pg_sys::cpu_tuple_cost;
-        let private = pg_sys::lappend(plan_private(&plan), translator.params().cast());
-        let private = pg_sys::lappend(private, scan_tlist.cast());
-        Some(pg_sys::create_foreign_upper_path(
-            root,
-            output_rel,
-            target,
-            rows,
-            startup,
-            total,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            private,
+        let private = upper_private(&plan, translator.params(), scan_tlist);
+        Some(grouped_upper_path(
+            root, input_rel, output_rel, target, &key_nodes, 1.0, private,
         ))
     }
 }

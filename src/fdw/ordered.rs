@@ -14,8 +14,8 @@ use pgrx::PgList;
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 
 use super::describe::deparse;
-use super::scan::{plan_private, read_plan, ScanPlan};
-use super::upper::FilteredRel;
+use super::scan::{read_plan, ScanPlan};
+use super::upper::{append_target, upper_private, FilteredRel};
 
 /// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
 /// and the database default when the database's LC_COLLATE is one of them.
@@ -55,10 +55,7 @@ impl PushedInput {
     /// The path's `fdw_private`: the plan, the parameters and the scan target list.
     unsafe fn private(&self) -> *mut pg_sys::List {
         // SAFETY: lists of the planner's memory context.
-        unsafe {
-            let private = pg_sys::lappend(plan_private(&self.plan), self.params.cast());
-            pg_sys::lappend(private, self.scan_tlist.cast())
-        }
+        unsafe { upper_private(&self.plan, self.params, self.scan_tlist) }
     }
 
     fn request(&mut self) -> &mut QueryRequest {
@@ -145,9 +142,7 @@ unsafe fn rows_input(
                 None => 0,
             });
             attributes.push(attnum);
-            let resno = attributes.len() as i16;
-            let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
-            scan_tlist = pg_sys::lappend(scan_tlist, entry.cast());
+            append_target(&mut scan_tlist, expr);
         }
         let plan = ScanPlan {
             table: table.to_u32(),

@@ -56,10 +56,7 @@ unsafe fn grouped_target_list(
             if !pg_sys::tlist_member(expr.cast(), list).is_null() {
                 continue;
             }
-            let resno = PgList::<pg_sys::TargetEntry>::from_pg(list).len() as i16 + 1;
-            let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
-            (*entry).ressortgroupref = sortgroupref;
-            list = pg_sys::lappend(list, entry.cast());
+            (*append_target(&mut list, expr)).ressortgroupref = sortgroupref;
         }
         Some((list, key_count))
     }
@@ -106,6 +103,78 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
         if let Some(path) = grouped_path(root, input_rel, output_rel, having) {
             pg_sys::add_path(output_rel, path.cast());
         }
+    }
+}
+
+/// `list` with a new entry for `expr` at its end; the entry, to set more of it.
+pub(super) unsafe fn append_target(
+    list: &mut *mut pg_sys::List,
+    expr: *mut pg_sys::Node,
+) -> *mut pg_sys::TargetEntry {
+    // SAFETY: a target list being built in the planner's memory context.
+    unsafe {
+        let resno = PgList::<pg_sys::TargetEntry>::from_pg(*list).len() as i16 + 1;
+        let entry = pg_sys::makeTargetEntry(expr.cast(), resno, std::ptr::null_mut(), false);
+        *list = pg_sys::lappend(*list, entry.cast());
+        entry
+    }
+}
+
+/// The `fdw_private` of an upper path, read back by [`plan`]: the serialised plan, the
+/// parameter expressions and the scan target list.
+pub(super) unsafe fn upper_private(
+    plan: &ScanPlan,
+    params: *mut pg_sys::List,
+    scan_tlist: *mut pg_sys::List,
+) -> *mut pg_sys::List {
+    // SAFETY: lists of the planner's memory context.
+    unsafe {
+        let private = pg_sys::lappend(plan_private(plan), params.cast());
+        pg_sys::lappend(private, scan_tlist.cast())
+    }
+}
+
+/// A path computing one row per group of `key_nodes` in the engine. `cost_per_row` is
+/// what the engine spends on each input row, in units of `cpu_operator_cost`.
+pub(super) unsafe fn grouped_upper_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+    target: *mut pg_sys::PathTarget,
+    key_nodes: &[*mut pg_sys::Node],
+    cost_per_row: f64,
+    private: *mut pg_sys::List,
+) -> *mut pg_sys::ForeignPath {
+    // SAFETY: the planner's structures for an upper step over one relation.
+    unsafe {
+        let mut group_exprs: *mut pg_sys::List = std::ptr::null_mut();
+        for node in key_nodes {
+            group_exprs = pg_sys::lappend(group_exprs, node.cast());
+        }
+        let rows = if key_nodes.is_empty() {
+            1.0
+        } else {
+            pg_sys::estimate_num_groups(
+                root,
+                group_exprs,
+                (*input_rel).rows,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        let startup = 10.0 + (*input_rel).tuples * pg_sys::cpu_operator_cost * cost_per_row;
+        let total = startup + rows * pg_sys::cpu_tuple_cost;
+        pg_sys::create_foreign_upper_path(
+            root,
+            output_rel,
+            target,
+            rows,
+            startup,
+            total,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            private,
+        )
     }
 }
 
@@ -176,10 +245,7 @@ unsafe fn with_having_aggregates(
             if pgrx::is_a(node, pg_sys::NodeTag::T_Aggref)
                 && pg_sys::tlist_member(node.cast(), list).is_null()
             {
-                let resno = PgList::<pg_sys::TargetEntry>::from_pg(list).len() as i16 + 1;
-                let entry =
-                    pg_sys::makeTargetEntry(node.cast(), resno, std::ptr::null_mut(), false);
-                list = pg_sys::lappend(list, entry.cast());
+                append_target(&mut list, node);
             }
         }
         list
@@ -261,38 +327,11 @@ unsafe fn grouped_path(
             pushed,
         };
 
-        let input_rows = (*input_rel).rows;
-        let mut group_exprs: *mut pg_sys::List = std::ptr::null_mut();
-        for node in key_nodes {
-            group_exprs = pg_sys::lappend(group_exprs, node.cast());
-        }
-        let rows = if key_nodes.is_empty() {
-            1.0
-        } else {
-            pg_sys::estimate_num_groups(
-                root,
-                group_exprs,
-                input_rows,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        };
         // The engine reads only the needed columns and aggregates them a batch at a time:
         // far less per row than handing each row to Postgres.
-        let startup = 10.0 + (*input_rel).tuples * pg_sys::cpu_operator_cost * 0.5;
-        let total = startup + rows * pg_sys::cpu_tuple_cost;
-        let private = pg_sys::lappend(plan_private(&plan), translator.params().cast());
-        let private = pg_sys::lappend(private, list.cast());
-        Some(pg_sys::create_foreign_upper_path(
-            root,
-            output_rel,
-            target,
-            rows,
-            startup,
-            total,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            private,
+        let private = upper_private(&plan, translator.params(), list);
+        Some(grouped_upper_path(
+            root, input_rel, output_rel, target, key_nodes, 0.5, private,
         ))
     }
 }
