@@ -11,10 +11,9 @@
 use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::query::expr::{Aggregate, AggregateFunction, Expr};
-use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::request::Shape;
 
 use super::describe::deparse;
-use super::scan::ScanPlan;
 use super::upper::{append_target, grouped_upper_path, upper_private, FilteredRel};
 
 /// The expression a sort or distinct clause refers to in the query's target list.
@@ -91,14 +90,8 @@ unsafe fn distinct_path(
     unsafe {
         let parse = (*root).parse;
         let (time_clause, latest) = time_clause_after_distinct(parse)?;
-        let FilteredRel {
-            relid,
-            table,
-            time_bounds,
-            mut translator,
-            filters,
-            mut pushed,
-        } = FilteredRel::new(root, input_rel)?;
+        let mut filtered = FilteredRel::new(root, input_rel)?;
+        let translator = &mut filtered.translator;
         let time = translator.column_expr(clause_expr(time_clause, (*parse).targetList))?;
         if !matches!(time, Expr::Time | Expr::TimeNs) {
             return None;
@@ -139,32 +132,17 @@ unsafe fn distinct_path(
         }
 
         let direction = if latest { "latest" } else { "earliest" };
-        pushed.push((
+        let keys_shown = deparse(filtered.table, filtered.relid, &key_nodes, ", ");
+        filtered.pushed.push((
             "Pushed Distinct On".to_owned(),
-            format!(
-                "{} ({direction} row by time)",
-                deparse(table, relid, &key_nodes, ", ")
-            ),
+            format!("{keys_shown} ({direction} row by time)"),
         ));
-        let plan = ScanPlan {
-            table: table.to_u32(),
-            attributes: Vec::new(),
-            time_bounds,
-            needs_utc: translator.needs_utc(),
-            query: Some(QueryRequest {
-                columns: translator.stored_columns(),
-                filters,
-                shape: Shape::Groups { keys, aggregates },
-                having: Vec::new(),
-                order: Vec::new(),
-                limit: None,
-            }),
-            pushed,
-        };
+        let request = filtered.request(Shape::Groups { keys, aggregates });
+        let (plan, params) = filtered.into_plan(Vec::new(), request);
 
         // As a grouped scan: the engine reads the columns and keeps one row per group,
         // where Postgres would sort every row first.
-        let private = upper_private(&plan, translator.params(), scan_tlist);
+        let private = upper_private(&plan, params, scan_tlist);
         Some(grouped_upper_path(
             root, input_rel, output_rel, target, &key_nodes, 1.0, private,
         ))

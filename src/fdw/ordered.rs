@@ -101,14 +101,8 @@ unsafe fn rows_input(
 ) -> Option<PushedInput> {
     // SAFETY: a base relation of the query and its quals.
     unsafe {
-        let FilteredRel {
-            relid,
-            table,
-            time_bounds,
-            translator,
-            filters,
-            pushed,
-        } = FilteredRel::new(root, rel)?;
+        let mut filtered = FilteredRel::new(root, rel)?;
+        let (relid, translator) = (filtered.relid, &filtered.translator);
         let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
         let mut attributes = Vec::new();
         let mut columns: Vec<String> = Vec::new();
@@ -144,25 +138,12 @@ unsafe fn rows_input(
             attributes.push(attnum);
             append_target(&mut scan_tlist, expr);
         }
-        let plan = ScanPlan {
-            table: table.to_u32(),
-            attributes,
-            time_bounds,
-            needs_utc: translator.needs_utc(),
-            query: Some(QueryRequest {
-                columns: translator.stored_columns(),
-                filters,
-                shape: Shape::Rows { columns },
-                order: Vec::new(),
-                having: Vec::new(),
-                limit: None,
-            }),
-            pushed,
-        };
+        let request = filtered.request(Shape::Rows { columns });
+        let (plan, params) = filtered.into_plan(attributes, request);
         let cheapest = (*rel).cheapest_total_path;
         Some(PushedInput {
             plan,
-            params: translator.params(),
+            params,
             scan_tlist,
             outputs,
             relid,

@@ -233,6 +233,38 @@ impl FilteredRel {
     }
 }
 
+impl FilteredRel {
+    /// The request for `shape` over the filtered rows (the filters move into it).
+    pub fn request(&mut self, shape: Shape) -> QueryRequest {
+        QueryRequest {
+            columns: self.translator.stored_columns(),
+            filters: std::mem::take(&mut self.filters),
+            shape,
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        }
+    }
+
+    /// The scan plan running `query` and reading `attributes`, and the expressions of its
+    /// parameters.
+    pub fn into_plan(
+        self,
+        attributes: Vec<i16>,
+        query: QueryRequest,
+    ) -> (ScanPlan, *mut pg_sys::List) {
+        let plan = ScanPlan {
+            table: self.table.to_u32(),
+            attributes,
+            time_bounds: self.time_bounds,
+            needs_utc: self.translator.needs_utc(),
+            query: Some(query),
+            pushed: self.pushed,
+        };
+        (plan, self.translator.params())
+    }
+}
+
 /// `list` with the aggregates of `having` that are not in it yet appended.
 unsafe fn with_having_aggregates(
     mut list: *mut pg_sys::List,
@@ -260,14 +292,9 @@ unsafe fn grouped_path(
 ) -> Option<*mut pg_sys::ForeignPath> {
     // SAFETY: as get_foreign_upper_paths.
     unsafe {
-        let FilteredRel {
-            relid,
-            table,
-            time_bounds,
-            mut translator,
-            filters,
-            mut pushed,
-        } = FilteredRel::new(root, input_rel)?;
+        let mut filtered = FilteredRel::new(root, input_rel)?;
+        let (table, relid) = (filtered.table, filtered.relid);
+        let translator = &mut filtered.translator;
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG as usize];
         let (list, key_count) = grouped_target_list(target, (*(*root).parse).groupClause)?;
         // The aggregates only HAVING uses are computed too, after the target's.
@@ -285,51 +312,31 @@ unsafe fn grouped_path(
         for node in aggregate_nodes {
             aggregates.push(translator.aggregate(node.cast())?);
         }
-        if !key_nodes.is_empty() {
-            pushed.push((
-                "Pushed Group Key".to_owned(),
-                deparse(table, relid, key_nodes, ", "),
-            ));
-        }
-        if !aggregate_nodes.is_empty() {
-            pushed.push((
-                "Pushed Aggregates".to_owned(),
-                deparse(table, relid, aggregate_nodes, ", "),
-            ));
-        }
-        let mut request = QueryRequest {
-            columns: translator.stored_columns(),
-            filters,
-            shape: Shape::Groups { keys, aggregates },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let mut request = filtered.request(Shape::Groups { keys, aggregates });
         let having_nodes: Vec<*mut pg_sys::Node> =
             PgList::<pg_sys::Node>::from_pg(having).iter_ptr().collect();
+        let translator = &mut filtered.translator;
         translator.read_results(&entries, |output| request.is_engine_result(output));
         for node in &having_nodes {
             let condition = translator.filter(*node)?;
             request.having.push(condition);
         }
-        if !having_nodes.is_empty() {
-            pushed.push((
-                "Pushed Having".to_owned(),
-                deparse(table, relid, &having_nodes, " AND "),
-            ));
+        for (label, nodes, separator) in [
+            ("Pushed Group Key", key_nodes, ", "),
+            ("Pushed Aggregates", aggregate_nodes, ", "),
+            ("Pushed Having", &having_nodes[..], " AND "),
+        ] {
+            if !nodes.is_empty() {
+                filtered
+                    .pushed
+                    .push((label.to_owned(), deparse(table, relid, nodes, separator)));
+            }
         }
-        let plan = ScanPlan {
-            table: table.to_u32(),
-            attributes: Vec::new(),
-            time_bounds,
-            needs_utc: translator.needs_utc(),
-            query: Some(request),
-            pushed,
-        };
+        let (plan, params) = filtered.into_plan(Vec::new(), request);
 
         // The engine reads only the needed columns and aggregates them a batch at a time:
         // far less per row than handing each row to Postgres.
-        let private = upper_private(&plan, translator.params(), list);
+        let private = upper_private(&plan, params, list);
         Some(grouped_upper_path(
             root, input_rel, output_rel, target, key_nodes, 0.5, private,
         ))
