@@ -174,7 +174,8 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT DISTINCT ON (b) b, u FROM TABLE ORDER BY b, u DESC$$),
   ($$SELECT DISTINCT ON (host) host, u + 1 FROM TABLE WHERE host <> 'big' ORDER BY host, time DESC$$),
   ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host$$),
-  ($$SELECT t FROM TABLE t ORDER BY time DESC LIMIT 2$$);
+  ($$SELECT t FROM TABLE t ORDER BY time DESC LIMIT 2$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time DESC LIMIT 9000 OFFSET 1001$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
