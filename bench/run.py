@@ -145,7 +145,7 @@ def storage(conn, export_dir, rows):
     )
     duck_size = duck_file.stat().st_size
     return [
-        ("tsparquet (Parquet in tsparquet.files)", parquet),
+        ("tsparquet (Parquet in tsparquet.files, compacted)", parquet),
         ("PostgreSQL heap table alone", heap_table),
         ("PostgreSQL heap table with its 2 indexes", heap),
         ("DuckDB Parquet export (zstd, sorted by hostname, time)", duck_size),
@@ -220,6 +220,21 @@ def main():
                                         "vs heap COPY, 2 indexes"], table_rows))
         for label, s in results[3:]:
             summary.append(f"ingest: {label} {rows / s:,.0f} rows/s = {one_index / s:.2f}x heap COPY with the (hostname, time) index")
+
+    stored_bytes = "SELECT sum(byte_size) FROM tsparquet.files f, pg_foreign_table t " \
+        "WHERE t.ftrelid = 'bench.cpu'::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions)"
+    bytes_before = conn.execute(stored_bytes).fetchone()[0]
+    started = time.perf_counter()
+    files_before, files_after = conn.execute("SELECT * FROM tsparquet.compact('bench.cpu')").fetchone()
+    compaction_seconds = time.perf_counter() - started
+    bytes_after = conn.execute(stored_bytes).fetchone()[0]
+    sections.append(
+        "## Compaction\n\n`SELECT tsparquet.compact('bench.cpu')` after loading, before the queries: "
+        "each day's files merged into one.\n\n"
+        + report.table(["files before", "files after", "seconds", "rows/s", "bytes per row before", "bytes per row after"],
+                       [(f"{files_before}", f"{files_after}", f"{compaction_seconds:.2f}", f"{rows / compaction_seconds:,.0f}",
+                         f"{bytes_before / rows:.2f}", f"{bytes_after / rows:.2f}")]))
+    summary.append(f"compaction: {files_before} files into {files_after} in {compaction_seconds:.2f} s")
 
     if args.export_dir.exists():
         shutil.rmtree(args.export_dir)

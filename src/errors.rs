@@ -6,6 +6,7 @@ use std::fmt::Display;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
+use tsparquet_core::compact::UnknownColumn;
 use tsparquet_core::line_protocol::UnknownPrecision;
 use tsparquet_core::parquet_file::StorageError;
 
@@ -25,6 +26,16 @@ pub(crate) trait PgError: Display {
 impl PgError for UnknownPrecision {
     fn sqlstate(&self) -> PgSqlErrorCode {
         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+    }
+}
+
+impl PgError for UnknownColumn {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE
+    }
+
+    fn hint(&self) -> Option<&str> {
+        Some("A write added the column after this transaction's snapshot; run compact again in a new transaction.")
     }
 }
 

@@ -19,7 +19,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::line_protocol::{FieldType, FieldValue, Point};
 use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
 
-const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+pub(crate) const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// Arrow field metadata key naming a column's role, `tag` or `field`.
 pub const ROLE_METADATA_KEY: &str = "tsparquet.role";
 
@@ -512,8 +512,15 @@ pub fn merge(batches: &[&RecordBatch], schema: &TableSchema) -> Vec<DayBatch> {
 
 /// The Arrow schema of a whole table: its tags, `time`, its fields, in table order.
 pub fn table_arrow_schema(schema: &TableSchema) -> Schema {
+    arrow_schema_of(schema, |_| true)
+}
+
+/// The Arrow schema of the table's columns named `keep`: tags, `time`, fields, in table
+/// order.
+pub(crate) fn arrow_schema_of(schema: &TableSchema, keep: impl Fn(&str) -> bool) -> Schema {
     let mut fields: Vec<Field> = schema
         .tags()
+        .filter(|c| keep(&c.name))
         .map(|c| column_field(&c.name, c.kind))
         .collect();
     fields.push(time_field());
@@ -521,7 +528,7 @@ pub fn table_arrow_schema(schema: &TableSchema) -> Schema {
         schema
             .columns()
             .iter()
-            .filter(|c| c.kind != ColumnKind::Tag)
+            .filter(|c| c.kind != ColumnKind::Tag && keep(&c.name))
             .map(|c| column_field(&c.name, c.kind)),
     );
     Schema::new(fields)

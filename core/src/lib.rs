@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod compact;
 pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;

@@ -4,10 +4,12 @@
 use std::fmt;
 
 use crate::schema::TIME_COLUMN;
-use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, SchemaRef};
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::datatypes::{DataType, Field, SchemaRef, TimestampNanosecondType};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
+};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -83,9 +85,35 @@ impl FileReader {
         self.read_where(|_| true)
     }
 
-    /// Reads what identifies each row: the tag columns and `time`.
-    pub fn read_keys(self) -> Result<Vec<RecordBatch>, StorageError> {
-        self.read_where(|f| {
+    /// Reads what identifies the rows whose time is within `[min_time_ns, max_time_ns]`:
+    /// their tag columns and `time`. Tags are decoded only for those rows, so checking a
+    /// write against a large file costs little more than reading the file's times.
+    pub fn read_keys_between(
+        self,
+        min_time_ns: i64,
+        max_time_ns: i64,
+    ) -> Result<Vec<RecordBatch>, StorageError> {
+        let time_root = self
+            .schema()
+            .index_of(TIME_COLUMN)
+            .map_err(|_| StorageError("Parquet: a stored file has no time column".into()))?;
+        let in_range = ArrowPredicateFn::new(
+            ProjectionMask::roots(self.builder.parquet_schema(), [time_root]),
+            move |batch| {
+                let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
+                Ok(times
+                    .values()
+                    .iter()
+                    .map(|&t| Some((min_time_ns..=max_time_ns).contains(&t)))
+                    .collect::<BooleanArray>())
+            },
+        );
+        let filtered = FileReader {
+            builder: self
+                .builder
+                .with_row_filter(RowFilter::new(vec![Box::new(in_range)])),
+        };
+        filtered.read_where(|f| {
             f.name() == TIME_COLUMN || matches!(f.data_type(), DataType::Dictionary(..))
         })
     }

@@ -283,6 +283,28 @@ fn only_rows_with_the_same_series_and_time_collide() {
 }
 
 #[test]
+fn keys_are_read_only_for_rows_in_the_time_range() {
+    let (_, days) = batches("m,h=a,r=x f=1 10\nm,h=a f=2 20\nm,h=b f=3 15\nm,h=c f=4 30");
+    let file = Bytes::from(parquet_file::write(&days[0].batch).unwrap());
+    let keys = FileReader::open(file.clone())
+        .unwrap()
+        .read_keys_between(12, 20)
+        .unwrap();
+    let keys = arrow::compute::concat_batches(&keys[0].schema(), &keys).unwrap();
+    assert_eq!(column_names(&keys), ["h", "r", "time"]);
+    assert_eq!(times(&keys), [20, 15]);
+    assert_eq!(
+        tag_values(&keys, "h"),
+        [Some("a".to_owned()), Some("b".to_owned())]
+    );
+    let none = FileReader::open(file)
+        .unwrap()
+        .read_keys_between(31, i64::MAX)
+        .unwrap();
+    assert_eq!(none.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
+}
+
+#[test]
 fn old_files_conform_to_the_table_schema_with_nulls() {
     let (_, old) = batches("m,h=a f=1 1");
     let (schema, _) = batches("m,h=a f=1 1\nm,h=b,z=q f=2,g=true 2");

@@ -4,6 +4,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 use tsparquet_core::batch::{DayBatch, ROLE_METADATA_KEY};
+use tsparquet_core::compact::FileSummary;
 
 use super::{as_extension_owner, select_one};
 
@@ -50,20 +51,53 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) {
 /// The files of a table whose time range meets `[min_time_ns, max_time_ns]`, oldest first;
 /// all of them for the full range.
 pub fn in_time_range(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<StoredFile> {
+    stored_files(
+        "SELECT file_id, data FROM tsparquet.files
+         WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3
+         ORDER BY file_id",
+        &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
+    )
+}
+
+/// The files `file_ids`, oldest first.
+pub fn with_ids(file_ids: &[i64]) -> Vec<StoredFile> {
+    stored_files(
+        "SELECT file_id, data FROM tsparquet.files WHERE file_id = ANY ($1) ORDER BY file_id",
+        &[file_ids.to_vec().into()],
+    )
+}
+
+fn stored_files(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Vec<StoredFile> {
     as_extension_owner(|| {
         Spi::connect(|client| {
             client
-                .select(
-                    "SELECT file_id, data FROM tsparquet.files
-                     WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3
-                     ORDER BY file_id",
-                    None,
-                    &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
-                )
+                .select(sql, None, args)
                 .expect("read tsparquet.files")
                 .map(|row| StoredFile {
                     file_id: row.get(1).expect("file_id").expect("file_id is not null"),
                     data: row.get(2).expect("data").expect("data is not null"),
+                })
+                .collect()
+        })
+    })
+}
+
+/// What compaction needs to know of each file of a table.
+pub fn summaries(table_id: i64) -> Vec<FileSummary> {
+    as_extension_owner(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT file_id, min_time_ns, row_count FROM tsparquet.files
+                     WHERE table_id = $1",
+                    None,
+                    &[table_id.into()],
+                )
+                .expect("read tsparquet.files")
+                .map(|row| FileSummary {
+                    file_id: row.get(1).expect("file_id").expect("not null"),
+                    min_time_ns: row.get(2).expect("min_time_ns").expect("not null"),
+                    row_count: row.get(3).expect("row_count").expect("not null"),
                 })
                 .collect()
         })
@@ -201,7 +235,6 @@ pub fn delete_table(table_id: i64) {
     });
 }
 
-/// Rows stored for a table, for the planner's estimates.
 /// How many files a table has.
 pub fn count(table_id: i64) -> i64 {
     as_extension_owner(|| {
@@ -213,6 +246,7 @@ pub fn count(table_id: i64) -> i64 {
     })
 }
 
+/// Rows stored for a table, for the planner's estimates.
 pub fn row_count(table_id: i64) -> i64 {
     as_extension_owner(|| {
         select_one::<i64>(

@@ -1,5 +1,6 @@
 //! The SQL functions of the `tsparquet` schema.
 
+mod compact;
 mod export;
 mod first_last;
 mod parse_lp;

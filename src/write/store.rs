@@ -64,7 +64,8 @@ fn store_beside_existing(table_id: i64, day: EncodedDay, schema: &TableSchema) {
         .into_iter()
         .map(|f| Bytes::from(f.data))
         .collect();
-    if !collides(&read(&stored, FileReader::read_keys), &day.day) {
+    let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
+    if !collides(&read(&stored, |f| f.read_keys_between(min, max)), &day.day) {
         return files::insert(table_id, &day.day, &day.parquet);
     }
     let stored_batches = read(&stored, FileReader::read_all);

@@ -1,0 +1,284 @@
+//! Compaction: a measurement's small files of one UTC day merged into larger ones.
+//!
+//! Every write stores a file per day it touches, so a table written in many small batches
+//! gathers many small files per day, and each file a query opens costs its footer, its
+//! statistics and a scan of its own. Stored files never share a series and time (a write
+//! merges such rows when it stores them), so merging files is sorting their rows by tags
+//! and time, with nothing to deduplicate.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
+use arrow::datatypes::{Int32Type, TimestampNanosecondType};
+use rustc_hash::FxHashMap;
+
+use crate::batch::{arrow_schema_of, conform, DayBatch, NANOS_PER_DAY};
+use crate::schema::{TableSchema, TIME_COLUMN};
+
+/// A stored file, as compaction plans by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileSummary {
+    pub file_id: i64,
+    pub min_time_ns: i64,
+    pub row_count: i64,
+}
+
+/// Values (rows × columns) a merged file holds at most. Bounds the memory of a merge: the
+/// decoded rows of its files and their sorted copy, about 8 bytes per value each.
+pub const MERGED_VALUES: i64 = 64 << 20;
+
+/// The groups of files to merge, each into one file: files of one UTC day, in id order,
+/// together holding at most [`MERGED_VALUES`] for a table of `columns` columns. A file
+/// holding half that already stays as it is; a group needs two files at least.
+pub fn plan(files: &[FileSummary], columns: usize) -> Vec<Vec<i64>> {
+    let max_rows = (MERGED_VALUES / columns.max(1) as i64).max(1);
+    let mut days: BTreeMap<i64, Vec<FileSummary>> = BTreeMap::new();
+    for file in files {
+        days.entry(file.min_time_ns.div_euclid(NANOS_PER_DAY))
+            .or_default()
+            .push(*file);
+    }
+    let mut groups = Vec::new();
+    for mut day in days.into_values() {
+        day.sort_by_key(|f| f.file_id);
+        let mut group: Vec<i64> = Vec::new();
+        let mut rows = 0;
+        for file in day.iter().filter(|f| f.row_count * 2 < max_rows) {
+            if rows + file.row_count > max_rows {
+                groups.push(std::mem::take(&mut group));
+                rows = 0;
+            }
+            group.push(file.file_id);
+            rows += file.row_count;
+        }
+        groups.push(group);
+    }
+    groups.retain(|g| g.len() > 1);
+    groups
+}
+
+/// A file holds a column that the table schema given to [`merge_files`] lacks: the table
+/// gained it after the schema was read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnknownColumn(pub String);
+
+impl fmt::Display for UnknownColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a stored file has column \"{}\", which the table had not when compaction began",
+            self.0
+        )
+    }
+}
+
+/// The rows of one day's files as one batch, sorted as a write sorts them: by the table's
+/// tags in column order (absent tags first), then time. Its columns are those of the
+/// files, in table order; a file without a column gives NULLs.
+pub fn merge_files(
+    batches: &[RecordBatch],
+    schema: &TableSchema,
+) -> Result<DayBatch, UnknownColumn> {
+    let stored_columns = batches.iter().flat_map(|b| {
+        b.schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+    });
+    for name in stored_columns {
+        if name != TIME_COLUMN && schema.get(&name).is_none() {
+            return Err(UnknownColumn(name));
+        }
+    }
+    let present = |name: &str| batches.iter().any(|b| b.schema().index_of(name).is_ok());
+    let target = Arc::new(arrow_schema_of(schema, present));
+    let tag_count = schema.tags().filter(|c| present(&c.name)).count();
+    let conformed: Vec<RecordBatch> = batches.iter().map(|b| conform(b, &target)).collect();
+    let all = arrow::compute::concat_batches(&target, &conformed)
+        .expect("conformed batches share one schema");
+    let times: Vec<i64> = all
+        .column(tag_count)
+        .as_primitive::<TimestampNanosecondType>()
+        .values()
+        .to_vec();
+    let series = series_ranks(&all.columns()[..tag_count]);
+    let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
+    order.sort_unstable_by_key(|&r| (series[r as usize], times[r as usize]));
+    let sorted = arrow::compute::take_record_batch(&all, &UInt32Array::from(order))
+        .expect("row indices are in range");
+    let min_time_ns = times.iter().copied().min().unwrap_or(0);
+    let max_time_ns = times.iter().copied().max().unwrap_or(0);
+    Ok(DayBatch {
+        day: min_time_ns.div_euclid(NANOS_PER_DAY),
+        batch: sorted,
+        min_time_ns,
+        max_time_ns,
+    })
+}
+
+/// For each row, the rank of its series (its tag values in column order, NULL first)
+/// among the series of all rows.
+fn series_ranks(tags: &[ArrayRef]) -> Vec<u32> {
+    let rows = tags.first().map_or(0, |t| t.len());
+    // Each tag's values as ranks among that column's values: 0 for NULL.
+    let value_ranks: Vec<Vec<u32>> = tags
+        .iter()
+        .map(|column| {
+            let column = column.as_dictionary::<Int32Type>();
+            let entry_ranks = entry_ranks(column.values().as_string());
+            (0..rows)
+                .map(|r| {
+                    if column.is_valid(r) {
+                        entry_ranks[column.keys().value(r) as usize] + 1
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let key = |r: usize| -> Vec<u32> { value_ranks.iter().map(|v| v[r]).collect() };
+    // Rows of a series come in runs (each file is sorted by series): one lookup per run.
+    let mut series: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+    let mut row_series = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let same_as_previous = r > 0 && value_ranks.iter().all(|v| v[r] == v[r - 1]);
+        if same_as_previous {
+            row_series.push(row_series[r - 1]);
+        } else {
+            let next = series.len() as u32;
+            row_series.push(*series.entry(key(r)).or_insert(next));
+        }
+    }
+    let mut by_key: Vec<(Vec<u32>, u32)> = series.into_iter().collect();
+    by_key.sort_unstable();
+    let mut rank = vec![0u32; by_key.len()];
+    for (position, (_, id)) in by_key.iter().enumerate() {
+        rank[*id as usize] = position as u32;
+    }
+    row_series.iter().map(|&s| rank[s as usize]).collect()
+}
+
+/// The rank of each entry of a dictionary among its distinct values (equal values, equal
+/// ranks: dictionaries of concatenated files may repeat a value).
+fn entry_ranks(values: &StringArray) -> Vec<u32> {
+    let mut by_value: Vec<usize> = (0..values.len()).collect();
+    by_value.sort_unstable_by(|&a, &b| values.value(a).cmp(values.value(b)));
+    let mut ranks = vec![0u32; values.len()];
+    let mut rank = 0;
+    for (position, &entry) in by_value.iter().enumerate() {
+        if position > 0 && values.value(by_value[position - 1]) != values.value(entry) {
+            rank += 1;
+        }
+        ranks[entry] = rank;
+    }
+    ranks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{points_of, MeasurementBatch};
+    use crate::line_protocol::{parse, ParseOptions, Precision};
+
+    /// One write's batch of `lines`, as stored, and the schema after it.
+    fn write(lines: &str, schema: &mut TableSchema) -> RecordBatch {
+        let options = ParseOptions {
+            precision: Precision::Nanoseconds,
+            now_ns: 0,
+        };
+        let mut batch = MeasurementBatch::default();
+        for point in parse(lines, options) {
+            let point = point.unwrap();
+            schema.admit(&point).unwrap();
+            batch.push(&point);
+        }
+        let mut days = batch.finish(schema);
+        assert_eq!(days.len(), 1);
+        days.remove(0).batch
+    }
+
+    fn lines_of(batch: &RecordBatch) -> Vec<String> {
+        points_of(batch).iter().map(|p| format!("{p:?}")).collect()
+    }
+
+    #[test]
+    fn merged_files_hold_the_rows_of_one_write_of_them_all() {
+        let mut schema = TableSchema::default();
+        let first = write(
+            "m,host=b f=1 10\nm,host=a f=2 20\nm,host=a f=3 5",
+            &mut schema,
+        );
+        let second = write("m,host=a,dc=x g=4i 7\nm f=5 1\nm,host=c f=6 3", &mut schema);
+        let third = write("m,host=b f=7 30\nm,host=a s=\"x\" 40", &mut schema);
+        let merged = merge_files(&[first, second, third], &schema).unwrap();
+
+        let mut together = TableSchema::default();
+        let all = write(
+            "m,host=b f=1 10\nm,host=a f=2 20\nm,host=a f=3 5\n\
+             m,host=a,dc=x g=4i 7\nm f=5 1\nm,host=c f=6 3\n\
+             m,host=b f=7 30\nm,host=a s=\"x\" 40",
+            &mut together,
+        );
+        assert_eq!(merged.batch.schema(), all.schema());
+        assert_eq!(lines_of(&merged.batch), lines_of(&all));
+        assert_eq!((merged.min_time_ns, merged.max_time_ns), (1, 40));
+        assert_eq!(merged.day, 0);
+    }
+
+    #[test]
+    fn a_column_missing_from_some_files_reads_as_null_there() {
+        let mut schema = TableSchema::default();
+        let old = write("m,host=a f=1 1", &mut schema);
+        let new = write("m,host=a,region=eu f=2,g=true 2", &mut schema);
+        let merged = merge_files(&[old.clone(), new], &schema).unwrap();
+        assert_eq!(
+            merge_files(&[old], &TableSchema::default()).err(),
+            Some(UnknownColumn("host".into())),
+            "a column the schema lacks is never dropped"
+        );
+        let schema = merged.batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["host", "region", "time", "f", "g"]);
+        let region = merged.batch.column(1);
+        // Absent tags sort first: the row without a region, then the one with it.
+        assert!(region.is_null(0) && region.is_valid(1));
+        assert!(merged.batch.column(4).is_null(0));
+    }
+
+    fn file(file_id: i64, day: i64, row_count: i64) -> FileSummary {
+        FileSummary {
+            file_id,
+            min_time_ns: day * NANOS_PER_DAY + 5,
+            row_count,
+        }
+    }
+
+    #[test]
+    fn files_are_merged_by_day_in_groups_of_bounded_size() {
+        let columns = 4;
+        let max_rows = MERGED_VALUES / columns as i64;
+        let files = [
+            file(1, 0, 10),
+            file(2, 1, 10),
+            file(3, 0, 10),
+            file(4, 0, max_rows / 2),
+            file(5, 1, 10),
+            file(6, 2, 10),
+            file(7, -1, max_rows / 3),
+            file(8, -1, max_rows / 3),
+            file(9, -1, max_rows / 3),
+            file(10, -1, 10),
+        ];
+        assert_eq!(
+            plan(&files, columns),
+            vec![vec![7, 8, 9], vec![1, 3], vec![2, 5]],
+            "day -1: three thirds fill a file, the last file alone is no group; day 0: \
+             the large file stays; day 2: a single file stays"
+        );
+        assert!(plan(&[], columns).is_empty());
+    }
+}

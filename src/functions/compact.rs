@@ -1,0 +1,72 @@
+//! `tsparquet.compact(measurement)`: merges each day's small files of a measurement into
+//! larger ones, so that queries open fewer files (see `tsparquet_core::compact`).
+//!
+//! Maintenance for the table's owner, like `VACUUM`: the rows stay the same. It runs in the
+//! caller's transaction and waits for writers of the table (they take the same lock).
+//! Queries on older snapshots go on reading the files they started with: the replaced files'
+//! rows are deleted, which MVCC hides only from later snapshots.
+
+use bytes::Bytes;
+use pgrx::prelude::*;
+use pgrx::{PgRelation, PgSqlErrorCode};
+use tsparquet_core::compact;
+use tsparquet_core::ingest::Existing;
+use tsparquet_core::parquet_file::{self, FileReader};
+
+use crate::catalog::{files, lock, measurements, select_one, with_safe_search_path};
+use crate::errors::{self, report};
+
+#[pg_extern(schema = "tsparquet")]
+fn compact(
+    measurement: PgRelation,
+) -> TableIterator<'static, (name!(files_before, i64), name!(files_after, i64))> {
+    let (before, after) = with_safe_search_path(|| compact_files(&measurement));
+    TableIterator::once((before, after))
+}
+
+fn compact_files(measurement: &PgRelation) -> (i64, i64) {
+    let owner = select_one::<bool>(
+        "SELECT pg_catalog.pg_has_role(relowner, 'USAGE') FROM pg_catalog.pg_class WHERE oid = $1",
+        &[measurement.oid().into()],
+    );
+    if owner != Some(true) {
+        report(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            &format!("must be owner of table {}", measurement.name()),
+            None,
+            Some("Compaction is maintenance for the table's owner, as VACUUM is."),
+        );
+    }
+    let (database, name) = (measurement.namespace(), measurement.name());
+    // Writers change the table's files and columns under this lock; the table is read after
+    // taking it, so compaction sees every column they added.
+    lock(&format!("{database}\0{name}"));
+    let Existing::Table { schema, table_id } = measurements::find(database, name) else {
+        report(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            &format!("\"{name}\" is not a tsparquet measurement table"),
+            None,
+            None,
+        );
+    };
+    let stored = files::summaries(table_id);
+    // The stored columns: tags, fields and time.
+    let groups = compact::plan(&stored, schema.columns().len() + 1);
+    for group in &groups {
+        check_for_interrupts!();
+        let batches: Vec<_> = files::with_ids(group)
+            .into_iter()
+            .flat_map(|file| {
+                FileReader::open(Bytes::from(file.data))
+                    .and_then(FileReader::read_all)
+                    .unwrap_or_else(|e| errors::raise(&e))
+            })
+            .collect();
+        let merged = compact::merge_files(&batches, &schema).unwrap_or_else(|e| errors::raise(&e));
+        let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
+        files::delete(group);
+        files::insert(table_id, &merged, &data);
+    }
+    let replaced: usize = groups.iter().map(|g| g.len() - 1).sum();
+    (stored.len() as i64, (stored.len() - replaced) as i64)
+}

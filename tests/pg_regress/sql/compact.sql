@@ -1,0 +1,63 @@
+-- tsparquet.compact merges each day's small files into one: the rows stay the same, queries
+-- open fewer files, and queries on older snapshots keep their files.
+SET TimeZone = 'UTC';
+CREATE FUNCTION file_count(measurement regclass) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM tsparquet.files f, pg_foreign_table t
+    WHERE t.ftrelid = measurement AND 'table_id=' || f.table_id = ANY (t.ftoptions)
+$$;
+-- Eight writes over two days; later ones add a tag, a field of every type, and a host.
+SELECT sum(written) AS written FROM generate_series(0, 7) w,
+  tsparquet.write_lp('compaction', (
+    SELECT string_agg(format('m,host=h%s%s v=%s%s %s',
+                             i % 3, CASE WHEN w >= 4 THEN ',dc=d' || (i % 2) ELSE '' END,
+                             w * 100 + i,
+                             CASE WHEN w >= 6 THEN format(',n=%si,s="x%s",b=%s', i, i, i % 2 = 0) ELSE '' END,
+                             1704067200 + w * 21600 + i * 60), E'\n')
+    FROM generate_series(0, 9) i), 's');
+SELECT file_count('compaction.m');
+CREATE TABLE compaction_heap AS SELECT * FROM compaction.m;
+
+SELECT * FROM tsparquet.compact('compaction.m');
+SELECT file_count('compaction.m');
+-- Every row as before, with its NULLs.
+SELECT (SELECT count(*) FROM compaction.m) AS rows,
+       (SELECT count(*) FROM (SELECT * FROM compaction.m EXCEPT ALL SELECT * FROM compaction_heap) d) AS only_compacted,
+       (SELECT count(*) FROM (SELECT * FROM compaction_heap EXCEPT ALL SELECT * FROM compaction.m) d) AS only_before;
+SELECT host, dc, time, v, n, s, b FROM compaction.m WHERE time >= '2024-01-02 12:00' ORDER BY host, time LIMIT 4;
+-- A day is one file now.
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM compaction.m WHERE time >= '2024-01-02';
+-- Nothing left to merge.
+SELECT * FROM tsparquet.compact('compaction.m');
+
+-- Two more files on a third day. A rolled-back compaction changes nothing.
+SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h9 v=1 1704240000', 's');
+SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h9 v=2 1704240060', 's');
+BEGIN;
+SELECT * FROM tsparquet.compact('compaction.m');
+ROLLBACK;
+SELECT file_count('compaction.m');
+
+-- A cursor opened before compaction reads the files of its snapshot.
+BEGIN;
+DECLARE before_compaction CURSOR FOR SELECT host, time, v FROM compaction.m WHERE host = 'h9';
+SELECT * FROM tsparquet.compact('compaction.m');
+FETCH ALL FROM before_compaction;
+COMMIT;
+SELECT host, time, v FROM compaction.m WHERE host = 'h9';
+
+-- Writes into a compacted day still merge a point with the stored one of its series and time.
+SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h0 v=-1 1704067200', 's');
+SELECT count(*), min(v) FROM compaction.m WHERE host = 'h0' AND dc IS NULL AND time = '2024-01-01';
+SELECT count(*) FROM compaction.m;
+
+-- Only the owner compacts; only measurement tables are compacted.
+CREATE ROLE compaction_stranger;
+GRANT USAGE ON SCHEMA compaction TO compaction_stranger;
+SET ROLE compaction_stranger;
+SELECT * FROM tsparquet.compact('compaction.m');
+RESET ROLE;
+SELECT * FROM tsparquet.compact('compaction_heap');
+DROP TABLE compaction_heap;
+DROP SCHEMA compaction CASCADE;
+DROP ROLE compaction_stranger;
