@@ -6,7 +6,7 @@ use std::fmt::Display;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
-use tsparquet_core::compact::UnknownColumn;
+use tsparquet_core::compact::ConflictingColumn;
 use tsparquet_core::line_protocol::UnknownPrecision;
 use tsparquet_core::parquet_file::StorageError;
 
@@ -29,13 +29,13 @@ impl PgError for UnknownPrecision {
     }
 }
 
-impl PgError for UnknownColumn {
+impl PgError for ConflictingColumn {
     fn sqlstate(&self) -> PgSqlErrorCode {
-        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE
+        PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH
     }
 
     fn hint(&self) -> Option<&str> {
-        Some("A write added the column after this transaction's snapshot; run compact again in a new transaction.")
+        Some("The files were left as they were; queries read them as before.")
     }
 }
 

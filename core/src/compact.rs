@@ -11,11 +11,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
-use arrow::datatypes::{Int32Type, TimestampNanosecondType};
+use arrow::datatypes::{Field, Int32Type, Schema, TimestampNanosecondType};
 use rustc_hash::FxHashMap;
 
 use crate::batch::{arrow_schema_of, conform, DayBatch, NANOS_PER_DAY};
-use crate::schema::{TableSchema, TIME_COLUMN};
+use crate::schema::TableSchema;
 
 /// A stored file, as compaction plans by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,42 +59,47 @@ pub fn plan(files: &[FileSummary], columns: usize) -> Vec<Vec<i64>> {
     groups
 }
 
-/// A file holds a column that the table schema given to [`merge_files`] lacks: the table
-/// gained it after the schema was read.
+/// Two stored files, or a file and the table, disagree on a column's type (a column was
+/// dropped and added again with another type).
 #[derive(Debug, PartialEq, Eq)]
-pub struct UnknownColumn(pub String);
+pub struct ConflictingColumn(pub String);
 
-impl fmt::Display for UnknownColumn {
+impl fmt::Display for ConflictingColumn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "a stored file has column \"{}\", which the table had not when compaction began",
+            "stored files hold column \"{}\" with another type than the table or each other",
             self.0
         )
     }
 }
 
 /// The rows of one day's files as one batch, sorted as a write sorts them: by the table's
-/// tags in column order (absent tags first), then time. Its columns are those of the
-/// files, in table order; a file without a column gives NULLs.
+/// tags in column order (absent tags first), then time. Its columns are the table's that
+/// the files have, in table order, then any the table no longer has (a dropped or renamed
+/// column: its data stays as it was); a file without a column gives NULLs.
 pub fn merge_files(
     batches: &[RecordBatch],
     schema: &TableSchema,
-) -> Result<DayBatch, UnknownColumn> {
-    let stored_columns = batches.iter().flat_map(|b| {
-        b.schema_ref()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect::<Vec<_>>()
-    });
-    for name in stored_columns {
-        if name != TIME_COLUMN && schema.get(&name).is_none() {
-            return Err(UnknownColumn(name));
+) -> Result<DayBatch, ConflictingColumn> {
+    let present = |name: &str| batches.iter().any(|b| b.schema().index_of(name).is_ok());
+    let mut fields: Vec<Field> = arrow_schema_of(schema, present)
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    for batch in batches {
+        for field in batch.schema_ref().fields() {
+            match fields.iter().find(|f| f.name() == field.name()) {
+                Some(known) if known.data_type() != field.data_type() => {
+                    return Err(ConflictingColumn(field.name().clone()));
+                }
+                Some(_) => {}
+                None => fields.push(field.as_ref().clone()),
+            }
         }
     }
-    let present = |name: &str| batches.iter().any(|b| b.schema().index_of(name).is_ok());
-    let target = Arc::new(arrow_schema_of(schema, present));
+    let target = Arc::new(Schema::new(fields));
     let tag_count = schema.tags().filter(|c| present(&c.name)).count();
     let conformed: Vec<RecordBatch> = batches.iter().map(|b| conform(b, &target)).collect();
     let all = arrow::compute::concat_batches(&target, &conformed)
@@ -235,10 +240,25 @@ mod tests {
         let old = write("m,host=a f=1 1", &mut schema);
         let new = write("m,host=a,region=eu f=2,g=true 2", &mut schema);
         let merged = merge_files(&[old.clone(), new], &schema).unwrap();
+        let dropped = TableSchema::new(
+            schema
+                .columns()
+                .iter()
+                .filter(|c| c.name != "f")
+                .cloned()
+                .collect(),
+        );
+        let kept = merge_files(&[old.clone()], &dropped).unwrap();
         assert_eq!(
-            merge_files(&[old], &TableSchema::default()).err(),
-            Some(UnknownColumn("host".into())),
-            "a column the schema lacks is never dropped"
+            kept.batch.schema().field(2).name(),
+            "f",
+            "a column the table no longer has keeps its data"
+        );
+        let mut retyped = TableSchema::default();
+        write("m,host=a f=1i 1", &mut retyped);
+        assert_eq!(
+            merge_files(&[old], &retyped).err(),
+            Some(ConflictingColumn("f".into()))
         );
         let schema = merged.batch.schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();

@@ -51,6 +51,15 @@ SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h0 v=-1 1704067200'
 SELECT count(*), min(v) FROM compaction.m WHERE host = 'h0' AND dc IS NULL AND time = '2024-01-01';
 SELECT count(*) FROM compaction.m;
 
+-- Data of a dropped column stays in the files: compaction keeps it as it was.
+ALTER FOREIGN TABLE compaction.m DROP COLUMN s;
+SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h9 v=3 1704153600', 's');
+SELECT * FROM tsparquet.compact('compaction.m');
+SELECT count(*) FROM compaction.m;
+SELECT count(*) AS files_with_s FROM tsparquet.files f, pg_foreign_table t
+WHERE t.ftrelid = 'compaction.m'::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions)
+  AND f.columns @> '[{"name": "s"}]';
+
 -- Only the owner compacts; only measurement tables are compacted.
 CREATE ROLE compaction_stranger;
 GRANT USAGE ON SCHEMA compaction TO compaction_stranger;
