@@ -248,7 +248,7 @@ mod tests {
                 .cloned()
                 .collect(),
         );
-        let kept = merge_files(&[old.clone()], &dropped).unwrap();
+        let kept = merge_files(std::slice::from_ref(&old), &dropped).unwrap();
         assert_eq!(
             kept.batch.schema().field(2).name(),
             "f",
