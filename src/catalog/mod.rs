@@ -123,9 +123,20 @@ impl Drop for RestoreUser {
     }
 }
 
-/// Takes a transaction-level advisory lock on `key`, serialising writers that change the
-/// same schema or measurement. Keys must be locked in sorted order to avoid deadlocks.
-pub fn lock(key: &str) {
+/// Takes the lock that serialises changes to a database's (a schema's) measurements: taken
+/// before any measurement's lock.
+pub fn lock_database(database: &str) {
+    lock(&format!("{database}\0"));
+}
+
+/// Takes the lock that serialises changes to a measurement's columns and files: writers,
+/// inserts and compaction. Several are taken in sorted order to avoid deadlocks.
+pub fn lock_measurement(database: &str, measurement: &str) {
+    lock(&format!("{database}\0{measurement}"));
+}
+
+/// Takes a transaction-level advisory lock on `key`.
+fn lock(key: &str) {
     // 0x74737071 ("tspq") keeps these locks apart from the application's advisory locks.
     Spi::run_with_args(
         "SELECT pg_catalog.pg_advisory_xact_lock(1953722481, pg_catalog.hashtext($1))",

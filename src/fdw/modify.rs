@@ -16,7 +16,7 @@ use tsparquet_core::schema::{ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::sql_row::{row_point, RowError};
 
 use super::state;
-use crate::catalog::{lock, measurements, with_safe_search_path};
+use crate::catalog::{lock_measurement, measurements, with_safe_search_path};
 use crate::errors::{report, PgError};
 use crate::write::store;
 
@@ -321,7 +321,7 @@ fn flush(state: &mut InsertState) {
     }
     let batch = std::mem::take(&mut state.batch);
     with_safe_search_path(|| {
-        lock(&format!("{}\0{}", state.database, state.measurement));
+        lock_measurement(&state.database, &state.measurement);
         let existing = measurements::find(&state.database, &state.measurement);
         let Existing::Table { schema, .. } = &existing else {
             panic!(

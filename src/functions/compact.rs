@@ -13,8 +13,9 @@ use tsparquet_core::compact;
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader};
 
-use crate::catalog::{files, lock, measurements, select_one, with_safe_search_path};
+use crate::catalog::{files, lock_measurement, measurements, select_one, with_safe_search_path};
 use crate::errors::{self, report};
+use crate::write::store::read;
 
 #[pg_extern(schema = "tsparquet")]
 fn compact(
@@ -40,7 +41,7 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
     let (database, name) = (measurement.namespace(), measurement.name());
     // Writers change the table's files and columns under this lock; the table is read after
     // taking it, so compaction sees every column they added.
-    lock(&format!("{database}\0{name}"));
+    lock_measurement(database, name);
     let Existing::Table { schema, table_id } = measurements::find(database, name) else {
         report(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
@@ -54,14 +55,11 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
     let groups = compact::plan(&stored, schema.columns().len() + 1);
     for group in &groups {
         check_for_interrupts!();
-        let batches: Vec<_> = files::with_ids(group)
+        let stored: Vec<Bytes> = files::with_ids(group)
             .into_iter()
-            .flat_map(|file| {
-                FileReader::open(Bytes::from(file.data))
-                    .and_then(FileReader::read_all)
-                    .unwrap_or_else(|e| errors::raise(&e))
-            })
+            .map(|file| Bytes::from(file.data))
             .collect();
+        let batches = read(&stored, FileReader::read_all);
         let merged = compact::merge_files(&batches, &schema).unwrap_or_else(|e| errors::raise(&e));
         let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
         files::delete(group);

@@ -17,7 +17,7 @@ use tsparquet_core::ingest::Outcome;
 use tsparquet_core::line_protocol::{measurement_names, ParseOptions};
 use tsparquet_core::prepare::{combine_schemas, prepare, split, PreparedPart};
 
-use crate::catalog::{lock, measurements};
+use crate::catalog::{lock_database, lock_measurement, measurements};
 use crate::errors::{self, report};
 use crate::settings::WRITE_THREADS;
 
@@ -44,7 +44,7 @@ impl LineWriter {
     /// Checks that the caller may write into `database`, creating it if they may.
     pub fn open(database: &str, options: ParseOptions, accept_partial: bool) -> Self {
         database::check_name(database);
-        lock(&format!("{database}\0"));
+        lock_database(database);
         database::ensure(database);
         LineWriter {
             database: database.to_owned(),
@@ -80,7 +80,7 @@ impl LineWriter {
         }
         let mut existing = BTreeMap::new();
         for name in names {
-            lock(&format!("{}\0{name}", self.database));
+            lock_measurement(&self.database, &name);
             existing.insert(name.to_string(), measurements::find(&self.database, &name));
         }
         let threads = usize::try_from(WRITE_THREADS.get()).unwrap_or(1);

@@ -78,7 +78,8 @@ fn store_beside_existing(table_id: i64, day: EncodedDay, schema: &TableSchema) {
     }
 }
 
-fn read(
+/// The batches of stored `files`, each read by `how`.
+pub(crate) fn read(
     files: &[Bytes],
     how: impl Fn(FileReader) -> Result<Vec<RecordBatch>, StorageError>,
 ) -> Vec<RecordBatch> {
