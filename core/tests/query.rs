@@ -698,6 +698,56 @@ fn epoch_buckets_floor_before_1970() {
 }
 
 #[test]
+fn date_trunc_floors_times_before_1970_too() {
+    let hour = 3_600_000_000_000i64;
+    let lines = [-1, 0, hour + 1]
+        .iter()
+        .map(|t| format!("m f=1i {t}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let trunc = |unit| Expr::DateTrunc(unit, Box::new(Expr::Time));
+    let result = run(
+        &[&lines],
+        vec![],
+        groups(
+            vec![
+                trunc(TruncUnit::Second),
+                trunc(TruncUnit::Hour),
+                trunc(TruncUnit::Day),
+                trunc(TruncUnit::Month),
+            ],
+            vec![(AggregateFunction::CountRows, None)],
+        ),
+    );
+    assert_eq!(
+        result,
+        vec![
+            vec![
+                "1969-12-31T23:59:59Z",
+                "1969-12-31T23:00:00Z",
+                "1969-12-31T00:00:00Z",
+                "1969-12-01T00:00:00Z",
+                "1"
+            ],
+            vec![
+                "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1"
+            ],
+            vec![
+                "1970-01-01T01:00:00Z",
+                "1970-01-01T01:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1"
+            ],
+        ]
+    );
+}
+
+#[test]
 fn time_bins_count_from_their_origin_in_both_directions() {
     // 15-minute bins from 00:05: 00:04:59 is in the bin of 23:50 the day before.
     let minute = 60_000_000_000i64;

@@ -64,6 +64,18 @@ impl TruncUnit {
             TruncUnit::Year => "year",
         }
     }
+
+    /// The unit's width in nanoseconds where it has one in UTC; months and years vary.
+    pub fn utc_width_ns(self) -> Option<i64> {
+        const SECOND: i64 = 1_000_000_000;
+        match self {
+            TruncUnit::Second => Some(SECOND),
+            TruncUnit::Minute => Some(60 * SECOND),
+            TruncUnit::Hour => Some(3_600 * SECOND),
+            TruncUnit::Day => Some(86_400 * SECOND),
+            TruncUnit::Month | TruncUnit::Year => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -152,30 +152,44 @@ impl Translator<'_> {
                     e.like(p)
                 }
             }
-            Expr::DateTrunc(unit, time) => date_trunc(lit(unit.name()), self.time_source(time)?),
+            Expr::DateTrunc(unit, time) => match unit.utc_width_ns() {
+                // DataFusion's date_trunc converts each zoned timestamp through the
+                // calendar; a unit of fixed width is a plain integer floor.
+                Some(width) => self.bin(width, 0, time, BinOutput::Timestamp)?,
+                None => date_trunc(lit(unit.name()), self.time_source(time)?),
+            },
             Expr::TimeBin {
                 width_ns,
                 origin_ns,
                 time,
                 output,
-            } => {
-                let width = *width_ns;
-                if width <= 0 || width.checked_mul(2).is_none() {
-                    return Err(QueryError::Unsupported(format!("a bin of {width} ns")));
-                }
-                let ns = cast(self.time_source(time)?, DataType::Int64);
-                let since_origin = match origin_ns {
-                    0 => ns.clone(),
-                    origin => ns.clone() - lit(*origin),
-                };
-                // The Euclidean remainder, so times before the origin floor as Postgres does.
-                let remainder = ((since_origin % lit(width)) + lit(width)) % lit(width);
-                let start = ns - remainder;
-                match output {
-                    BinOutput::Timestamp => cast(start, stored_time_type()),
-                    BinOutput::EpochSeconds => start / lit(NANOS_PER_SECOND),
-                }
-            }
+            } => self.bin(*width_ns, *origin_ns, time, *output)?,
+        })
+    }
+
+    /// The start of the bucket of `width` nanoseconds, counted from `origin` (nanoseconds
+    /// since 1970), that `time` falls in.
+    fn bin(
+        &self,
+        width: i64,
+        origin: i64,
+        time: &Expr,
+        output: BinOutput,
+    ) -> Result<DfExpr, QueryError> {
+        if width <= 0 || width.checked_mul(2).is_none() {
+            return Err(QueryError::Unsupported(format!("a bin of {width} ns")));
+        }
+        let ns = cast(self.time_source(time)?, DataType::Int64);
+        let since_origin = match origin {
+            0 => ns.clone(),
+            origin => ns.clone() - lit(origin),
+        };
+        // The Euclidean remainder, so times before the origin floor as Postgres does.
+        let remainder = ((since_origin % lit(width)) + lit(width)) % lit(width);
+        let start = ns - remainder;
+        Ok(match output {
+            BinOutput::Timestamp => cast(start, stored_time_type()),
+            BinOutput::EpochSeconds => start / lit(NANOS_PER_SECOND),
         })
     }
 
