@@ -1,5 +1,7 @@
 //! Pushed-down queries run by DataFusion over stored files, with Postgres' meaning.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use arrow::array::RecordBatch;
 use arrow::util::display::array_value_to_string;
 use bytes::Bytes;
@@ -10,13 +12,23 @@ use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit, Value,
 };
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
-use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError};
+use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError, StoredFile};
 use tsparquet_core::schema::TableSchema;
 use tsparquet_core::sql_row::row_point;
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
+/// A stored file under a name no other file of the test run has: the engine keeps parsed
+/// footers by name, as a backend does for its files.
+fn stored(bytes: Vec<u8>) -> StoredFile {
+    static FILES: AtomicUsize = AtomicUsize::new(0);
+    StoredFile {
+        name: format!("{}.parquet", FILES.fetch_add(1, Ordering::Relaxed)),
+        bytes: Bytes::from(bytes),
+    }
+}
+
 /// A table written by `writes` in turn, one file per day of each write.
-fn table(writes: &[&str]) -> (TableSchema, Vec<Bytes>) {
+fn table(writes: &[&str]) -> (TableSchema, Vec<StoredFile>) {
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
@@ -31,7 +43,7 @@ fn table(writes: &[&str]) -> (TableSchema, Vec<Bytes>) {
             batch.push(&point);
         }
         for day in batch.finish(&schema) {
-            files.push(Bytes::from(parquet_file::write(&day.batch).unwrap()));
+            files.push(stored(parquet_file::write(&day.batch).unwrap()));
         }
     }
     (schema, files)
@@ -39,7 +51,7 @@ fn table(writes: &[&str]) -> (TableSchema, Vec<Bytes>) {
 
 /// The files of one write of `v` floats, one row per value with tag `id` its position:
 /// values line protocol cannot carry (NaN of either sign, infinities) as SQL rows give them.
-fn float_table(values: &[f64]) -> (QueryRequest, Vec<Bytes>) {
+fn float_table(values: &[f64]) -> (QueryRequest, Vec<StoredFile>) {
     let mut schema = TableSchema::default();
     let mut batch = MeasurementBatch::default();
     for (i, v) in values.iter().enumerate() {
@@ -57,7 +69,7 @@ fn float_table(values: &[f64]) -> (QueryRequest, Vec<Bytes>) {
     let files = batch
         .finish(&schema)
         .into_iter()
-        .map(|day| Bytes::from(parquet_file::write(&day.batch).unwrap()))
+        .map(|day| stored(parquet_file::write(&day.batch).unwrap()))
         .collect();
     let request = QueryRequest {
         columns: schema.columns().to_vec(),
@@ -71,7 +83,7 @@ fn float_table(values: &[f64]) -> (QueryRequest, Vec<Bytes>) {
 }
 
 /// A request over the table `writes` make, and that table's files.
-fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, Vec<Bytes>) {
+fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, Vec<StoredFile>) {
     let (schema, files) = table(writes);
     let request = QueryRequest {
         columns: schema.columns().to_vec(),
@@ -87,12 +99,11 @@ fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, 
 fn limits() -> Limits {
     Limits {
         memory_bytes: 64 << 20,
-        threads: 2,
     }
 }
 
 fn engine() -> Engine {
-    Engine::new(|| {}).unwrap()
+    Engine::new(2, || {}).unwrap()
 }
 
 fn run_with(
@@ -325,7 +336,7 @@ fn floats_compare_as_postgres_orders_them() {
             (AggregateFunction::Max, Some(v())),
         ],
     );
-    let extremes = |request: &QueryRequest, files: Vec<Bytes>| {
+    let extremes = |request: &QueryRequest, files: Vec<StoredFile>| {
         let mut query = engine
             .start(request, &[], files, &limits(), &|| false)
             .unwrap();
@@ -358,7 +369,7 @@ fn floats_compare_as_postgres_orders_them() {
 }
 
 /// The results of `request` in the order the engine gives them.
-fn ordered(request: &QueryRequest, files: Vec<Bytes>) -> Vec<Vec<String>> {
+fn ordered(request: &QueryRequest, files: Vec<StoredFile>) -> Vec<Vec<String>> {
     let engine = engine();
     let mut query = engine
         .start(request, &[], files, &limits(), &|| false)
@@ -871,7 +882,6 @@ fn a_query_over_its_memory_limit_fails_cleanly() {
     let engine = engine();
     let small = Limits {
         memory_bytes: 64 << 10,
-        threads: 1,
     };
     let outcome = engine
         .start(&request, &[], files, &small, &|| false)

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use pgrx::pg_sys;
+use tsparquet_core::query::StoredFile;
 
 use crate::catalog::files::{self, FileKey};
 use crate::settings::FILE_CACHE_SIZE_KB;
@@ -23,8 +24,9 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
-/// The bytes of the files `keys`, in that order: from the cache, or read under `snapshot`.
-pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<Bytes> {
+/// The files `keys`, in that order: from the cache, or read under `snapshot`. Each is named
+/// by its key, which no other file has in the life of the backend.
+pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<StoredFile> {
     let capacity = FILE_CACHE_SIZE_KB.get().max(0) as usize * 1024;
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -42,17 +44,23 @@ pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<Bytes> {
                 loaded.insert((table, id), Bytes::from(data));
             }
         }
-        let wanted: Vec<Bytes> = keys
+        let wanted: Vec<StoredFile> = keys
             .iter()
-            .map(|key| match cache.files.get_mut(key) {
-                Some((bytes, used)) => {
-                    *used = tick;
-                    bytes.clone()
+            .map(|key| {
+                let bytes = match cache.files.get_mut(key) {
+                    Some((bytes, used)) => {
+                        *used = tick;
+                        bytes.clone()
+                    }
+                    None => loaded
+                        .get(key)
+                        .cloned()
+                        .expect("a file listed under the snapshot is readable under it"),
+                };
+                StoredFile {
+                    name: format!("{}-{}.parquet", key.0, key.1),
+                    bytes,
                 }
-                None => loaded
-                    .get(key)
-                    .cloned()
-                    .expect("a file listed under the snapshot is readable under it"),
             })
             .collect();
         for (key, bytes) in loaded {

@@ -6,12 +6,11 @@ use std::cell::OnceCell;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Decimal128Type, Int64Type, TimestampNanosecondType};
-use bytes::Bytes;
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::QueryRequest;
-use tsparquet_core::query::{Engine, Limits, Output, QueryError, RunningQuery};
+use tsparquet_core::query::{Engine, Limits, Output, QueryError, RunningQuery, StoredFile};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
 use super::scan::{datum_reader, DatumReader};
@@ -26,7 +25,8 @@ thread_local! {
 pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
     ENGINE.with(|cell| {
         let engine = cell.get_or_init(|| {
-            Engine::new(block_signals_for_good).unwrap_or_else(|e| {
+            // One partition: DataFusion runs on the backend's thread.
+            Engine::new(1, block_signals_for_good).unwrap_or_else(|e| {
                 errors::report(
                     PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
                     &format!("could not start the query engine: {e}"),
@@ -39,13 +39,12 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
     })
 }
 
-/// What a query may use: `work_mem`, and the backend's one thread.
+/// What a query may use: `work_mem`.
 pub fn limits() -> Limits {
     // SAFETY: reads a GUC variable of this backend.
     let work_mem_kb = unsafe { pg_sys::work_mem }.max(64) as usize;
     Limits {
         memory_bytes: work_mem_kb * 1024,
-        threads: 1,
     }
 }
 
@@ -68,7 +67,7 @@ fn should_stop() -> bool {
 /// The next batch of a running query. A pending cancel stops DataFusion and is then
 /// raised by Postgres itself.
 /// Starts a pushed-down query; a cancel while it starts raises Postgres' own error.
-pub fn start(request: &QueryRequest, params: &[Value], files: Vec<Bytes>) -> RunningQuery {
+pub fn start(request: &QueryRequest, params: &[Value], files: Vec<StoredFile>) -> RunningQuery {
     match with_engine(|engine| engine.start(request, params, files, &limits(), &should_stop)) {
         Ok(running) => running,
         Err(e) => {

@@ -14,13 +14,13 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, TimestampNanosecondArr
 use arrow::datatypes::{
     DataType, Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type,
 };
-use bytes::Bytes;
+
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::{QueryRequest, Shape};
-use tsparquet_core::query::{describe, RunningQuery};
+use tsparquet_core::query::{describe, RunningQuery, StoredFile};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
@@ -266,7 +266,10 @@ impl ScanState {
         self.batch = None;
         self.next_row = 0;
         self.batches = Some(match &mut self.query {
-            None => Batches::Files(TableScan::new(stored, self.files.wanted.clone())),
+            None => {
+                let files = stored.into_iter().map(|file| file.bytes).collect();
+                Batches::Files(TableScan::new(files, self.files.wanted.clone()))
+            }
             Some((request, params)) => {
                 // SAFETY: as above.
                 *params = unsafe { self.files.bounds.param_values(node) };
@@ -595,14 +598,14 @@ struct ScanFiles {
 
 impl ScanFiles {
     /// Computes the bounds and loads the files that meet them.
-    unsafe fn load(&mut self, node: *mut pg_sys::ForeignScanState) -> Vec<Bytes> {
+    unsafe fn load(&mut self, node: *mut pg_sys::ForeignScanState) -> Vec<StoredFile> {
         self.range = if self.bounds.is_empty() {
             NanosRange::ALL
         } else {
             // SAFETY: the caller passes the node the bounds were prepared for.
             unsafe { self.bounds.range(node) }
         };
-        let stored: Vec<Bytes> = if self.range.is_empty() {
+        let stored = if self.range.is_empty() {
             Vec::new()
         } else {
             let keys = files::keys_in_time_range_as_of(
@@ -657,6 +660,13 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             };
             let described = describe(request, params).unwrap_or_else(|e| e.to_string());
             text("DataFusion Plan", &described);
+            if let Some(ScanState {
+                batches: Some(Batches::Query(running)),
+                ..
+            }) = &state
+            {
+                text("DataFusion Execution", &running.executed_plan());
+            }
         }
     }
 }

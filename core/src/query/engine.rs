@@ -1,31 +1,33 @@
-//! Running a pushed-down query: the table's files are handed to DataFusion as an in-memory
-//! object store, so its Parquet reader prunes row groups and pages by their statistics,
-//! and results stream back one batch at a time on the caller's thread.
+//! Running a pushed-down query: the table's files are handed to DataFusion as an object
+//! store of the query's own, so its Parquet reader prunes row groups and pages by their
+//! statistics, and results stream back one batch at a time on the caller's thread.
 
+use std::cell::Cell;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
-use bytes::Bytes;
 use datafusion::catalog::MemTable;
 use datafusion::common::Column as DfColumn;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr as DfExpr, ExprSchemable};
-use datafusion::physical_plan::{displayable, execute_stream, ExecutionPlan};
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
-use object_store::memory::InMemory;
-use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
 
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
+use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
 use super::request::{QueryRequest, Shape, SortKey};
 use super::translate::Translator;
@@ -33,14 +35,14 @@ use super::QueryError;
 use crate::batch::table_arrow_schema;
 use crate::schema::{TableSchema, TIME_COLUMN};
 
-const FILES_URL: &str = "tsparquet://files/";
 /// How often a running query asks whether it should stop.
 const STOP_CHECK: Duration = Duration::from_millis(50);
+/// Memory for parsed Parquet footers and page indexes kept between queries.
+const METADATA_CACHE_BYTES: usize = 64 << 20;
 
 /// What a query may use.
 pub struct Limits {
     pub memory_bytes: usize,
-    pub threads: usize,
 }
 
 /// Where a Postgres result value comes from in a result batch.
@@ -55,20 +57,34 @@ pub enum Output {
     },
 }
 
-/// A runtime that runs queries on the thread that calls it.
+/// A runtime that runs queries on the thread that calls it, and what its queries share.
 pub struct Engine {
     runtime: tokio::runtime::Runtime,
+    /// Functions, settings and planners, made once: making them is a good part of a
+    /// short query's time. Its cache of parsed Parquet footers lives as long.
+    context: SessionContext,
+    /// Queries started so far; each registers its files under a name of its own.
+    started: Cell<u64>,
 }
 
 impl Engine {
-    /// `on_thread_start` runs in any helper thread the runtime starts (none for in-memory
-    /// files, but the runtime may start them for blocking work).
-    pub fn new(on_thread_start: impl Fn() + Send + Sync + 'static) -> std::io::Result<Engine> {
+    /// An engine whose queries use up to `threads` partitions. `on_thread_start` runs in
+    /// any helper thread the runtime starts (none for in-memory files, but the runtime
+    /// may start them for blocking work).
+    pub fn new(
+        threads: usize,
+        on_thread_start: impl Fn() + Send + Sync + 'static,
+    ) -> Result<Engine, QueryError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .on_thread_start(on_thread_start)
-            .build()?;
-        Ok(Engine { runtime })
+            .build()
+            .map_err(|e| QueryError::Engine(e.to_string()))?;
+        Ok(Engine {
+            runtime,
+            context: context(threads)?,
+            started: Cell::new(0),
+        })
     }
 
     /// Plans the query over `files` and starts it. `stop` is asked as in
@@ -78,22 +94,20 @@ impl Engine {
         &self,
         request: &QueryRequest,
         params: &[Value],
-        files: Vec<Bytes>,
+        files: Vec<StoredFile>,
         limits: &Limits,
         stop: &dyn Fn() -> bool,
     ) -> Result<RunningQuery, QueryError> {
+        let files = self.register(files)?;
+        let task = Arc::new(
+            TaskContext::from(&*self.context.state_ref().read())
+                .with_runtime(query_runtime(&self.context.runtime_env(), limits)),
+        );
         self.runtime.block_on(async {
-            let context = context(limits)?;
-            let store = InMemory::new();
-            for (i, file) in files.into_iter().enumerate() {
-                let path = Path::from(format!("{i:08}.parquet"));
-                store.put(&path, PutPayload::from_bytes(file)).await?;
-            }
-            let url = ObjectStoreUrl::parse(FILES_URL)?;
-            context.register_object_store(url.as_ref(), Arc::new(store));
+            let context = &self.context;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet");
-            let config = ListingTableConfig::new(ListingTableUrl::parse(FILES_URL)?)
+            let config = ListingTableConfig::new(ListingTableUrl::parse(files.url.as_str())?)
                 .with_listing_options(options)
                 .with_schema(arrow_schema(request));
             let table = Arc::new(ListingTable::try_new(config)?);
@@ -101,7 +115,8 @@ impl Engine {
             let request = match extreme_time_bound(request) {
                 Some(bound) => {
                     let frame = build(context.read_table(table.clone())?, &bound, params)?.0;
-                    let mut stream = frame.execute_stream().await?;
+                    let plan = frame.create_physical_plan().await?;
+                    let mut stream = execute_stream(plan, task.clone())?;
                     let mut bounds = Vec::new();
                     while let Some(batch) = next_or_stop(&mut stream, stop).await? {
                         bounds.push(batch);
@@ -113,13 +128,37 @@ impl Engine {
             };
             let (frame, outputs) = build(context.read_table(table)?, request, params)?;
             let plan = frame.create_physical_plan().await?;
-            let stream = execute_stream(plan.clone(), context.task_ctx())?;
+            let stream = execute_stream(plan.clone(), task)?;
             Ok(RunningQuery {
                 plan,
                 stream,
                 outputs,
+                _files: files,
             })
         })
+    }
+
+    /// Makes `files` readable by the next query, under a name no other query uses.
+    fn register(&self, files: Vec<StoredFile>) -> Result<RegisteredFiles, QueryError> {
+        let number = self.started.get();
+        self.started.set(number + 1);
+        let url = ObjectStoreUrl::parse(format!("tsparquet://query-{number}/"))?;
+        let registry = self.context.runtime_env().object_store_registry.clone();
+        registry.register_store(url.as_ref(), Arc::new(FileSet::new(files)));
+        Ok(RegisteredFiles { registry, url })
+    }
+}
+
+/// A query's files, readable while it exists.
+struct RegisteredFiles {
+    registry: Arc<dyn ObjectStoreRegistry>,
+    url: ObjectStoreUrl,
+}
+
+impl Drop for RegisteredFiles {
+    fn drop(&mut self) {
+        // Nothing to do if it is gone: it was only ever this query's.
+        let _ = self.registry.deregister_store(self.url.as_ref());
     }
 }
 
@@ -187,21 +226,45 @@ fn narrow_to_extreme_times(request: &QueryRequest, bounds: Vec<RecordBatch>) -> 
     narrowed
 }
 
-fn context(limits: &Limits) -> Result<SessionContext, QueryError> {
+fn context(threads: usize) -> Result<SessionContext, QueryError> {
     let mut config = SessionConfig::new()
-        .with_target_partitions(limits.threads.max(1))
+        .with_target_partitions(threads.max(1))
         .with_batch_size(8192);
     // Statistics are only used for planning joins; gathering them parses every file's
     // footer once more per query.
     config.options_mut().execution.collect_statistics = false;
+    // Plans come in simple (a scan, filters, one aggregate): one pass of the rewrite rules
+    // finds all there is, and each further pass costs about a tenth of a short query.
+    config.options_mut().optimizer.max_passes = 1;
     let parquet = &mut config.options_mut().execution.parquet;
     // Decode the filter's columns first and the others only for matching rows.
     parquet.pushdown_filters = true;
     parquet.reorder_filters = true;
+    // Files are written without bloom filters.
+    parquet.bloom_filter_on_read = false;
+    // Listings differ from query to query; parsed footers stay valid (see FileSet).
+    let caches = CacheManagerConfig::default()
+        .with_list_files_cache_limit(0)
+        .with_file_statistics_cache_limit(0)
+        .with_metadata_cache_limit(METADATA_CACHE_BYTES);
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(limits.memory_bytes, 1.0)
+        .with_cache_manager(caches)
         .build_arc()?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// The engine's runtime with a memory pool of the query's own.
+fn query_runtime(shared: &RuntimeEnv, limits: &Limits) -> Arc<RuntimeEnv> {
+    let pool = TrackConsumersPool::new(
+        GreedyMemoryPool::new(limits.memory_bytes),
+        NonZeroUsize::new(5).expect("not zero"),
+    );
+    Arc::new(RuntimeEnv {
+        memory_pool: Arc::new(pool),
+        disk_manager: shared.disk_manager.clone(),
+        cache_manager: shared.cache_manager.clone(),
+        object_store_registry: shared.object_store_registry.clone(),
+    })
 }
 
 fn column(name: &str) -> DfExpr {
@@ -370,6 +433,7 @@ pub struct RunningQuery {
     plan: Arc<dyn ExecutionPlan>,
     stream: SendableRecordBatchStream,
     pub outputs: Vec<Output>,
+    _files: RegisteredFiles,
 }
 
 impl RunningQuery {
@@ -387,6 +451,8 @@ impl RunningQuery {
 
     /// The physical plan with what it measured so far.
     pub fn executed_plan(&self) -> String {
-        displayable(self.plan.as_ref()).indent(true).to_string()
+        DisplayableExecutionPlan::with_metrics(self.plan.as_ref())
+            .indent(true)
+            .to_string()
     }
 }

@@ -4,12 +4,14 @@
 
 mod engine;
 pub mod expr;
+mod file_set;
 mod float_order;
 pub mod integer_bounds;
 pub mod request;
 mod translate;
 
 pub use engine::{describe, Engine, Limits, Output, RunningQuery};
+pub use file_set::StoredFile;
 
 use std::fmt;
 

@@ -1,0 +1,122 @@
+//! The fixed cost of a pushed-down query over a day's compacted file: one host's maximum
+//! per minute over one hour (TSBS single-groupby-1-1-1; Postgres sorts the 60 groups), as
+//! a backend's first query and as its later ones, which reuse the engine's functions and
+//! parsed file footers. `cargo bench -p tsparquet-core --bench query`.
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion};
+use tsparquet_core::batch::MeasurementBatch;
+use tsparquet_core::line_protocol::{parse, ParseOptions, Precision};
+use tsparquet_core::parquet_file;
+use tsparquet_core::query::expr::{
+    Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit, Value,
+};
+use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::{Engine, Limits, StoredFile};
+use tsparquet_core::schema::TableSchema;
+
+mod tsbs;
+use tsbs::tsbs_cpu_lines;
+
+/// One day of 100 hosts every 10 seconds.
+const LINES: usize = 864_000;
+const DAY_START_NS: i64 = 1_451_606_400_000_000_000;
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+fn one_day_file() -> (TableSchema, StoredFile) {
+    let lines = tsbs_cpu_lines(LINES);
+    let options = ParseOptions {
+        precision: Precision::Nanoseconds,
+        now_ns: 0,
+    };
+    let mut schema = TableSchema::default();
+    let mut batch = MeasurementBatch::default();
+    for point in parse(&lines, options) {
+        let point = point.expect("TSBS lines parse");
+        schema.admit(&point).expect("TSBS points fit one schema");
+        batch.push(&point);
+    }
+    let mut days = batch.finish(&schema);
+    assert_eq!(days.len(), 1, "the lines span one day");
+    let bytes = parquet_file::write(&days.remove(0).batch).expect("encodes");
+    let file = StoredFile {
+        name: "day.parquet".to_owned(),
+        bytes: Bytes::from(bytes),
+    };
+    (schema, file)
+}
+
+fn one_host_hour(schema: &TableSchema) -> QueryRequest {
+    let from = DAY_START_NS + 7 * HOUR_NS;
+    QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: vec![
+            Expr::compare(
+                CompareOp::Equal,
+                Expr::Column("hostname".into()),
+                Expr::Value(Value::Text("host_9".into())),
+            ),
+            Expr::compare(
+                CompareOp::GreaterOrEqual,
+                Expr::TimeNs,
+                Expr::Value(Value::Integer(from)),
+            ),
+            Expr::compare(
+                CompareOp::Less,
+                Expr::TimeNs,
+                Expr::Value(Value::Integer(from + HOUR_NS)),
+            ),
+        ],
+        shape: Shape::Groups {
+            keys: vec![Expr::DateTrunc(TruncUnit::Minute, Box::new(Expr::Time))],
+            aggregates: vec![Aggregate {
+                function: AggregateFunction::Max,
+                argument: Some(Expr::Column("usage_user".into())),
+            }],
+        },
+        having: Vec::new(),
+        order: Vec::new(),
+        limit: None,
+    }
+}
+
+fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile) -> usize {
+    let limits = Limits {
+        memory_bytes: 4 << 20,
+    };
+    let mut query = engine
+        .start(request, &[], vec![file.clone()], &limits, &|| false)
+        .expect("starts");
+    let mut rows = 0;
+    while let Some(batch) = query.next_batch(engine, &|| false).expect("runs") {
+        rows += batch.num_rows();
+    }
+    assert_eq!(rows, 60);
+    rows
+}
+
+fn bench_query(c: &mut Criterion) {
+    let (schema, file) = one_day_file();
+    let request = one_host_hour(&schema);
+    let mut group = c.benchmark_group("one_host_one_hour_by_minute");
+    group.bench_function("first_query_of_an_engine", |b| {
+        b.iter(|| {
+            let engine = Engine::new(1, || {}).expect("starts");
+            black_box(run(&engine, &request, &file))
+        })
+    });
+    let engine = Engine::new(1, || {}).expect("starts");
+    group.bench_function("later_query", |b| {
+        b.iter(|| black_box(run(&engine, &request, &file)))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50);
+    targets = bench_query
+}
+criterion_main!(benches);
