@@ -900,6 +900,45 @@ fn while_rows(
     Ok(())
 }
 
+/// All rows of a started query, as strings, in the order the engine gives them.
+fn drain(query: &mut tsparquet_core::query::RunningQuery, engine: &Engine) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
+        rows.extend(strings(&batch));
+    }
+    rows
+}
+
+#[test]
+fn queries_open_at_once_on_one_engine_each_read_their_own_files() {
+    let engine = engine();
+    let (first, first_files) = request(&["m,host=a u=1i 1"], vec![], rows(&["host", "u"]));
+    let (second, second_files) = request(&["m,host=b u=2i 2"], vec![], rows(&["host", "u"]));
+    let mut a = engine
+        .start(&first, &[], first_files.clone(), &limits(), &|| false)
+        .unwrap();
+    let mut b = engine
+        .start(&second, &[], second_files, &limits(), &|| false)
+        .unwrap();
+    assert_eq!(
+        drain(&mut b, &engine),
+        [["1970-01-01T00:00:00.000000002Z", "b", "2"]]
+    );
+    assert_eq!(
+        drain(&mut a, &engine),
+        [["1970-01-01T00:00:00.000000001Z", "a", "1"]]
+    );
+    drop((a, b));
+    // A later query of the engine reads the same file again, from its kept footer.
+    let mut again = engine
+        .start(&first, &[], first_files, &limits(), &|| false)
+        .unwrap();
+    assert_eq!(
+        drain(&mut again, &engine),
+        [["1970-01-01T00:00:00.000000001Z", "a", "1"]]
+    );
+}
+
 #[test]
 fn the_plan_is_described_without_reading_files() {
     let (request, _) = request(

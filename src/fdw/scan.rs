@@ -14,7 +14,6 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, TimestampNanosecondArr
 use arrow::datatypes::{
     DataType, Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type,
 };
-
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
