@@ -12,24 +12,28 @@ use tsparquet_core::prepare::prepare;
 mod tsbs;
 use tsbs::tsbs_cpu_lines;
 
-const LINES: usize = 100_000;
+/// A large write's part, and half of a 5,000-line write (a write's part on each of two
+/// threads), where the costs of each part weigh more.
+const PART_LINES: [usize; 2] = [100_000, 2_500];
 
 fn bench_prepare(c: &mut Criterion) {
-    let input = tsbs_cpu_lines(LINES);
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
     };
     let existing = BTreeMap::from([("cpu".to_owned(), Existing::Missing)]);
     let mut group = c.benchmark_group("prepare_tsbs_cpu_lines");
-    group.throughput(Throughput::Elements(LINES as u64));
-    group.bench_function("lines", |b| {
-        b.iter(|| {
-            let part = prepare(&existing, &input, options, 1, 100).expect("encodes");
-            assert_eq!(part.outcome.written(), LINES as u64);
-            black_box(part)
-        })
-    });
+    for lines in PART_LINES {
+        let input = tsbs_cpu_lines(lines);
+        group.throughput(Throughput::Elements(lines as u64));
+        group.bench_function(format!("{lines}"), |b| {
+            b.iter(|| {
+                let part = prepare(&existing, &input, options, 1, 100).expect("encodes");
+                assert_eq!(part.outcome.written(), lines as u64);
+                black_box(part)
+            })
+        });
+    }
     group.finish();
 }
 

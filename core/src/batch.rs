@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    StringDictionaryBuilder, TimestampNanosecondArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array,
+    RecordBatch, StringArray, StringBuilder, TimestampNanosecondArray, UInt64Array,
 };
 use arrow::datatypes::{
     DataType, Field, Float64Type, Int32Type, Int64Type, Schema, TimeUnit, UInt64Type,
@@ -18,6 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::line_protocol::{FieldType, FieldValue, Point};
 use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
+use crate::short_eq::same_name;
 
 pub(crate) const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// Arrow field metadata key naming a column's role, `tag` or `field`.
@@ -170,7 +171,7 @@ impl MeasurementBatch {
                 .last_fields
                 .iter()
                 .zip(&point.fields)
-                .all(|((known, _), (key, _))| **known == **key);
+                .all(|((known, _), (key, _))| same_name(known, key));
         if same_fields {
             for ((_, column), (_, value)) in self.last_fields.iter().zip(&point.fields) {
                 self.fields[*column].set(row, value);
@@ -296,13 +297,11 @@ impl MeasurementBatch {
             .map(|rows| {
                 let mut columns: Vec<ArrayRef> = Vec::with_capacity(arrow_schema.fields().len());
                 columns.extend((0..tag_columns.len()).map(|tag| {
-                    let mut builder = StringDictionaryBuilder::<Int32Type>::new();
-                    for &r in rows {
-                        builder.append_option(
-                            series_values[self.row_series[r as usize] as usize][tag],
-                        );
-                    }
-                    Arc::new(builder.finish()) as ArrayRef
+                    tag_array(
+                        rows.iter().map(|&r| self.row_series[r as usize] as usize),
+                        |series| series_values[series][tag],
+                        series_values.len(),
+                    )
                 }));
                 let times: Vec<i64> = rows.iter().map(|&r| self.row_time[r as usize]).collect();
                 let (min_time_ns, max_time_ns) = times
@@ -431,12 +430,44 @@ pub fn points_of<'b>(batch: &'b RecordBatch) -> Vec<Point<'b>> {
     points
 }
 
+/// A tag column as a dictionary array over the rows of `row_series` (their series
+/// numbers, below `series`): each series' value is looked up once, not once per row.
+fn tag_array<'v>(
+    row_series: impl Iterator<Item = usize>,
+    value_of: impl Fn(usize) -> Option<&'v str>,
+    series: usize,
+) -> ArrayRef {
+    let mut key_of_series: Vec<Option<Option<i32>>> = vec![None; series];
+    let mut keys_of_values: FxHashMap<&str, i32> = FxHashMap::default();
+    let mut values = StringBuilder::new();
+    let keys: Int32Array = row_series
+        .map(|s| {
+            *key_of_series[s].get_or_insert_with(|| {
+                value_of(s).map(|value| {
+                    let next = i32::try_from(keys_of_values.len()).expect("fewer than 2^31 values");
+                    *keys_of_values.entry(value).or_insert_with(|| {
+                        values.append_value(value);
+                        next
+                    })
+                })
+            })
+        })
+        .collect();
+    Arc::new(
+        DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values.finish()))
+            .expect("every key indexes a value"),
+    )
+}
+
 /// Whether any row of `new` has the series and time of a row in `existing`, files that
 /// overlap it in time. Only then must they be merged for reads to see one row per key.
 /// Series keys are built only for rows whose times match, which are few: files of
 /// successive writes usually share no more than the instant where one ends and the next
 /// begins.
 pub fn collides(existing: &[RecordBatch], new: &DayBatch) -> bool {
+    if existing.is_empty() {
+        return false;
+    }
     let new_times: FxHashSet<i64> = times(&new.batch).iter().copied().collect();
     let candidates: Vec<(&RecordBatch, usize)> = existing
         .iter()

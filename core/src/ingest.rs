@@ -166,6 +166,7 @@ impl Ingest {
                 }
                 Err(error) => self.reject(line, error, parser.current_text()),
             }
+            parser.recycle(point);
         }
     }
 

@@ -13,6 +13,7 @@ pub mod prepare;
 pub mod query;
 pub mod scan;
 pub mod schema;
+mod short_eq;
 pub mod sql_row;
 pub mod sql_text;
 pub mod time;

@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::line_protocol::{FieldType, Point};
+use crate::short_eq::same_name;
 
 /// PostgreSQL's longest identifier, in bytes (NAMEDATALEN - 1).
 pub const MAX_IDENTIFIER_LEN: usize = 63;
@@ -235,11 +236,11 @@ impl TableSchema {
             && tags
                 .iter()
                 .zip(&point.tags)
-                .all(|((key, kind), (k, _))| kind.is_none() && **key == **k)
+                .all(|((key, kind), (k, _))| kind.is_none() && same_name(key, k))
             && fields
                 .iter()
                 .zip(&point.fields)
-                .all(|((key, kind), (k, v))| *kind == Some(v.field_type()) && **key == **k)
+                .all(|((key, kind), (k, v))| *kind == Some(v.field_type()) && same_name(key, k))
     }
 
     /// Adds the columns of `later`, a schema grown from the same table, that this one lacks.

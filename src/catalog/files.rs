@@ -14,8 +14,8 @@ pub struct StoredFile {
     pub data: Vec<u8>,
 }
 
-/// Stores one day's file of a measurement.
-pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) {
+/// Stores one day's file of a measurement; returns the file's id.
+pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) -> i64 {
     let columns: Vec<serde_json::Value> = day
         .batch
         .schema()
@@ -30,10 +30,11 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) {
         })
         .collect();
     as_extension_owner(|| {
-        Spi::run_with_args(
+        Spi::get_one_with_args(
             "INSERT INTO tsparquet.files
                  (table_id, min_time_ns, max_time_ns, row_count, byte_size, columns, data)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING file_id",
             &[
                 table_id.into(),
                 day.min_time_ns.into(),
@@ -44,18 +45,30 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) {
                 data.into(),
             ],
         )
-        .expect("insert into tsparquet.files");
-    });
+        .expect("insert into tsparquet.files")
+        .expect("file_id is not null")
+    })
 }
 
-/// The files of a table whose time range meets `[min_time_ns, max_time_ns]`, oldest first;
-/// all of them for the full range.
-pub fn in_time_range(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<StoredFile> {
+/// The files of a table whose time range meets `[min_time_ns, max_time_ns]`, but for the
+/// files `except`, oldest first; all of them for the full range.
+pub fn in_time_range(
+    table_id: i64,
+    min_time_ns: i64,
+    max_time_ns: i64,
+    except: &[i64],
+) -> Vec<StoredFile> {
     stored_files(
         "SELECT file_id, data FROM tsparquet.files
          WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3
+           AND file_id <> ALL ($4)
          ORDER BY file_id",
-        &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
+        &[
+            table_id.into(),
+            min_time_ns.into(),
+            max_time_ns.into(),
+            except.to_vec().into(),
+        ],
     )
 }
 

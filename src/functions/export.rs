@@ -78,7 +78,7 @@ fn export_files(measurement: &PgRelation, directory: &Path) -> i64 {
             e,
         )
     });
-    let stored = files::in_time_range(table_id, i64::MIN, i64::MAX);
+    let stored = files::in_time_range(table_id, i64::MIN, i64::MAX, &[]);
     let count = stored.len() as i64;
     for file in stored {
         let batches = FileReader::open(Bytes::from(file.data))

@@ -3,7 +3,7 @@
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
-use tsparquet_core::batch::{collides, merge};
+use tsparquet_core::batch::{collides, merge, DayBatch};
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader, StorageError};
 use tsparquet_core::prepare::EncodedDay;
@@ -35,38 +35,53 @@ pub fn store(
         }
         _ => (measurements::create(database, measurement, schema), true),
     };
-    // A table made by this write holds only the files stored here, whose ranges are known.
-    let mut stored: Vec<(i64, i64)> = Vec::new();
+    // The days this call has stored so far, with the id of the file each went into as is.
+    // The parts of one write often meet at an instant: their rows are compared here rather
+    // than read back from the files just written.
+    let mut written: Vec<(Option<i64>, DayBatch)> = Vec::new();
     for day in days {
-        let range = (day.day.min_time_ns, day.day.max_time_ns);
-        let overlaps = stored
+        let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
+        let earlier: Vec<RecordBatch> = written
             .iter()
-            .any(|&(min, max)| range.0 <= max && min <= range.1);
-        if fresh && !overlaps {
-            files::insert(table_id, &day.day, &day.parquet);
+            .filter(|(_, d)| min <= d.max_time_ns && d.min_time_ns <= max)
+            .map(|(_, d)| d.batch.clone())
+            .collect();
+        let file_id = if collides(&earlier, &day.day) {
+            store_beside(table_id, &day, schema, &[]);
+            None
+        } else if fresh {
+            // Every row of a table made by this call is in `written`.
+            Some(files::insert(table_id, &day.day, &day.parquet))
         } else {
-            store_beside_existing(table_id, day, schema);
-        }
-        stored.push(range);
+            let own: Vec<i64> = written.iter().filter_map(|(id, _)| *id).collect();
+            store_beside(table_id, &day, schema, &own)
+        };
+        written.push((file_id, day.day));
     }
 }
 
-/// Stores a day's file next to the files it overlaps in time. Where rows share a series
+/// Stores a day's file next to the stored files it overlaps in time, leaving out the files
+/// `except` (whose rows the caller knows the day does not repeat). Where rows share a series
 /// and time with stored ones, the files are merged and replaced, so that reads see one row
-/// per series and time.
-fn store_beside_existing(table_id: i64, day: EncodedDay, schema: &TableSchema) {
-    let overlapping = files::in_time_range(table_id, day.day.min_time_ns, day.day.max_time_ns);
+/// per series and time. The id of the day's file if it was stored as is.
+fn store_beside(
+    table_id: i64,
+    day: &EncodedDay,
+    schema: &TableSchema,
+    except: &[i64],
+) -> Option<i64> {
+    let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
+    let overlapping = files::in_time_range(table_id, min, max, except);
     if overlapping.is_empty() {
-        return files::insert(table_id, &day.day, &day.parquet);
+        return Some(files::insert(table_id, &day.day, &day.parquet));
     }
     let ids: Vec<i64> = overlapping.iter().map(|f| f.file_id).collect();
     let stored: Vec<Bytes> = overlapping
         .into_iter()
         .map(|f| Bytes::from(f.data))
         .collect();
-    let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
     if !collides(&read(&stored, |f| f.read_keys_between(min, max)), &day.day) {
-        return files::insert(table_id, &day.day, &day.parquet);
+        return Some(files::insert(table_id, &day.day, &day.parquet));
     }
     let stored_batches = read(&stored, FileReader::read_all);
     let mut in_order: Vec<_> = stored_batches.iter().collect();
@@ -76,6 +91,7 @@ fn store_beside_existing(table_id: i64, day: EncodedDay, schema: &TableSchema) {
         let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
         files::insert(table_id, &merged, &data);
     }
+    None
 }
 
 /// The batches of stored `files`, each read by `how`.

@@ -26,11 +26,14 @@ pub struct Point<'a> {
     /// 1-based number of the line the point starts on.
     pub line: usize,
     pub measurement: Cow<'a, str>,
-    pub tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    pub fields: Vec<(Cow<'a, str>, FieldValue<'a>)>,
+    pub tags: Tags<'a>,
+    pub fields: Fields<'a>,
     /// Nanoseconds since the Unix epoch.
     pub time_ns: i64,
 }
+
+type Tags<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+type Fields<'a> = Vec<(Cow<'a, str>, FieldValue<'a>)>;
 
 /// How timestamps of a write are read.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,8 @@ pub struct Parser<'a> {
     /// Tag and field counts of the previous point: lines of one write tend to be alike, so
     /// these size the next point's vectors without regrowing them.
     sizes: (usize, usize),
+    /// The vectors of a point the caller is done with, for the next point.
+    spare: Option<(Tags<'a>, Fields<'a>)>,
 }
 
 impl<'a> Parser<'a> {
@@ -59,8 +64,18 @@ impl<'a> Parser<'a> {
             precision: options.precision,
             default_time_ns: options.precision.default_time(options.now_ns),
             sizes: (0, 1),
+            spare: None,
             current_text: "",
         }
+    }
+
+    /// Takes back a point the caller is done with: its vectors hold the next point's tags
+    /// and fields, which saves allocating them for every line.
+    pub fn recycle(&mut self, point: Point<'a>) {
+        let (mut tags, mut fields) = (point.tags, point.fields);
+        tags.clear();
+        fields.clear();
+        self.spare = Some((tags, fields));
     }
 
     /// The text of the line the last result came from, as written.
@@ -85,7 +100,13 @@ impl<'a> Iterator for Parser<'a> {
                 b: body.as_bytes(),
                 i: 0,
             };
-            let parsed = cursor.point(number, self.precision, self.default_time_ns, self.sizes);
+            let vectors = self.spare.take().unwrap_or_else(|| {
+                (
+                    Vec::with_capacity(self.sizes.0),
+                    Vec::with_capacity(self.sizes.1.max(1)),
+                )
+            });
+            let parsed = cursor.point(number, self.precision, self.default_time_ns, vectors);
             if let Ok(point) = &parsed {
                 self.sizes = (point.tags.len(), point.fields.len());
             }
@@ -191,15 +212,13 @@ impl<'a> Cursor<'a> {
         line: usize,
         precision: Precision,
         default_time_ns: i64,
-        (tag_count, field_count): (usize, usize),
+        (mut tags, fields): (Tags<'a>, Fields<'a>),
     ) -> Result<Point<'a>, Failure> {
         let measurement = self.name(Element::Measurement)?;
         if measurement.is_empty() {
             return Err((0, ErrorKind::MissingMeasurement));
         }
-        let mut tags = Vec::new();
         if self.peek() == Some(b',') {
-            tags.reserve_exact(tag_count.max(1));
             self.tags(&mut tags)?;
         }
         match self.peek() {
@@ -211,7 +230,7 @@ impl<'a> Cursor<'a> {
         if self.at_end() {
             return Err((self.i, ErrorKind::MissingFieldSet));
         }
-        let fields = self.fields(field_count)?;
+        let fields = self.fields(fields)?;
         let time_ns = self.timestamp(precision)?.unwrap_or(default_time_ns);
         Ok(Point {
             line,
@@ -291,7 +310,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// `,key=value` pairs after the measurement; the cursor stands on the first comma.
-    fn tags(&mut self, tags: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Result<(), Failure> {
+    fn tags(&mut self, tags: &mut Tags<'a>) -> Result<(), Failure> {
         let mut seen = KeySet::default();
         while self.peek() == Some(b',') {
             self.i += 1;
@@ -331,8 +350,7 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    fn fields(&mut self, expected: usize) -> Result<Vec<(Cow<'a, str>, FieldValue<'a>)>, Failure> {
-        let mut fields: Vec<(Cow<'a, str>, FieldValue<'a>)> = Vec::with_capacity(expected.max(1));
+    fn fields(&mut self, mut fields: Fields<'a>) -> Result<Fields<'a>, Failure> {
         let mut seen = KeySet::default();
         loop {
             let key_start = self.i;
