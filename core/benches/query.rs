@@ -1,7 +1,9 @@
-//! The fixed cost of a pushed-down query over a day's compacted file: one host's maximum
-//! per minute over one hour (TSBS single-groupby-1-1-1; Postgres sorts the 60 groups), as
-//! a backend's first query and as its later ones, which reuse the engine's functions and
-//! parsed file footers. `cargo bench -p tsparquet-core --bench query`.
+//! Pushed-down queries over a day's compacted file. The fixed cost of a short one: one
+//! host's maximum per minute over one hour (TSBS single-groupby-1-1-1; Postgres sorts the
+//! 60 groups), as a backend's first query and as its later ones, which reuse the engine's
+//! functions and parsed file footers. And the latest row per host (TSBS lastpoint) from the
+//! file's extreme rows, next to the same query reading the file.
+//! `cargo bench -p tsparquet-core --bench query`.
 
 use std::hint::black_box;
 
@@ -22,6 +24,7 @@ use tsbs::tsbs_cpu_lines;
 
 /// One day of 100 hosts every 10 seconds.
 const LINES: usize = 864_000;
+const HOSTS: usize = 100;
 const DAY_START_NS: i64 = 1_451_606_400_000_000_000;
 const HOUR_NS: i64 = 3_600_000_000_000;
 
@@ -82,7 +85,34 @@ fn one_host_hour(schema: &TableSchema) -> QueryRequest {
     }
 }
 
-fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile) -> usize {
+/// The latest value of every column per host, as `SELECT DISTINCT ON (hostname) * ...
+/// ORDER BY hostname, time DESC` asks for it.
+fn latest_per_host(schema: &TableSchema) -> QueryRequest {
+    let latest = |argument| Aggregate {
+        function: AggregateFunction::Last,
+        argument: Some(argument),
+    };
+    QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: Vec::new(),
+        shape: Shape::Groups {
+            keys: vec![Expr::Column("hostname".into())],
+            aggregates: std::iter::once(latest(Expr::Time))
+                .chain(
+                    schema
+                        .columns()
+                        .iter()
+                        .map(|c| latest(Expr::Column(c.name.clone()))),
+                )
+                .collect(),
+        },
+        having: Vec::new(),
+        order: Vec::new(),
+        limit: None,
+    }
+}
+
+fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile, expected: usize) -> usize {
     let limits = Limits {
         memory_bytes: 4 << 20,
     };
@@ -93,7 +123,7 @@ fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile) -> usize {
     while let Some(batch) = query.next_batch(engine, &|| false).expect("runs") {
         rows += batch.num_rows();
     }
-    assert_eq!(rows, 60);
+    assert_eq!(rows, expected);
     rows
 }
 
@@ -104,12 +134,29 @@ fn bench_query(c: &mut Criterion) {
     group.bench_function("first_query_of_an_engine", |b| {
         b.iter(|| {
             let engine = Engine::new(1, || {}).expect("starts");
-            black_box(run(&engine, &request, &file))
+            black_box(run(&engine, &request, &file, 60))
         })
     });
     let engine = Engine::new(1, || {}).expect("starts");
     group.bench_function("later_query", |b| {
-        b.iter(|| black_box(run(&engine, &request, &file)))
+        b.iter(|| black_box(run(&engine, &request, &file, 60)))
+    });
+    group.finish();
+
+    let latest = latest_per_host(&schema);
+    let mut reading_the_file = latest.clone();
+    // Not on tags: the engine cannot answer from the extreme rows, and reads the file.
+    reading_the_file.filters.push(Expr::compare(
+        CompareOp::GreaterOrEqual,
+        Expr::TimeNs,
+        Expr::Value(Value::Integer(i64::MIN)),
+    ));
+    let mut group = c.benchmark_group("latest_row_per_host");
+    group.bench_function("from_extreme_rows", |b| {
+        b.iter(|| black_box(run(&engine, &latest, &file, HOSTS)))
+    });
+    group.bench_function("reading_the_file", |b| {
+        b.iter(|| black_box(run(&engine, &reading_the_file, &file, HOSTS)))
     });
     group.finish();
 }

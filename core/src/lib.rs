@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod compact;
+pub mod extreme_rows;
 pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;
@@ -16,5 +17,7 @@ pub mod schema;
 mod short_eq;
 pub mod sql_row;
 pub mod sql_text;
+#[cfg(test)]
+mod test_files;
 pub mod time;
 pub mod time_range;

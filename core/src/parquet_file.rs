@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::extreme_rows;
 use crate::schema::TIME_COLUMN;
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, SchemaRef, TimestampNanosecondType};
@@ -33,19 +34,33 @@ impl fmt::Display for StorageError {
 
 impl std::error::Error for StorageError {}
 
+impl StorageError {
+    pub(crate) fn new(message: &str) -> Self {
+        StorageError(format!("Parquet: {message}"))
+    }
+}
+
 impl From<parquet::errors::ParquetError> for StorageError {
     fn from(e: parquet::errors::ParquetError) -> Self {
         StorageError(format!("Parquet: {e}"))
     }
 }
 
+impl From<arrow::error::ArrowError> for StorageError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        StorageError(format!("Parquet: {e}"))
+    }
+}
+
 /// Writes a batch as a Parquet file: zstd, page statistics, dictionary-encoded tags and
-/// strings, delta-encoded times and integers (consecutive rows of a series differ little).
+/// strings, delta-encoded times and integers (consecutive rows of a series differ little),
+/// and the series' extreme rows in the footer where the file has many rows per series.
 pub fn write(batch: &RecordBatch) -> Result<Vec<u8>, StorageError> {
     let mut properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_key_value_metadata(extreme_rows::footer_entry(batch)?.map(|entry| vec![entry]));
     for field in batch.schema().fields() {
         if matches!(
             field.data_type(),

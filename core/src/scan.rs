@@ -57,26 +57,7 @@ impl TableScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::MeasurementBatch;
-    use crate::line_protocol::{parse, ParseOptions, Precision};
-    use crate::parquet_file;
-    use crate::schema::TableSchema;
-
-    fn file(input: &str) -> Bytes {
-        let options = ParseOptions {
-            precision: Precision::Nanoseconds,
-            now_ns: 0,
-        };
-        let mut schema = TableSchema::default();
-        let mut batch = MeasurementBatch::default();
-        for p in parse(input, options) {
-            let p = p.unwrap();
-            schema.admit(&p).unwrap();
-            batch.push(&p);
-        }
-        let days = batch.finish(&schema);
-        Bytes::from(parquet_file::write(&days[0].batch).unwrap())
-    }
+    use crate::test_files::stored as file;
 
     #[test]
     fn batches_of_every_file_in_order_and_again_after_restart() {

@@ -545,6 +545,127 @@ fn first_and_last_take_the_values_at_the_extreme_times() {
     );
 }
 
+/// Writes where each series has enough rows for its files to keep their extreme rows:
+/// written out of time order, over two files, with a series whose latest point lacks a
+/// field, one without the tag, and one whose latest point is in the older file.
+fn series_with_many_rows() -> Vec<String> {
+    let point = |host: &str, region: &str, u: i64, t: i64| {
+        let tags = if host.is_empty() {
+            String::new()
+        } else {
+            format!(",host={host}")
+        };
+        format!("m{tags},region={region} u={u}i,v={}.5 {t}\n", u % 7)
+    };
+    let mut first = String::new();
+    let mut second = String::new();
+    for t in (0..1024i64).rev() {
+        first.push_str(&point("a", "eu", t, t * 10));
+        first.push_str(&point("b", "us", 2 * t, t * 10 + 3));
+        first.push_str(&point("c", "us", 3 * t, t * 10 + 5));
+        first.push_str(&point("", "eu", 4 * t, t * 10 + 7));
+        second.push_str(&point("a", "eu", t + 10000, 50000 + t * 10));
+        second.push_str(&point("b", "eu", t + 20000, 50000 + t * 10));
+        second.push_str(&point("", "us", t + 30000, 40000 - t * 10));
+    }
+    // b's latest point (in region eu) has v only.
+    second.push_str("m,host=b,region=eu v=9.5 90000\n");
+    vec![first, second]
+}
+
+/// The latest (earliest) values per group, from the files' extreme rows and, for
+/// comparison, from all rows (a filter that every row passes but that is not on tags
+/// makes the engine read the files).
+fn per_group_both_ways(
+    writes: &[String],
+    filters: Vec<Expr>,
+    shape: Shape,
+) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let writes: Vec<&str> = writes.iter().map(String::as_str).collect();
+    let (request, files) = request(&writes, filters, shape);
+    for file in &files {
+        assert!(
+            tsparquet_core::extreme_rows::read(&file.bytes)
+                .unwrap()
+                .is_some(),
+            "every file keeps its extreme rows"
+        );
+    }
+    let engine = engine();
+    let results = |request: &QueryRequest| {
+        let mut query = engine
+            .start(request, &[], files.clone(), &limits(), &|| false)
+            .unwrap();
+        let plan = query.executed_plan();
+        let mut rows = drain(&mut query, &engine);
+        rows.sort();
+        (rows, plan)
+    };
+    let (extremes, plan) = results(&request);
+    assert!(!plan.contains(".parquet"), "reads no file: {plan}");
+    let mut everything = request.clone();
+    everything.filters.push(Expr::compare(
+        CompareOp::GreaterOrEqual,
+        Expr::TimeNs,
+        integer(i64::MIN),
+    ));
+    let (all_rows, plan) = results(&everything);
+    assert!(plan.contains(".parquet"), "reads the files: {plan}");
+    (extremes, all_rows)
+}
+
+#[test]
+fn latest_and_earliest_values_per_group_come_from_the_files_extreme_rows() {
+    let writes = series_with_many_rows();
+    for function in [AggregateFunction::Last, AggregateFunction::First] {
+        let every_column = |keys: Vec<Expr>| {
+            groups(
+                keys,
+                ["u", "v", "host", "region"]
+                    .into_iter()
+                    .map(|c| (function, Some(column(c))))
+                    .chain([(function, Some(Expr::TimeNs)), (function, Some(Expr::Time))])
+                    .collect(),
+            )
+        };
+        for keys in [vec![column("host")], vec![column("region")], vec![]] {
+            let (extremes, all_rows) =
+                per_group_both_ways(&writes, vec![], every_column(keys.clone()));
+            assert_eq!(extremes, all_rows, "{function:?} by {keys:?}");
+        }
+        let on_tags = vec![Expr::Or(vec![
+            Expr::compare(CompareOp::NotEqual, column("host"), text("b")),
+            Expr::IsNull {
+                expr: Box::new(column("host")),
+                negated: false,
+            },
+        ])];
+        let (extremes, all_rows) =
+            per_group_both_ways(&writes, on_tags, every_column(vec![column("region")]));
+        assert_eq!(extremes, all_rows, "{function:?} with a filter on tags");
+    }
+    let (latest, _) = per_group_both_ways(
+        &writes,
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![
+                (AggregateFunction::Last, Some(column("u"))),
+                (AggregateFunction::Last, Some(Expr::TimeNs)),
+            ],
+        ),
+    );
+    assert_eq!(
+        latest,
+        [
+            ["NULL", "30000", "40000"],
+            ["a", "11023", "60230"],
+            ["b", "NULL", "90000"],
+            ["c", "3069", "10235"]
+        ]
+    );
+}
+
 #[test]
 fn a_comparison_with_null_matches_nothing_even_negated() {
     for filter in [

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
-use datafusion::catalog::MemTable;
+use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::Column as DfColumn;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -30,6 +30,7 @@ use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
 use super::request::{QueryRequest, Shape, SortKey};
+use super::series_extremes;
 use super::translate::Translator;
 use super::QueryError;
 use crate::batch::table_arrow_schema;
@@ -98,18 +99,25 @@ impl Engine {
         limits: &Limits,
         stop: &dyn Fn() -> bool,
     ) -> Result<RunningQuery, QueryError> {
-        let files = self.register(files)?;
         let task = Arc::new(
             TaskContext::from(&*self.context.state_ref().read())
                 .with_runtime(query_runtime(&self.context.runtime_env(), limits)),
         );
+        let schema = arrow_schema(request);
+        if let Some(rows) = series_extremes::rows_answering(request, &files, &schema)? {
+            let table = Arc::new(MemTable::try_new(schema, vec![rows])?);
+            return self
+                .runtime
+                .block_on(self.run(table, request, params, task, None));
+        }
+        let files = self.register(files)?;
         self.runtime.block_on(async {
             let context = &self.context;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet");
             let config = ListingTableConfig::new(ListingTableUrl::parse(files.url.as_str())?)
                 .with_listing_options(options)
-                .with_schema(arrow_schema(request));
+                .with_schema(schema);
             let table = Arc::new(ListingTable::try_new(config)?);
             let narrowed;
             let request = match extreme_time_bound(request) {
@@ -126,15 +134,27 @@ impl Engine {
                 }
                 None => request,
             };
-            let (frame, outputs) = build(context.read_table(table)?, request, params)?;
-            let plan = frame.create_physical_plan().await?;
-            let stream = execute_stream(plan.clone(), task)?;
-            Ok(RunningQuery {
-                plan,
-                stream,
-                outputs,
-                _files: files,
-            })
+            self.run(table, request, params, task, Some(files)).await
+        })
+    }
+
+    /// Starts `request` over `table`.
+    async fn run(
+        &self,
+        table: Arc<dyn TableProvider>,
+        request: &QueryRequest,
+        params: &[Value],
+        task: Arc<TaskContext>,
+        files: Option<RegisteredFiles>,
+    ) -> Result<RunningQuery, QueryError> {
+        let (frame, outputs) = build(self.context.read_table(table)?, request, params)?;
+        let plan = frame.create_physical_plan().await?;
+        let stream = execute_stream(plan.clone(), task)?;
+        Ok(RunningQuery {
+            plan,
+            stream,
+            outputs,
+            _files: files,
         })
     }
 
@@ -433,7 +453,8 @@ pub struct RunningQuery {
     plan: Arc<dyn ExecutionPlan>,
     stream: SendableRecordBatchStream,
     pub outputs: Vec<Output>,
-    _files: RegisteredFiles,
+    /// The files it reads; none when it runs over rows already read.
+    _files: Option<RegisteredFiles>,
 }
 
 impl RunningQuery {

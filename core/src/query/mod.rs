@@ -8,6 +8,7 @@ mod file_set;
 mod float_order;
 pub mod integer_bounds;
 pub mod request;
+mod series_extremes;
 mod translate;
 
 pub use engine::{describe, Engine, Limits, Output, RunningQuery};

@@ -70,3 +70,46 @@ SELECT * FROM tsparquet.compact('compaction_heap');
 DROP TABLE compaction_heap;
 DROP SCHEMA compaction CASCADE;
 DROP ROLE compaction_stranger;
+
+-- The latest row per host of compacted days comes from the files' extreme rows: files with
+-- at least 1,024 rows per series keep each series' earliest and latest row in their
+-- footer, and a DISTINCT ON over tags reads those instead of the files' rows.
+SELECT written, rejected FROM tsparquet.write_lp('latest', (
+  SELECT string_agg(format('m,host=h%s,dc=d%s v=%s,n=%si %s',
+                           h, h % 2, (h * t) % 97, t, 1704067200 + t * 60 + h), E'\n')
+  FROM generate_series(0, 2) h, generate_series(0, 2499) t), 's');
+SELECT * FROM tsparquet.compact('latest.m');
+CREATE TABLE latest_heap AS SELECT * FROM latest.m;
+CREATE FUNCTION pg_temp.engine_rows(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  in_engine boolean := false;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+    in_engine := in_engine OR line ~ 'DataFusion Execution';
+    CONTINUE WHEN NOT in_engine OR line !~ 'Exec: ';
+    -- The operators, whether the source is files or rows in memory, and what a filter kept.
+    RETURN NEXT substring(line from '(\w+Exec):')
+      || coalesce(' ' || substring(line from 'file_type=\w+'), '')
+      || coalesce(' ' || substring(line from 'partition_sizes=\[\d+\]'), '')
+      || coalesce(' ' || substring(line from 'selectivity=[^\]]+'), '');
+  END LOOP;
+END $$;
+SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time DESC;
+SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time;
+SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time DESC');
+-- The same rows as the heap table gives, also per dc and with a filter on tags.
+SELECT count(*) AS differing FROM (
+  ((SELECT DISTINCT ON (dc) * FROM latest.m WHERE host <> 'h1' ORDER BY dc, time DESC)
+   EXCEPT ALL
+   (SELECT DISTINCT ON (dc) * FROM latest_heap WHERE host <> 'h1' ORDER BY dc, time DESC))
+  UNION ALL
+  ((SELECT DISTINCT ON (host) * FROM latest_heap ORDER BY host, time)
+   EXCEPT ALL
+   (SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time))) d;
+SELECT * FROM pg_temp.engine_rows($$SELECT DISTINCT ON (dc) * FROM latest.m WHERE host <> 'h1' ORDER BY dc, time DESC$$);
+-- A filter on a field or on time needs other rows than the extreme ones: the files are read.
+SELECT DISTINCT ON (host) host, time, n FROM latest.m WHERE n < 2000 ORDER BY host, time DESC;
+SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT ON (host) * FROM latest.m WHERE n < 2000 ORDER BY host, time DESC');
+DROP TABLE latest_heap;
+DROP SCHEMA latest CASCADE;

@@ -1,0 +1,89 @@
+//! Latest (earliest) values per group from the files' extreme rows alone: when a query's
+//! groups and filters depend on tags only, they are the same for every row of a run of one
+//! series, so each group's latest row is the latest of its runs' latest rows, which every
+//! large file keeps in its footer ([`crate::extreme_rows`]). The query then runs over those
+//! rows instead of the files.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
+use rustc_hash::FxHashSet;
+
+use super::expr::{AggregateFunction, Expr};
+use super::file_set::StoredFile;
+use super::request::{QueryRequest, Shape};
+use super::QueryError;
+use crate::batch::conform;
+use crate::extreme_rows;
+use crate::schema::ColumnKind;
+
+/// The extreme rows of all `files` in `schema`, the request's table schema, if they answer
+/// `request`: None when it needs other rows or a file keeps no extreme rows.
+pub fn rows_answering(
+    request: &QueryRequest,
+    files: &[StoredFile],
+    schema: &Arc<Schema>,
+) -> Result<Option<Vec<RecordBatch>>, QueryError> {
+    if !answered_by_extremes(request) {
+        return Ok(None);
+    }
+    let mut rows = Vec::with_capacity(files.len());
+    for file in files {
+        let kept = extreme_rows::read(&file.bytes)
+            .map_err(|e| QueryError::Engine(format!("reading stored file {}: {e}", file.name)))?;
+        let Some(kept) = kept else {
+            return Ok(None);
+        };
+        // A column dropped and written anew with another type: left to the general path.
+        let same_types = schema.fields().iter().all(|field| {
+            kept.column_by_name(field.name())
+                .is_none_or(|column| column.data_type() == field.data_type())
+        });
+        if !same_types {
+            return Ok(None);
+        }
+        rows.push(conform(&kept, schema));
+    }
+    Ok(Some(rows))
+}
+
+/// Whether every aggregate takes the value at its group's latest time (or every one at the
+/// earliest) and the groups and filters depend on tags alone.
+fn answered_by_extremes(request: &QueryRequest) -> bool {
+    let Shape::Groups { keys, aggregates } = &request.shape else {
+        return false;
+    };
+    let all = |function| aggregates.iter().all(|a| a.function == function);
+    if aggregates.is_empty() || !(all(AggregateFunction::Last) || all(AggregateFunction::First)) {
+        return false;
+    }
+    let tags: FxHashSet<&str> = request
+        .columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Tag)
+        .map(|c| c.name.as_str())
+        .collect();
+    keys.iter()
+        .chain(&request.filters)
+        .all(|expr| on_tags_only(expr, &tags))
+}
+
+/// Whether `expr` reads no column but the tags `tags`.
+fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
+    let all = |exprs: &[Expr]| exprs.iter().all(|e| on_tags_only(e, tags));
+    match expr {
+        Expr::Column(name) => tags.contains(name.as_str()),
+        Expr::Value(_) | Expr::Param(_) => true,
+        Expr::Time
+        | Expr::TimeNs
+        | Expr::Output(_)
+        | Expr::DateTrunc(..)
+        | Expr::TimeBin { .. } => false,
+        Expr::Compare(_, left, right) => on_tags_only(left, tags) && on_tags_only(right, tags),
+        Expr::InList { expr, list, .. } => on_tags_only(expr, tags) && all(list),
+        Expr::IsNull { expr, .. } | Expr::Not(expr) => on_tags_only(expr, tags),
+        Expr::And(exprs) | Expr::Or(exprs) => all(exprs),
+        Expr::Like { expr, pattern, .. } => on_tags_only(expr, tags) && on_tags_only(pattern, tags),
+    }
+}
