@@ -10,7 +10,7 @@ use std::io::Cursor;
 use std::ops::Range;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{partition, take_record_batch};
+use arrow::compute::{cast, concat_batches, partition, take_record_batch};
 use arrow::datatypes::{DataType, TimestampNanosecondType};
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
@@ -57,8 +57,23 @@ pub fn footer_entry(batch: &RecordBatch) -> Result<Option<KeyValue>, StorageErro
     let extremes = take_record_batch(batch, &UInt32Array::from(rows))?;
     Ok(Some(KeyValue::new(
         FOOTER_KEY.to_owned(),
-        encode(&extremes)?,
+        encode(&with_own_dictionaries(&extremes)?)?,
     )))
+}
+
+/// `batch` with each tag column dictionary-encoded anew: taken rows keep the dictionary of
+/// the whole file (of every file merged into it, after compaction), which would all be
+/// written out with them.
+fn with_own_dictionaries(batch: &RecordBatch) -> Result<RecordBatch, StorageError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|column| match column.data_type() {
+            tag @ DataType::Dictionary(..) => Ok(cast(&cast(column, &DataType::Utf8)?, tag)?),
+            _ => Ok(column.clone()),
+        })
+        .collect::<Result<Vec<ArrayRef>, StorageError>>()?;
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
 /// The runs of consecutive rows with the same tag values.
@@ -109,7 +124,7 @@ pub fn read(file: &Bytes) -> Result<Option<RecordBatch>, StorageError> {
     for batch in &mut reader {
         batches.push(batch?);
     }
-    Ok(Some(arrow::compute::concat_batches(&schema, &batches)?))
+    Ok(Some(concat_batches(&schema, &batches)?))
 }
 
 #[cfg(test)]
@@ -166,6 +181,31 @@ mod tests {
             .unwrap()
             .expect("one run of 1024 rows");
         assert_eq!(extremes.num_rows(), 2);
+    }
+
+    #[test]
+    fn extreme_rows_carry_only_their_own_tag_values() {
+        // A merged file's tag dictionary holds the values of every file merged into it.
+        let parts: Vec<RecordBatch> = (0..200)
+            .map(|i| {
+                let lines: String = (0..8)
+                    .map(|t| format!("m,host=h{i},rack=r{i}-{t} u=1i {}\n", i * 100 + t))
+                    .collect();
+                let batches = crate::parquet_file::FileReader::open(stored(&lines))
+                    .unwrap()
+                    .read_all()
+                    .unwrap();
+                concat_batches(&batches[0].schema(), &batches).unwrap()
+            })
+            .collect();
+        let merged = concat_batches(&parts[0].schema(), &parts).unwrap();
+        let one_series = merged.slice(0, 1);
+        let many_rows = concat_batches(&one_series.schema(), vec![&one_series; 1024]).unwrap();
+        let entry = footer_entry(&many_rows)
+            .unwrap()
+            .expect("one run of 1024 rows");
+        let encoded = entry.value.unwrap();
+        assert!(encoded.len() < 4096, "{} bytes", encoded.len());
     }
 
     #[test]
