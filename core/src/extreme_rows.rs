@@ -32,6 +32,10 @@ const MIN_ROWS_PER_RUN: usize = 1024;
 
 /// The footer entry holding `batch`'s extreme rows, if it has enough rows per series.
 pub fn footer_entry(batch: &RecordBatch) -> Result<Option<KeyValue>, StorageError> {
+    // Most writes are small: they are told apart without finding their series.
+    if batch.num_rows() < MIN_ROWS_PER_RUN {
+        return Ok(None);
+    }
     let runs = series_runs(batch)?;
     if batch.num_rows() < MIN_ROWS_PER_RUN * runs.len() {
         return Ok(None);
@@ -86,9 +90,6 @@ fn series_runs(batch: &RecordBatch) -> Result<Vec<Range<usize>>, StorageError> {
         .filter(|(field, _)| matches!(field.data_type(), DataType::Dictionary(..)))
         .map(|(_, column)| column.clone())
         .collect();
-    if batch.num_rows() == 0 {
-        return Ok(Vec::new());
-    }
     if tags.is_empty() {
         return Ok(std::iter::once(0..batch.num_rows()).collect());
     }

@@ -48,7 +48,7 @@ impl From<parquet::errors::ParquetError> for StorageError {
 
 impl From<arrow::error::ArrowError> for StorageError {
     fn from(e: arrow::error::ArrowError) -> Self {
-        StorageError(format!("Parquet: {e}"))
+        StorageError::from(parquet::errors::ParquetError::from(e))
     }
 }
 
@@ -111,7 +111,7 @@ impl FileReader {
         let time_root = self
             .schema()
             .index_of(TIME_COLUMN)
-            .map_err(|_| StorageError("Parquet: a stored file has no time column".into()))?;
+            .map_err(|_| StorageError::new("a stored file has no time column"))?;
         let in_range = ArrowPredicateFn::new(
             ProjectionMask::roots(self.builder.parquet_schema(), [time_root]),
             move |batch| {
@@ -142,9 +142,7 @@ impl FileReader {
             .map(|f| f.name().clone())
             .collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.read(&names)?
-            .collect::<Result<_, _>>()
-            .map_err(|e| StorageError(format!("Parquet: {e}")))
+        Ok(self.read(&names)?.collect::<Result<_, _>>()?)
     }
 
     /// Reads the columns among `columns` that the file has; the rest the caller reads as NULL.

@@ -36,11 +36,7 @@ impl TableScan {
         loop {
             if let Some(reader) = &mut self.reader {
                 match reader.next() {
-                    Some(batch) => {
-                        return batch.map(Some).map_err(|e| {
-                            StorageError::from(parquet::errors::ParquetError::from(e))
-                        })
-                    }
+                    Some(batch) => return Ok(Some(batch?)),
                     None => self.reader = None,
                 }
             }

@@ -1,26 +1,29 @@
 //! Stored files made from line protocol, for the tests of this crate.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 
-use crate::batch::MeasurementBatch;
-use crate::line_protocol::{parse, ParseOptions, Precision};
-use crate::parquet_file;
-use crate::schema::TableSchema;
+use crate::ingest::Existing;
+use crate::line_protocol::{ParseOptions, Precision};
+use crate::prepare::prepare;
 
-/// The file one write of `lines` (nanosecond times, all in one UTC day) stores.
+/// The file one write of `lines` (measurement `m`, nanosecond times, all in one UTC day)
+/// stores.
 pub fn stored(lines: &str) -> Bytes {
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
     };
-    let mut schema = TableSchema::default();
-    let mut batch = MeasurementBatch::default();
-    for point in parse(lines, options) {
-        let point = point.expect("parses");
-        schema.admit(&point).expect("fits the table");
-        batch.push(&point);
-    }
-    let mut days = batch.finish(&schema);
+    let tables = BTreeMap::from([("m".to_owned(), Existing::Missing)]);
+    let part = prepare(&tables, lines, options, 1, 0).expect("encodes");
+    assert_eq!(part.outcome.rejected(), 0, "every line is written");
+    let mut days = part
+        .measurements
+        .into_values()
+        .next()
+        .expect("one table")
+        .days;
     assert_eq!(days.len(), 1, "the lines span one day");
-    Bytes::from(parquet_file::write(&days.remove(0).batch).expect("encodes"))
+    Bytes::from(days.remove(0).parquet)
 }

@@ -189,18 +189,13 @@ impl Drop for RegisteredFiles {
 /// statistics, and decode everything else only there: the latest row per series reads
 /// the newest data instead of the whole table.
 fn extreme_time_bound(request: &QueryRequest) -> Option<QueryRequest> {
-    let Shape::Groups { keys, aggregates } = &request.shape else {
-        return None;
-    };
-    let function = aggregates.first()?.function;
-    let bound = match function {
+    let bound = match request.extreme_aggregate()? {
         AggregateFunction::Last => AggregateFunction::Max,
-        AggregateFunction::First => AggregateFunction::Min,
-        _ => return None,
+        _ => AggregateFunction::Min,
     };
-    if aggregates.iter().any(|a| a.function != function) {
+    let Shape::Groups { keys, .. } = &request.shape else {
         return None;
-    }
+    };
     Some(QueryRequest {
         shape: Shape::Groups {
             keys: keys.clone(),
@@ -220,10 +215,7 @@ fn extreme_time_bound(request: &QueryRequest) -> Option<QueryRequest> {
 /// (`bounds`, the results of [`extreme_time_bound`]'s query), or up to the latest of
 /// their earliest times.
 fn narrow_to_extreme_times(request: &QueryRequest, bounds: Vec<RecordBatch>) -> QueryRequest {
-    let latest = matches!(
-        &request.shape,
-        Shape::Groups { aggregates, .. } if aggregates[0].function == AggregateFunction::Last
-    );
+    let latest = request.extreme_aggregate() == Some(AggregateFunction::Last);
     let times = bounds.iter().flat_map(|batch| {
         let column = batch.column(batch.num_columns() - 1);
         let column = column.as_primitive::<Int64Type>();

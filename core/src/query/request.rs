@@ -66,6 +66,17 @@ impl QueryRequest {
         }
     }
 
+    /// `Last` if every aggregate takes the value at its group's latest time, `First` if
+    /// every one takes it at the earliest; None for any other query.
+    pub fn extreme_aggregate(&self) -> Option<AggregateFunction> {
+        let Shape::Groups { aggregates, .. } = &self.shape else {
+            return None;
+        };
+        let function = aggregates.first()?.function;
+        let extreme = matches!(function, AggregateFunction::Last | AggregateFunction::First);
+        (extreme && aggregates.iter().all(|a| a.function == function)).then_some(function)
+    }
+
     fn is_integer(&self, expr: Option<&Expr>) -> bool {
         match expr {
             Some(Expr::TimeNs) => true,

@@ -10,7 +10,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use rustc_hash::FxHashSet;
 
-use super::expr::{AggregateFunction, Expr};
+use super::expr::Expr;
 use super::file_set::StoredFile;
 use super::request::{QueryRequest, Shape};
 use super::QueryError;
@@ -51,11 +51,10 @@ pub fn rows_answering(
 /// Whether every aggregate takes the value at its group's latest time (or every one at the
 /// earliest) and the groups and filters depend on tags alone.
 fn answered_by_extremes(request: &QueryRequest) -> bool {
-    let Shape::Groups { keys, aggregates } = &request.shape else {
+    let Shape::Groups { keys, .. } = &request.shape else {
         return false;
     };
-    let all = |function| aggregates.iter().all(|a| a.function == function);
-    if aggregates.is_empty() || !(all(AggregateFunction::Last) || all(AggregateFunction::First)) {
+    if request.extreme_aggregate().is_none() {
         return false;
     }
     let tags: FxHashSet<&str> = request

@@ -80,21 +80,15 @@ SELECT written, rejected FROM tsparquet.write_lp('latest', (
   FROM generate_series(0, 2) h, generate_series(0, 2499) t), 's');
 SELECT * FROM tsparquet.compact('latest.m');
 CREATE TABLE latest_heap AS SELECT * FROM latest.m;
-CREATE FUNCTION pg_temp.engine_rows(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-  in_engine boolean := false;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
-    in_engine := in_engine OR line ~ 'DataFusion Execution';
-    CONTINUE WHEN NOT in_engine OR line !~ 'Exec: ';
-    -- The operators, whether the source is files or rows in memory, and what a filter kept.
-    RETURN NEXT substring(line from '(\w+Exec):')
-      || coalesce(' ' || substring(line from 'file_type=\w+'), '')
-      || coalesce(' ' || substring(line from 'partition_sizes=\[\d+\]'), '')
-      || coalesce(' ' || substring(line from 'selectivity=[^\]]+'), '');
-  END LOOP;
-END $$;
+-- The engine's operators, whether its source is files or rows in memory, and what a
+-- filter kept.
+CREATE FUNCTION pg_temp.engine_rows(query text) RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT substring(line from '(\w+Exec):')
+    || coalesce(' ' || substring(line from 'file_type=\w+'), '')
+    || coalesce(' ' || substring(line from 'partition_sizes=\[\d+\]'), '')
+    || coalesce(' ' || substring(line from 'selectivity=[^\]]+'), '')
+  FROM public.engine_operators(query) line
+$$;
 SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time DESC;
 SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time;
 SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time DESC');

@@ -58,16 +58,9 @@ DROP TABLE heap_m;
 
 -- EXPLAIN (ANALYZE, VERBOSE) of a pushed-down query also shows what the engine did, each
 -- operator with the rows it produced (shown here without its timings).
-CREATE FUNCTION pg_temp.engine_rows(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-  in_engine boolean := false;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
-    in_engine := in_engine OR line ~ 'DataFusion Execution';
-    CONTINUE WHEN NOT in_engine OR line !~ 'Exec: ';
-    RETURN NEXT substring(line from '(\w+Exec):') || ' ' || substring(line from 'output_rows=\d+');
-  END LOOP;
-END $$;
+CREATE FUNCTION pg_temp.engine_rows(query text) RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT substring(line from '(\w+Exec):') || ' ' || substring(line from 'output_rows=\d+')
+  FROM public.engine_operators(query) line
+$$;
 SELECT * FROM pg_temp.engine_rows($$
   SELECT host, count(*) FROM pruning.m WHERE time >= '2024-01-02' AND time < '2024-01-03' GROUP BY host$$);
