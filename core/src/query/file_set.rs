@@ -40,7 +40,7 @@ impl FileSet {
     }
 
     /// The files under `prefix`; names hold no `/`, so there are no directories to list.
-    fn under(&self, prefix: Option<&Path>) -> Vec<ObjectMeta> {
+    pub(super) fn under(&self, prefix: Option<&Path>) -> Vec<ObjectMeta> {
         self.files
             .iter()
             .filter(|(location, _)| prefix.is_none_or(|p| location.prefix_matches(p)))
