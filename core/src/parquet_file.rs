@@ -169,3 +169,31 @@ impl FileReader {
             .build()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_files::stored;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+
+    #[test]
+    fn a_data_page_holds_page_rows_rows() {
+        let lines: String = (0..20_000)
+            .map(|t| format!("m,host=a u={t}i {t}\n"))
+            .collect();
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Required)
+            .parse_and_finish(&stored(&lines))
+            .unwrap();
+        let row_group = &metadata.offset_index().expect("page index written")[0];
+        for column in row_group {
+            let starts: Vec<i64> = column
+                .page_locations()
+                .iter()
+                .map(|page| page.first_row_index)
+                .collect();
+            let page = PAGE_ROWS as i64;
+            assert_eq!(starts, [0, page, 2 * page]);
+        }
+    }
+}

@@ -7,10 +7,16 @@ use bytes::Bytes;
 use crate::ingest::Existing;
 use crate::line_protocol::{ParseOptions, Precision};
 use crate::prepare::prepare;
+use crate::schema::TableSchema;
 
 /// The file one write of `lines` (measurement `m`, nanosecond times, all in one UTC day)
 /// stores.
 pub fn stored(lines: &str) -> Bytes {
+    stored_table(lines).1
+}
+
+/// The table schema one write of `lines` makes, and the file it stores (as [`stored`]).
+pub fn stored_table(lines: &str) -> (TableSchema, Bytes) {
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
@@ -18,12 +24,8 @@ pub fn stored(lines: &str) -> Bytes {
     let tables = BTreeMap::from([("m".to_owned(), Existing::Missing)]);
     let part = prepare(&tables, lines, options, 1, 0).expect("encodes");
     assert_eq!(part.outcome.rejected(), 0, "every line is written");
-    let mut days = part
-        .measurements
-        .into_values()
-        .next()
-        .expect("one table")
-        .days;
-    assert_eq!(days.len(), 1, "the lines span one day");
-    Bytes::from(days.remove(0).parquet)
+    let mut measurement = part.measurements.into_values().next().expect("one table");
+    assert_eq!(measurement.days.len(), 1, "the lines span one day");
+    let file = Bytes::from(measurement.days.remove(0).parquet);
+    (measurement.schema, file)
 }

@@ -501,28 +501,15 @@ impl RunningQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::MeasurementBatch;
-    use crate::line_protocol::{parse, ParseOptions, Precision};
-    use crate::parquet_file;
-    use bytes::Bytes;
+    use crate::test_files::stored_table;
     use object_store::path::Path;
 
     #[test]
     fn a_query_leaves_each_files_page_index_cached_with_its_footer() {
-        let options = ParseOptions {
-            precision: Precision::Nanoseconds,
-            now_ns: 0,
-        };
-        let mut schema = TableSchema::default();
-        let mut batch = MeasurementBatch::default();
-        for point in parse("m,host=a v=1 1\nm,host=b v=2 2\n", options) {
-            let point = point.unwrap();
-            schema.admit(&point).unwrap();
-            batch.push(&point);
-        }
+        let (schema, bytes) = stored_table("m,host=a v=1 1\nm,host=b v=2 2\n");
         let file = StoredFile {
             name: "1-1.parquet".to_owned(),
-            bytes: Bytes::from(parquet_file::write(&batch.finish(&schema)[0].batch).unwrap()),
+            bytes,
         };
         let request = QueryRequest {
             columns: schema.columns().to_vec(),
