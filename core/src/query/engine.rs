@@ -3,6 +3,7 @@
 //! statistics, and results stream back one batch at a time on the caller's thread.
 
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,11 +27,12 @@ use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
-use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
+use super::narrow_sums::columns_summing_in_64_bits;
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
 use super::translate::Translator;
@@ -108,13 +110,22 @@ impl Engine {
         let schema = arrow_schema(request);
         if let Some(rows) = series_extremes::rows_answering(request, &files, &schema)? {
             let table = Arc::new(MemTable::try_new(schema, vec![rows])?);
+            let plan = Plan {
+                params,
+                narrow_sums: &HashSet::new(),
+            };
             return self
                 .runtime
-                .block_on(self.run(table, request, params, task, None));
+                .block_on(self.run(table, request, &plan, task, None));
         }
         let files = self.register(files)?;
         self.runtime.block_on(async {
-            self.cache_page_indexes(&files.store).await?;
+            let footers = self.read_footers(&files.store).await?;
+            let narrow_sums = columns_summing_in_64_bits(&schema, &footers);
+            let plan = Plan {
+                params,
+                narrow_sums: &narrow_sums,
+            };
             let context = &self.context;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet");
@@ -125,7 +136,7 @@ impl Engine {
             let narrowed;
             let request = match extreme_time_bound(request) {
                 Some(bound) => {
-                    let frame = build(context.read_table(table.clone())?, &bound, params)?.0;
+                    let frame = build(context.read_table(table.clone())?, &bound, &plan)?.0;
                     let plan = frame.create_physical_plan().await?;
                     let mut stream = execute_stream(plan, task.clone())?;
                     let mut bounds = Vec::new();
@@ -137,7 +148,7 @@ impl Engine {
                 }
                 None => request,
             };
-            self.run(table, request, params, task, Some(files)).await
+            self.run(table, request, &plan, task, Some(files)).await
         })
     }
 
@@ -146,11 +157,11 @@ impl Engine {
         &self,
         table: Arc<dyn TableProvider>,
         request: &QueryRequest,
-        params: &[Value],
+        plan: &Plan<'_>,
         task: Arc<TaskContext>,
         files: Option<RegisteredFiles>,
     ) -> Result<RunningQuery, QueryError> {
-        let (frame, outputs) = build(self.context.read_table(table)?, request, params)?;
+        let (frame, outputs) = build(self.context.read_table(table)?, request, plan)?;
         let plan = frame.create_physical_plan().await?;
         let stream = execute_stream(plan.clone(), task)?;
         Ok(RunningQuery {
@@ -176,23 +187,26 @@ impl Engine {
         })
     }
 
-    /// Keeps each file's page index in the cache next to its footer. DataFusion's Parquet
+    /// Each file's footer, kept in the cache with its page index. DataFusion's Parquet
     /// opener caches only the footer and parses the page index again in every query
     /// that prunes pages: a quarter of the reading in a query of one series' hour.
-    async fn cache_page_indexes(&self, store: &FileSet) -> Result<(), QueryError> {
+    async fn read_footers(&self, store: &FileSet) -> Result<Vec<Arc<ParquetMetaData>>, QueryError> {
         let cache = self
             .context
             .runtime_env()
             .cache_manager
             .get_file_metadata_cache();
+        let mut footers = Vec::new();
         for meta in store.under(None) {
-            DFParquetMetadata::new(store, &meta)
-                .with_file_metadata_cache(Some(cache.clone()))
-                .with_page_index_policy(Some(PageIndexPolicy::Optional))
-                .fetch_metadata()
-                .await?;
+            footers.push(
+                DFParquetMetadata::new(store, &meta)
+                    .with_file_metadata_cache(Some(cache.clone()))
+                    .with_page_index_policy(Some(PageIndexPolicy::Optional))
+                    .fetch_metadata()
+                    .await?,
+            );
         }
-        Ok(())
+        Ok(footers)
     }
 }
 
@@ -317,13 +331,19 @@ fn arrow_schema(request: &QueryRequest) -> SchemaRef {
     )))
 }
 
+/// What a request is planned with besides its files.
+struct Plan<'a> {
+    params: &'a [Value],
+    narrow_sums: &'a HashSet<String>,
+}
+
 /// The DataFusion plan of a request, and where each Postgres result value is in its rows.
 fn build(
     frame: DataFrame,
     request: &QueryRequest,
-    params: &[Value],
+    plan: &Plan<'_>,
 ) -> Result<(DataFrame, Vec<Output>), QueryError> {
-    let (mut frame, outputs) = build_shape(frame, request, params)?;
+    let (mut frame, outputs) = build_shape(frame, request, plan)?;
     let results: Vec<Option<String>> = outputs
         .iter()
         .map(|output| match output {
@@ -334,9 +354,10 @@ fn build(
     for condition in &request.having {
         let schema = frame.schema().clone();
         let translator = Translator {
-            params,
+            params: plan.params,
             schema: &schema,
             results: &results,
+            narrow_sums: plan.narrow_sums,
         };
         frame = frame.filter(translator.expr(condition)?)?;
     }
@@ -377,13 +398,14 @@ fn order(
 fn build_shape(
     frame: DataFrame,
     request: &QueryRequest,
-    params: &[Value],
+    plan: &Plan<'_>,
 ) -> Result<(DataFrame, Vec<Output>), QueryError> {
     let schema = frame.schema().clone();
     let translator = Translator {
-        params,
+        params: plan.params,
         schema: &schema,
         results: &[],
+        narrow_sums: plan.narrow_sums,
     };
     let mut frame = frame;
     for filter in &request.filters {
@@ -445,7 +467,11 @@ fn build_shape(
 pub fn describe(request: &QueryRequest, params: &[Value]) -> Result<String, QueryError> {
     let context = SessionContext::new();
     let table = MemTable::try_new(arrow_schema(request), vec![Vec::new()])?;
-    let (frame, _) = build(context.read_table(Arc::new(table))?, request, params)?;
+    let plan = Plan {
+        params,
+        narrow_sums: &HashSet::new(),
+    };
+    let (frame, _) = build(context.read_table(Arc::new(table))?, request, &plan)?;
     Ok(frame.into_optimized_plan()?.display_indent().to_string())
 }
 

@@ -7,6 +7,7 @@ pub mod expr;
 mod file_set;
 mod float_order;
 pub mod integer_bounds;
+mod narrow_sums;
 pub mod request;
 mod series_extremes;
 mod translate;

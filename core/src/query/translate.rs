@@ -8,6 +8,7 @@ use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, last_value, max, min, sum,
 };
+use std::collections::HashSet;
 use std::ops::Not;
 
 use datafusion::common::DFSchema;
@@ -28,6 +29,8 @@ pub(crate) struct Translator<'a> {
     /// The engine's column of each result of a grouped query, for [`Expr::Output`]; None
     /// for results Postgres computes.
     pub results: &'a [Option<String>],
+    /// The `bigint` columns no sum of which leaves the 64-bit range (see `narrow_sums`).
+    pub narrow_sums: &'a HashSet<String>,
 }
 
 fn column(name: &str) -> DfExpr {
@@ -284,7 +287,15 @@ impl Translator<'_> {
         let integer = argument_type.as_ref().is_some_and(DataType::is_integer);
         let float = argument_type == Some(DataType::Float64);
         // Postgres sums integers into numeric: exact, never overflowing.
-        let exact = || Ok::<_, QueryError>(cast(arg()?, DataType::Decimal128(38, 0)));
+        let exact_sum = || {
+            Ok::<_, QueryError>(match &aggregate.argument {
+                Some(Expr::Column(name)) if self.narrow_sums.contains(name) => AggregatePart {
+                    aggregate: sum(arg()?),
+                    finish: Some(|total| cast(total, DataType::Decimal128(38, 0))),
+                },
+                _ => AggregatePart::plain(sum(cast(arg()?, DataType::Decimal128(38, 0)))),
+            })
+        };
         let extreme = |function: fn(DfExpr) -> DfExpr| {
             Ok::<_, QueryError>(if float {
                 AggregatePart {
@@ -299,12 +310,11 @@ impl Translator<'_> {
             AggregateFunction::CountRows => vec![AggregatePart::plain(count(lit(1i64)))],
             AggregateFunction::Count => vec![AggregatePart::plain(count(arg()?))],
             AggregateFunction::CountDistinct => vec![AggregatePart::plain(count_distinct(arg()?))],
-            AggregateFunction::Sum if integer => vec![AggregatePart::plain(sum(exact()?))],
+            AggregateFunction::Sum if integer => vec![exact_sum()?],
             AggregateFunction::Sum => vec![AggregatePart::plain(sum(arg()?))],
-            AggregateFunction::Avg if integer => vec![
-                AggregatePart::plain(sum(exact()?)),
-                AggregatePart::plain(count(arg()?)),
-            ],
+            AggregateFunction::Avg if integer => {
+                vec![exact_sum()?, AggregatePart::plain(count(arg()?))]
+            }
             AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
             AggregateFunction::Min => vec![extreme(min)?],
             AggregateFunction::Max => vec![extreme(max)?],

@@ -90,6 +90,8 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, count(DISTINCT region), count(DISTINCT s), count(DISTINCT u) FROM TABLE GROUP BY host ORDER BY host$$),
   ($$SELECT count(*), sum(u), avg(u), min(time), max(time), max(time_ns), min(u), avg(f) FROM TABLE$$),
   ($$SELECT count(*), sum(u), avg(u), max(time) FROM TABLE WHERE host = 'nobody'$$),
+  -- files without the integers near the limit, whose sums the engine can add in 64 bits
+  ($$SELECT host, sum(u), avg(u), sum(extra) FROM TABLE WHERE time >= '2024-01-02' GROUP BY host ORDER BY host$$),
   ($$SELECT host, count(*) FROM TABLE WHERE host = 'nobody' GROUP BY host$$),
   ($$SELECT floor(extract(epoch from time) / 300) * 300 AS t, avg(u), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT date_trunc('day', time), region, count(*), sum(f) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
