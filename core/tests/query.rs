@@ -1072,7 +1072,7 @@ fn the_plan_is_described_without_reading_files() {
     );
     let plan = describe(&request, &[]).unwrap();
     assert!(
-        plan.contains("Aggregate: groupBy=[[?table?.host AS key0]]"),
+        plan.contains("Aggregate: groupBy=[[CAST(?table?.host AS Utf8View) AS key0]]"),
         "{plan}"
     );
     assert!(plan.contains("host = "), "{plan}");

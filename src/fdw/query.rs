@@ -215,15 +215,21 @@ pub fn group_readers(
         .map(|(output, type_oid)| match *output {
             Output::Column(i) => value_reader(batch.column(i), *type_oid),
             Output::Average { sum, count } => {
-                let sum = numeric_reader(batch.column(sum));
+                let sum = whole_number_reader(batch.column(sum));
                 let count = batch.column(count).as_primitive::<Int64Type>().clone();
                 Box::new(move |row| {
                     let n = count.value(row);
                     if n == 0 {
                         return None;
                     }
-                    let total = sum(row)?;
-                    (total / AnyNumeric::from(n)).into_datum()
+                    let total = numeric(sum(row)?);
+                    // SAFETY: numeric_div of two numerics, into the current memory context.
+                    unsafe {
+                        pgrx::direct_function_call_as_datum(
+                            pg_sys::numeric_div,
+                            &[Some(total), Some(numeric(n.into()))],
+                        )
+                    }
                 }) as DatumReader
             }
         })
@@ -240,24 +246,38 @@ fn value_reader(column: &ArrayRef, type_oid: pg_sys::Oid) -> DatumReader {
             })
         }
         (DataType::Int64 | DataType::Decimal128(..), pg_sys::NUMERICOID) => {
-            let read = numeric_reader(column);
-            Box::new(move |row| read(row).and_then(|n| n.into_datum()))
+            let read = whole_number_reader(column);
+            Box::new(move |row| read(row).map(numeric))
         }
         _ => datum_reader(column),
     }
 }
 
-/// Reads whole numbers (bigint or exact sums) as numeric values.
-fn numeric_reader(column: &ArrayRef) -> Box<dyn Fn(usize) -> Option<AnyNumeric>> {
+/// Reads whole numbers (bigint or exact sums).
+fn whole_number_reader(column: &ArrayRef) -> Box<dyn Fn(usize) -> Option<i128>> {
     match column.data_type() {
         DataType::Decimal128(_, 0) => {
             let values = column.as_primitive::<Decimal128Type>().clone();
-            Box::new(move |row| (!values.is_null(row)).then(|| AnyNumeric::from(values.value(row))))
+            Box::new(move |row| (!values.is_null(row)).then(|| values.value(row)))
         }
         DataType::Int64 => {
             let values = column.as_primitive::<Int64Type>().clone();
-            Box::new(move |row| (!values.is_null(row)).then(|| AnyNumeric::from(values.value(row))))
+            Box::new(move |row| (!values.is_null(row)).then(|| values.value(row).into()))
         }
         other => panic!("a whole-number result of type {other}"),
     }
+}
+
+/// A whole number as a numeric datum in the current memory context. Made by Postgres'
+/// own conversion, without the copies in and out of Rust memory that `AnyNumeric` makes:
+/// a result row of averages makes one per value.
+fn numeric(value: i128) -> pg_sys::Datum {
+    let made = match i64::try_from(value) {
+        // SAFETY: int8_numeric of a bigint, into the current memory context.
+        Ok(small) => unsafe {
+            pgrx::direct_function_call_as_datum(pg_sys::int8_numeric, &[Some(small.into())])
+        },
+        Err(_) => AnyNumeric::from(value).into_datum(),
+    };
+    made.expect("a number converts to a numeric")
 }

@@ -546,6 +546,7 @@ pub(super) fn datum_reader(column: &ArrayRef) -> DatumReader {
         DataType::Utf8 => reader(column.as_string::<i32>(), |a, row| {
             a.value(row).into_datum()
         }),
+        DataType::Utf8View => reader(column.as_string_view(), |a, row| a.value(row).into_datum()),
         DataType::Float64 => reader(column.as_primitive::<Float64Type>(), |a, row| {
             a.value(row).into_datum()
         }),
