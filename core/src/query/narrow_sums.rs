@@ -127,6 +127,38 @@ mod tests {
     }
 
     #[test]
+    fn a_row_group_of_only_nulls_bounds_nothing() {
+        use arrow::array::{Int64Array, RecordBatch};
+        use arrow::datatypes::Field;
+        use parquet::arrow::ArrowWriter;
+
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int64, true),
+            Field::new("j", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![None, None])),
+                Arc::new(Int64Array::from(vec![Some(1), None])),
+            ],
+        )
+        .unwrap();
+        let mut file = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut file, schema.clone(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let footer = ParquetMetaDataReader::new()
+            .parse_and_finish(&bytes::Bytes::from(file))
+            .unwrap();
+        let mut names: Vec<_> = columns_summing_in_64_bits(&schema, &[Arc::new(footer)])
+            .into_iter()
+            .collect();
+        names.sort();
+        assert_eq!(names, ["i", "j"]);
+    }
+
+    #[test]
     fn a_column_only_some_files_hold_is_bounded_by_those() {
         assert_eq!(
             summing_in_64_bits(&["m j=1i 1\n", "m i=2i 2\n", "m,h=x i=3i,j=5i 3\n"]),
