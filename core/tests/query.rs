@@ -1077,3 +1077,36 @@ fn the_plan_is_described_without_reading_files() {
     );
     assert!(plan.contains("host = "), "{plan}");
 }
+
+#[test]
+fn integer_sums_run_in_64_bits_only_where_the_files_statistics_allow() {
+    let sums = |lines: &str| {
+        let (request, files) = request(
+            &[lines],
+            vec![],
+            groups(
+                vec![column("host")],
+                vec![
+                    (AggregateFunction::Sum, Some(column("u"))),
+                    (AggregateFunction::Avg, Some(column("u"))),
+                ],
+            ),
+        );
+        let engine = engine();
+        let mut query = engine
+            .start(&request, &[], files, &limits(), &|| false)
+            .unwrap();
+        let plan = query.executed_plan();
+        (drain(&mut query, &engine), plan)
+    };
+    let (small, plan) = sums("cpu,host=a u=2i 1\ncpu,host=a u=5i 2");
+    assert_eq!(small, [["a", "7", "7", "2"]]);
+    assert!(plan.contains("aggr=[sum(?table?.u) as"), "{plan}");
+    assert!(!plan.contains("CAST(u@1"), "{plan}");
+    let (large, plan) = sums("cpu,host=a u=9223372036854775807i 1\ncpu,host=a u=5i 2");
+    assert_eq!(
+        large,
+        [["a", "9223372036854775812", "9223372036854775812", "2"]]
+    );
+    assert!(plan.contains("CAST(u@1 AS Decimal128(38, 0))"), "{plan}");
+}

@@ -121,7 +121,8 @@ impl Engine {
         let files = self.register(files)?;
         self.runtime.block_on(async {
             let footers = self.read_footers(&files.store).await?;
-            let narrow_sums = columns_summing_in_64_bits(&schema, &footers);
+            let narrow_sums =
+                columns_summing_in_64_bits(&schema, &footers, &request.summed_columns());
             let plan = Plan {
                 params,
                 narrow_sums: &narrow_sums,

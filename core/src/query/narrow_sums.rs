@@ -11,11 +11,13 @@ use arrow::datatypes::{DataType, Schema};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
-/// The names of the `bigint` columns of `schema` whose sums over all rows of the files
-/// with these footers fit in 64 bits.
+/// The names of the `bigint` columns of `schema` among `summed` whose sums over all rows
+/// of the files with these footers fit in 64 bits. (Unsigned columns are stored as 64-bit
+/// integers too, with statistics a signed reading gets wrong: their type rules them out.)
 pub(crate) fn columns_summing_in_64_bits(
     schema: &Schema,
     footers: &[Arc<ParquetMetaData>],
+    summed: &[&str],
 ) -> HashSet<String> {
     let rows: i128 = footers
         .iter()
@@ -25,6 +27,7 @@ pub(crate) fn columns_summing_in_64_bits(
         .fields()
         .iter()
         .filter(|field| field.data_type() == &DataType::Int64)
+        .filter(|field| summed.contains(&field.name().as_str()))
         .filter(|field| {
             largest_magnitude(footers, field.name())
                 .is_some_and(|largest| largest.saturating_mul(rows) <= i128::from(i64::MAX))
@@ -86,7 +89,8 @@ mod tests {
             })
             .collect();
         let arrow = table_arrow_schema(&schema.expect("at least one file"));
-        let mut names: Vec<_> = columns_summing_in_64_bits(&arrow, &footers)
+        let columns: Vec<&str> = arrow.fields().iter().map(|f| f.name().as_str()).collect();
+        let mut names: Vec<_> = columns_summing_in_64_bits(&arrow, &footers, &columns)
             .into_iter()
             .collect();
         names.sort();
@@ -94,9 +98,9 @@ mod tests {
     }
 
     #[test]
-    fn small_integers_sum_in_64_bits_and_floats_never_do() {
+    fn small_integers_sum_in_64_bits_and_floats_and_unsigned_never_do() {
         assert_eq!(
-            summing_in_64_bits(&["m,h=a i=5i,j=-7i,f=1.5 1\nm,h=b i=9i,j=3i,f=2 2\n"]),
+            summing_in_64_bits(&["m,h=a i=5i,j=-7i,f=1.5,n=1u 1\nm,h=b i=9i,j=3i,f=2,n=2u 2\n"]),
             ["i", "j"]
         );
     }
@@ -151,9 +155,10 @@ mod tests {
         let footer = ParquetMetaDataReader::new()
             .parse_and_finish(&bytes::Bytes::from(file))
             .unwrap();
-        let mut names: Vec<_> = columns_summing_in_64_bits(&schema, &[Arc::new(footer)])
-            .into_iter()
-            .collect();
+        let mut names: Vec<_> =
+            columns_summing_in_64_bits(&schema, &[Arc::new(footer)], &["i", "j"])
+                .into_iter()
+                .collect();
         names.sort();
         assert_eq!(names, ["i", "j"]);
     }

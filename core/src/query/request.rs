@@ -77,6 +77,21 @@ impl QueryRequest {
         (extreme && aggregates.iter().all(|a| a.function == function)).then_some(function)
     }
 
+    /// The columns some aggregate of the request adds up (`sum`, `avg`).
+    pub fn summed_columns(&self) -> Vec<&str> {
+        let Shape::Groups { aggregates, .. } = &self.shape else {
+            return Vec::new();
+        };
+        aggregates
+            .iter()
+            .filter(|a| matches!(a.function, AggregateFunction::Sum | AggregateFunction::Avg))
+            .filter_map(|a| match &a.argument {
+                Some(Expr::Column(name)) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn is_integer(&self, expr: Option<&Expr>) -> bool {
         match expr {
             Some(Expr::TimeNs) => true,

@@ -22,6 +22,8 @@ use crate::time::postgres_micros_to_unix_nanos;
 
 const UTC: &str = "UTC";
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
+/// The type of an exact sum of integers, as Postgres' `numeric` holds it.
+const EXACT_SUM: DataType = DataType::Decimal128(38, 0);
 
 pub(crate) struct Translator<'a> {
     pub params: &'a [Value],
@@ -291,9 +293,9 @@ impl Translator<'_> {
             Ok::<_, QueryError>(match &aggregate.argument {
                 Some(Expr::Column(name)) if self.narrow_sums.contains(name) => AggregatePart {
                     aggregate: sum(arg()?),
-                    finish: Some(|total| cast(total, DataType::Decimal128(38, 0))),
+                    finish: Some(|total| cast(total, EXACT_SUM)),
                 },
-                _ => AggregatePart::plain(sum(cast(arg()?, DataType::Decimal128(38, 0)))),
+                _ => AggregatePart::plain(sum(cast(arg()?, EXACT_SUM))),
             })
         };
         let extreme = |function: fn(DfExpr) -> DfExpr| {
