@@ -6,7 +6,8 @@ use serde_json::json;
 use tsparquet_core::batch::{DayBatch, ROLE_METADATA_KEY};
 use tsparquet_core::compact::FileSummary;
 
-use super::{as_extension_owner, select_one};
+use super::as_extension_owner;
+use super::statements::{self, Row};
 
 /// A stored file.
 pub struct StoredFile {
@@ -160,71 +161,14 @@ pub fn data_as_of(file_ids: &[i64], snapshot: pg_sys::Snapshot) -> Vec<(i64, Vec
     )
 }
 
-/// A column of a row of [`select_as_of`].
-pub struct AsOfRow {
-    tuple: pg_sys::HeapTuple,
-    tupdesc: pg_sys::TupleDesc,
-}
-
-impl AsOfRow {
-    fn get<T: FromDatum>(&self, column: i32) -> Option<T> {
-        let mut is_null = false;
-        // SAFETY: a tuple of the current SPI result, read before the connection closes.
-        unsafe {
-            let datum = pg_sys::SPI_getbinval(self.tuple, self.tupdesc, column, &mut is_null);
-            T::from_datum(datum, is_null)
-        }
-    }
-}
-
-/// Runs a read-only query on the extension's catalog under `snapshot`.
+/// Runs a read-only query on the extension's catalog under `snapshot`, as its owner.
 fn select_as_of<T>(
-    sql: &std::ffi::CStr,
+    sql: &'static std::ffi::CStr,
     args: &[pgrx::datum::DatumWithOid<'_>],
     snapshot: pg_sys::Snapshot,
-    row: impl Fn(&AsOfRow) -> T,
+    row: impl Fn(&Row) -> T,
 ) -> Vec<T> {
-    as_extension_owner(|| {
-        Spi::connect(|_| {
-            // SAFETY: a read-only query prepared and run under the caller's snapshot inside
-            // this SPI connection; each value is copied out before the connection closes.
-            unsafe {
-                let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
-                let mut values: Vec<pg_sys::Datum> = args
-                    .iter()
-                    .map(|a| {
-                        a.datum()
-                            .map_or(pg_sys::Datum::from(0), |d| d.sans_lifetime())
-                    })
-                    .collect();
-                let nulls: Vec<std::ffi::c_char> = args
-                    .iter()
-                    .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
-                    .collect();
-                let plan = pg_sys::SPI_prepare(sql.as_ptr(), args.len() as i32, types.as_mut_ptr());
-                let status = pg_sys::SPI_execute_snapshot(
-                    plan,
-                    values.as_mut_ptr(),
-                    nulls.as_ptr(),
-                    snapshot,
-                    std::ptr::null_mut(),
-                    true,
-                    false,
-                    0,
-                );
-                assert_eq!(status, pg_sys::SPI_OK_SELECT as i32, "read tsparquet.files");
-                let table = pg_sys::SPI_tuptable;
-                (0..pg_sys::SPI_processed as usize)
-                    .map(|i| {
-                        row(&AsOfRow {
-                            tuple: *(*table).vals.add(i),
-                            tupdesc: (*table).tupdesc,
-                        })
-                    })
-                    .collect()
-            }
-        })
-    })
+    as_extension_owner(|| statements::select(sql, args, snapshot, row))
 }
 
 pub fn delete(file_ids: &[i64]) {
@@ -250,22 +194,27 @@ pub fn delete_table(table_id: i64) {
 
 /// How many files a table has.
 pub fn count(table_id: i64) -> i64 {
-    as_extension_owner(|| {
-        select_one::<i64>(
-            "SELECT count(*) FROM tsparquet.files WHERE table_id = $1",
-            &[table_id.into()],
-        )
-        .unwrap_or(0)
-    })
+    one_number(
+        c"SELECT count(*) FROM tsparquet.files WHERE table_id = $1",
+        table_id,
+    )
 }
 
 /// Rows stored for a table, for the planner's estimates.
 pub fn row_count(table_id: i64) -> i64 {
-    as_extension_owner(|| {
-        select_one::<i64>(
-            "SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files WHERE table_id = $1",
-            &[table_id.into()],
-        )
-        .unwrap_or(0)
+    one_number(
+        c"SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files WHERE table_id = $1",
+        table_id,
+    )
+}
+
+/// The number a one-row query of a table's files gives.
+fn one_number(sql: &'static std::ffi::CStr, table_id: i64) -> i64 {
+    select_as_of(sql, &[table_id.into()], std::ptr::null_mut(), |row| {
+        row.get::<i64>(1)
     })
+    .first()
+    .copied()
+    .flatten()
+    .unwrap_or(0)
 }

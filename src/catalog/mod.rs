@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod measurements;
+mod statements;
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -80,10 +81,15 @@ fn extension_owner() -> pg_sys::Oid {
             return owner;
         }
     }
-    let owner: pg_sys::Oid = select_one(
-        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
+    let owner = statements::select(
+        c"SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
         &[],
+        std::ptr::null_mut(),
+        |row| row.get::<pg_sys::Oid>(1),
     )
+    .first()
+    .copied()
+    .flatten()
     .expect("the extension is installed");
     OWNER.set(Some((statement, owner)));
     owner

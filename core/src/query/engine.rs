@@ -21,8 +21,11 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{cast, Expr as DfExpr, ExprSchemable};
+use datafusion::optimizer::Optimizer;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
@@ -305,8 +308,50 @@ fn context(threads: usize) -> Result<SessionContext, QueryError> {
     let runtime = RuntimeEnvBuilder::new()
         .with_cache_manager(caches)
         .build_arc()?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let logical = Optimizer::new()
+        .rules
+        .into_iter()
+        .filter(|rule| !UNNEEDED_LOGICAL_RULES.contains(&rule.name()))
+        .collect();
+    let physical = PhysicalOptimizer::new()
+        .rules
+        .into_iter()
+        .filter(|rule| !UNNEEDED_PHYSICAL_RULES.contains(&rule.name()))
+        .collect();
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_optimizer_rules(logical)
+        .with_physical_optimizer_rules(physical)
+        .build();
+    Ok(SessionContext::new_with_state(state))
 }
+
+/// Rewrites for plan nodes our plans never have (joins, unions, subqueries, windows):
+/// each still walks the whole plan, and together they are a good part of planning a
+/// short query.
+const UNNEEDED_LOGICAL_RULES: &[&str] = &[
+    "rewrite_set_comparison",
+    "optimize_unions",
+    "unions_to_filter",
+    "replace_distinct_aggregate",
+    "eliminate_join",
+    "decorrelate_predicate_subquery",
+    "scalar_subquery_to_join",
+    "decorrelate_lateral_join",
+    "extract_equijoin_predicate",
+    "eliminate_cross_join",
+    "propagate_empty_relation",
+    "filter_null_join_keys",
+    "eliminate_outer_join",
+];
+const UNNEEDED_PHYSICAL_RULES: &[&str] = &[
+    "join_selection",
+    "WindowTopN",
+    "LimitPushPastWindows",
+    "HashJoinBuffering",
+];
 
 /// The engine's runtime with a memory pool of the query's own.
 fn query_runtime(shared: &RuntimeEnv, limits: &Limits) -> Arc<RuntimeEnv> {
@@ -478,7 +523,7 @@ fn grouping(key: DfExpr, schema: &DFSchema) -> Result<DfExpr, QueryError> {
 
 /// DataFusion's optimised plan for a request, for EXPLAIN: the files are not read.
 pub fn describe(request: &QueryRequest, params: &[Value]) -> Result<String, QueryError> {
-    let context = SessionContext::new();
+    let context = context(1)?;
     let table = MemTable::try_new(arrow_schema(request), vec![Vec::new()])?;
     let plan = Plan {
         params,
@@ -542,6 +587,20 @@ mod tests {
     use super::*;
     use crate::test_files::stored_table;
     use object_store::path::Path;
+
+    #[test]
+    fn every_rule_left_out_is_one_of_datafusions() {
+        let logical = Optimizer::new();
+        let logical: Vec<&str> = logical.rules.iter().map(|r| r.name()).collect();
+        let physical = PhysicalOptimizer::new();
+        let physical: Vec<&str> = physical.rules.iter().map(|r| r.name()).collect();
+        for name in UNNEEDED_LOGICAL_RULES {
+            assert!(logical.contains(name), "no logical rule {name}");
+        }
+        for name in UNNEEDED_PHYSICAL_RULES {
+            assert!(physical.contains(name), "no physical rule {name}");
+        }
+    }
 
     #[test]
     fn a_query_leaves_each_files_page_index_cached_with_its_footer() {
