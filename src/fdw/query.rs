@@ -208,12 +208,13 @@ pub fn group_readers(
     batch: &RecordBatch,
     outputs: &[Output],
     types: &[pg_sys::Oid],
+    batch_memory: pg_sys::MemoryContext,
 ) -> Vec<DatumReader> {
     outputs
         .iter()
         .zip(types)
         .map(|(output, type_oid)| match *output {
-            Output::Column(i) => value_reader(batch.column(i), *type_oid),
+            Output::Column(i) => value_reader(batch.column(i), *type_oid, batch_memory),
             Output::Average { sum, count } => {
                 let sum = whole_number_reader(batch.column(sum));
                 let count = batch.column(count).as_primitive::<Int64Type>().clone();
@@ -236,7 +237,11 @@ pub fn group_readers(
         .collect()
 }
 
-fn value_reader(column: &ArrayRef, type_oid: pg_sys::Oid) -> DatumReader {
+fn value_reader(
+    column: &ArrayRef,
+    type_oid: pg_sys::Oid,
+    batch_memory: pg_sys::MemoryContext,
+) -> DatumReader {
     match (column.data_type(), type_oid) {
         (DataType::Timestamp(..), _) => {
             let times = column.as_primitive::<TimestampNanosecondType>().clone();
@@ -249,7 +254,7 @@ fn value_reader(column: &ArrayRef, type_oid: pg_sys::Oid) -> DatumReader {
             let read = whole_number_reader(column);
             Box::new(move |row| read(row).map(numeric))
         }
-        _ => datum_reader(column),
+        _ => datum_reader(column, batch_memory),
     }
 }
 

@@ -15,7 +15,7 @@ use arrow::datatypes::{
     DataType, Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type,
 };
 use pgrx::prelude::*;
-use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
+use pgrx::{AnyNumeric, PgList, PgMemoryContexts, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::{QueryRequest, Shape};
@@ -255,6 +255,9 @@ struct ScanState {
     /// For the current batch, a reader per filled column (None: the file lacks it).
     readers: Vec<Option<DatumReader>>,
     time: Option<TimestampNanosecondArray>,
+    /// Datums shared by the rows of the current batch (see [`datum_reader`]): emptied when
+    /// the next batch is read, deleted with the query's memory.
+    batch_memory: pg_sys::MemoryContext,
 }
 
 impl ScanState {
@@ -279,6 +282,9 @@ impl ScanState {
 
     /// Makes the readers of a new batch.
     fn read(&mut self, batch: RecordBatch) {
+        // SAFETY: the rows of the last batch were handed on before this one was asked for.
+        unsafe { pg_sys::MemoryContextReset(self.batch_memory) };
+        let memory = self.batch_memory;
         match &self.fill {
             Fill::Rows(attributes) => {
                 self.time = batch
@@ -290,7 +296,7 @@ impl ScanState {
                         Source::Column(column) => batch
                             .column_by_name(column)
                             .inspect(|c| check_type(name, *type_oid, c.data_type()))
-                            .map(datum_reader),
+                            .map(|c| datum_reader(c, memory)),
                         _ => None,
                     })
                     .collect();
@@ -299,7 +305,7 @@ impl ScanState {
                 let Some(Batches::Query(running)) = &self.batches else {
                     unreachable!("groups come from a pushed-down query");
                 };
-                self.readers = query::group_readers(&batch, &running.outputs, types)
+                self.readers = query::group_readers(&batch, &running.outputs, types, memory)
                     .into_iter()
                     .map(Some)
                     .collect();
@@ -415,6 +421,13 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             next_row: 0,
             readers: Vec::new(),
             time: None,
+            batch_memory: pg_sys::AllocSetContextCreateExtended(
+                (*(*node).ss.ps.state).es_query_cxt,
+                c"tsparquet batch".as_ptr(),
+                pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+                pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+                pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+            ),
         };
         let holder = state::attach((*(*node).ss.ps.state).es_query_cxt, state);
         (*node).fdw_state = holder.cast();
@@ -518,7 +531,7 @@ fn check_type(column: &str, type_oid: pg_sys::Oid, stored: &DataType) {
 /// memory context, None for NULL. Made once per batch, so rows pay no type dispatch.
 pub(super) type DatumReader = Box<dyn Fn(usize) -> Option<pg_sys::Datum>>;
 
-pub(super) fn datum_reader(column: &ArrayRef) -> DatumReader {
+pub(super) fn datum_reader(column: &ArrayRef, batch_memory: pg_sys::MemoryContext) -> DatumReader {
     fn reader<A: Array + Clone + 'static>(
         array: &A,
         value: impl Fn(&A, usize) -> Option<pg_sys::Datum> + 'static,
@@ -534,13 +547,26 @@ pub(super) fn datum_reader(column: &ArrayRef) -> DatumReader {
     }
     match column.data_type() {
         DataType::Dictionary(..) => {
-            let values = column
-                .as_dictionary::<Int32Type>()
-                .values()
-                .as_string::<i32>()
-                .clone();
-            reader(column.as_dictionary::<Int32Type>(), move |tags, row| {
-                values.value(tags.keys().value(row) as usize).into_datum()
+            let tags = column.as_dictionary::<Int32Type>();
+            let values = tags.values().as_string::<i32>().clone();
+            if values.len() > tags.len() {
+                return reader(tags, move |tags, row| {
+                    values.value(tags.keys().value(row) as usize).into_datum()
+                });
+            }
+            // A tag's few values repeat down the batch: each is made once, in memory that
+            // lasts as long as the batch, and its rows share it.
+            let made = std::cell::RefCell::new(vec![None; values.len()]);
+            reader(tags, move |tags, row| {
+                let key = tags.keys().value(row) as usize;
+                let mut made = made.borrow_mut();
+                // SAFETY: the batch's context, which outlives the readers of the batch.
+                let datum = *made[key].get_or_insert_with(|| unsafe {
+                    PgMemoryContexts::For(batch_memory)
+                        .switch_to(|_| values.value(key).into_datum())
+                        .expect("text makes a datum")
+                });
+                Some(datum)
             })
         }
         DataType::Utf8 => reader(column.as_string::<i32>(), |a, row| {

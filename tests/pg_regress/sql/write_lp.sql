@@ -131,6 +131,13 @@ SET statement_timeout = '1ms';
 SELECT sum(v) FROM big.m;
 RESET statement_timeout;
 SELECT sum(v), count(*) FROM big.m;
+-- Rows of one batch share a tag's datum: every row still shows its own tag, in every
+-- batch, read by Postgres and from a pushed-down query.
+SET tsparquet.enable_pushdown = off;
+SELECT count(*) FILTER (WHERE h <> 'h' || (v % 10)) AS wrong_tags, count(*) FROM big.m;
+RESET tsparquet.enable_pushdown;
+SELECT count(*) FILTER (WHERE h <> 'h' || (v % 10)) AS wrong_tags, count(*)
+FROM (SELECT h, v FROM big.m WHERE v > 0 OFFSET 0) pushed;
 DROP SCHEMA big CASCADE;
 
 -- Privileges: writing needs CREATE on the schema; reading needs SELECT.
