@@ -12,7 +12,7 @@ use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit, Value,
 };
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
-use tsparquet_core::query::{describe, Engine, Limits, Output, QueryError, StoredFile};
+use tsparquet_core::query::{Engine, Limits, Output, QueryError, StoredFile};
 use tsparquet_core::schema::TableSchema;
 use tsparquet_core::sql_row::row_point;
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
@@ -1070,7 +1070,7 @@ fn the_plan_is_described_without_reading_files() {
             vec![(AggregateFunction::Max, Some(column("u")))],
         ),
     );
-    let plan = describe(&request, &[]).unwrap();
+    let plan = engine().describe(&request, &[]).unwrap();
     assert!(
         plan.contains("Aggregate: groupBy=[[CAST(?table?.host AS Utf8View) AS key0]]"),
         "{plan}"

@@ -210,11 +210,5 @@ pub fn row_count(table_id: i64) -> i64 {
 
 /// The number a one-row query of a table's files gives.
 fn one_number(sql: &'static std::ffi::CStr, table_id: i64) -> i64 {
-    select_as_of(sql, &[table_id.into()], std::ptr::null_mut(), |row| {
-        row.get::<i64>(1)
-    })
-    .first()
-    .copied()
-    .flatten()
-    .unwrap_or(0)
+    as_extension_owner(|| statements::value(sql, &[table_id.into()])).unwrap_or(0)
 }

@@ -81,15 +81,10 @@ fn extension_owner() -> pg_sys::Oid {
             return owner;
         }
     }
-    let owner = statements::select(
+    let owner: pg_sys::Oid = statements::value(
         c"SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
         &[],
-        std::ptr::null_mut(),
-        |row| row.get::<pg_sys::Oid>(1),
     )
-    .first()
-    .copied()
-    .flatten()
     .expect("the extension is installed");
     OWNER.set(Some((statement, owner)));
     owner

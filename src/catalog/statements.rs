@@ -82,6 +82,15 @@ pub fn select<T>(
     })
 }
 
+/// The first column of the first row of the read-only statement `sql`, under the
+/// statement's own snapshot; None without rows or for NULL.
+pub fn value<T: FromDatum>(sql: &'static CStr, args: &[DatumWithOid<'_>]) -> Option<T> {
+    select(sql, args, std::ptr::null_mut(), |row| row.get::<T>(1))
+        .into_iter()
+        .next()
+        .flatten()
+}
+
 /// The kept statement `sql`, prepared now if this backend has not yet.
 unsafe fn kept(sql: &'static CStr, args: &[DatumWithOid<'_>]) -> pg_sys::SPIPlanPtr {
     KEPT.with(|kept| {

@@ -19,7 +19,7 @@ use pgrx::{AnyNumeric, PgList, PgMemoryContexts, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::{QueryRequest, Shape};
-use tsparquet_core::query::{describe, RunningQuery, StoredFile};
+use tsparquet_core::query::{RunningQuery, StoredFile};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
@@ -684,7 +684,8 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
                 }) => params.as_slice(),
                 _ => &[],
             };
-            let described = describe(request, params).unwrap_or_else(|e| e.to_string());
+            let described = query::with_engine(|engine| engine.describe(request, params))
+                .unwrap_or_else(|e| e.to_string());
             text("DataFusion Plan", &described);
             if let Some(ScanState {
                 batches: Some(Batches::Query(running)),

@@ -176,6 +176,17 @@ impl Engine {
         })
     }
 
+    /// DataFusion's optimised plan for a request, for EXPLAIN: the files are not read.
+    pub fn describe(&self, request: &QueryRequest, params: &[Value]) -> Result<String, QueryError> {
+        let table = MemTable::try_new(arrow_schema(request), vec![Vec::new()])?;
+        let plan = Plan {
+            params,
+            narrow_sums: &HashSet::new(),
+        };
+        let (frame, _) = build(self.context.read_table(Arc::new(table))?, request, &plan)?;
+        Ok(frame.into_optimized_plan()?.display_indent().to_string())
+    }
+
     /// Makes `files` readable by the next query, under a name no other query uses.
     fn register(&self, files: Vec<StoredFile>) -> Result<RegisteredFiles, QueryError> {
         let number = self.started.get();
@@ -519,18 +530,6 @@ fn grouping(key: DfExpr, schema: &DFSchema) -> Result<DfExpr, QueryError> {
         }
         _ => key,
     })
-}
-
-/// DataFusion's optimised plan for a request, for EXPLAIN: the files are not read.
-pub fn describe(request: &QueryRequest, params: &[Value]) -> Result<String, QueryError> {
-    let context = context(1)?;
-    let table = MemTable::try_new(arrow_schema(request), vec![Vec::new()])?;
-    let plan = Plan {
-        params,
-        narrow_sums: &HashSet::new(),
-    };
-    let (frame, _) = build(context.read_table(Arc::new(table))?, request, &plan)?;
-    Ok(frame.into_optimized_plan()?.display_indent().to_string())
 }
 
 /// The next batch of `stream`, asking `stop` first and every few tens of milliseconds

@@ -12,7 +12,7 @@ pub mod request;
 mod series_extremes;
 mod translate;
 
-pub use engine::{describe, Engine, Limits, Output, RunningQuery};
+pub use engine::{Engine, Limits, Output, RunningQuery};
 pub use file_set::StoredFile;
 
 use std::fmt;
