@@ -1,7 +1,7 @@
 //! Pushed-down queries over a day's compacted file. The fixed cost of a short one: one
 //! host's maximum per minute over one hour (TSBS single-groupby-1-1-1; Postgres sorts the
 //! 60 groups), as a backend's first query and as its later ones, which reuse the engine's
-//! functions and parsed file footers. And the latest row per host (TSBS lastpoint) from the
+//! functions, parsed file footers and plans, with the same window or one that moves. And the latest row per host (TSBS lastpoint) from the
 //! file's extreme rows, next to the same query reading the file.
 //! `cargo bench -p tsparquet-core --bench query`.
 
@@ -51,8 +51,9 @@ fn one_day_file() -> (TableSchema, StoredFile) {
     (schema, file)
 }
 
-fn one_host_hour(schema: &TableSchema) -> QueryRequest {
-    let from = DAY_START_NS + 7 * HOUR_NS;
+/// The hour from `start_minute` of the day on.
+fn one_host_hour(schema: &TableSchema, start_minute: i64) -> QueryRequest {
+    let from = DAY_START_NS + start_minute * 60_000_000_000;
     QueryRequest {
         columns: schema.columns().to_vec(),
         filters: vec![
@@ -129,7 +130,7 @@ fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile, expected: usi
 
 fn bench_query(c: &mut Criterion) {
     let (schema, file) = one_day_file();
-    let request = one_host_hour(&schema);
+    let request = one_host_hour(&schema, 7 * 60);
     let mut group = c.benchmark_group("one_host_one_hour_by_minute");
     group.bench_function("first_query_of_an_engine", |b| {
         b.iter(|| {
@@ -140,6 +141,14 @@ fn bench_query(c: &mut Criterion) {
     let engine = Engine::new(1, || {}).expect("starts");
     group.bench_function("later_query", |b| {
         b.iter(|| black_box(run(&engine, &request, &file, 60)))
+    });
+    // As a dashboard asks it: the window moves a minute from one query to the next.
+    let mut minute = 0;
+    group.bench_function("later_query_moving_window", |b| {
+        b.iter(|| {
+            minute = (minute + 1) % (23 * 60);
+            black_box(run(&engine, &one_host_hour(&schema, minute), &file, 60))
+        })
     });
     group.finish();
 

@@ -2,7 +2,7 @@
 //! store of the query's own, so its Parquet reader prunes row groups and pages by their
 //! statistics, and results stream back one batch at a time on the caller's thread.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -11,7 +11,8 @@ use std::time::Duration;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::catalog::{MemTable, TableProvider};
-use datafusion::common::{Column as DfColumn, DFSchema};
+use datafusion::common::config::TableParquetOptions;
+use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -21,7 +22,7 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{cast, Expr as DfExpr, ExprSchemable};
 use datafusion::optimizer::Optimizer;
@@ -36,12 +37,13 @@ use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
 use super::narrow_sums::columns_summing_in_64_bits;
+use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
 use super::translate::Translator;
 use super::QueryError;
 use crate::batch::table_arrow_schema;
-use crate::schema::{TableSchema, TIME_COLUMN};
+use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
 
 /// How often a running query asks whether it should stop.
 const STOP_CHECK: Duration = Duration::from_millis(50);
@@ -71,6 +73,11 @@ pub struct Engine {
     /// Functions, settings and planners, made once: making them is a good part of a
     /// short query's time. Its cache of parsed Parquet footers lives as long.
     context: SessionContext,
+    /// The context's state, which never changes, for planning without locking it.
+    planning: SessionState,
+    /// Optimised plans of earlier queries, for later ones that differ only in their time
+    /// bounds.
+    plans: RefCell<PlanCache>,
     /// Queries started so far; each registers its files under a name of its own.
     started: Cell<u64>,
 }
@@ -88,9 +95,12 @@ impl Engine {
             .on_thread_start(on_thread_start)
             .build()
             .map_err(|e| QueryError::Engine(e.to_string()))?;
+        let context = context(threads)?;
         Ok(Engine {
             runtime,
-            context: context(threads)?,
+            planning: context.state(),
+            context,
+            plans: RefCell::new(PlanCache::default()),
             started: Cell::new(0),
         })
     }
@@ -116,6 +126,7 @@ impl Engine {
             let plan = Plan {
                 params,
                 narrow_sums: &HashSet::new(),
+                time_bounds: None,
             };
             return self
                 .runtime
@@ -129,18 +140,13 @@ impl Engine {
             let plan = Plan {
                 params,
                 narrow_sums: &narrow_sums,
+                time_bounds: None,
             };
-            let context = &self.context;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet");
-            let config = ListingTableConfig::new(ListingTableUrl::parse(files.url.as_str())?)
-                .with_listing_options(options)
-                .with_schema(schema);
-            let table = Arc::new(ListingTable::try_new(config)?);
             let narrowed;
             let request = match extreme_time_bound(request) {
                 Some(bound) => {
-                    let frame = build(context.read_table(table.clone())?, &bound, &plan)?.0;
+                    let table = self.files_table(&files, schema.clone(), true)?;
+                    let frame = build(self.context.read_table(table)?, &bound, &plan)?.0;
                     let plan = frame.create_physical_plan().await?;
                     let mut stream = execute_stream(plan, task.clone())?;
                     let mut bounds = Vec::new();
@@ -152,7 +158,8 @@ impl Engine {
                 }
                 None => request,
             };
-            self.run(table, request, &plan, task, Some(files)).await
+            self.run_over_files(schema, request, &plan, task, files)
+                .await
         })
     }
 
@@ -167,13 +174,82 @@ impl Engine {
     ) -> Result<RunningQuery, QueryError> {
         let (frame, outputs) = build(self.context.read_table(table)?, request, plan)?;
         let plan = frame.create_physical_plan().await?;
-        let stream = execute_stream(plan.clone(), task)?;
-        Ok(RunningQuery {
-            plan,
-            stream,
-            outputs,
-            _files: files,
-        })
+        execute(plan, outputs, task, files)
+    }
+
+    /// Starts `request` over the query's files, from the kept plan of an earlier query that
+    /// differed at most in its time bounds if there is one.
+    async fn run_over_files(
+        &self,
+        schema: SchemaRef,
+        request: &QueryRequest,
+        plan: &Plan<'_>,
+        task: Arc<TaskContext>,
+        files: RegisteredFiles,
+    ) -> Result<RunningQuery, QueryError> {
+        let table_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        let bounds = RefCell::new(Vec::new());
+        let translator = Translator {
+            params: plan.params,
+            schema: &table_schema,
+            results: &[],
+            narrow_sums: plan.narrow_sums,
+            time_bounds: Some(&bounds),
+        };
+        let filters = request
+            .filters
+            .iter()
+            .map(|filter| translator.expr(filter))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = plan_cache::key(request, plan.params, &filters, plan.narrow_sums)
+            .map_err(|e| QueryError::Engine(e.to_string()))?;
+        let table = self.files_table(&files, schema, filter_reads_fields(request, &filters))?;
+        let kept = self.plans.borrow_mut().get(&key);
+        let (logical, outputs) = match kept {
+            Some(kept) => kept,
+            None => {
+                let collecting = RefCell::new(Vec::new());
+                let keeping = Plan {
+                    time_bounds: Some(&collecting),
+                    ..*plan
+                };
+                let (frame, outputs) =
+                    build(self.context.read_table(table.clone())?, request, &keeping)?;
+                let optimized = frame.into_optimized_plan()?;
+                self.plans
+                    .borrow_mut()
+                    .insert(key, optimized.clone(), outputs.clone());
+                (optimized, outputs)
+            }
+        };
+        let logical = plan_cache::bind(logical, table, &bounds.into_inner())?;
+        let physical = self
+            .planning
+            .query_planner()
+            .create_physical_plan(&logical, &self.planning)
+            .await?;
+        execute(physical, outputs, task, Some(files))
+    }
+
+    /// The table of a query's files. With `late_decoding`, the Parquet reader evaluates
+    /// the filters first and decodes the other columns only for the rows that pass.
+    fn files_table(
+        &self,
+        files: &RegisteredFiles,
+        schema: SchemaRef,
+        late_decoding: bool,
+    ) -> Result<Arc<ListingTable>, QueryError> {
+        let mut options = TableParquetOptions {
+            global: self.planning.config_options().execution.parquet.clone(),
+            ..TableParquetOptions::default()
+        };
+        options.global.pushdown_filters = late_decoding;
+        let format = ParquetFormat::default().with_options(options);
+        let listing = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+        let config = ListingTableConfig::new(ListingTableUrl::parse(files.url.as_str())?)
+            .with_listing_options(listing)
+            .with_schema(schema);
+        Ok(Arc::new(ListingTable::try_new(config)?))
     }
 
     /// DataFusion's optimised plan for a request, for EXPLAIN: the files are not read.
@@ -182,6 +258,7 @@ impl Engine {
         let plan = Plan {
             params,
             narrow_sums: &HashSet::new(),
+            time_bounds: None,
         };
         let (frame, _) = build(self.context.read_table(Arc::new(table))?, request, &plan)?;
         Ok(frame.into_optimized_plan()?.display_indent().to_string())
@@ -237,6 +314,23 @@ impl Drop for RegisteredFiles {
         // Nothing to do if it is gone: it was only ever this query's.
         let _ = self.registry.deregister_store(self.url.as_ref());
     }
+}
+
+/// Whether `filters` (the translation of the request's) compare a field. Only then is
+/// decoding the other columns for passing rows only worth setting up a reader per filter
+/// and row group: tags and times are what files are sorted by, so row group and page
+/// statistics already narrow a read to the rows near those the filters keep.
+fn filter_reads_fields(request: &QueryRequest, filters: &[DfExpr]) -> bool {
+    let fields: HashSet<&str> = request
+        .columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Field(_)))
+        .map(|c| c.name.as_str())
+        .collect();
+    filters
+        .iter()
+        .flat_map(DfExpr::column_refs)
+        .any(|column| fields.contains(column.name.as_str()))
 }
 
 /// For a query whose aggregates all take the value at each group's latest time (or all
@@ -306,8 +400,9 @@ fn context(threads: usize) -> Result<SessionContext, QueryError> {
     // finds all there is, and each further pass costs about a tenth of a short query.
     config.options_mut().optimizer.max_passes = 1;
     let parquet = &mut config.options_mut().execution.parquet;
-    // Decode the filter's columns first and the others only for matching rows.
-    parquet.pushdown_filters = true;
+    // Off for the session, which would turn it on for every table; each query's table
+    // chooses (see `files_table`).
+    parquet.pushdown_filters = false;
     parquet.reorder_filters = true;
     // Files are written without bloom filters.
     parquet.bloom_filter_on_read = false;
@@ -392,6 +487,24 @@ fn arrow_schema(request: &QueryRequest) -> SchemaRef {
 struct Plan<'a> {
     params: &'a [Value],
     narrow_sums: &'a HashSet<String>,
+    /// Where the filters' time bounds are collected as placeholders (see `plan_cache`).
+    time_bounds: Option<&'a RefCell<Vec<ScalarValue>>>,
+}
+
+/// Runs a physical plan.
+fn execute(
+    plan: Arc<dyn ExecutionPlan>,
+    outputs: Vec<Output>,
+    task: Arc<TaskContext>,
+    files: Option<RegisteredFiles>,
+) -> Result<RunningQuery, QueryError> {
+    let stream = execute_stream(plan.clone(), task)?;
+    Ok(RunningQuery {
+        plan,
+        stream,
+        outputs,
+        _files: files,
+    })
 }
 
 /// The DataFusion plan of a request, and where each Postgres result value is in its rows.
@@ -415,6 +528,7 @@ fn build(
             schema: &schema,
             results: &results,
             narrow_sums: plan.narrow_sums,
+            time_bounds: None,
         };
         frame = frame.filter(translator.expr(condition)?)?;
     }
@@ -458,16 +572,22 @@ fn build_shape(
     plan: &Plan<'_>,
 ) -> Result<(DataFrame, Vec<Output>), QueryError> {
     let schema = frame.schema().clone();
-    let translator = Translator {
+    let filtering = Translator {
         params: plan.params,
         schema: &schema,
         results: &[],
         narrow_sums: plan.narrow_sums,
+        time_bounds: plan.time_bounds,
     };
     let mut frame = frame;
     for filter in &request.filters {
-        frame = frame.filter(translator.expr(filter)?)?;
+        frame = frame.filter(filtering.expr(filter)?)?;
     }
+    // Values outside the filters are written out: a kept plan is keyed by them.
+    let translator = Translator {
+        time_bounds: None,
+        ..filtering
+    };
     match &request.shape {
         Shape::Rows { columns } => {
             let names: Vec<&str> = std::iter::once(TIME_COLUMN)
@@ -585,6 +705,7 @@ impl RunningQuery {
 mod tests {
     use super::*;
     use crate::test_files::stored_table;
+    use arrow::datatypes::Float64Type;
     use object_store::path::Path;
 
     #[test]
@@ -599,6 +720,104 @@ mod tests {
         for name in UNNEEDED_PHYSICAL_RULES {
             assert!(physical.contains(name), "no physical rule {name}");
         }
+    }
+
+    /// The maximum of `v` per host over the points from time `from` on, of one host or of
+    /// all: each host with its maximum, in host order.
+    fn maxima(
+        engine: &Engine,
+        schema: &TableSchema,
+        file: &StoredFile,
+        from: Expr,
+        params: &[Value],
+        host: Option<&str>,
+    ) -> Vec<(String, f64)> {
+        let mut filters = vec![Expr::compare(CompareOp::GreaterOrEqual, Expr::TimeNs, from)];
+        if let Some(host) = host {
+            filters.push(Expr::compare(
+                CompareOp::Equal,
+                Expr::Column("host".into()),
+                Expr::Value(Value::Text(host.into())),
+            ));
+        }
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters,
+            shape: Shape::Groups {
+                keys: vec![Expr::Column("host".into())],
+                aggregates: vec![Aggregate {
+                    function: AggregateFunction::Max,
+                    argument: Some(Expr::Column("v".into())),
+                }],
+            },
+            having: Vec::new(),
+            order: vec![SortKey {
+                output: 0,
+                descending: false,
+                nulls_first: false,
+            }],
+            limit: None,
+        };
+        let limits = Limits {
+            memory_bytes: 16 << 20,
+        };
+        let mut query = engine
+            .start(&request, params, vec![file.clone()], &limits, &|| false)
+            .unwrap();
+        let mut rows = Vec::new();
+        while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
+            let hosts = arrow::compute::cast(batch.column(0), &DataType::Utf8).unwrap();
+            let values = batch.column(1).as_primitive::<Float64Type>();
+            for (host, value) in hosts.as_string::<i32>().iter().zip(values.iter()) {
+                rows.push((host.unwrap().to_owned(), value.unwrap()));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn a_plan_is_kept_for_queries_that_differ_only_in_their_time_bounds() {
+        let (schema, bytes) =
+            stored_table("m,host=a v=1 1\nm,host=a v=2 2\nm,host=b v=3 3\nm,host=b v=4 4\n");
+        let file = StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        };
+        let engine = Engine::new(1, || {}).unwrap();
+        let at = |ns| Expr::Value(Value::Integer(ns));
+        let row = |host: &str, v| (host.to_owned(), v);
+        assert_eq!(
+            maxima(&engine, &schema, &file, at(1), &[], None),
+            [row("a", 2.0), row("b", 4.0)]
+        );
+        // From the kept plan: each query's own bounds, whether constants or parameters.
+        assert_eq!(
+            maxima(&engine, &schema, &file, at(3), &[], None),
+            [row("b", 4.0)]
+        );
+        assert_eq!(
+            maxima(
+                &engine,
+                &schema,
+                &file,
+                Expr::Param(0),
+                &[Value::Integer(2)],
+                None
+            ),
+            [row("a", 2.0), row("b", 4.0)]
+        );
+        assert_eq!(maxima(&engine, &schema, &file, at(5), &[], None), []);
+        assert_eq!(engine.plans.borrow().len(), 1);
+        // Any other value is part of the plan: a plan of its own.
+        assert_eq!(
+            maxima(&engine, &schema, &file, at(1), &[], Some("a")),
+            [row("a", 2.0)]
+        );
+        assert_eq!(
+            maxima(&engine, &schema, &file, at(1), &[], Some("b")),
+            [row("b", 4.0)]
+        );
+        assert_eq!(engine.plans.borrow().len(), 3);
     }
 
     #[test]

@@ -2,16 +2,19 @@
 //! compared at microsecond precision, integer sums are exact, buckets floor toward minus
 //! infinity.
 
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, last_value, max, min, sum,
 };
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ops::Not;
+use std::sync::Arc;
 
 use datafusion::common::DFSchema;
+use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable};
 
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
@@ -33,6 +36,10 @@ pub(crate) struct Translator<'a> {
     pub results: &'a [Option<String>],
     /// The `bigint` columns no sum of which leaves the 64-bit range (see `narrow_sums`).
     pub narrow_sums: &'a HashSet<String>,
+    /// Where the stored-time bounds of comparisons are collected, each made a placeholder
+    /// so that the plan serves queries that differ only in their time ranges; None to
+    /// write them as literals.
+    pub time_bounds: Option<&'a RefCell<Vec<ScalarValue>>>,
 }
 
 fn column(name: &str) -> DfExpr {
@@ -44,10 +51,16 @@ fn stored_time() -> DfExpr {
 }
 
 fn nanos(value: i64) -> DfExpr {
-    lit(ScalarValue::TimestampNanosecond(
-        Some(value),
-        Some(UTC.into()),
-    ))
+    lit(nanos_value(value))
+}
+
+fn nanos_value(value: i64) -> ScalarValue {
+    ScalarValue::TimestampNanosecond(Some(value), Some(UTC.into()))
+}
+
+/// The name of the placeholder of the n-th collected time bound (0-based).
+pub(crate) fn time_bound_name(n: usize) -> String {
+    format!("$time_bound{n}")
 }
 
 /// The first stored nanosecond whose microsecond is `micros` (a Postgres timestamp), held
@@ -240,6 +253,18 @@ impl Translator<'_> {
         Ok(if is_float { pg_float_order(e) } else { e })
     }
 
+    /// A stored time a comparison bounds `time` by.
+    fn time_bound(&self, ns: i64) -> DfExpr {
+        let Some(bounds) = self.time_bounds else {
+            return nanos(ns);
+        };
+        let mut bounds = bounds.borrow_mut();
+        let name = time_bound_name(bounds.len());
+        bounds.push(nanos_value(ns));
+        let field = Field::new(&name, stored_time_type(), true);
+        DfExpr::Placeholder(Placeholder::new_with_field(name, Some(Arc::new(field))))
+    }
+
     /// `left op value`. Comparisons of `time` and `time_ns` become ranges of stored
     /// nanoseconds, which Parquet statistics can prune by.
     fn compare_value(
@@ -257,15 +282,21 @@ impl Translator<'_> {
                 let next = first_nanos_of(micros.saturating_add(1));
                 let time = stored_time;
                 Ok(match op {
-                    CompareOp::GreaterOrEqual => time().gt_eq(nanos(start)),
-                    CompareOp::Greater => time().gt_eq(nanos(next)),
-                    CompareOp::Less => time().lt(nanos(start)),
-                    CompareOp::LessOrEqual => time().lt(nanos(next)),
-                    CompareOp::Equal => time().gt_eq(nanos(start)).and(time().lt(nanos(next))),
-                    CompareOp::NotEqual => time().lt(nanos(start)).or(time().gt_eq(nanos(next))),
+                    CompareOp::GreaterOrEqual => time().gt_eq(self.time_bound(start)),
+                    CompareOp::Greater => time().gt_eq(self.time_bound(next)),
+                    CompareOp::Less => time().lt(self.time_bound(start)),
+                    CompareOp::LessOrEqual => time().lt(self.time_bound(next)),
+                    CompareOp::Equal => time()
+                        .gt_eq(self.time_bound(start))
+                        .and(time().lt(self.time_bound(next))),
+                    CompareOp::NotEqual => time()
+                        .lt(self.time_bound(start))
+                        .or(time().gt_eq(self.time_bound(next))),
                 })
             }
-            (Expr::TimeNs, Value::Integer(ns)) => Ok(apply(op, stored_time(), nanos(*ns))),
+            (Expr::TimeNs, Value::Integer(ns)) => {
+                Ok(apply(op, stored_time(), self.time_bound(*ns)))
+            }
             _ => Ok(apply(op, self.ordered(left)?, Self::literal(value)?)),
         }
     }
