@@ -43,7 +43,7 @@ use super::series_extremes;
 use super::translate::Translator;
 use super::QueryError;
 use crate::batch::table_arrow_schema;
-use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
+use crate::schema::{TableSchema, TIME_COLUMN};
 
 /// How often a running query asks whether it should stop.
 const STOP_CHECK: Duration = Duration::from_millis(50);
@@ -145,7 +145,7 @@ impl Engine {
             let narrowed;
             let request = match extreme_time_bound(request) {
                 Some(bound) => {
-                    let table = self.files_table(&files, schema.clone(), true)?;
+                    let table = self.files_table(&files, schema.clone())?;
                     let frame = build(self.context.read_table(table)?, &bound, &plan)?.0;
                     let plan = frame.create_physical_plan().await?;
                     let mut stream = execute_stream(plan, task.clone())?;
@@ -203,7 +203,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let key = plan_cache::key(request, plan.params, &filters, plan.narrow_sums)
             .map_err(|e| QueryError::Engine(e.to_string()))?;
-        let table = self.files_table(&files, schema, filter_reads_fields(request, &filters))?;
+        let table = self.files_table(&files, schema)?;
         let kept = self.plans.borrow_mut().get(&key);
         let (logical, outputs) = match kept {
             Some(kept) => kept,
@@ -231,19 +231,17 @@ impl Engine {
         execute(physical, outputs, task, Some(files))
     }
 
-    /// The table of a query's files. With `late_decoding`, the Parquet reader evaluates
-    /// the filters first and decodes the other columns only for the rows that pass.
+    /// The table of a query's files, read with the session's Parquet settings (a table's
+    /// own, left at their defaults, would decide some of them).
     fn files_table(
         &self,
         files: &RegisteredFiles,
         schema: SchemaRef,
-        late_decoding: bool,
     ) -> Result<Arc<ListingTable>, QueryError> {
-        let mut options = TableParquetOptions {
+        let options = TableParquetOptions {
             global: self.planning.config_options().execution.parquet.clone(),
             ..TableParquetOptions::default()
         };
-        options.global.pushdown_filters = late_decoding;
         let format = ParquetFormat::default().with_options(options);
         let listing = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
         let config = ListingTableConfig::new(ListingTableUrl::parse(files.url.as_str())?)
@@ -316,23 +314,6 @@ impl Drop for RegisteredFiles {
     }
 }
 
-/// Whether `filters` (the translation of the request's) compare a field. Only then is
-/// decoding the other columns for passing rows only worth setting up a reader per filter
-/// and row group: tags and times are what files are sorted by, so row group and page
-/// statistics already narrow a read to the rows near those the filters keep.
-fn filter_reads_fields(request: &QueryRequest, filters: &[DfExpr]) -> bool {
-    let fields: HashSet<&str> = request
-        .columns
-        .iter()
-        .filter(|c| matches!(c.kind, ColumnKind::Field(_)))
-        .map(|c| c.name.as_str())
-        .collect();
-    filters
-        .iter()
-        .flat_map(DfExpr::column_refs)
-        .any(|column| fields.contains(column.name.as_str()))
-}
-
 /// For a query whose aggregates all take the value at each group's latest time (or all
 /// at its earliest): the query of each group's latest (earliest) time. Every group's
 /// result rows are at or after the earliest of those times (at or before the latest),
@@ -400,9 +381,8 @@ fn context(threads: usize) -> Result<SessionContext, QueryError> {
     // finds all there is, and each further pass costs about a tenth of a short query.
     config.options_mut().optimizer.max_passes = 1;
     let parquet = &mut config.options_mut().execution.parquet;
-    // Off for the session, which would turn it on for every table; each query's table
-    // chooses (see `files_table`).
-    parquet.pushdown_filters = false;
+    // Decode the filter's columns first and the others only for matching rows.
+    parquet.pushdown_filters = true;
     parquet.reorder_filters = true;
     // Files are written without bloom filters.
     parquet.bloom_filter_on_read = false;
