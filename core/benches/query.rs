@@ -1,8 +1,9 @@
 //! Pushed-down queries over a day's compacted file. The fixed cost of a short one: one
 //! host's maximum per minute over one hour (TSBS single-groupby-1-1-1; Postgres sorts the
 //! 60 groups), as a backend's first query and as its later ones, which reuse the engine's
-//! functions, parsed file footers and plans, with the same window or one that moves. And the latest row per host (TSBS lastpoint) from the
-//! file's extreme rows, next to the same query reading the file.
+//! functions, parsed file footers and plans, with the same window or one that moves. And
+//! the latest row per host (TSBS lastpoint) from the file's extreme rows, next to the same
+//! query reading the file.
 //! `cargo bench -p tsparquet-core --bench query`.
 
 use std::hint::black_box;
