@@ -77,6 +77,9 @@ pub struct Engine {
     context: SessionContext,
     /// The context's state, which never changes, for planning without locking it.
     planning: SessionState,
+    /// How every query's files are read: with the session's Parquet settings, which a
+    /// table's own, left at their defaults, would override.
+    listing: ListingOptions,
     /// Optimised plans of earlier queries, for later ones that differ only in their time
     /// bounds.
     plans: RefCell<PlanCache>,
@@ -98,8 +101,20 @@ impl Engine {
             .build()
             .map_err(|e| QueryError::Engine(e.to_string()))?;
         let context = context(threads)?;
+        let parquet = TableParquetOptions {
+            global: context
+                .state_ref()
+                .read()
+                .config_options()
+                .execution
+                .parquet
+                .clone(),
+            ..TableParquetOptions::default()
+        };
+        let format = ParquetFormat::default().with_options(parquet);
         Ok(Engine {
             runtime,
+            listing: ListingOptions::new(Arc::new(format)).with_file_extension(".parquet"),
             planning: context.state(),
             context,
             plans: RefCell::new(PlanCache::default()),
@@ -128,7 +143,6 @@ impl Engine {
             let plan = Plan {
                 params,
                 narrow_sums: &HashSet::new(),
-                time_bounds: None,
             };
             return self
                 .runtime
@@ -142,7 +156,6 @@ impl Engine {
             let plan = Plan {
                 params,
                 narrow_sums: &narrow_sums,
-                time_bounds: None,
             };
             let narrowed;
             let request = match extreme_time_bound(request) {
@@ -191,18 +204,7 @@ impl Engine {
     ) -> Result<RunningQuery, QueryError> {
         let table_schema = DFSchema::try_from(schema.as_ref().clone())?;
         let bounds = RefCell::new(Vec::new());
-        let translator = Translator {
-            params: plan.params,
-            schema: &table_schema,
-            results: &[],
-            narrow_sums: plan.narrow_sums,
-            time_bounds: Some(&bounds),
-        };
-        let filters = request
-            .filters
-            .iter()
-            .map(|filter| translator.expr(filter))
-            .collect::<Result<Vec<_>, _>>()?;
+        let filters = translate_filters(request, plan, &table_schema, Some(&bounds))?;
         let key = plan_cache::key(request, plan.params, &filters, plan.narrow_sums)
             .map_err(|e| QueryError::Engine(e.to_string()))?;
         let table = self.files_table(&files, schema)?;
@@ -210,13 +212,8 @@ impl Engine {
         let (logical, outputs) = match kept {
             Some(kept) => kept,
             None => {
-                let collecting = RefCell::new(Vec::new());
-                let keeping = Plan {
-                    time_bounds: Some(&collecting),
-                    ..*plan
-                };
-                let (frame, outputs) =
-                    build(self.context.read_table(table.clone())?, request, &keeping)?;
+                let frame = self.context.read_table(table.clone())?;
+                let (frame, outputs) = build_filtered(frame, request, plan, filters)?;
                 let optimized = frame.into_optimized_plan()?;
                 self.plans
                     .borrow_mut()
@@ -233,21 +230,14 @@ impl Engine {
         execute(physical, outputs, task, Some(files))
     }
 
-    /// The table of a query's files, read with the session's Parquet settings (a table's
-    /// own, left at their defaults, would decide some of them).
+    /// The table of a query's files.
     fn files_table(
         &self,
         files: &RegisteredFiles,
         schema: SchemaRef,
     ) -> Result<Arc<ListingTable>, QueryError> {
-        let options = TableParquetOptions {
-            global: self.planning.config_options().execution.parquet.clone(),
-            ..TableParquetOptions::default()
-        };
-        let format = ParquetFormat::default().with_options(options);
-        let listing = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
         let config = ListingTableConfig::new(ListingTableUrl::parse(files.url.as_str())?)
-            .with_listing_options(listing)
+            .with_listing_options(self.listing.clone())
             .with_schema(schema);
         Ok(Arc::new(ListingTable::try_new(config)?))
     }
@@ -258,7 +248,6 @@ impl Engine {
         let plan = Plan {
             params,
             narrow_sums: &HashSet::new(),
-            time_bounds: None,
         };
         let (frame, _) = build(self.context.read_table(Arc::new(table))?, request, &plan)?;
         Ok(frame.into_optimized_plan()?.display_indent().to_string())
@@ -473,8 +462,6 @@ fn arrow_schema(request: &QueryRequest) -> SchemaRef {
 struct Plan<'a> {
     params: &'a [Value],
     narrow_sums: &'a HashSet<String>,
-    /// Where the filters' time bounds are collected as placeholders (see `plan_cache`).
-    time_bounds: Option<&'a RefCell<Vec<ScalarValue>>>,
 }
 
 /// Runs a physical plan.
@@ -499,7 +486,36 @@ fn build(
     request: &QueryRequest,
     plan: &Plan<'_>,
 ) -> Result<(DataFrame, Vec<Output>), QueryError> {
-    let (mut frame, outputs) = build_shape(frame, request, plan)?;
+    let filters = translate_filters(request, plan, frame.schema(), None)?;
+    build_filtered(frame, request, plan, filters)
+}
+
+/// The request's filters in DataFusion's terms; with `time_bounds`, each time bound a
+/// placeholder whose value is collected there (see `plan_cache`).
+fn translate_filters(
+    request: &QueryRequest,
+    plan: &Plan<'_>,
+    schema: &DFSchema,
+    time_bounds: Option<&RefCell<Vec<ScalarValue>>>,
+) -> Result<Vec<DfExpr>, QueryError> {
+    let translator = Translator {
+        params: plan.params,
+        schema,
+        results: &[],
+        narrow_sums: plan.narrow_sums,
+        time_bounds,
+    };
+    request.filters.iter().map(|f| translator.expr(f)).collect()
+}
+
+/// [`build`] with the request's filters already translated.
+fn build_filtered(
+    frame: DataFrame,
+    request: &QueryRequest,
+    plan: &Plan<'_>,
+    filters: Vec<DfExpr>,
+) -> Result<(DataFrame, Vec<Output>), QueryError> {
+    let (mut frame, outputs) = build_shape(frame, request, plan, filters)?;
     let results: Vec<Option<String>> = outputs
         .iter()
         .map(|output| match output {
@@ -556,23 +572,20 @@ fn build_shape(
     frame: DataFrame,
     request: &QueryRequest,
     plan: &Plan<'_>,
+    filters: Vec<DfExpr>,
 ) -> Result<(DataFrame, Vec<Output>), QueryError> {
     let schema = frame.schema().clone();
-    let filtering = Translator {
+    let mut frame = frame;
+    for filter in filters {
+        frame = frame.filter(filter)?;
+    }
+    // Values outside the filters are written out: a kept plan is keyed by them.
+    let translator = Translator {
         params: plan.params,
         schema: &schema,
         results: &[],
         narrow_sums: plan.narrow_sums,
-        time_bounds: plan.time_bounds,
-    };
-    let mut frame = frame;
-    for filter in &request.filters {
-        frame = frame.filter(filtering.expr(filter)?)?;
-    }
-    // Values outside the filters are written out: a kept plan is keyed by them.
-    let translator = Translator {
         time_bounds: None,
-        ..filtering
     };
     match &request.shape {
         Shape::Rows { columns } => {

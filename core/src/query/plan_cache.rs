@@ -141,3 +141,60 @@ pub fn bind(
     })?;
     Ok(bound.data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::expr::{Aggregate, AggregateFunction, CompareOp, Expr};
+    use crate::query::request::Shape;
+    use crate::test_files::stored_table;
+
+    /// The maximum of `v` per host from the time in parameter 0 on, with `having` on it.
+    fn request(having: Vec<Expr>) -> QueryRequest {
+        let (schema, _) = stored_table("m,host=a v=1 1\n");
+        QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: vec![Expr::compare(
+                CompareOp::GreaterOrEqual,
+                Expr::TimeNs,
+                Expr::Param(0),
+            )],
+            shape: Shape::Groups {
+                keys: vec![Expr::Column("host".into())],
+                aggregates: vec![Aggregate {
+                    function: AggregateFunction::Max,
+                    argument: Some(Expr::Column("v".into())),
+                }],
+            },
+            having,
+            order: Vec::new(),
+            limit: None,
+        }
+    }
+
+    #[test]
+    fn parameters_key_a_plan_only_where_they_are_used_outside_the_filters() {
+        // The filters as translated, the same for every parameter value: their bound is a
+        // placeholder.
+        let filters = [DfExpr::Placeholder(
+            datafusion::logical_expr::expr::Placeholder::new_with_field(time_bound_name(0), None),
+        )];
+        let key = |request: &QueryRequest, params: &[Value]| {
+            key(request, params, &filters, &HashSet::new()).unwrap()
+        };
+        let time_only = request(Vec::new());
+        assert_eq!(
+            key(&time_only, &[Value::Integer(1)]),
+            key(&time_only, &[Value::Integer(2)])
+        );
+        let having = request(vec![Expr::compare(
+            CompareOp::Greater,
+            Expr::Output(1),
+            Expr::Param(1),
+        )]);
+        assert_ne!(
+            key(&having, &[Value::Integer(1), Value::Float(5.0)]),
+            key(&having, &[Value::Integer(1), Value::Float(6.0)])
+        );
+    }
+}
