@@ -21,6 +21,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
     copy::install_hook();
+    functions::install_planner_hook();
 }
 
 /// Required by `cargo pgrx test`.

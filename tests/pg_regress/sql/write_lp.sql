@@ -140,6 +140,21 @@ SELECT count(*) FILTER (WHERE h <> 'h' || (v % 10)) AS wrong_tags, count(*)
 FROM (SELECT h, v FROM big.m WHERE v > 0 OFFSET 0) pushed;
 DROP SCHEMA big CASCADE;
 
+-- Bound parameters of a write_lp call stay parameters in its plan (the lines are not copied
+-- into the plan as a constant), and the call writes what they hold.
+PREPARE write_lines(text, text) AS SELECT written, rejected FROM tsparquet.write_lp($1, $2);
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE write_lines('prepared', 'cpu,host=p usage=1 1451606400');
+EXECUTE write_lines('prepared', 'cpu,host=p usage=1 1451606400
+cpu,host=q usage=2 1451606400');
+SELECT host, usage FROM prepared.cpu ORDER BY host;
+-- A statement without write_lp is planned with its parameters' values as before.
+PREPARE count_host(text) AS SELECT count(*) FROM prepared.cpu WHERE host = $1;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE count_host('p');
+EXECUTE count_host('p');
+DEALLOCATE write_lines;
+DEALLOCATE count_host;
+DROP SCHEMA prepared CASCADE;
+
 -- Privileges: writing needs CREATE on the schema; reading needs SELECT.
 CREATE ROLE lp_stranger;
 CREATE ROLE lp_writer;
