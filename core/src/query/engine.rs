@@ -218,8 +218,7 @@ impl Engine {
             ..
         }) = &kept
         {
-            // With no files to read the planner's plan is an empty one.
-            if !objects.is_empty() {
+            if self.read_as_one_group(&objects) {
                 let physical =
                     physical_bind::rebind(physical, &self.query_files(&files, objects), &bounds)?;
                 return execute(physical, outputs.clone(), task, Some(files));
@@ -254,6 +253,18 @@ impl Engine {
             self.plans.borrow_mut().keep_physical(&key, kept);
         }
         execute(physical, outputs, task, Some(files))
+    }
+
+    /// Whether the planner would read `objects` as one group of whole files, as every kept
+    /// physical plan does. More than one file, or enough bytes to be split into ranges, is
+    /// read by as many partitions as there are threads. No files make an empty plan.
+    fn read_as_one_group(&self, objects: &[ObjectMeta]) -> bool {
+        let options = self.planning.config().options();
+        let size: u64 = objects.iter().map(|meta| meta.size).sum();
+        let splits = options.optimizer.repartition_file_scans
+            && size >= options.optimizer.repartition_file_min_size as u64;
+        !objects.is_empty()
+            && (options.execution.target_partitions == 1 || (objects.len() == 1 && !splits))
     }
 
     /// How `physical_bind` reads a query's files.
@@ -874,7 +885,12 @@ mod tests {
             bytes: bytes.clone(),
         };
         let first = vec![file("1-1", &one)];
-        let later = vec![file("1-1", &one), file("1-2", &other)];
+        // A later query reads another file, or more files than the first: with two
+        // threads the planner reads two files in two partitions.
+        let laters = [
+            vec![file("1-2", &other)],
+            vec![file("1-1", &one), file("1-2", &other)],
+        ];
         let max_v = Aggregate {
             function: AggregateFunction::Max,
             argument: Some(Expr::Column("v".into())),
@@ -941,7 +957,11 @@ mod tests {
             }
             format!("{batches:?}")
         };
-        for (shape, order, limit, keepable) in cases {
+        for ((shape, order, limit, keepable), threads, later) in cases
+            .iter()
+            .flat_map(|case| [1, 2].map(|threads| (case, threads)))
+            .flat_map(|(case, threads)| laters.iter().map(move |later| (case, threads, later)))
+        {
             let request = |from| QueryRequest {
                 columns: schema.columns().to_vec(),
                 filters: vec![Expr::compare(
@@ -952,32 +972,29 @@ mod tests {
                 shape: shape.clone(),
                 having: Vec::new(),
                 order: order.clone(),
-                limit,
+                limit: *limit,
             };
-            let keeping = Engine::new(1, || {}).unwrap();
+            let keeping = Engine::new(threads, || {}).unwrap();
             let earlier = keeping
                 .start(&request(1), &[], first.clone(), &limits, &|| false)
                 .unwrap();
             rows(&keeping, earlier);
             assert_eq!(
                 keeping.plans.borrow().physical_plans(),
-                usize::from(keepable),
+                usize::from(*keepable),
                 "{shape:?}"
             );
             // Other bounds and other files.
             let rebound = keeping
                 .start(&request(3), &[], later.clone(), &limits, &|| false)
                 .unwrap();
-            let planning = Engine::new(1, || {}).unwrap();
+            let planning = Engine::new(threads, || {}).unwrap();
             let planned = planning
                 .start(&request(3), &[], later.clone(), &limits, &|| false)
                 .unwrap();
-            assert_eq!(plan_text(&rebound), plan_text(&planned), "{shape:?}");
-            assert_eq!(
-                rows(&keeping, rebound),
-                rows(&planning, planned),
-                "{shape:?}"
-            );
+            let case = format!("{shape:?}, {threads} threads, {} files", later.len());
+            assert_eq!(plan_text(&rebound), plan_text(&planned), "{case}");
+            assert_eq!(rows(&keeping, rebound), rows(&planning, planned), "{case}");
         }
     }
 
