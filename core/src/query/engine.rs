@@ -31,15 +31,13 @@ use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
-use object_store::ObjectMeta;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
 use super::narrow_sums::columns_summing_in_64_bits;
-use super::physical_bind::{self, QueryFiles};
-use super::plan_cache::{self, KeptPlan, PlanCache};
+use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
 use super::translate::Translator;
@@ -209,80 +207,27 @@ impl Engine {
         let filters = translate_filters(request, plan, &table_schema, Some(&bounds))?;
         let key = plan_cache::key(request, plan.params, &filters, plan.narrow_sums)
             .map_err(|e| QueryError::Engine(e.to_string()))?;
-        let bounds = bounds.into_inner();
-        let kept = self.plans.borrow_mut().get(&key);
-        let objects = files.store.under(None);
-        if let Some(KeptPlan {
-            physical: Some(physical),
-            outputs,
-            ..
-        }) = &kept
-        {
-            if self.read_as_one_group(&objects) {
-                let physical =
-                    physical_bind::rebind(physical, &self.query_files(&files, objects), &bounds)?;
-                return execute(physical, outputs.clone(), task, Some(files));
-            }
-        }
         let table = self.files_table(&files, schema)?;
-        let (logical, outputs, physical_kept) = match kept {
-            Some(kept) => (kept.logical, kept.outputs, kept.physical.is_some()),
+        let kept = self.plans.borrow_mut().get(&key);
+        let (logical, outputs) = match kept {
+            Some(kept) => kept,
             None => {
                 let frame = self.context.read_table(table.clone())?;
                 let (frame, outputs) = build_filtered(frame, request, plan, filters)?;
                 let optimized = frame.into_optimized_plan()?;
                 self.plans
                     .borrow_mut()
-                    .insert(key.clone(), optimized.clone(), outputs.clone());
-                (optimized, outputs, false)
+                    .insert(key, optimized.clone(), outputs.clone());
+                (optimized, outputs)
             }
         };
-        let logical = plan_cache::bind(logical, table, &bounds)?;
+        let logical = plan_cache::bind(logical, table, &bounds.into_inner())?;
         let physical = self
             .planning
             .query_planner()
             .create_physical_plan(&logical, &self.planning)
             .await?;
-        if !physical_kept && physical_bind::can_rebind(&physical, bounds.len()) {
-            // Kept reading nothing: the files' bytes are this query's to hold.
-            let detached = QueryFiles {
-                store: Arc::new(FileSet::new(Vec::new())),
-                ..self.query_files(&files, objects)
-            };
-            let kept = physical_bind::rebind(&physical, &detached, &bounds)?;
-            self.plans.borrow_mut().keep_physical(&key, kept);
-        }
         execute(physical, outputs, task, Some(files))
-    }
-
-    /// Whether the planner would read `objects` as one group of whole files, as every kept
-    /// physical plan does. More than one file, or enough bytes to be split into ranges, is
-    /// read by as many partitions as there are threads. No files make an empty plan.
-    fn read_as_one_group(&self, objects: &[ObjectMeta]) -> bool {
-        let options = self.planning.config().options();
-        let size: u64 = objects.iter().map(|meta| meta.size).sum();
-        let splits = options.optimizer.repartition_file_scans
-            && size >= options.optimizer.repartition_file_min_size as u64;
-        !objects.is_empty()
-            && (options.execution.target_partitions == 1 || (objects.len() == 1 && !splits))
-    }
-
-    /// How `physical_bind` reads a query's files.
-    fn query_files<'a>(
-        &self,
-        files: &'a RegisteredFiles,
-        objects: Vec<ObjectMeta>,
-    ) -> QueryFiles<'a> {
-        QueryFiles {
-            url: &files.url,
-            objects,
-            store: files.store.clone(),
-            footers: self
-                .context
-                .runtime_env()
-                .cache_manager
-                .get_file_metadata_cache(),
-        }
     }
 
     /// The table of a query's files.
@@ -758,10 +703,8 @@ impl RunningQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::request::Limit;
     use crate::test_files::stored_table;
     use arrow::datatypes::Float64Type;
-    use bytes::Bytes;
     use object_store::path::Path;
 
     #[test]
@@ -874,128 +817,6 @@ mod tests {
             [row("b", 4.0)]
         );
         assert_eq!(engine.plans.borrow().len(), 3);
-    }
-
-    #[test]
-    fn a_kept_physical_plan_made_again_is_the_plan_the_planner_makes() {
-        let (schema, one) = stored_table("m,host=a v=1 1\nm,host=b v=2 2\n");
-        let (_, other) = stored_table("m,host=a v=3 3\nm,host=c v=4 4\n");
-        let file = |name: &str, bytes: &Bytes| StoredFile {
-            name: format!("{name}.parquet"),
-            bytes: bytes.clone(),
-        };
-        let first = vec![file("1-1", &one)];
-        // A later query reads another file, or more files than the first: with two
-        // threads the planner reads two files in two partitions.
-        let laters = [
-            vec![file("1-2", &other)],
-            vec![file("1-1", &one), file("1-2", &other)],
-        ];
-        let max_v = Aggregate {
-            function: AggregateFunction::Max,
-            argument: Some(Expr::Column("v".into())),
-        };
-        let latest_first = vec![SortKey {
-            output: 0,
-            descending: true,
-            nulls_first: false,
-        }];
-        let top = Some(Limit {
-            offset: 0,
-            count: Some(1),
-        });
-        // Shape, order, limit, and whether the physical plan can be kept: a top-N sort
-        // narrows the scan's filter as it runs.
-        let cases = [
-            (
-                Shape::Groups {
-                    keys: vec![Expr::Column("host".into())],
-                    aggregates: vec![max_v.clone()],
-                },
-                Vec::new(),
-                None,
-                true,
-            ),
-            (
-                Shape::Groups {
-                    keys: Vec::new(),
-                    aggregates: vec![max_v],
-                },
-                Vec::new(),
-                None,
-                true,
-            ),
-            (
-                Shape::Rows {
-                    columns: vec!["host".into(), "v".into()],
-                },
-                Vec::new(),
-                None,
-                true,
-            ),
-            (
-                Shape::Rows {
-                    columns: vec!["v".into()],
-                },
-                latest_first,
-                top,
-                false,
-            ),
-        ];
-        let limits = Limits {
-            memory_bytes: 16 << 20,
-        };
-        let plan_text = |query: &RunningQuery| {
-            DisplayableExecutionPlan::new(query.plan.as_ref())
-                .indent(true)
-                .to_string()
-        };
-        let rows = |engine: &Engine, mut query: RunningQuery| {
-            let mut batches = Vec::new();
-            while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
-                batches.push(batch);
-            }
-            format!("{batches:?}")
-        };
-        for ((shape, order, limit, keepable), threads, later) in cases
-            .iter()
-            .flat_map(|case| [1, 2].map(|threads| (case, threads)))
-            .flat_map(|(case, threads)| laters.iter().map(move |later| (case, threads, later)))
-        {
-            let request = |from| QueryRequest {
-                columns: schema.columns().to_vec(),
-                filters: vec![Expr::compare(
-                    CompareOp::GreaterOrEqual,
-                    Expr::TimeNs,
-                    Expr::Value(Value::Integer(from)),
-                )],
-                shape: shape.clone(),
-                having: Vec::new(),
-                order: order.clone(),
-                limit: *limit,
-            };
-            let keeping = Engine::new(threads, || {}).unwrap();
-            let earlier = keeping
-                .start(&request(1), &[], first.clone(), &limits, &|| false)
-                .unwrap();
-            rows(&keeping, earlier);
-            assert_eq!(
-                keeping.plans.borrow().physical_plans(),
-                usize::from(*keepable),
-                "{shape:?}"
-            );
-            // Other bounds and other files.
-            let rebound = keeping
-                .start(&request(3), &[], later.clone(), &limits, &|| false)
-                .unwrap();
-            let planning = Engine::new(threads, || {}).unwrap();
-            let planned = planning
-                .start(&request(3), &[], later.clone(), &limits, &|| false)
-                .unwrap();
-            let case = format!("{shape:?}, {threads} threads, {} files", later.len());
-            assert_eq!(plan_text(&rebound), plan_text(&planned), "{case}");
-            assert_eq!(rows(&keeping, rebound), rows(&planning, planned), "{case}");
-        }
     }
 
     #[test]

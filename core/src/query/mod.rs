@@ -8,7 +8,6 @@ mod file_set;
 mod float_order;
 pub mod integer_bounds;
 mod narrow_sums;
-mod physical_bind;
 mod plan_cache;
 pub mod request;
 mod series_extremes;

@@ -13,11 +13,8 @@ use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr as DfExpr, LogicalPlan, TableScan};
 
-use datafusion::physical_plan::ExecutionPlan;
-
 use super::engine::Output;
 use super::expr::Value;
-use super::physical_bind::bound_literal;
 use super::request::QueryRequest;
 use super::translate::time_bound_name;
 
@@ -31,17 +28,9 @@ pub struct PlanCache {
 }
 
 struct Kept {
-    plan: KeptPlan,
+    plan: LogicalPlan,
+    outputs: Vec<Output>,
     used: u64,
-}
-
-/// A kept plan: the optimised logical plan, and the physical plan made from it if
-/// `physical_bind` can make it over again for later queries.
-#[derive(Clone)]
-pub struct KeptPlan {
-    pub logical: LogicalPlan,
-    pub physical: Option<Arc<dyn ExecutionPlan>>,
-    pub outputs: Vec<Output>,
 }
 
 impl PlanCache {
@@ -50,26 +39,11 @@ impl PlanCache {
         self.plans.len()
     }
 
-    #[cfg(test)]
-    pub fn physical_plans(&self) -> usize {
-        self.plans
-            .values()
-            .filter(|kept| kept.plan.physical.is_some())
-            .count()
-    }
-
-    pub fn get(&mut self, key: &str) -> Option<KeptPlan> {
+    pub fn get(&mut self, key: &str) -> Option<(LogicalPlan, Vec<Output>)> {
         self.tick += 1;
         let kept = self.plans.get_mut(key)?;
         kept.used = self.tick;
-        Some(kept.plan.clone())
-    }
-
-    /// Keeps `physical` with the logical plan kept under `key`.
-    pub fn keep_physical(&mut self, key: &str, physical: Arc<dyn ExecutionPlan>) {
-        if let Some(kept) = self.plans.get_mut(key) {
-            kept.plan.physical = Some(physical);
-        }
+        Some((kept.plan.clone(), kept.outputs.clone()))
     }
 
     pub fn insert(&mut self, key: String, plan: LogicalPlan, outputs: Vec<Output>) {
@@ -88,11 +62,8 @@ impl PlanCache {
         self.plans.insert(
             key,
             Kept {
-                plan: KeptPlan {
-                    logical: plan,
-                    physical: None,
-                    outputs,
-                },
+                plan,
+                outputs,
                 used,
             },
         );
@@ -128,18 +99,17 @@ pub fn key(
 }
 
 /// A kept plan reading `table`, with `bounds` (in the order the translation collected
-/// them) in place of its placeholders, as literals tagged for `physical_bind`. Only
-/// predicates hold placeholders, so no schema changes; result names are kept in case one
-/// ever ends up in a projection.
+/// them) in place of its placeholders. Only predicates hold placeholders, so no schema
+/// changes; result names are kept in case one ever ends up in a projection.
 pub fn bind(
     plan: LogicalPlan,
     table: Arc<dyn TableProvider>,
     bounds: &[ScalarValue],
 ) -> Result<LogicalPlan, DataFusionError> {
-    let values: HashMap<String, (usize, &ScalarValue)> = bounds
+    let values: HashMap<String, &ScalarValue> = bounds
         .iter()
         .enumerate()
-        .map(|(n, value)| (time_bound_name(n), (n, value)))
+        .map(|(n, value)| (time_bound_name(n), value))
         .collect();
     let bound = plan.transform_up(|node| {
         let node = match node {
@@ -155,8 +125,8 @@ pub fn bind(
                 let name = names.save(&expr);
                 let filled = expr.transform_up(|e| match e {
                     DfExpr::Placeholder(placeholder) => match values.get(&placeholder.id) {
-                        Some((n, value)) => {
-                            Ok(Transformed::yes(bound_literal((*value).clone(), *n)))
+                        Some(value) => {
+                            Ok(Transformed::yes(DfExpr::Literal((*value).clone(), None)))
                         }
                         None => Err(DataFusionError::Internal(format!(
                             "no value for {} in a kept plan",
