@@ -208,6 +208,8 @@ def main():
     conn.pgconn.nonblocking = 0
     sections = []
     today = dt.date.today().isoformat()
+    # A run of one section is reported apart from a whole run of the same day.
+    stem = f"{today}-{args.scale}{'-' + args.only if args.only else ''}"
     summary = []
 
     # Loaded at this scale: both tables exist and hold this scale's rows.
@@ -264,7 +266,7 @@ def main():
             cells.append(f"{heap / medians[(query_type, names[1])]:.3g}x")
             cells.append(f"{medians[(query_type, names[2])] / medians[(query_type, names[1])]:.3g}x")
             table_rows.append(cells)
-        chart_name = f"{today}-{args.scale}.png"
+        chart_name = f"{stem}.png"
         report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, medians)
         header = ["query type"] + [f"{n} median / p95 ms" for n in names] + ["tsparquet speed-up vs heap", "tsparquet vs DuckDB (>1: faster)"]
         agreement = "All engines returned the same rows for every query." if not mismatches else "MISMATCHES:\n\n```\n" + "\n\n".join(mismatches) + "\n```"
@@ -288,12 +290,12 @@ def main():
     head = (
         f"# tsparquet benchmark, {args.scale} scale, {today}\n\n"
         f"TSBS cpu-only: {hosts} hosts x {days} day(s) at 10 s = {rows:,} rows (seed 123). "
-        f"Command: `scripts/bench.sh --scale {args.scale}`.\n\n"
+        f"Command: `scripts/bench.sh --scale {args.scale}{' --only ' + args.only if args.only else ''}`.\n\n"
         f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB. "
         + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".\n\n"
         f"PostgreSQL settings: {args.settings}.\n"
     )
-    out = ROOT / "results" / f"{today}-{args.scale}{'-' + args.only if args.only else ''}.md"
+    out = ROOT / "results" / f"{stem}.md"
     out.write_text(head + "\n" + "\n\n".join(sections) + "\n")
     for line in summary:
         say(line)
