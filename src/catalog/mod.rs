@@ -124,6 +124,23 @@ impl Drop for RestoreUser {
     }
 }
 
+/// The name of function `oid` if it is one of the extension's own (in schema `tsparquet`).
+pub fn extension_function_name(oid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: catalog lookups by OID; unknown OIDs give null names.
+    unsafe {
+        let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace(oid));
+        if schema.is_null() || std::ffi::CStr::from_ptr(schema).to_bytes() != b"tsparquet" {
+            return None;
+        }
+        let name = pg_sys::get_func_name(oid);
+        (!name.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
 /// Takes the lock that serialises changes to a database's (a schema's) measurements: taken
 /// before any measurement's lock.
 pub fn lock_database(database: &str) {

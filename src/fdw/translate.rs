@@ -19,6 +19,8 @@ use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::postgres_micros_to_unix_nanos;
 
+use crate::catalog::extension_function_name;
+
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// `Aggref.aggkind` of a plain aggregate (not ordered-set or hypothetical).
@@ -75,22 +77,11 @@ unsafe fn builtin_function(oid: pg_sys::Oid) -> Option<String> {
 }
 
 /// `tsparquet.first` or `tsparquet.last`, by the aggregate's function OID.
-unsafe fn extension_aggregate(oid: pg_sys::Oid) -> Option<AggregateFunction> {
-    // SAFETY: catalog lookups by OID.
-    unsafe {
-        let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace(oid));
-        if schema.is_null() || CStr::from_ptr(schema).to_bytes() != b"tsparquet" {
-            return None;
-        }
-        let name = pg_sys::get_func_name(oid);
-        if name.is_null() {
-            return None;
-        }
-        match CStr::from_ptr(name).to_bytes() {
-            b"first" => Some(AggregateFunction::First),
-            b"last" => Some(AggregateFunction::Last),
-            _ => None,
-        }
+fn extension_aggregate(oid: pg_sys::Oid) -> Option<AggregateFunction> {
+    match extension_function_name(oid)?.as_str() {
+        "first" => Some(AggregateFunction::First),
+        "last" => Some(AggregateFunction::Last),
+        _ => None,
     }
 }
 

@@ -8,10 +8,12 @@
 //! the parameters where the protocol put them for the executor to read, and such a
 //! statement has nothing else a custom plan could make better.
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int};
 
 use pgrx::prelude::*;
 use pgrx::PgList;
+
+use crate::catalog::extension_function_name;
 
 static mut PREVIOUS_HOOK: pg_sys::planner_hook_type = None;
 
@@ -83,17 +85,11 @@ unsafe fn calls_write_lp(query: *mut pg_sys::Query) -> bool {
 /// # Safety
 /// `node` is null or a valid node.
 unsafe fn is_write_lp(node: *mut pg_sys::Node) -> bool {
-    // SAFETY: a valid node, and catalog lookups of the function it calls.
+    // SAFETY: a valid node.
     unsafe {
-        if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_FuncExpr {
-            return false;
-        }
-        let function = (*node.cast::<pg_sys::FuncExpr>()).funcid;
-        let schema = pg_sys::get_namespace_oid(c"tsparquet".as_ptr(), true);
-        if schema == pg_sys::Oid::INVALID || pg_sys::get_func_namespace(function) != schema {
-            return false;
-        }
-        let name = pg_sys::get_func_name(function);
-        !name.is_null() && CStr::from_ptr(name) == c"write_lp"
+        !node.is_null()
+            && (*node).type_ == pg_sys::NodeTag::T_FuncExpr
+            && extension_function_name((*node.cast::<pg_sys::FuncExpr>()).funcid).as_deref()
+                == Some("write_lp")
     }
 }
