@@ -22,6 +22,7 @@ pub extern "C-unwind" fn _PG_init() {
     settings::register();
     copy::install_hook();
     functions::install_planner_hook();
+    fdw::install_invalidation();
 }
 
 /// Required by `cargo pgrx test`.

@@ -245,3 +245,30 @@ pub fn run_checked(command: &mut Command) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The Python of the project's environment (`scripts/python-env.sh`), which has psycopg.
+fn python() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/python-env.sh",
+        path.display()
+    );
+    path
+}
+
+/// Runs a Python script with `args`; returns what it printed, failing on an error.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let output = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}

@@ -2,10 +2,9 @@
 //! and `\copy`), psycopg 3's COPY API, and a gigabyte streamed through one backend.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use tsparquet_e2e::Cluster;
+use tsparquet_e2e::{run_python, Cluster};
 
 /// Escapes, quotes, backslashes, a tab and a newline inside string fields: every byte must
 /// arrive as sent.
@@ -92,33 +91,6 @@ fn psql_pipes_and_copies_line_protocol_byte_exact() {
     assert!(expected.contains("C:\\path\\to"), "{expected}");
     assert_eq!(rows(&cluster, "piped"), expected);
     assert_eq!(rows(&cluster, "from_file"), expected);
-}
-
-/// The Python of the project's environment (`scripts/python-env.sh`), which has psycopg.
-fn python() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/python-env.sh",
-        path.display()
-    );
-    path
-}
-
-/// Runs a Python script with `args`; returns what it printed, failing on an error.
-fn run_python(script: &str, args: &[&str]) -> String {
-    let output = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8")
 }
 
 #[test]

@@ -31,8 +31,8 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) -> i64 {
         })
         .collect();
     as_extension_owner(|| {
-        Spi::get_one_with_args(
-            "INSERT INTO tsparquet.files
+        statements::change(
+            c"INSERT INTO tsparquet.files
                  (table_id, min_time_ns, max_time_ns, row_count, byte_size, columns, data)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              RETURNING file_id",
@@ -45,9 +45,12 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) -> i64 {
                 JsonB(serde_json::Value::Array(columns)).into(),
                 data.into(),
             ],
+            |row| row.get::<i64>(1),
         )
-        .expect("insert into tsparquet.files")
-        .expect("file_id is not null")
+        .into_iter()
+        .next()
+        .flatten()
+        .expect("the insert returns the file's id")
     })
 }
 

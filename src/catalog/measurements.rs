@@ -7,7 +7,7 @@ use tsparquet_core::ingest::Existing;
 use tsparquet_core::schema::{Column, ColumnKind, TableSchema, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::sql_text::{quote_identifier, quote_literal};
 
-use super::{as_extension_owner, select_one};
+use super::{as_extension_owner, select_one, statements};
 
 /// The `table_id` option of a measurement table's options, if it is one.
 pub fn table_id_option(options: &[String]) -> Option<i64> {
@@ -16,28 +16,38 @@ pub fn table_id_option(options: &[String]) -> Option<i64> {
         .find_map(|o| o.strip_prefix("table_id=")?.parse().ok())
 }
 
+/// The OID of the table `database.measurement`, which exists.
+pub fn oid(database: &str, measurement: &str) -> pg_sys::Oid {
+    let (database, measurement) = (
+        std::ffi::CString::new(database).expect("names have no NUL"),
+        std::ffi::CString::new(measurement).expect("names have no NUL"),
+    );
+    // SAFETY: catalog lookups by name; a missing schema raises the usual error.
+    unsafe {
+        let schema = pg_sys::get_namespace_oid(database.as_ptr(), false);
+        pg_sys::get_relname_relid(measurement.as_ptr(), schema)
+    }
+}
+
 /// What `database.measurement` is.
 pub fn find(database: &str, measurement: &str) -> Existing {
-    let found = Spi::connect(|client| {
-        let mut rows = client
-            .select(
-                "SELECT c.oid, c.relkind::text, s.srvname::text, ft.ftoptions
-                 FROM pg_catalog.pg_class c
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
-                 LEFT JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
-                 WHERE n.nspname = $1 AND c.relname = $2",
-                None,
-                &[database.into(), measurement.into()],
-            )
-            .expect("read pg_class");
-        rows.next().map(|row| {
-            let oid: pg_sys::Oid = row.get(1).expect("oid").expect("oid");
-            let server: Option<String> = row.get(3).expect("srvname");
-            let options: Option<Vec<String>> = row.get(4).expect("ftoptions");
+    let found = statements::query(
+        c"SELECT c.oid, s.srvname::text, ft.ftoptions
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
+          LEFT JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+          WHERE n.nspname = $1 AND c.relname = $2",
+        &[database.into(), measurement.into()],
+        |row| {
+            let oid: pg_sys::Oid = row.get(1).expect("oid");
+            let server: Option<String> = row.get(2);
+            let options: Option<Vec<String>> = row.get(3);
             (oid, server, options.unwrap_or_default())
-        })
-    });
+        },
+    )
+    .into_iter()
+    .next();
     let Some((oid, server, options)) = found else {
         return Existing::Missing;
     };
@@ -55,27 +65,21 @@ pub fn find(database: &str, measurement: &str) -> Existing {
 }
 
 fn columns(table: pg_sys::Oid) -> Result<TableSchema, String> {
-    let rows: Vec<(String, String, Vec<String>)> = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT attname::text, pg_catalog.format_type(atttypid, atttypmod), attfdwoptions
-                 FROM pg_catalog.pg_attribute
-                 WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
-                 ORDER BY attnum",
-                None,
-                &[table.into()],
+    let rows: Vec<(String, String, Vec<String>)> = statements::query(
+        c"SELECT attname::text, pg_catalog.format_type(atttypid, atttypmod), attfdwoptions
+          FROM pg_catalog.pg_attribute
+          WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+          ORDER BY attnum",
+        &[table.into()],
+        |row| {
+            let options: Option<Vec<String>> = row.get(3);
+            (
+                row.get(1).expect("attname"),
+                row.get(2).expect("type"),
+                options.unwrap_or_default(),
             )
-            .expect("read pg_attribute")
-            .map(|row| {
-                let options: Option<Vec<String>> = row.get(3).expect("attfdwoptions");
-                (
-                    row.get(1).expect("attname").expect("attname"),
-                    row.get(2).expect("type").expect("type"),
-                    options.unwrap_or_default(),
-                )
-            })
-            .collect()
-    });
+        },
+    );
     let mut columns = Vec::new();
     for (name, sql_type, options) in rows {
         let role = options
@@ -128,7 +132,7 @@ pub fn create(database: &str, measurement: &str, schema: &TableSchema) -> i64 {
             .expect("allocate a table id")
             .expect("nextval is not null");
         let owner: String = select_one(
-            "SELECT nspowner::pg_catalog.regrole::text FROM pg_catalog.pg_namespace WHERE nspname = $1",
+            c"SELECT nspowner::pg_catalog.regrole::text FROM pg_catalog.pg_namespace WHERE nspname = $1",
             &[database.into()],
         )
         .expect("the schema exists");

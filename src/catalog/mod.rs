@@ -8,16 +8,16 @@ mod statements;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
-/// The first column of the first row of a read-only query, or None. Unlike `Spi::get_one`,
-/// it does not start a write: no transaction ID is taken, so it works on a hot standby and
-/// sees the statement's own snapshot.
-pub fn select_one<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid<'_>]) -> Option<T> {
-    Spi::connect(|client| {
-        client
-            .select(sql, Some(1), args)
-            .and_then(|rows| rows.first().get_one())
-            .unwrap_or_else(|e| panic!("catalog query failed: {e}"))
-    })
+/// The first column of the first row of a query, or None; a kept statement, with the
+/// snapshot [`statements::query`] chooses.
+pub fn select_one<T: FromDatum>(
+    sql: &'static std::ffi::CStr,
+    args: &[DatumWithOid<'_>],
+) -> Option<T> {
+    statements::query(sql, args, |row| row.get::<T>(1))
+        .into_iter()
+        .next()
+        .flatten()
 }
 
 /// Runs `f` with `search_path` set to `pg_catalog, pg_temp`, as a `SECURITY DEFINER`
@@ -155,10 +155,15 @@ pub fn lock_measurement(database: &str, measurement: &str) {
 
 /// Takes a transaction-level advisory lock on `key`.
 fn lock(key: &str) {
+    // What follows the lock changes the catalog, and must see every change committed
+    // before the lock was granted: with a transaction ID, each statement takes a fresh
+    // snapshot (`statements::query`).
+    // SAFETY: assigns the transaction an ID, or raises an ERROR.
+    unsafe { pg_sys::GetCurrentTransactionId() };
     // 0x74737071 ("tspq") keeps these locks apart from the application's advisory locks.
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock(1953722481, pg_catalog.hashtext($1))",
+    statements::query(
+        c"SELECT pg_catalog.pg_advisory_xact_lock(1953722481, pg_catalog.hashtext($1))",
         &[key.into()],
-    )
-    .expect("advisory lock");
+        |_| (),
+    );
 }

@@ -42,6 +42,33 @@ pub fn select<T>(
     snapshot: pg_sys::Snapshot,
     row: impl Fn(&Row) -> T,
 ) -> Vec<T> {
+    run(sql, args, snapshot, true, row)
+}
+
+/// Runs the statement `sql` (a query, or a change with RETURNING) as pgrx's own SPI calls
+/// would: once the transaction has changed anything it sees every committed change and
+/// its own, through a fresh snapshot, as a writer needs after taking its locks; before
+/// that, under the statement's snapshot. Makes a value of each row.
+pub fn query<T>(sql: &'static CStr, args: &[DatumWithOid<'_>], row: impl Fn(&Row) -> T) -> Vec<T> {
+    // SAFETY: reads the current transaction's ID, if it has one.
+    let unchanged =
+        unsafe { pg_sys::GetCurrentTransactionIdIfAny() } == pg_sys::InvalidTransactionId;
+    run(sql, args, std::ptr::null_mut(), unchanged, row)
+}
+
+/// Runs the statement `sql` that changes the catalog (with RETURNING, for its rows), after
+/// the commands before it and through a fresh snapshot. Makes a value of each row.
+pub fn change<T>(sql: &'static CStr, args: &[DatumWithOid<'_>], row: impl Fn(&Row) -> T) -> Vec<T> {
+    run(sql, args, std::ptr::null_mut(), false, row)
+}
+
+fn run<T>(
+    sql: &'static CStr,
+    args: &[DatumWithOid<'_>],
+    snapshot: pg_sys::Snapshot,
+    read_only: bool,
+    row: impl Fn(&Row) -> T,
+) -> Vec<T> {
     Spi::connect(|_| {
         // SAFETY: a kept statement run inside this SPI connection; each value is copied
         // out before the connection closes.
@@ -64,12 +91,15 @@ pub fn select<T>(
                 nulls.as_ptr(),
                 snapshot,
                 std::ptr::null_mut(),
+                read_only,
                 true,
-                false,
                 0,
             );
-            assert_eq!(status, pg_sys::SPI_OK_SELECT as i32, "catalog query failed");
+            assert!(status > 0, "catalog statement failed: {status}");
             let table = pg_sys::SPI_tuptable;
+            if table.is_null() {
+                return Vec::new();
+            }
             (0..pg_sys::SPI_processed as usize)
                 .map(|i| {
                     row(&Row {

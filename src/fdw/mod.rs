@@ -8,6 +8,7 @@ mod modify;
 mod options;
 mod ordered;
 mod query;
+mod row_estimate;
 mod scan;
 mod state;
 mod time_bounds;
@@ -19,6 +20,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 
 pub use options::table_id;
+pub use row_estimate::{changed as files_changed, install_invalidation};
 
 /// Version-1 calling convention records for the two C functions of the wrapper.
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };

@@ -73,7 +73,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     baserel: *mut pg_sys::RelOptInfo,
     foreigntableid: pg_sys::Oid,
 ) {
-    let rows = files::row_count(super::table_id(foreigntableid)) as f64;
+    let rows = super::row_estimate::rows(foreigntableid);
     // SAFETY: the planner hands a valid relation; clauselist_selectivity reads its quals.
     unsafe {
         let selectivity = pg_sys::clauselist_selectivity(

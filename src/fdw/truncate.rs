@@ -17,5 +17,6 @@ pub unsafe extern "C-unwind" fn exec_foreign_truncate(
         // SAFETY: each element is an open relation.
         let oid = unsafe { (*relation).rd_id };
         files::delete_table(super::table_id(oid));
+        super::files_changed(oid);
     }
 }

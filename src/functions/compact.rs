@@ -27,7 +27,7 @@ fn compact(
 
 fn compact_files(measurement: &PgRelation) -> (i64, i64) {
     let owner = select_one::<bool>(
-        "SELECT pg_catalog.pg_has_role(relowner, 'USAGE') FROM pg_catalog.pg_class WHERE oid = $1",
+        c"SELECT pg_catalog.pg_has_role(relowner, 'USAGE') FROM pg_catalog.pg_class WHERE oid = $1",
         &[measurement.oid().into()],
     );
     if owner != Some(true) {
@@ -65,6 +65,7 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
         files::delete(group);
         files::insert(table_id, &merged, &data);
     }
+    crate::fdw::files_changed(measurement.oid());
     let replaced: usize = groups.iter().map(|g| g.len() - 1).sum();
     (stored.len() as i64, (stored.len() - replaced) as i64)
 }

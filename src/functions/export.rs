@@ -25,7 +25,7 @@ fn export(measurement: PgRelation, directory: &str) -> i64 {
 
 fn export_files(measurement: &PgRelation, directory: &Path) -> i64 {
     let allowed = select_one::<bool>(
-        "SELECT pg_catalog.has_table_privilege($1, 'SELECT')
+        c"SELECT pg_catalog.has_table_privilege($1, 'SELECT')
             AND pg_catalog.pg_has_role('pg_write_server_files', 'USAGE')",
         &[measurement.oid().into()],
     );

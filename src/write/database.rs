@@ -31,13 +31,13 @@ pub fn check_name(database: &str) {
 /// Creates the schema if the caller may, or checks that the caller may write into it.
 pub fn ensure(database: &str) {
     let exists = select_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+        c"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
         &[database.into()],
     )
     .unwrap_or(false);
     let (allowed, why) = if exists {
         let allowed = select_one::<bool>(
-            "SELECT pg_catalog.has_schema_privilege($1, 'CREATE')",
+            c"SELECT pg_catalog.has_schema_privilege($1, 'CREATE')",
             &[database.into()],
         );
         (
@@ -46,7 +46,7 @@ pub fn ensure(database: &str) {
         )
     } else {
         let allowed = select_one::<bool>(
-            "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')",
+            c"SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')",
             &[],
         );
         (

@@ -58,6 +58,7 @@ pub fn store(
         };
         written.push((file_id, day.day));
     }
+    crate::fdw::files_changed(measurements::oid(database, measurement));
 }
 
 /// Stores a day's file next to the stored files it overlaps in time, leaving out the files

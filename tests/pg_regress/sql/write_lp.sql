@@ -90,6 +90,21 @@ END
 $$;
 SELECT plan_rows('SELECT * FROM telegraf.cpu');
 
+-- The estimate follows every change of a table's files: at once in the writing session,
+-- back after a rollback, and after INSERT and TRUNCATE.
+SELECT written FROM tsparquet.write_lp('telegraf', E'estimated,host=a v=1 1\nestimated,host=b v=2 1');
+SELECT plan_rows('SELECT * FROM telegraf.estimated');
+BEGIN;
+SELECT written FROM tsparquet.write_lp('telegraf', 'estimated,host=c v=3 1');
+SELECT plan_rows('SELECT * FROM telegraf.estimated');
+ROLLBACK;
+SELECT plan_rows('SELECT * FROM telegraf.estimated');
+INSERT INTO telegraf.estimated (time, host, v) VALUES ('2016-01-01', 'd', 4);
+SELECT plan_rows('SELECT * FROM telegraf.estimated');
+TRUNCATE telegraf.estimated;
+SELECT plan_rows('SELECT * FROM telegraf.estimated');
+DROP FOREIGN TABLE telegraf.estimated;
+
 -- The caller's search_path cannot change what write_lp's own statements mean: here an
 -- operator that makes every name match would otherwise redirect the lookups.
 CREATE SCHEMA evil;
