@@ -203,12 +203,24 @@ pub fn count(table_id: i64) -> i64 {
     )
 }
 
-/// Rows stored for a table, for the planner's estimates.
+/// Rows stored for a table, for the planner's estimates, as of now rather than as of the
+/// statement's snapshot: a count kept until the table's next invalidation must include
+/// every commit whose invalidation this backend has already heard.
 pub fn row_count(table_id: i64) -> i64 {
-    one_number(
-        c"SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files WHERE table_id = $1",
-        table_id,
-    )
+    as_extension_owner(|| {
+        // SAFETY: a snapshot of now, which SPI copies for the statement it runs.
+        let now = unsafe { pg_sys::GetLatestSnapshot() };
+        statements::select(
+            c"SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files WHERE table_id = $1",
+            &[table_id.into()],
+            now,
+            |row| row.get::<i64>(1),
+        )
+    })
+    .into_iter()
+    .next()
+    .flatten()
+    .unwrap_or(0)
 }
 
 /// The number a one-row query of a table's files gives.

@@ -1,8 +1,9 @@
 //! Row counts of measurement tables for the planner, kept per backend. The planner asks
 //! for one in every query, and counting a table's rows in the catalog took a twentieth of
-//! a short query. Whatever changes a table's files invalidates its relcache entry
-//! ([`changed`]); Postgres delivers that to every backend with the commit (to the writer
-//! at its next command, and undone with a rollback), and the kept count goes with it.
+//! a short query. Whatever changes a table's rows (writes, TRUNCATE; compaction only
+//! regroups them) invalidates its relcache entry ([`changed`]); Postgres delivers that to
+//! every backend with the commit (to the writer at its next command, and undone with a
+//! rollback), and the kept count goes with it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ pub fn rows(table: pg_sys::Oid) -> f64 {
     rows
 }
 
-/// Tells every backend that the files of `table` changed, when the transaction commits.
+/// Tells every backend that the rows of `table` changed, when the transaction commits.
 pub fn changed(table: pg_sys::Oid) {
     // SAFETY: queues an invalidation message for a relation by OID.
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(table) }

@@ -65,7 +65,6 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
         files::delete(group);
         files::insert(table_id, &merged, &data);
     }
-    crate::fdw::files_changed(measurement.oid());
     let replaced: usize = groups.iter().map(|g| g.len() - 1).sum();
     (stored.len() as i64, (stored.len() - replaced) as i64)
 }
