@@ -81,13 +81,44 @@ fn extension_owner() -> pg_sys::Oid {
             return owner;
         }
     }
-    let owner: pg_sys::Oid = statements::value(
-        c"SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tsparquet'",
-        &[],
-    )
-    .expect("the extension is installed");
+    let owner = read_extension_owner();
     OWNER.set(Some((statement, owner)));
     owner
+}
+
+/// The extension's row of `pg_extension`, read through its name index as Postgres'
+/// `get_extension_oid` does: no system cache covers the table, and a catalog statement
+/// cost a short query a tenth of a millisecond.
+fn read_extension_owner() -> pg_sys::Oid {
+    // SAFETY: an index scan of a system catalog, opened and closed here; the tuple is read
+    // before the scan ends.
+    unsafe {
+        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+        let extensions = pg_sys::table_open(pg_sys::ExtensionRelationId, lock);
+        let mut key = pg_sys::ScanKeyData::default();
+        pg_sys::ScanKeyInit(
+            &mut key,
+            pg_sys::Anum_pg_extension_extname as pg_sys::AttrNumber,
+            pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
+            pg_sys::F_NAMEEQ.into(),
+            pg_sys::Datum::from(c"tsparquet".as_ptr()),
+        );
+        let scan = pg_sys::systable_beginscan(
+            extensions,
+            pg_sys::Oid::from(pg_sys::ExtensionNameIndexId),
+            true,
+            std::ptr::null_mut(),
+            1,
+            &mut key,
+        );
+        let row = pg_sys::systable_getnext(scan);
+        let owner = (!row.is_null()).then(|| {
+            (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_extension>(row)).extowner
+        });
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(extensions, lock);
+        owner.expect("the extension is installed")
+    }
 }
 
 fn as_owner<T>(f: impl FnOnce() -> T) -> T {

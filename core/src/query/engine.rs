@@ -3,7 +3,6 @@
 //! statistics, and results stream back one batch at a time on the caller's thread.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,10 +32,10 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
+use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
-use super::narrow_sums::columns_summing_in_64_bits;
 use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
@@ -142,7 +141,7 @@ impl Engine {
             let table = Arc::new(MemTable::try_new(schema, vec![rows])?);
             let plan = Plan {
                 params,
-                narrow_sums: &HashSet::new(),
+                facts: &ColumnFacts::default(),
             };
             return self
                 .runtime
@@ -151,11 +150,10 @@ impl Engine {
         let files = self.register(files)?;
         self.runtime.block_on(async {
             let footers = self.read_footers(&files.store).await?;
-            let narrow_sums =
-                columns_summing_in_64_bits(&schema, &footers, &request.summed_columns());
+            let facts = ColumnFacts::of(&schema, &footers, request);
             let plan = Plan {
                 params,
-                narrow_sums: &narrow_sums,
+                facts: &facts,
             };
             let narrowed;
             let request = match extreme_time_bound(request) {
@@ -205,7 +203,7 @@ impl Engine {
         let table_schema = DFSchema::try_from(schema.as_ref().clone())?;
         let bounds = RefCell::new(Vec::new());
         let filters = translate_filters(request, plan, &table_schema, Some(&bounds))?;
-        let key = plan_cache::key(request, plan.params, &filters, plan.narrow_sums)
+        let key = plan_cache::key(request, plan.params, &filters, plan.facts)
             .map_err(|e| QueryError::Engine(e.to_string()))?;
         let table = self.files_table(&files, schema)?;
         let kept = self.plans.borrow_mut().get(&key);
@@ -247,7 +245,7 @@ impl Engine {
         let table = MemTable::try_new(arrow_schema(request), vec![Vec::new()])?;
         let plan = Plan {
             params,
-            narrow_sums: &HashSet::new(),
+            facts: &ColumnFacts::default(),
         };
         let (frame, _) = build(self.context.read_table(Arc::new(table))?, request, &plan)?;
         Ok(frame.into_optimized_plan()?.display_indent().to_string())
@@ -461,7 +459,7 @@ fn arrow_schema(request: &QueryRequest) -> SchemaRef {
 /// What a request is planned with besides its files.
 struct Plan<'a> {
     params: &'a [Value],
-    narrow_sums: &'a HashSet<String>,
+    facts: &'a ColumnFacts,
 }
 
 /// Runs a physical plan.
@@ -502,7 +500,7 @@ fn translate_filters(
         params: plan.params,
         schema,
         results: &[],
-        narrow_sums: plan.narrow_sums,
+        facts: plan.facts,
         time_bounds,
     };
     request.filters.iter().map(|f| translator.expr(f)).collect()
@@ -529,7 +527,7 @@ fn build_filtered(
             params: plan.params,
             schema: &schema,
             results: &results,
-            narrow_sums: plan.narrow_sums,
+            facts: plan.facts,
             time_bounds: None,
         };
         frame = frame.filter(translator.expr(condition)?)?;
@@ -584,7 +582,7 @@ fn build_shape(
         params: plan.params,
         schema: &schema,
         results: &[],
-        narrow_sums: plan.narrow_sums,
+        facts: plan.facts,
         time_bounds: None,
     };
     match &request.shape {
@@ -605,18 +603,21 @@ fn build_shape(
             let mut finished: Vec<DfExpr> = (0..keys.len())
                 .map(|i| column(&format!("key{i}")))
                 .collect();
+            // What each computed column is, aggregate and finish (applied to a column
+            // without name): an aggregate asked for twice (the count of rows that `avg`s
+            // of never-NULL columns share, a sum that an `avg` needs too) is computed once.
+            let mut made: Vec<(DfExpr, Option<DfExpr>)> = Vec::new();
             let mut finishing = false;
             for aggregate in aggregates {
-                let parts = translator.aggregate(aggregate)?;
-                let first = keys.len() + computed.len();
-                outputs.push(match (aggregate.function, parts.len()) {
-                    (AggregateFunction::Avg, 2) => Output::Average {
-                        sum: first,
-                        count: first + 1,
-                    },
-                    _ => Output::Column(first),
-                });
-                for part in parts {
+                let mut columns = Vec::new();
+                for part in translator.aggregate(aggregate)? {
+                    let what = (part.aggregate.clone(), part.finish.map(|f| f(column(""))));
+                    if let Some(earlier) = made.iter().position(|m| *m == what) {
+                        columns.push(keys.len() + earlier);
+                        continue;
+                    }
+                    made.push(what);
+                    columns.push(keys.len() + computed.len());
                     let name = format!("value{}", computed.len());
                     finished.push(match part.finish {
                         Some(finish) => {
@@ -627,6 +628,10 @@ fn build_shape(
                     });
                     computed.push(part.aggregate.alias(name));
                 }
+                outputs.push(match (aggregate.function, &columns[..]) {
+                    (AggregateFunction::Avg, &[sum, count]) => Output::Average { sum, count },
+                    _ => Output::Column(columns[0]),
+                });
             }
             let frame = frame.aggregate(group, computed)?;
             let frame = if finishing {

@@ -2,6 +2,7 @@
 //! compute (filters, grouping, aggregates) in a small serialisable language, and the
 //! executor runs it over the table's Parquet files on the backend thread.
 
+mod column_facts;
 mod engine;
 pub mod expr;
 mod file_set;

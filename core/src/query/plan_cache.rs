@@ -3,7 +3,7 @@
 //! DataFusion plan is a good part of a short query's time. A kept plan has each stored-time
 //! bound of its filters as a placeholder; everything else it was made from is its key.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
@@ -13,6 +13,7 @@ use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr as DfExpr, LogicalPlan, TableScan};
 
+use super::column_facts::ColumnFacts;
 use super::engine::Output;
 use super::expr::Value;
 use super::request::QueryRequest;
@@ -72,13 +73,13 @@ impl PlanCache {
 
 /// Everything a request's plan is made from except its time bounds: the filters as
 /// translated (time bounds as placeholders, every other value written out), the rest of
-/// the request, the parameters if anything outside the filters uses them, and the columns
-/// summed in 64 bits.
+/// the request, the parameters if anything outside the filters uses them, and what the
+/// files' statistics proved about the aggregated columns.
 pub fn key(
     request: &QueryRequest,
     params: &[Value],
     filters: &[DfExpr],
-    narrow_sums: &HashSet<String>,
+    facts: &ColumnFacts,
 ) -> Result<String, serde_json::Error> {
     let rest = serde_json::to_string(&(
         &request.columns,
@@ -87,15 +88,13 @@ pub fn key(
         &request.order,
         &request.limit,
     ))?;
-    let mut narrow: Vec<&String> = narrow_sums.iter().collect();
-    narrow.sort();
     // Conservative: a column or text that merely looks like a parameter keys by them too.
     let params = if rest.contains("\"Param\"") {
         format!("{params:?}")
     } else {
         String::new()
     };
-    Ok(format!("{filters:?}\n{rest}\n{params}\n{narrow:?}"))
+    Ok(format!("{filters:?}\n{rest}\n{params}\n{}", facts.key()))
 }
 
 /// A kept plan reading `table`, with `bounds` (in the order the translation collected
@@ -180,7 +179,7 @@ mod tests {
             datafusion::logical_expr::expr::Placeholder::new_with_field(time_bound_name(0), None),
         )];
         let key = |request: &QueryRequest, params: &[Value]| {
-            key(request, params, &filters, &HashSet::new()).unwrap()
+            key(request, params, &filters, &ColumnFacts::default()).unwrap()
         };
         let time_only = request(Vec::new());
         assert_eq!(

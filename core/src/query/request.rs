@@ -79,12 +79,21 @@ impl QueryRequest {
 
     /// The columns some aggregate of the request adds up (`sum`, `avg`).
     pub fn summed_columns(&self) -> Vec<&str> {
+        self.aggregated_columns(&[AggregateFunction::Sum, AggregateFunction::Avg])
+    }
+
+    /// The columns some aggregate of the request counts the values of (`count`, `avg`).
+    pub fn counted_columns(&self) -> Vec<&str> {
+        self.aggregated_columns(&[AggregateFunction::Count, AggregateFunction::Avg])
+    }
+
+    fn aggregated_columns(&self, functions: &[AggregateFunction]) -> Vec<&str> {
         let Shape::Groups { aggregates, .. } = &self.shape else {
             return Vec::new();
         };
         aggregates
             .iter()
-            .filter(|a| matches!(a.function, AggregateFunction::Sum | AggregateFunction::Avg))
+            .filter(|a| functions.contains(&a.function))
             .filter_map(|a| match &a.argument {
                 Some(Expr::Column(name)) => Some(name.as_str()),
                 _ => None,

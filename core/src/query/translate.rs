@@ -9,7 +9,6 @@ use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, last_value, max, min, sum,
 };
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::ops::Not;
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use datafusion::common::DFSchema;
 use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable};
 
+use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::QueryError;
@@ -34,8 +34,8 @@ pub(crate) struct Translator<'a> {
     /// The engine's column of each result of a grouped query, for [`Expr::Output`]; None
     /// for results Postgres computes.
     pub results: &'a [Option<String>],
-    /// The `bigint` columns no sum of which leaves the 64-bit range (see `narrow_sums`).
-    pub narrow_sums: &'a HashSet<String>,
+    /// What the files' statistics prove about the aggregated columns.
+    pub facts: &'a ColumnFacts,
     /// Where the stored-time bounds of comparisons are collected, each made a placeholder
     /// so that the plan serves queries that differ only in their time ranges; None to
     /// write them as literals.
@@ -322,10 +322,12 @@ impl Translator<'_> {
         // Postgres sums integers into numeric: exact, never overflowing.
         let exact_sum = || {
             Ok::<_, QueryError>(match &aggregate.argument {
-                Some(Expr::Column(name)) if self.narrow_sums.contains(name) => AggregatePart {
-                    aggregate: sum(arg()?),
-                    finish: Some(|total| cast(total, EXACT_SUM)),
-                },
+                Some(Expr::Column(name)) if self.facts.narrow_sums.contains(name) => {
+                    AggregatePart {
+                        aggregate: sum(arg()?),
+                        finish: Some(|total| cast(total, EXACT_SUM)),
+                    }
+                }
                 _ => AggregatePart::plain(sum(cast(arg()?, EXACT_SUM))),
             })
         };
@@ -339,14 +341,20 @@ impl Translator<'_> {
                 AggregatePart::plain(function(arg()?))
             })
         };
+        let count_values = || {
+            Ok::<_, QueryError>(AggregatePart::plain(match &aggregate.argument {
+                Some(Expr::Column(name)) if self.facts.never_null.contains(name) => count_rows(),
+                _ => count(arg()?),
+            }))
+        };
         Ok(match aggregate.function {
-            AggregateFunction::CountRows => vec![AggregatePart::plain(count(lit(1i64)))],
-            AggregateFunction::Count => vec![AggregatePart::plain(count(arg()?))],
+            AggregateFunction::CountRows => vec![AggregatePart::plain(count_rows())],
+            AggregateFunction::Count => vec![count_values()?],
             AggregateFunction::CountDistinct => vec![AggregatePart::plain(count_distinct(arg()?))],
             AggregateFunction::Sum if integer => vec![exact_sum()?],
             AggregateFunction::Sum => vec![AggregatePart::plain(sum(arg()?))],
             AggregateFunction::Avg if integer => {
-                vec![exact_sum()?, AggregatePart::plain(count(arg()?))]
+                vec![exact_sum()?, count_values()?]
             }
             AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
             AggregateFunction::Min => vec![extreme(min)?],
@@ -361,6 +369,11 @@ impl Translator<'_> {
             ))],
         })
     }
+}
+
+/// `count(*)`, one expression for every count of rows so that the plan keeps one.
+fn count_rows() -> DfExpr {
+    count(lit(1i64))
 }
 
 /// One DataFusion aggregate of a Postgres aggregate, and the expression, if any, that
