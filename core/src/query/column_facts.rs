@@ -52,11 +52,7 @@ impl ColumnFacts {
 /// written before the column existed reads it as NULL.
 fn never_null(footers: &[Arc<ParquetMetaData>], column: &str) -> bool {
     footers.iter().all(|footer| {
-        let leaves = footer.file_metadata().schema_descr().columns();
-        let Some(index) = leaves
-            .iter()
-            .position(|leaf| leaf.path().parts() == [column])
-        else {
+        let Some(index) = leaf_index(footer, column) else {
             return false;
         };
         footer.row_groups().iter().all(|group| {
@@ -67,6 +63,17 @@ fn never_null(footers: &[Arc<ParquetMetaData>], column: &str) -> bool {
                 == Some(0)
         })
     })
+}
+
+/// The index of `column` among a file's leaf columns; None if the file was written
+/// before the column existed.
+pub(super) fn leaf_index(footer: &ParquetMetaData, column: &str) -> Option<usize> {
+    footer
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|leaf| leaf.path().parts() == [column])
 }
 
 #[cfg(test)]

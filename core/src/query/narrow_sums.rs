@@ -11,6 +11,8 @@ use arrow::datatypes::{DataType, Schema};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
+use super::column_facts::leaf_index;
+
 /// The names of the `bigint` columns of `schema` among `summed` whose sums over all rows
 /// of the files with these footers fit in 64 bits. (Unsigned columns are stored as 64-bit
 /// integers too, with statistics a signed reading gets wrong: their type rules them out.)
@@ -41,12 +43,8 @@ pub(crate) fn columns_summing_in_64_bits(
 fn largest_magnitude(footers: &[Arc<ParquetMetaData>], column: &str) -> Option<i128> {
     let mut largest = 0i128;
     for footer in footers {
-        let leaves = footer.file_metadata().schema_descr().columns();
         // A file written before the column existed reads it as NULL: nothing to sum.
-        let Some(index) = leaves
-            .iter()
-            .position(|leaf| leaf.path().parts() == [column])
-        else {
+        let Some(index) = leaf_index(footer, column) else {
             continue;
         };
         for group in footer.row_groups() {
