@@ -19,10 +19,10 @@ use parquet::schema::types::ColumnPath;
 /// Rows per row group: small enough that statistics on the leading tag skip most of a file
 /// for a query on one series.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
-/// Rows per data page: a query of one series over a short window decodes a page per
-/// column, so a page holds about a day of one series at a 10 s interval rather than the
-/// writer's default of 20,000 rows.
-const PAGE_ROWS: usize = 8192;
+/// Rows per data page: about six hours of one series at a 10 s interval. A query of a window
+/// of hours reads only the pages that hold it: rows inside a page that it leaves out are
+/// decoded anyway to be skipped, as delta-encoded values cannot be stepped over.
+const PAGE_ROWS: usize = 2048;
 /// Rows decoded at a time.
 const READ_BATCH_ROWS: usize = 8192;
 
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_data_page_holds_page_rows_rows() {
-        let lines: String = (0..20_000)
+        let lines: String = (0..PAGE_ROWS * 5 / 2)
             .map(|t| format!("m,host=a u={t}i {t}\n"))
             .collect();
         let metadata = ParquetMetaDataReader::new()
