@@ -22,7 +22,7 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per data page: about six hours of one series at a 10 s interval. A query of a window
 /// of hours reads only the pages that hold it: rows inside a page that it leaves out are
 /// decoded anyway to be skipped, as delta-encoded values cannot be stepped over.
-const PAGE_ROWS: usize = 2048;
+pub(crate) const PAGE_ROWS: usize = 2048;
 /// Rows decoded at a time.
 const READ_BATCH_ROWS: usize = 8192;
 

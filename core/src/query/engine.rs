@@ -824,6 +824,76 @@ mod tests {
         assert_eq!(engine.plans.borrow().len(), 3);
     }
 
+    /// Runs `request` over `file` to its end: the finished query and the rows it returned.
+    fn run_rows(
+        engine: &Engine,
+        request: &QueryRequest,
+        file: StoredFile,
+    ) -> (RunningQuery, usize) {
+        let limits = Limits {
+            memory_bytes: 16 << 20,
+        };
+        let mut query = engine
+            .start(request, &[], vec![file], &limits, &|| false)
+            .unwrap();
+        let mut rows = 0;
+        while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
+            rows += batch.num_rows();
+        }
+        (query, rows)
+    }
+
+    /// The pages of a plan's scans that its page index pruned and kept, over all its nodes.
+    fn pages_pruned_and_kept(plan: &Arc<dyn ExecutionPlan>) -> (usize, usize) {
+        let mut counts = (0, 0);
+        for metric in plan.metrics().iter().flat_map(|m| m.iter()) {
+            if let datafusion::physical_plan::metrics::MetricValue::PruningMetrics {
+                name,
+                pruning_metrics,
+            } = metric.value()
+            {
+                if name == "page_index_pages_pruned" {
+                    counts.0 += pruning_metrics.pruned();
+                    counts.1 += pruning_metrics.matched();
+                }
+            }
+        }
+        plan.children()
+            .into_iter()
+            .map(pages_pruned_and_kept)
+            .fold(counts, |(p, k), (cp, ck)| (p + cp, k + ck))
+    }
+
+    #[test]
+    fn a_window_of_one_series_reads_only_the_page_that_holds_it() {
+        let rows = crate::parquet_file::PAGE_ROWS * 4;
+        let lines: String = (0..rows).map(|t| format!("m,host=a v={t} {t}\n")).collect();
+        let (schema, bytes) = stored_table(&lines);
+        let file = StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        };
+        let third_page = (crate::parquet_file::PAGE_ROWS * 2) as i64;
+        let at = |ns| Expr::Value(Value::Integer(ns));
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: vec![
+                Expr::compare(CompareOp::GreaterOrEqual, Expr::TimeNs, at(third_page + 10)),
+                Expr::compare(CompareOp::Less, Expr::TimeNs, at(third_page + 20)),
+            ],
+            shape: Shape::Rows {
+                columns: vec!["v".to_owned()],
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let engine = Engine::new(1, || {}).unwrap();
+        let (query, rows) = run_rows(&engine, &request, file);
+        assert_eq!(rows, 10);
+        assert_eq!(pages_pruned_and_kept(&query.plan), (3, 1));
+    }
+
     #[test]
     fn a_query_leaves_each_files_page_index_cached_with_its_footer() {
         let (schema, bytes) = stored_table("m,host=a v=1 1\nm,host=b v=2 2\n");
@@ -846,16 +916,7 @@ mod tests {
             limit: None,
         };
         let engine = Engine::new(1, || {}).unwrap();
-        let limits = Limits {
-            memory_bytes: 16 << 20,
-        };
-        let mut query = engine
-            .start(&request, &[], vec![file], &limits, &|| false)
-            .unwrap();
-        let mut rows = 0;
-        while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
-            rows += batch.num_rows();
-        }
+        let (_, rows) = run_rows(&engine, &request, file);
         assert_eq!(rows, 1);
         let cached = engine
             .context
