@@ -124,8 +124,10 @@ impl FieldColumn {
 pub struct MeasurementBatch {
     /// Canonical series key (sorted `key\0value\0` pairs) to series number.
     series: FxHashMap<Box<str>, u32>,
-    /// Series key with the tags in the order a point listed them, to series number: the
-    /// points of a series usually list their tags alike, and are found here unsorted.
+    /// Series key with the tags in the order a point listed them, or a parsed point's
+    /// series text as written, to series number: the points of a series usually list their
+    /// tags alike, and are found here unsorted. The two kinds of key never collide: a key
+    /// with tags holds NUL bytes, which line protocol text cannot, and text is never empty.
     series_as_listed: FxHashMap<Box<str>, u32>,
     /// Each series' tags, sorted by key.
     series_tags: Vec<Vec<(Box<str>, Box<str>)>>,
@@ -137,7 +139,8 @@ pub struct MeasurementBatch {
     /// The field keys of the last point and their columns: the next point usually names
     /// the same fields in the same order.
     last_fields: Vec<(Box<str>, usize)>,
-    key: String,
+    /// Room for building series keys, reused from point to point.
+    listed_key: String,
 }
 
 impl MeasurementBatch {
@@ -153,6 +156,24 @@ impl MeasurementBatch {
     /// its fields replace the earlier values, other fields stay.
     pub fn push(&mut self, point: &Point<'_>) {
         let series = self.series_number(&point.tags);
+        self.push_row(point, series);
+    }
+
+    /// Adds a point parsed from line protocol, with its measurement and tag set as written
+    /// (`Parser::current_series`), which finds its series without building a key.
+    pub fn push_parsed(&mut self, point: &Point<'_>, series_text: &str) {
+        let series = match self.series_as_listed.get(series_text) {
+            Some(&n) => n,
+            None => {
+                let n = self.series_number(&point.tags);
+                self.series_as_listed.insert(series_text.into(), n);
+                n
+            }
+        };
+        self.push_row(point, series);
+    }
+
+    fn push_row(&mut self, point: &Point<'_>, series: u32) {
         let row = match self.row_of.entry((series, point.time_ns)) {
             Entry::Occupied(e) => *e.get() as usize,
             Entry::Vacant(e) => {
@@ -197,7 +218,7 @@ impl MeasurementBatch {
     }
 
     fn series_number(&mut self, tags: &[(Cow<'_, str>, Cow<'_, str>)]) -> u32 {
-        let mut listed = std::mem::take(&mut self.key);
+        let mut listed = std::mem::take(&mut self.listed_key);
         listed.clear();
         write_series_key(
             tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
@@ -211,7 +232,7 @@ impl MeasurementBatch {
                 n
             }
         };
-        self.key = listed;
+        self.listed_key = listed;
         n
     }
 

@@ -161,7 +161,7 @@ impl Ingest {
             };
             match admitted {
                 Ok(()) => {
-                    target.batch.push(&point);
+                    target.batch.push_parsed(&point, parser.current_series());
                     self.outcome.written += 1;
                 }
                 Err(error) => self.reject(line, error, parser.current_text()),

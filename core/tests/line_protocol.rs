@@ -160,6 +160,85 @@ fn a_bad_line_does_not_affect_the_next() {
     assert_eq!(results[3].as_ref().unwrap().time_ns, 4);
 }
 
+#[test]
+fn a_series_written_again_parses_as_it_did_the_first_time() {
+    let input = "cpu,host=a,dc=x u=1 1\n\
+                 cpu,host=a,dc=x u=2 2\n\
+                 cpu,host=a,dc=x u= 3\n\
+                 cpu,host=a,dc=x\tu=4 4\n\
+                 cpu,host=a,host=a u=5 5\n\
+                 cpu,host=a,host=a u=6 6\n\
+                 cpu,host=a,dc=x u=7 7";
+    let results = parse_with(input, Precision::Nanoseconds);
+    type Outcome<'r> = Result<(Vec<(&'r str, &'r str)>, i64), &'r ErrorKind>;
+    let outcomes: Vec<Outcome<'_>> = results
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .map(|p| (tags(p), p.time_ns))
+                .map_err(|e| &e.kind)
+        })
+        .collect();
+    let series = vec![("host", "a"), ("dc", "x")];
+    assert_eq!(outcomes[0], Ok((series.clone(), 1)));
+    assert_eq!(outcomes[1], Ok((series.clone(), 2)));
+    assert!(
+        matches!(outcomes[2], Err(ErrorKind::MissingFieldValue { .. })),
+        "{:?}",
+        outcomes[2]
+    );
+    assert!(
+        matches!(
+            outcomes[3],
+            Err(ErrorKind::UnexpectedCharacter { found: '\t', .. })
+        ),
+        "{:?}",
+        outcomes[3]
+    );
+    assert!(matches!(outcomes[4], Err(ErrorKind::DuplicateTag { .. })));
+    assert!(
+        matches!(outcomes[5], Err(ErrorKind::DuplicateTag { .. })),
+        "{:?}",
+        outcomes[5]
+    );
+    assert_eq!(outcomes[6], Ok((series, 7)));
+}
+
+#[test]
+fn many_series_each_keep_their_own_tags() {
+    let hosts = 10_000;
+    let input: String = (0..2 * hosts)
+        .map(|i| format!("cpu,host=h{},dc=d{} u={i} {i}\n", i % hosts, i % 7))
+        .collect();
+    let results = parse_with(&input, Precision::Nanoseconds);
+    assert_eq!(results.len(), 2 * hosts);
+    for (i, result) in results.iter().enumerate() {
+        let host = format!("h{}", i % hosts);
+        let dc = format!("d{}", i % 7);
+        let p = result.as_ref().unwrap();
+        assert_eq!(tags(p), vec![("host", host.as_str()), ("dc", dc.as_str())]);
+        assert_eq!(p.time_ns, i as i64);
+    }
+}
+
+#[test]
+fn the_series_of_each_point_is_its_text_as_written() {
+    let input = "c\\ pu,h=a f=1 1\ncpu,b=2,a=1 f=2 2\ncpu f=3 3\n  cpu,h=a  f=4 4";
+    let mut parser = parse(
+        input,
+        ParseOptions {
+            precision: Precision::Nanoseconds,
+            now_ns: NOW,
+        },
+    );
+    let mut texts = Vec::new();
+    while let Some(point) = parser.next() {
+        point.unwrap();
+        texts.push(parser.current_series());
+    }
+    assert_eq!(texts, vec!["c\\ pu,h=a", "cpu,b=2,a=1", "cpu", "cpu,h=a"]);
+}
+
 // ---- escaping ----------------------------------------------------------------------------
 
 #[test]

@@ -14,16 +14,30 @@ use tsparquet_core::schema::TableSchema;
 const DAY: i64 = 86_400_000_000_000;
 
 fn batches(input: &str) -> (TableSchema, Vec<DayBatch>) {
+    batches_pushing_without_text(input, |_| false)
+}
+
+/// Parses and batches `input` as a write does; the lines `without_text` picks are pushed
+/// without their series text, as rows from SQL are.
+fn batches_pushing_without_text(
+    input: &str,
+    without_text: impl Fn(usize) -> bool,
+) -> (TableSchema, Vec<DayBatch>) {
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
     };
     let mut schema = TableSchema::default();
     let mut batch = MeasurementBatch::default();
-    for point in parse(input, options) {
+    let mut parser = parse(input, options);
+    while let Some(point) = parser.next() {
         let point = point.unwrap();
         schema.admit(&point).unwrap();
-        batch.push(&point);
+        if without_text(point.line) {
+            batch.push(&point);
+        } else {
+            batch.push_parsed(&point, parser.current_series());
+        }
     }
     let days = batch.finish(&schema);
     (schema, days)
@@ -88,6 +102,17 @@ fn series_do_not_depend_on_tag_order() {
     let (_, days) = batches("m,a=1,b=2 f=1 1\nm,b=2,a=1 f=2 1");
     assert_eq!(days[0].batch.num_rows(), 1);
     assert_eq!(floats(&days[0].batch, "f"), vec![Some(2.0)]);
+}
+
+#[test]
+fn points_pushed_with_and_without_their_text_find_one_series() {
+    let input = "m,a=1,b=2 f=1 1\nm,b=2,a=1 g=2 1\nm,a=1,b=2 h=3 1\nm,a=1,b=2 f=4 2";
+    let (_, days) = batches_pushing_without_text(input, |line| line == 3);
+    let b = &days[0].batch;
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(floats(b, "f"), vec![Some(1.0), Some(4.0)]);
+    assert_eq!(floats(b, "g"), vec![Some(2.0), None]);
+    assert_eq!(floats(b, "h"), vec![Some(3.0), None]);
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use memchr::memchr2;
+use rustc_hash::FxHashMap;
 
 use super::error::{ErrorKind, LineError};
 use super::field_value::{parse_i64, parse_unquoted, Decimal, FieldValue};
@@ -35,6 +36,15 @@ pub struct Point<'a> {
 type Tags<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 type Fields<'a> = Vec<(Cow<'a, str>, FieldValue<'a>)>;
 
+/// Series already parsed in this input: their text as written (measurement and tag set, up
+/// to the space before the fields), the measurement and the tags. A write repeats a few
+/// series over many lines, so most lines copy their series from here instead of parsing it.
+type SeenSeries<'a> = FxHashMap<&'a str, (Cow<'a, str>, Tags<'a>)>;
+
+/// How many series are remembered before starting over, which bounds the memory a write of
+/// ever new series costs.
+const SEEN_SERIES_LIMIT: usize = 4096;
+
 /// How timestamps of a write are read.
 #[derive(Debug, Clone, Copy)]
 pub struct ParseOptions {
@@ -50,6 +60,9 @@ pub struct Parser<'a> {
     default_time_ns: i64,
     /// The text of the line behind the last result.
     current_text: &'a str,
+    /// The measurement and tag set of the last point, as written.
+    current_series: &'a str,
+    seen_series: SeenSeries<'a>,
     /// Tag and field counts of the previous point: lines of one write tend to be alike, so
     /// these size the next point's vectors without regrowing them.
     sizes: (usize, usize),
@@ -66,6 +79,8 @@ impl<'a> Parser<'a> {
             sizes: (0, 1),
             spare: None,
             current_text: "",
+            current_series: "",
+            seen_series: SeenSeries::default(),
         }
     }
 
@@ -81,6 +96,13 @@ impl<'a> Parser<'a> {
     /// The text of the line the last result came from, as written.
     pub fn current_text(&self) -> &'a str {
         self.current_text
+    }
+
+    /// The measurement and tag set of the last point, as written: points whose texts are
+    /// equal belong to one series (points of one series may also be written differently,
+    /// with their tags in another order or other escapes).
+    pub fn current_series(&self) -> &'a str {
+        self.current_series
     }
 }
 
@@ -106,10 +128,18 @@ impl<'a> Iterator for Parser<'a> {
                     Vec::with_capacity(self.sizes.1.max(1)),
                 )
             });
-            let parsed = cursor.point(number, self.precision, self.default_time_ns, vectors);
-            if let Ok(point) = &parsed {
+            let parsed = cursor.point(
+                number,
+                self.precision,
+                self.default_time_ns,
+                vectors,
+                &mut self.seen_series,
+            );
+            if let Ok((point, series)) = &parsed {
                 self.sizes = (point.tags.len(), point.fields.len());
+                self.current_series = series;
             }
+            let parsed = parsed.map(|(point, _)| point);
             return Some(parsed.map_err(|(position, kind)| {
                 LineError::new(number, offset + position + 1, kind, text)
             }));
@@ -207,20 +237,17 @@ impl<'a> Cursor<'a> {
         self.i >= self.b.len()
     }
 
+    /// The point, and its measurement and tag set as written.
     fn point(
         &mut self,
         line: usize,
         precision: Precision,
         default_time_ns: i64,
         (mut tags, fields): (Tags<'a>, Fields<'a>),
-    ) -> Result<Point<'a>, Failure> {
-        let measurement = self.name(Element::Measurement)?;
-        if measurement.is_empty() {
-            return Err((0, ErrorKind::MissingMeasurement));
-        }
-        if self.peek() == Some(b',') {
-            self.tags(&mut tags)?;
-        }
+        seen: &mut SeenSeries<'a>,
+    ) -> Result<(Point<'a>, &'a str), Failure> {
+        let measurement = self.series(&mut tags, seen)?;
+        let series = &self.s[..self.i];
         match self.peek() {
             None => return Err((self.i, ErrorKind::MissingFieldSet)),
             Some(b' ') => {}
@@ -232,13 +259,49 @@ impl<'a> Cursor<'a> {
         }
         let fields = self.fields(fields)?;
         let time_ns = self.timestamp(precision)?.unwrap_or(default_time_ns);
-        Ok(Point {
+        let point = Point {
             line,
             measurement,
             tags,
             fields,
             time_ns,
-        })
+        };
+        Ok((point, series))
+    }
+
+    /// The measurement, and the tags into `tags`. A series text seen before is taken from
+    /// `seen`: its text reaches the first space and has no escapes, so it parses exactly as
+    /// it did then, whatever follows it.
+    fn series(
+        &mut self,
+        tags: &mut Tags<'a>,
+        seen: &mut SeenSeries<'a>,
+    ) -> Result<Cow<'a, str>, Failure> {
+        let plain = match memchr2(b' ', b'\\', self.b) {
+            Some(space) if self.b[space] == b' ' => Some(&self.s[..space]),
+            _ => None,
+        };
+        if let Some(text) = plain {
+            if let Some((measurement, known)) = seen.get(text) {
+                tags.extend(known.iter().cloned());
+                self.i = text.len();
+                return Ok(measurement.clone());
+            }
+        }
+        let measurement = self.name(Element::Measurement)?;
+        if measurement.is_empty() {
+            return Err((0, ErrorKind::MissingMeasurement));
+        }
+        if self.peek() == Some(b',') {
+            self.tags(tags)?;
+        }
+        if let Some(text) = plain.filter(|text| text.len() == self.i) {
+            if seen.len() == SEEN_SERIES_LIMIT {
+                seen.clear();
+            }
+            seen.insert(text, (measurement.clone(), tags.clone()));
+        }
+        Ok(measurement)
     }
 
     /// Skips one or more spaces; false when there was none.
