@@ -165,7 +165,7 @@ impl MeasurementBatch {
         let series = match self.series_as_listed.get(series_text) {
             Some(&n) => n,
             None => {
-                let n = self.series_number(&point.tags);
+                let n = self.canonical_series_number(&point.tags);
                 self.series_as_listed.insert(series_text.into(), n);
                 n
             }

@@ -623,3 +623,27 @@ fn fingerprint(key: &str) -> u64 {
     let h = mix(b.len() as u64, b[0]);
     mix(mix(h, b[b.len() / 2]), b[b.len() - 1])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_series_remembered_stay_within_their_limit() {
+        let series = 3 * SEEN_SERIES_LIMIT;
+        let input: String = (0..series)
+            .map(|i| format!("m,host=h{i} v=1 {i}\n"))
+            .collect();
+        let options = ParseOptions {
+            precision: Precision::Nanoseconds,
+            now_ns: 0,
+        };
+        let mut parser = Parser::new(&input, options);
+        let mut most = 0;
+        while let Some(point) = parser.next() {
+            point.unwrap();
+            most = most.max(parser.seen_series.len());
+        }
+        assert_eq!(most, SEEN_SERIES_LIMIT);
+    }
+}

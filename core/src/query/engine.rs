@@ -824,17 +824,37 @@ mod tests {
         assert_eq!(engine.plans.borrow().len(), 3);
     }
 
-    /// Runs `request` over `file` to its end: the finished query and the rows it returned.
+    /// The name of the one file `run_rows` queries.
+    const FILE_NAME: &str = "1-1.parquet";
+
+    /// Runs a query of the `columns` of the rows passing `filters` over one file of a
+    /// table, `FILE_NAME`, to its end: the finished query and the rows it returned.
     fn run_rows(
         engine: &Engine,
-        request: &QueryRequest,
-        file: StoredFile,
+        schema: &TableSchema,
+        bytes: bytes::Bytes,
+        filters: Vec<Expr>,
+        columns: &[&str],
     ) -> (RunningQuery, usize) {
+        let file = StoredFile {
+            name: FILE_NAME.to_owned(),
+            bytes,
+        };
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters,
+            shape: Shape::Rows {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
         let limits = Limits {
             memory_bytes: 16 << 20,
         };
         let mut query = engine
-            .start(request, &[], vec![file], &limits, &|| false)
+            .start(&request, &[], vec![file], &limits, &|| false)
             .unwrap();
         let mut rows = 0;
         while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
@@ -869,27 +889,14 @@ mod tests {
         let rows = crate::parquet_file::PAGE_ROWS * 4;
         let lines: String = (0..rows).map(|t| format!("m,host=a v={t} {t}\n")).collect();
         let (schema, bytes) = stored_table(&lines);
-        let file = StoredFile {
-            name: "1-1.parquet".to_owned(),
-            bytes,
-        };
         let third_page = (crate::parquet_file::PAGE_ROWS * 2) as i64;
         let at = |ns| Expr::Value(Value::Integer(ns));
-        let request = QueryRequest {
-            columns: schema.columns().to_vec(),
-            filters: vec![
-                Expr::compare(CompareOp::GreaterOrEqual, Expr::TimeNs, at(third_page + 10)),
-                Expr::compare(CompareOp::Less, Expr::TimeNs, at(third_page + 20)),
-            ],
-            shape: Shape::Rows {
-                columns: vec!["v".to_owned()],
-            },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let filters = vec![
+            Expr::compare(CompareOp::GreaterOrEqual, Expr::TimeNs, at(third_page + 10)),
+            Expr::compare(CompareOp::Less, Expr::TimeNs, at(third_page + 20)),
+        ];
         let engine = Engine::new(1, || {}).unwrap();
-        let (query, rows) = run_rows(&engine, &request, file);
+        let (query, rows) = run_rows(&engine, &schema, bytes, filters, &["v"]);
         assert_eq!(rows, 10);
         assert_eq!(pages_pruned_and_kept(&query.plan), (3, 1));
     }
@@ -897,33 +904,20 @@ mod tests {
     #[test]
     fn a_query_leaves_each_files_page_index_cached_with_its_footer() {
         let (schema, bytes) = stored_table("m,host=a v=1 1\nm,host=b v=2 2\n");
-        let file = StoredFile {
-            name: "1-1.parquet".to_owned(),
-            bytes,
-        };
-        let request = QueryRequest {
-            columns: schema.columns().to_vec(),
-            filters: vec![Expr::compare(
-                CompareOp::GreaterOrEqual,
-                Expr::TimeNs,
-                Expr::Value(Value::Integer(2)),
-            )],
-            shape: Shape::Rows {
-                columns: vec!["host".to_owned()],
-            },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let filters = vec![Expr::compare(
+            CompareOp::GreaterOrEqual,
+            Expr::TimeNs,
+            Expr::Value(Value::Integer(2)),
+        )];
         let engine = Engine::new(1, || {}).unwrap();
-        let (_, rows) = run_rows(&engine, &request, file);
+        let (_, rows) = run_rows(&engine, &schema, bytes, filters, &["host"]);
         assert_eq!(rows, 1);
         let cached = engine
             .context
             .runtime_env()
             .cache_manager
             .get_file_metadata_cache()
-            .get(&Path::from("1-1.parquet"))
+            .get(&Path::from(FILE_NAME))
             .expect("the footer is cached");
         assert_eq!(
             cached.file_metadata.extra_info().get("page_index"),
