@@ -1,5 +1,11 @@
 """The engines a query runs on, each with two threads: PostgreSQL (a heap table or a
-tsparquet measurement table, chosen by search_path) and DuckDB over exported Parquet."""
+tsparquet measurement table, chosen by search_path) and DuckDB over exported Parquet.
+
+A query is timed from sending it until its whole result is in the client's memory in the
+driver's own form (libpq's result for PostgreSQL, an Arrow table for DuckDB), as TSBS's
+query runner times it. Turning the rows into Python values is the client's work, not the
+engine's, and for a query returning many rows it is most of what this client waits for:
+that time is reported apart."""
 
 import datetime as dt
 import decimal
@@ -19,9 +25,13 @@ class Postgres:
         self.conn.execute(f"SET search_path = {schema}, public")
 
     def run(self, sql):
+        """(seconds until libpq holds the whole result, seconds until its rows are Python
+        values, the rows): psycopg converts values on fetch."""
         started = time.perf_counter()
-        rows = self.conn.execute(sql).fetchall()
-        return time.perf_counter() - started, rows
+        cursor = self.conn.execute(sql)
+        received = time.perf_counter() - started
+        rows = cursor.fetchall()
+        return received, time.perf_counter() - started, rows
 
 
 class DuckDB:
@@ -36,9 +46,14 @@ class DuckDB:
         )
 
     def run(self, sql):
+        """As `Postgres.run`, from two runs: DuckDB runs a query as its result is fetched,
+        so the first is timed until the result is an Arrow table."""
+        started = time.perf_counter()
+        self.conn.sql(sql).to_arrow_table()
+        received = time.perf_counter() - started
         started = time.perf_counter()
         rows = self.conn.execute(sql).fetchall()
-        return time.perf_counter() - started, rows
+        return received, time.perf_counter() - started, rows
 
 
 def normalise(value):

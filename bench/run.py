@@ -96,7 +96,9 @@ def ingest(conn, files, rows, rounds):
     def heap(schema, indexes):
         def prepare():
             conn.execute(f"CREATE SCHEMA {schema}")
-            conn.execute(f"CREATE TABLE {schema}.cpu ({HEAP_COLUMNS})")
+            # Each method is timed alone: autovacuum of a table just loaded would otherwise
+            # scan it while the next methods load (heap.cpu is vacuumed before the queries).
+            conn.execute(f"CREATE TABLE {schema}.cpu ({HEAP_COLUMNS}) WITH (autovacuum_enabled = off)")
             for columns in indexes:
                 conn.execute(f"CREATE INDEX ON {schema}.cpu ({columns})")
         return prepare, lambda: copy_csv(conn, f"{schema}.cpu", files["csv"])
@@ -121,10 +123,12 @@ def ingest(conn, files, rows, rounds):
             prepare()
             conn.execute("CHECKPOINT")
             seconds[label].append(timed(load))
+            say(f"  {seconds[label][-1]:.2f} s")
             count = conn.execute(f"SELECT count(*) FROM {schema}.cpu").fetchone()[0]
             assert count == rows, f"{schema}.cpu has {count} rows, expected {rows}"
     conn.execute("DROP SCHEMA heap_plain CASCADE")
     conn.execute("DROP SCHEMA heap_one_index CASCADE")
+    conn.execute("ALTER TABLE heap.cpu RESET (autovacuum_enabled)")
     conn.execute("VACUUM ANALYZE heap.cpu")
     return [(label, statistics.median(seconds[label])) for label, *_ in methods]
 
@@ -159,19 +163,22 @@ def queries(dsn, export_dir, hosts, end, params_per_type, runs):
         engines.DuckDB(f"{export_dir}/*.parquet"),
     ]
     timings = {}
+    converted = {}
     mismatches = []
     for query_type, (make_sql, ordered) in QUERY_TYPES.items():
         parameters = Parameters(seed=123, hosts=hosts, start=START, end=end)
         sqls = [make_sql(parameters) for _ in range(params_per_type)]
         for runner in runners:
             timings[(query_type, runner.name)] = []
+            converted[(query_type, runner.name)] = []
         for sql in sqls:
             reference = None
             for runner in runners:
                 runner.run(sql)  # warm the cache
                 for _ in range(runs):
-                    seconds, rows = runner.run(sql)
-                    timings[(query_type, runner.name)].append(seconds)
+                    received, as_python, rows = runner.run(sql)
+                    timings[(query_type, runner.name)].append(received)
+                    converted[(query_type, runner.name)].append(as_python)
                 result = engines.comparable(rows, ordered)
                 if reference is None:
                     reference = (runner.name, result)
@@ -179,7 +186,7 @@ def queries(dsn, export_dir, hosts, end, params_per_type, runs):
                     mismatches.append(f"{query_type}: {runner.name} differs from {reference[0]} ({len(result)} vs {len(reference[1])} rows)\n{sql}")
         medians = {runner.name: statistics.median(timings[(query_type, runner.name)]) * 1000 for runner in runners}
         say(f"query {query_type}: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in medians.items()))
-    return [r.name for r in runners], timings, mismatches
+    return [r.name for r in runners], timings, converted, mismatches
 
 
 def percentile(values, p):
@@ -254,7 +261,7 @@ def main():
 
     failed = False
     if args.only in (None, "query"):
-        names, timings, mismatches = queries(args.dsn, args.export_dir, hosts, end, params_per_type, runs)
+        names, timings, converted, mismatches = queries(args.dsn, args.export_dir, hosts, end, params_per_type, runs)
         medians = {key: statistics.median(v) * 1000 for key, v in timings.items()}
         table_rows = []
         for query_type in QUERY_TYPES:
@@ -269,11 +276,22 @@ def main():
         chart_name = f"{stem}.png"
         report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, medians)
         header = ["query type"] + [f"{n} median / p95 ms" for n in names] + ["tsparquet speed-up vs heap", "tsparquet vs DuckDB (>1: faster)"]
+        converted_medians = {key: statistics.median(v) * 1000 for key, v in converted.items()}
+        converted_rows = [
+            [query_type] + [f"{converted_medians[(query_type, name)]:.1f}" for name in names]
+            + [f"{converted_medians[(query_type, names[0])] / converted_medians[(query_type, names[1])]:.3g}x",
+               f"{converted_medians[(query_type, names[2])] / converted_medians[(query_type, names[1])]:.3g}x"]
+            for query_type in QUERY_TYPES
+        ]
         agreement = "All engines returned the same rows for every query." if not mismatches else "MISMATCHES:\n\n```\n" + "\n\n".join(mismatches) + "\n```"
         sections.append(
             f"## Queries\n\n{params_per_type} parameter sets per query type, {runs} timed runs each after a warm-up run (hot cache), "
-            "two threads per engine, latency measured at the client.\n\n"
+            "two threads per engine, latency measured at the client until the whole result has arrived (before converting it to Python values).\n\n"
             + report.table(header, table_rows) + f"\n\n![query latencies]({chart_name})\n\n{agreement}"
+            + "\n\n### Including the rows' conversion to Python values\n\n"
+            "The same runs, each timed until psycopg's `fetchall()` (DuckDB: `fetchall()` in a run of its own) has "
+            "made every value a Python object, as a Python program waits for them.\n\n"
+            + report.table(["query type"] + [f"{n} median ms" for n in names] + header[-2:], converted_rows)
         )
         summary.append(f"queries: {len(QUERY_TYPES)} types, " + ("all engines agree" if not mismatches else f"{len(mismatches)} MISMATCHES"))
         failed = bool(mismatches)
