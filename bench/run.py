@@ -189,6 +189,29 @@ def queries(dsn, export_dir, hosts, end, params_per_type, runs):
     return [r.name for r in runners], timings, converted, mismatches
 
 
+def milliseconds(timings):
+    """The median milliseconds of each (query type, engine)."""
+    return {key: statistics.median(seconds) * 1000 for key, seconds in timings.items()}
+
+
+def latency_rows(timings, names, spread):
+    """A row per query type: each engine's median (and p95, with `spread`), then
+    tsparquet's speed-up over the heap table and over DuckDB."""
+    medians = milliseconds(timings)
+    rows = []
+    for query_type in QUERY_TYPES:
+        cells = [query_type]
+        for name in names:
+            cell = f"{medians[(query_type, name)]:.1f}"
+            if spread:
+                cell += f" / {percentile([t * 1000 for t in timings[(query_type, name)]], 95):.1f}"
+            cells.append(cell)
+        ours = medians[(query_type, names[1])]
+        cells += [f"{medians[(query_type, names[0])] / ours:.3g}x", f"{medians[(query_type, names[2])] / ours:.3g}x"]
+        rows.append(cells)
+    return rows
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -262,36 +285,20 @@ def main():
     failed = False
     if args.only in (None, "query"):
         names, timings, converted, mismatches = queries(args.dsn, args.export_dir, hosts, end, params_per_type, runs)
-        medians = {key: statistics.median(v) * 1000 for key, v in timings.items()}
-        table_rows = []
-        for query_type in QUERY_TYPES:
-            heap = medians[(query_type, names[0])]
-            cells = [query_type]
-            for name in names:
-                values = [t * 1000 for t in timings[(query_type, name)]]
-                cells.append(f"{statistics.median(values):.1f} / {percentile(values, 95):.1f}")
-            cells.append(f"{heap / medians[(query_type, names[1])]:.3g}x")
-            cells.append(f"{medians[(query_type, names[2])] / medians[(query_type, names[1])]:.3g}x")
-            table_rows.append(cells)
         chart_name = f"{stem}.png"
-        report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, medians)
-        header = ["query type"] + [f"{n} median / p95 ms" for n in names] + ["tsparquet speed-up vs heap", "tsparquet vs DuckDB (>1: faster)"]
-        converted_medians = {key: statistics.median(v) * 1000 for key, v in converted.items()}
-        converted_rows = [
-            [query_type] + [f"{converted_medians[(query_type, name)]:.1f}" for name in names]
-            + [f"{converted_medians[(query_type, names[0])] / converted_medians[(query_type, names[1])]:.3g}x",
-               f"{converted_medians[(query_type, names[2])] / converted_medians[(query_type, names[1])]:.3g}x"]
-            for query_type in QUERY_TYPES
-        ]
+        report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, milliseconds(timings))
+        ratios = ["tsparquet speed-up vs heap", "tsparquet vs DuckDB (>1: faster)"]
+        header = ["query type"] + [f"{n} median / p95 ms" for n in names] + ratios
         agreement = "All engines returned the same rows for every query." if not mismatches else "MISMATCHES:\n\n```\n" + "\n\n".join(mismatches) + "\n```"
         sections.append(
             f"## Queries\n\n{params_per_type} parameter sets per query type, {runs} timed runs each after a warm-up run (hot cache), "
             "two threads per engine, latency measured at the client until the whole result has arrived (before converting it to Python values).\n\n"
-            + report.table(header, table_rows) + f"\n\n![query latencies]({chart_name})\n\n{agreement}"
+            + report.table(header, latency_rows(timings, names, spread=True)) + f"\n\n![query latencies]({chart_name})\n\n{agreement}"
             + "\n\n### Including the rows' conversion to Python values\n\n"
             "The same runs, each timed until psycopg's `fetchall()` (DuckDB: `fetchall()` in a run of its own) has "
             "made every value a Python object, as a Python program waits for them.\n\n"
-            + report.table(["query type"] + [f"{n} median ms" for n in names] + header[-2:], converted_rows)
+            + report.table(["query type"] + [f"{n} median ms" for n in names] + ratios,
+                           latency_rows(converted, names, spread=False))
         )
         summary.append(f"queries: {len(QUERY_TYPES)} types, " + ("all engines agree" if not mismatches else f"{len(mismatches)} MISMATCHES"))
         failed = bool(mismatches)
