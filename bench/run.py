@@ -80,18 +80,29 @@ HEAP_COLUMNS = ", ".join(
 
 def ingest(conn, files, rows, rounds):
     """Loads every engine's copy of the data, `rounds` times in turn so that every method
-    meets the same noise of a shared machine; returns (label, median seconds) per method.
-    The tables of the last round stay for the queries."""
+    meets the same noise of a shared machine. Returns (label, median seconds) per method,
+    and per size of write_lp call (label, median seconds of receiving its texts alone,
+    median seconds of the write_lp method). The tables of the last round stay for the
+    queries."""
     lines = files["lp"].read_text().splitlines(keepends=True)
+    large = min(LARGE_CALL_LINES, len(lines))
+    texts = {size: ["".join(lines[i:i + size]) for i in range(0, len(lines), size)] for size in (BATCH_LINES, large)}
 
     def in_calls_of(size, database):
-        texts = ["".join(lines[i:i + size]) for i in range(0, len(lines), size)]
-
         def write():
-            for text in texts:
+            for text in texts[size]:
                 conn.execute("SELECT written FROM tsparquet.write_lp(%s, %s)", (database, text))
 
         return write
+
+    def received_in_calls_of(size):
+        """The same texts sent the same way to a function that only takes them in: what
+        PostgreSQL's receiving and text input of the arguments alone take."""
+        def receive():
+            for text in texts[size]:
+                conn.execute("SELECT octet_length(%s::text)", (text,))
+
+        return receive
 
     def heap(schema, indexes):
         def prepare():
@@ -103,7 +114,6 @@ def ingest(conn, files, rows, rounds):
                 conn.execute(f"CREATE INDEX ON {schema}.cpu ({columns})")
         return prepare, lambda: copy_csv(conn, f"{schema}.cpu", files["csv"])
 
-    large = min(LARGE_CALL_LINES, len(lines))
     methods = [
         ("PostgreSQL COPY CSV, heap without indexes", "heap_plain", *heap("heap_plain", [])),
         ("PostgreSQL COPY CSV, heap with index on (hostname, time)", "heap_one_index",
@@ -114,6 +124,10 @@ def ingest(conn, files, rows, rounds):
         (f"tsparquet write_lp, {BATCH_LINES}-line batches", "bench_batched", lambda: None,
          in_calls_of(BATCH_LINES, "bench_batched")),
         (f"tsparquet write_lp, {large:,}-line calls", "bench", lambda: None, in_calls_of(large, "bench")),
+    ]
+    receiving = [
+        (f"PostgreSQL receiving the {BATCH_LINES}-line batches alone", received_in_calls_of(BATCH_LINES)),
+        (f"PostgreSQL receiving the {large:,}-line calls alone", received_in_calls_of(large)),
     ]
     seconds = {label: [] for label, *_ in methods}
     for round_number in range(1, rounds + 1):
@@ -126,11 +140,19 @@ def ingest(conn, files, rows, rounds):
             say(f"  {seconds[label][-1]:.2f} s")
             count = conn.execute(f"SELECT count(*) FROM {schema}.cpu").fetchone()[0]
             assert count == rows, f"{schema}.cpu has {count} rows, expected {rows}"
+        for label, receive in receiving:
+            say(f"ingest, round {round_number} of {rounds}: {label}")
+            seconds.setdefault(label, []).append(timed(receive))
+            say(f"  {seconds[label][-1]:.2f} s")
     conn.execute("DROP SCHEMA heap_plain CASCADE")
     conn.execute("DROP SCHEMA heap_one_index CASCADE")
     conn.execute("ALTER TABLE heap.cpu RESET (autovacuum_enabled)")
     conn.execute("VACUUM ANALYZE heap.cpu")
-    return [(label, statistics.median(seconds[label])) for label, *_ in methods]
+    medians = {label: statistics.median(times) for label, times in seconds.items()}
+    loads = [(label, medians[label]) for label, *_ in methods]
+    # Each receiving method beside the write_lp method that sends the same texts.
+    received = [(label, medians[label], medians[methods[-2 + i][0]]) for i, (label, _) in enumerate(receiving)]
+    return loads, received
 
 
 def storage(conn, export_dir, rows):
@@ -161,6 +183,7 @@ def queries(dsn, export_dir, hosts, end, params_per_type, runs):
         engines.Postgres(dsn, "heap", "PostgreSQL heap"),
         engines.Postgres(dsn, "bench", "tsparquet"),
         engines.DuckDB(f"{export_dir}/*.parquet"),
+        engines.StoredResult(dsn),
     ]
     timings = {}
     converted = {}
@@ -246,7 +269,7 @@ def main():
     loaded = conn.execute("SELECT to_regclass('bench.cpu') IS NOT NULL AND to_regclass('heap.cpu') IS NOT NULL").fetchone()[0] \
         and conn.execute("SELECT count(*) FROM heap.cpu").fetchone()[0] == rows
     if args.only in (None, "ingest") or not loaded:
-        results = ingest(conn, files, rows, rounds)
+        results, received = ingest(conn, files, rows, rounds)
         one_index = dict(results)["PostgreSQL COPY CSV, heap with index on (hostname, time)"]
         two_indexes = dict(results)["PostgreSQL COPY CSV, heap with 2 indexes"]
         table_rows = [(label, f"{rows / s:,.0f}", f"{s:.2f}", f"{one_index / s:.2f}x", f"{two_indexes / s:.2f}x")
@@ -254,7 +277,13 @@ def main():
         sections.append(f"## Ingest\n\nAll from a client over loopback (psycopg), into the same cluster; {rounds} round(s) of every method in turn, "
                         "median seconds.\n\n"
                         + report.table(["method", "rows/s", "seconds", "vs heap COPY, (hostname, time) index",
-                                        "vs heap COPY, 2 indexes"], table_rows))
+                                        "vs heap COPY, 2 indexes"], table_rows)
+                        + "\n\nPostgreSQL's own part of the write_lp calls: the same texts sent the same way to "
+                        "`SELECT octet_length($1::text)`, which only receives them.\n\n"
+                        + report.table(["texts", "seconds", "write_lp seconds", "share of write_lp's time"],
+                                       [(label, f"{s:.2f}", f"{w:.2f}", f"{s / w:.0%}") for label, s, w in received]))
+        for label, s, w in received:
+            summary.append(f"ingest: {label}: {s:.2f} s of write_lp's {w:.2f} s")
         for label, s in results[3:]:
             summary.append(f"ingest: {label} {rows / s:,.0f} rows/s = {one_index / s:.2f}x heap COPY with the (hostname, time) index")
 
@@ -286,13 +315,15 @@ def main():
     if args.only in (None, "query"):
         names, timings, converted, mismatches = queries(args.dsn, args.export_dir, hosts, end, params_per_type, runs)
         chart_name = f"{stem}.png"
-        report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names, milliseconds(timings))
+        report.chart(ROOT / "results" / chart_name, list(QUERY_TYPES), names[:3], milliseconds(timings))
         ratios = ["tsparquet speed-up vs heap", "tsparquet vs DuckDB (>1: faster)"]
         header = ["query type"] + [f"{n} median / p95 ms" for n in names] + ratios
         agreement = "All engines returned the same rows for every query." if not mismatches else "MISMATCHES:\n\n```\n" + "\n\n".join(mismatches) + "\n```"
         sections.append(
             f"## Queries\n\n{params_per_type} parameter sets per query type, {runs} timed runs each after a warm-up run (hot cache), "
-            "two threads per engine, latency measured at the client until the whole result has arrived (before converting it to Python values).\n\n"
+            "two threads per engine, latency measured at the client until the whole result has arrived (before converting it to Python values). "
+            "The last column is no engine but a floor: PostgreSQL sending a copy of the heap table's result, kept in a table of its own "
+            "(`SELECT * FROM` it), the least time a query served by PostgreSQL can take to deliver those rows.\n\n"
             + report.table(header, latency_rows(timings, names, spread=True)) + f"\n\n![query latencies]({chart_name})\n\n{agreement}"
             + "\n\n### Including the rows' conversion to Python values\n\n"
             "The same runs, each timed until psycopg's `fetchall()` (DuckDB: `fetchall()` in a run of its own) has "

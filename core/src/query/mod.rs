@@ -12,6 +12,7 @@ mod narrow_sums;
 mod plan_cache;
 pub mod request;
 mod series_extremes;
+mod time_bin;
 mod translate;
 
 pub use engine::{Engine, Limits, Output, RunningQuery};

@@ -19,6 +19,7 @@ use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchem
 use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
+use super::time_bin::time_bin;
 use super::QueryError;
 use crate::schema::TIME_COLUMN;
 use crate::time::postgres_micros_to_unix_nanos;
@@ -194,17 +195,11 @@ impl Translator<'_> {
         time: &Expr,
         output: BinOutput,
     ) -> Result<DfExpr, QueryError> {
-        if width <= 0 || width.checked_mul(2).is_none() {
+        if width <= 0 {
             return Err(QueryError::Unsupported(format!("a bin of {width} ns")));
         }
         let ns = cast(self.time_source(time)?, DataType::Int64);
-        let since_origin = match origin {
-            0 => ns.clone(),
-            origin => ns.clone() - lit(origin),
-        };
-        // The Euclidean remainder, so times before the origin floor as Postgres does.
-        let remainder = ((since_origin % lit(width)) + lit(width)) % lit(width);
-        let start = ns - remainder;
+        let start = time_bin(ns, width, origin);
         Ok(match output {
             BinOutput::Timestamp => cast(start, stored_time_type()),
             BinOutput::EpochSeconds => start / lit(NANOS_PER_SECOND),
