@@ -35,11 +35,14 @@ class Postgres:
 
 
 class StoredResult(Postgres):
-    """PostgreSQL sending a copy of a query's result kept in a table of its own: the least
-    time any query served by PostgreSQL can take to deliver those rows to this client."""
+    """PostgreSQL sending a copy of a query's result kept in a table of its own (a plain
+    sequential scan): about the least time a query served by PostgreSQL takes to deliver
+    those rows to this client. Its tables are dropped with `close`."""
 
     def __init__(self, dsn):
         super().__init__(dsn, "heap", "stored result (PostgreSQL)")
+        # One process reads the table, so the rows come in the order they were stored.
+        self.conn.execute("SET max_parallel_workers_per_gather = 0")
         self.conn.execute("DROP SCHEMA IF EXISTS bench_result CASCADE")
         self.conn.execute("CREATE SCHEMA bench_result")
         self.tables = {}
@@ -52,6 +55,9 @@ class StoredResult(Postgres):
             self.conn.execute(f"CREATE TABLE {table} AS {sql}")
             self.conn.execute(f"VACUUM ANALYZE {table}")
         return super().run(f"SELECT * FROM {table}")
+
+    def close(self):
+        self.conn.execute("DROP SCHEMA bench_result CASCADE")
 
 
 class DuckDB:

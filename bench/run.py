@@ -125,9 +125,11 @@ def ingest(conn, files, rows, rounds):
          in_calls_of(BATCH_LINES, "bench_batched")),
         (f"tsparquet write_lp, {large:,}-line calls", "bench", lambda: None, in_calls_of(large, "bench")),
     ]
+    # Each beside the label of the write_lp method that sends the same texts.
     receiving = [
-        (f"PostgreSQL receiving the {BATCH_LINES}-line batches alone", received_in_calls_of(BATCH_LINES)),
-        (f"PostgreSQL receiving the {large:,}-line calls alone", received_in_calls_of(large)),
+        (f"PostgreSQL receiving the {BATCH_LINES}-line batches alone", received_in_calls_of(BATCH_LINES),
+         methods[4][0]),
+        (f"PostgreSQL receiving the {large:,}-line calls alone", received_in_calls_of(large), methods[5][0]),
     ]
     seconds = {label: [] for label, *_ in methods}
     for round_number in range(1, rounds + 1):
@@ -140,7 +142,7 @@ def ingest(conn, files, rows, rounds):
             say(f"  {seconds[label][-1]:.2f} s")
             count = conn.execute(f"SELECT count(*) FROM {schema}.cpu").fetchone()[0]
             assert count == rows, f"{schema}.cpu has {count} rows, expected {rows}"
-        for label, receive in receiving:
+        for label, receive, _ in receiving:
             say(f"ingest, round {round_number} of {rounds}: {label}")
             seconds.setdefault(label, []).append(timed(receive))
             say(f"  {seconds[label][-1]:.2f} s")
@@ -150,8 +152,7 @@ def ingest(conn, files, rows, rounds):
     conn.execute("VACUUM ANALYZE heap.cpu")
     medians = {label: statistics.median(times) for label, times in seconds.items()}
     loads = [(label, medians[label]) for label, *_ in methods]
-    # Each receiving method beside the write_lp method that sends the same texts.
-    received = [(label, medians[label], medians[methods[-2 + i][0]]) for i, (label, _) in enumerate(receiving)]
+    received = [(label, medians[label], medians[write_lp]) for label, _, write_lp in receiving]
     return loads, received
 
 
@@ -209,6 +210,7 @@ def queries(dsn, export_dir, hosts, end, params_per_type, runs):
                     mismatches.append(f"{query_type}: {runner.name} differs from {reference[0]} ({len(result)} vs {len(reference[1])} rows)\n{sql}")
         medians = {runner.name: statistics.median(timings[(query_type, runner.name)]) * 1000 for runner in runners}
         say(f"query {query_type}: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in medians.items()))
+    runners[-1].close()
     return [r.name for r in runners], timings, converted, mismatches
 
 
@@ -322,8 +324,8 @@ def main():
         sections.append(
             f"## Queries\n\n{params_per_type} parameter sets per query type, {runs} timed runs each after a warm-up run (hot cache), "
             "two threads per engine, latency measured at the client until the whole result has arrived (before converting it to Python values). "
-            "The last column is no engine but a floor: PostgreSQL sending a copy of the heap table's result, kept in a table of its own "
-            "(`SELECT * FROM` it), the least time a query served by PostgreSQL can take to deliver those rows.\n\n"
+            "The stored result column is no engine but an approximate floor: PostgreSQL sending a copy of the heap table's result, "
+            "kept in a table of its own (`SELECT * FROM` it), about the least time a query served by PostgreSQL takes to deliver those rows.\n\n"
             + report.table(header, latency_rows(timings, names, spread=True)) + f"\n\n![query latencies]({chart_name})\n\n{agreement}"
             + "\n\n### Including the rows' conversion to Python values\n\n"
             "The same runs, each timed until psycopg's `fetchall()` (DuckDB: `fetchall()` in a run of its own) has "

@@ -116,6 +116,7 @@ INSERT INTO queries (sql) VALUES
      WHERE time >= '2024-01-01 12:00' AND time < '2024-01-02 00:00' GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT date_bin('15 minutes', time, '2024-01-01 00:05+00'), count(*), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT date_bin('1 day 2 hours', time, '1969-12-31 00:00+00') AS bin, count(*) FROM TABLE GROUP BY bin ORDER BY bin$$),
+  ($$SELECT date_bin('1 hour', time, '1700-01-01 00:00+00'), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT tsparquet.time_bucket('1 hour', time), host, avg(u) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT tsparquet.time_bucket('1 day', time, '2023-12-31 12:00+00'), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT date_bin('1 hour', time, now()), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
