@@ -88,21 +88,21 @@ def ingest(conn, files, rows, rounds):
     large = min(LARGE_CALL_LINES, len(lines))
     texts = {size: ["".join(lines[i:i + size]) for i in range(0, len(lines), size)] for size in (BATCH_LINES, large)}
 
-    def in_calls_of(size, database):
-        def write():
+    def calls_of(size, sql, *args):
+        """Runs `sql` with `args` and each of the texts of `size` lines, as a client sends them."""
+        def call():
             for text in texts[size]:
-                conn.execute("SELECT written FROM tsparquet.write_lp(%s, %s)", (database, text))
+                conn.execute(sql, (*args, text))
 
-        return write
+        return call
+
+    def in_calls_of(size, database):
+        return calls_of(size, "SELECT written FROM tsparquet.write_lp(%s, %s)", database)
 
     def received_in_calls_of(size):
         """The same texts sent the same way to a function that only takes them in: what
         PostgreSQL's receiving and text input of the arguments alone take."""
-        def receive():
-            for text in texts[size]:
-                conn.execute("SELECT octet_length(%s::text)", (text,))
-
-        return receive
+        return calls_of(size, "SELECT octet_length(%s::text)")
 
     def heap(schema, indexes):
         def prepare():

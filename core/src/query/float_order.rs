@@ -11,13 +11,15 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow::array::{ArrayRef, AsArray};
+use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
+
+use super::columnar::map_values;
 
 /// The representative of `value`'s class under Postgres' float ordering.
 pub fn canonical(value: f64) -> f64 {
@@ -96,29 +98,24 @@ impl ScalarUDFImpl for FloatUdf {
         let [argument] = args.args.as_slice() else {
             return exec_err!("{} takes one argument", self.name());
         };
-        let array = argument.to_array(args.number_rows)?;
-        let mapped: ArrayRef = match self.mapping {
-            Mapping::Canonical => Arc::new(
-                array
-                    .as_primitive::<Float64Type>()
-                    .unary::<_, Float64Type>(canonical),
-            ),
-            Mapping::ToKey => Arc::new(
-                array
-                    .as_primitive::<Float64Type>()
-                    .unary::<_, Int64Type>(order_key),
-            ),
-            Mapping::FromKey => Arc::new(
-                array
-                    .as_primitive::<Int64Type>()
-                    .unary::<_, Float64Type>(from_order_key),
-            ),
-        };
-        Ok(match argument {
-            ColumnarValue::Scalar(_) => {
-                ColumnarValue::Scalar(ScalarValue::try_from_array(&mapped, 0)?)
-            }
-            ColumnarValue::Array(_) => ColumnarValue::Array(mapped),
+        map_values(argument, |array| {
+            Ok(match self.mapping {
+                Mapping::Canonical => Arc::new(
+                    array
+                        .as_primitive::<Float64Type>()
+                        .unary::<_, Float64Type>(canonical),
+                ),
+                Mapping::ToKey => Arc::new(
+                    array
+                        .as_primitive::<Float64Type>()
+                        .unary::<_, Int64Type>(order_key),
+                ),
+                Mapping::FromKey => Arc::new(
+                    array
+                        .as_primitive::<Int64Type>()
+                        .unary::<_, Float64Type>(from_order_key),
+                ),
+            })
         })
     }
 }

@@ -3,6 +3,7 @@
 //! executor runs it over the table's Parquet files on the backend thread.
 
 mod column_facts;
+mod columnar;
 mod engine;
 pub mod expr;
 mod file_set;

@@ -9,6 +9,8 @@ use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::error::ArrowError;
 use datafusion::common::{exec_err, Result, ScalarValue};
+
+use super::columnar::map_values;
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
@@ -55,9 +57,8 @@ impl ScalarUDFImpl for TimeBin {
         if width <= 0 {
             return exec_err!("time_bin of width {width}");
         }
-        let array = times.to_array(1)?;
-        let starts: ArrayRef = Arc::new(
-            array
+        map_values(times, |array| {
+            let starts = array
                 .as_primitive::<Int64Type>()
                 .try_unary::<_, Int64Type, ArrowError>(|ns| {
                     bucket_start(ns, width, origin).ok_or_else(|| {
@@ -65,13 +66,8 @@ impl ScalarUDFImpl for TimeBin {
                             "the bucket of {ns} ns starts before the earliest stored time"
                         ))
                     })
-                })?,
-        );
-        Ok(match times {
-            ColumnarValue::Scalar(_) => {
-                ColumnarValue::Scalar(ScalarValue::try_from_array(&starts, 0)?)
-            }
-            ColumnarValue::Array(_) => ColumnarValue::Array(starts),
+                })?;
+            Ok(Arc::new(starts) as ArrayRef)
         })
     }
 }
