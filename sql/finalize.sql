@@ -25,7 +25,12 @@ CREATE TABLE tsparquet.files (
 -- Parquet is compressed already; EXTERNAL storage lets byte ranges be read without
 -- detoasting the whole value.
 ALTER TABLE tsparquet.files ALTER COLUMN data SET STORAGE EXTERNAL;
-CREATE INDEX files_table_time ON tsparquet.files (table_id, min_time_ns);
+-- Files are found by the time range they meet (max_time_ns >= start AND min_time_ns <= end).
+-- Led by the end of their range, the index reaches only the files that end after the start:
+-- a write of new points, or a query of recent hours, reads a few entries however many files
+-- a table has, and min_time_ns in the index leaves out those that begin too late without
+-- reading their rows.
+CREATE INDEX files_table_time ON tsparquet.files (table_id, max_time_ns, min_time_ns);
 REVOKE ALL ON tsparquet.files FROM PUBLIC;
 REVOKE ALL ON SEQUENCE tsparquet.table_ids FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('tsparquet.files', '');

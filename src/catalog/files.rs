@@ -63,10 +63,10 @@ pub fn in_time_range(
     except: &[i64],
 ) -> Vec<StoredFile> {
     stored_files(
-        "SELECT file_id, data FROM tsparquet.files
-         WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3
-           AND file_id <> ALL ($4)
-         ORDER BY file_id",
+        c"SELECT file_id, data FROM tsparquet.files
+          WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3
+            AND file_id <> ALL ($4)
+          ORDER BY file_id",
         &[
             table_id.into(),
             min_time_ns.into(),
@@ -79,22 +79,20 @@ pub fn in_time_range(
 /// The files `file_ids`, oldest first.
 pub fn with_ids(file_ids: &[i64]) -> Vec<StoredFile> {
     stored_files(
-        "SELECT file_id, data FROM tsparquet.files WHERE file_id = ANY ($1) ORDER BY file_id",
+        c"SELECT file_id, data FROM tsparquet.files WHERE file_id = ANY ($1) ORDER BY file_id",
         &[file_ids.to_vec().into()],
     )
 }
 
-fn stored_files(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Vec<StoredFile> {
+/// Files read by a writer, which sees every committed change and its own.
+fn stored_files(
+    sql: &'static std::ffi::CStr,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> Vec<StoredFile> {
     as_extension_owner(|| {
-        Spi::connect(|client| {
-            client
-                .select(sql, None, args)
-                .expect("read tsparquet.files")
-                .map(|row| StoredFile {
-                    file_id: row.get(1).expect("file_id").expect("file_id is not null"),
-                    data: row.get(2).expect("data").expect("data is not null"),
-                })
-                .collect()
+        statements::query(sql, args, |row| StoredFile {
+            file_id: row.get(1).expect("file_id is not null"),
+            data: row.get(2).expect("data is not null"),
         })
     })
 }

@@ -6,6 +6,7 @@
 //! then owns the new schema. Measurement tables belong to the schema's owner.
 
 mod database;
+mod memory;
 pub(crate) mod parallel;
 pub mod store;
 
@@ -44,6 +45,7 @@ impl LineWriter {
     /// Checks that the caller may write into `database`, creating it if they may.
     pub fn open(database: &str, options: ParseOptions, accept_partial: bool) -> Self {
         database::check_name(database);
+        memory::keep_freed_memory();
         lock_database(database);
         database::ensure(database);
         LineWriter {
