@@ -134,7 +134,7 @@ def ingest(conn, files, rows, rounds):
          methods[4][0]),
         (f"PostgreSQL receiving the {large:,}-line calls alone", received_in_calls_of(large), methods[5][0]),
     ]
-    seconds = {label: [] for label, *_ in methods}
+    seconds = {label: [] for label, *_ in methods + receiving}
     # tsparquet's files are rows of tsparquet.files, and dropping a round's tables leaves
     # their rows dead: vacuumed before each method, not by autovacuum during the next one,
     # as the heap tables are loaded with autovacuum off.
@@ -152,7 +152,7 @@ def ingest(conn, files, rows, rounds):
             assert count == rows, f"{schema}.cpu has {count} rows, expected {rows}"
         for label, receive, _ in receiving:
             say(f"ingest, round {round_number} of {rounds}: {label}")
-            seconds.setdefault(label, []).append(timed(receive))
+            seconds[label].append(timed(receive))
             say(f"  {seconds[label][-1]:.2f} s")
     conn.execute("DROP SCHEMA heap_plain CASCADE")
     conn.execute("DROP SCHEMA heap_one_index CASCADE")

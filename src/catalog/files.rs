@@ -84,7 +84,7 @@ pub fn with_ids(file_ids: &[i64]) -> Vec<StoredFile> {
     )
 }
 
-/// Files read by a writer, which sees every committed change and its own.
+/// Stored files as the transaction sees them (see [`statements::query`]).
 fn stored_files(
     sql: &'static std::ffi::CStr,
     args: &[pgrx::datum::DatumWithOid<'_>],

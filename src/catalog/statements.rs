@@ -1,6 +1,6 @@
-//! Read-only statements on the extension's catalog that every query runs: prepared once
-//! per backend and kept. Parsing and planning them again each time cost a tenth of a short
-//! query. Postgres' plan cache replans a kept statement when what it reads changes (a
+//! Statements on the extension's catalog that queries and writes run again and again:
+//! prepared once per backend and kept. Parsing and planning them again each time cost a
+//! tenth of a short query. Postgres' plan cache replans a kept statement when what it reads changes (a
 //! dropped and recreated extension included), so keeping them is safe.
 
 use std::cell::RefCell;

@@ -30,3 +30,38 @@ pub fn keep_freed_memory() {
         }
     });
 }
+
+#[cfg(all(target_env = "gnu", any(test, feature = "pg_test")))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    /// Bytes glibc holds in blocks mapped apart, and free bytes in its heaps.
+    fn mapped_and_free() -> (usize, usize) {
+        // SAFETY: reads the allocator's statistics.
+        let info = unsafe { libc::mallinfo2() };
+        (info.hblkhd, info.fordblks)
+    }
+
+    #[pg_test]
+    fn after_a_write_a_freed_text_sized_block_stays_for_the_next() {
+        Spi::run("SELECT tsparquet.write_lp('memory_test', 'm f=1 1')").unwrap();
+        // A 5,000-line batch's text, several times over; glibc's own default maps it apart.
+        const SIZE: usize = 24 << 20;
+        let (mapped_before, _) = mapped_and_free();
+        // SAFETY: a block of this test's own, freed before it ends.
+        unsafe {
+            let block = libc::malloc(SIZE);
+            assert!(!block.is_null());
+            assert!(
+                mapped_and_free().0 < mapped_before + SIZE,
+                "the block comes from the heap, not from a mapping of its own"
+            );
+            libc::free(block);
+        }
+        assert!(
+            mapped_and_free().1 >= SIZE,
+            "the freed block stays in the heap instead of going back to the kernel"
+        );
+    }
+}
