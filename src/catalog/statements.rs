@@ -2,6 +2,11 @@
 //! prepared once per backend and kept. Parsing and planning them again each time cost a
 //! tenth of a short query. Postgres' plan cache replans a kept statement when what it reads changes (a
 //! dropped and recreated extension included), so keeping them is safe.
+//!
+//! Each runs its generic plan. Left to choose, the plan cache planned the time-range
+//! lookups of every query anew with its values (a custom plan), as a generic plan's
+//! estimate for ranges of unknown bounds is higher, though both plans read the same index
+//! range: 5% of a short query.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -131,7 +136,12 @@ unsafe fn kept(sql: &'static CStr, args: &[DatumWithOid<'_>]) -> pg_sys::SPIPlan
         // SAFETY: prepares inside the caller's SPI connection, then moves the plan into a
         // memory context of its own that lives as long as the backend.
         let plan = unsafe {
-            let plan = pg_sys::SPI_prepare(sql.as_ptr(), args.len() as i32, types.as_mut_ptr());
+            let plan = pg_sys::SPI_prepare_cursor(
+                sql.as_ptr(),
+                args.len() as i32,
+                types.as_mut_ptr(),
+                pg_sys::CURSOR_OPT_GENERIC_PLAN as i32,
+            );
             assert!(!plan.is_null(), "prepare a catalog query");
             assert_eq!(pg_sys::SPI_keepplan(plan), 0, "keep a catalog query");
             plan

@@ -23,7 +23,7 @@ use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{cast, Expr as DfExpr, ExprSchemable};
+use datafusion::logical_expr::{cast, Expr as DfExpr, ExprSchemable, LogicalPlan};
 use datafusion::optimizer::Optimizer;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
@@ -33,6 +33,7 @@ use futures::StreamExt;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
 use super::column_facts::ColumnFacts;
+use super::direct_plan::{self, ScanFiles};
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
@@ -79,6 +80,7 @@ pub struct Engine {
     /// How every query's files are read: with the session's Parquet settings, which a
     /// table's own, left at their defaults, would override.
     listing: ListingOptions,
+    parquet: TableParquetOptions,
     /// Optimised plans of earlier queries, for later ones that differ only in their time
     /// bounds.
     plans: RefCell<PlanCache>,
@@ -110,9 +112,10 @@ impl Engine {
                 .clone(),
             ..TableParquetOptions::default()
         };
-        let format = ParquetFormat::default().with_options(parquet);
+        let format = ParquetFormat::default().with_options(parquet.clone());
         Ok(Engine {
             runtime,
+            parquet,
             listing: ListingOptions::new(Arc::new(format)).with_file_extension(".parquet"),
             planning: context.state(),
             context,
@@ -190,8 +193,7 @@ impl Engine {
         execute(plan, outputs, task, files)
     }
 
-    /// Starts `request` over the query's files, from the kept plan of an earlier query that
-    /// differed at most in its time bounds if there is one.
+    /// Starts `request` over the query's files.
     async fn run_over_files(
         &self,
         schema: SchemaRef,
@@ -200,12 +202,26 @@ impl Engine {
         task: Arc<TaskContext>,
         files: RegisteredFiles,
     ) -> Result<RunningQuery, QueryError> {
+        let (logical, outputs) = self.logical_over_files(schema, request, plan, &files)?;
+        let physical = self.physical_over_files(&logical, &files).await?;
+        execute(physical, outputs, task, Some(files))
+    }
+
+    /// The optimised plan of `request` over the query's files: the kept plan of an earlier
+    /// query that differed at most in its time bounds if there is one.
+    fn logical_over_files(
+        &self,
+        schema: SchemaRef,
+        request: &QueryRequest,
+        plan: &Plan<'_>,
+        files: &RegisteredFiles,
+    ) -> Result<(LogicalPlan, Vec<Output>), QueryError> {
         let table_schema = DFSchema::try_from(schema.as_ref().clone())?;
         let bounds = RefCell::new(Vec::new());
         let filters = translate_filters(request, plan, &table_schema, Some(&bounds))?;
         let key = plan_cache::key(request, plan.params, &filters, plan.facts)
             .map_err(|e| QueryError::Engine(e.to_string()))?;
-        let table = self.files_table(&files, schema)?;
+        let table = self.files_table(files, schema)?;
         let kept = self.plans.borrow_mut().get(&key);
         let (logical, outputs) = match kept {
             Some(kept) => kept,
@@ -220,12 +236,36 @@ impl Engine {
             }
         };
         let logical = plan_cache::bind(logical, table, &bounds.into_inner())?;
-        let physical = self
+        Ok((logical, outputs))
+    }
+
+    /// The physical plan of a plan over the query's files: made directly where it has one
+    /// of the shapes `direct_plan` knows, by DataFusion's planner otherwise.
+    async fn physical_over_files(
+        &self,
+        logical: &LogicalPlan,
+        files: &RegisteredFiles,
+    ) -> Result<Arc<dyn ExecutionPlan>, QueryError> {
+        if let Some(physical) = direct_plan::plan(logical, &self.scan_files(files), &self.planning)?
+        {
+            return Ok(physical);
+        }
+        Ok(self
             .planning
             .query_planner()
-            .create_physical_plan(&logical, &self.planning)
-            .await?;
-        execute(physical, outputs, task, Some(files))
+            .create_physical_plan(logical, &self.planning)
+            .await?)
+    }
+
+    /// How a directly made plan reads the query's files: as DataFusion's listing of them
+    /// would.
+    fn scan_files(&self, files: &RegisteredFiles) -> ScanFiles {
+        ScanFiles {
+            url: files.url.clone(),
+            store: files.store.clone(),
+            files: files.store.under(None),
+            parquet: self.parquet.clone(),
+        }
     }
 
     /// The table of a query's files.
@@ -708,6 +748,8 @@ impl RunningQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::expr::TruncUnit;
+    use crate::query::request::Limit;
     use crate::test_files::stored_table;
     use arrow::datatypes::Float64Type;
     use object_store::path::Path;
@@ -824,6 +866,212 @@ mod tests {
         assert_eq!(engine.plans.borrow().len(), 3);
     }
 
+    /// The rows of `plan`, each as text, sorted.
+    fn rows_of(engine: &Engine, plan: Arc<dyn ExecutionPlan>) -> Vec<String> {
+        let task = Arc::new(TaskContext::from(&engine.planning));
+        let batches = engine
+            .runtime
+            .block_on(datafusion::physical_plan::collect(plan, task))
+            .unwrap();
+        let mut rows = Vec::new();
+        for batch in batches {
+            for row in 0..batch.num_rows() {
+                let values: Vec<String> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| arrow::util::display::array_value_to_string(c, row).unwrap())
+                    .collect();
+                rows.push(values.join("|"));
+            }
+        }
+        rows.sort();
+        rows
+    }
+
+    /// The plan `direct_plan` makes of `request` over `files`, if it makes one, and
+    /// DataFusion's; both read the files while the third value lives.
+    fn both_plans(
+        engine: &Engine,
+        request: &QueryRequest,
+        files: Vec<StoredFile>,
+    ) -> (
+        Option<Arc<dyn ExecutionPlan>>,
+        Arc<dyn ExecutionPlan>,
+        RegisteredFiles,
+    ) {
+        let schema = arrow_schema(request);
+        let files = engine.register(files).unwrap();
+        engine.runtime.block_on(async {
+            let footers = engine.read_footers(&files.store).await.unwrap();
+            let facts = ColumnFacts::of(&schema, &footers, request);
+            let plan = Plan {
+                params: &[],
+                facts: &facts,
+            };
+            let (logical, _) = engine
+                .logical_over_files(schema, request, &plan, &files)
+                .unwrap();
+            let direct =
+                direct_plan::plan(&logical, &engine.scan_files(&files), &engine.planning).unwrap();
+            let datafusion = engine
+                .planning
+                .query_planner()
+                .create_physical_plan(&logical, &engine.planning)
+                .await
+                .unwrap();
+            (direct, datafusion, files)
+        })
+    }
+
+    #[test]
+    fn a_directly_made_plan_returns_what_datafusions_plan_returns() {
+        // The older file has neither the tag `dc` nor the fields `s` and `ok`.
+        let (_, older) = stored_table(
+            "m,host=a v=1,n=1i 60000000000\nm,host=b v=2,n=-2i 61000000000\n\
+             m,host=b v=7,n=5i 125000000000\n",
+        );
+        let (schema, newer) = stored_table(
+            "m,host=a,dc=x v=3,n=3i,s=\"p\",ok=true 62000000000\n\
+             m,host=c,dc=y v=0.5,n=9i,s=\"q\" 126000000000\n\
+             m,host=a n=4i,ok=false 190000000000\n",
+        );
+        let files = vec![
+            StoredFile {
+                name: "1-1.parquet".to_owned(),
+                bytes: older,
+            },
+            StoredFile {
+                name: "1-2.parquet".to_owned(),
+                bytes: newer,
+            },
+        ];
+        let column = |name: &str| Expr::Column(name.into());
+        let text = |t: &str| Expr::Value(Value::Text(t.into()));
+        let of = |function, argument| Aggregate { function, argument };
+        let rows = |columns: &[&str], filters| rows_request(&schema, columns, filters);
+        let minute = Expr::DateTrunc(TruncUnit::Minute, Box::new(Expr::Time));
+        let groups = |keys, aggregates, filters| QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters,
+            shape: Shape::Groups { keys, aggregates },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let mut ordered_and_having = groups(
+            vec![column("host")],
+            vec![
+                of(AggregateFunction::CountRows, None),
+                of(AggregateFunction::Avg, Some(column("v"))),
+            ],
+            Vec::new(),
+        );
+        ordered_and_having.having = vec![Expr::compare(
+            CompareOp::Greater,
+            Expr::Output(1),
+            Expr::Value(Value::Integer(1)),
+        )];
+        ordered_and_having.order = vec![SortKey {
+            output: 0,
+            descending: true,
+            nulls_first: true,
+        }];
+        let requests = [
+            rows(&["host", "dc", "v", "n", "s", "ok"], Vec::new()),
+            rows(
+                &["v", "s"],
+                vec![
+                    Expr::compare(
+                        CompareOp::Greater,
+                        column("v"),
+                        Expr::Value(Value::Float(0.7)),
+                    ),
+                    Expr::InList {
+                        expr: Box::new(column("host")),
+                        list: vec![text("a"), text("c")],
+                        negated: false,
+                    },
+                ],
+            ),
+            rows(
+                &["host"],
+                vec![Expr::Or(vec![
+                    Expr::IsNull {
+                        expr: Box::new(column("dc")),
+                        negated: false,
+                    },
+                    Expr::Like {
+                        expr: Box::new(column("s")),
+                        pattern: Box::new(text("q%")),
+                        negated: false,
+                    },
+                ])],
+            ),
+            groups(
+                vec![column("host"), minute.clone()],
+                vec![
+                    of(AggregateFunction::CountRows, None),
+                    of(AggregateFunction::Count, Some(column("ok"))),
+                    of(AggregateFunction::Sum, Some(column("n"))),
+                    of(AggregateFunction::Avg, Some(column("v"))),
+                    of(AggregateFunction::Min, Some(column("s"))),
+                    of(AggregateFunction::Max, Some(column("v"))),
+                    of(AggregateFunction::First, Some(column("n"))),
+                    of(AggregateFunction::Last, Some(column("v"))),
+                ],
+                vec![Expr::compare(
+                    CompareOp::Less,
+                    Expr::TimeNs,
+                    Expr::Value(Value::Integer(190_000_000_000)),
+                )],
+            ),
+            groups(
+                vec![minute],
+                vec![of(AggregateFunction::CountDistinct, Some(column("host")))],
+                vec![Expr::Not(Box::new(Expr::compare(
+                    CompareOp::Equal,
+                    column("host"),
+                    text("b"),
+                )))],
+            ),
+            ordered_and_having,
+        ];
+        let engine = Engine::new(1, || {}).unwrap();
+        for request in &requests {
+            let (direct, datafusion, _files) = both_plans(&engine, request, files.clone());
+            let direct = direct.unwrap_or_else(|| panic!("a direct plan of {request:?}"));
+            let expected = rows_of(&engine, datafusion);
+            assert!(!expected.is_empty(), "{request:?} finds rows");
+            assert_eq!(rows_of(&engine, direct), expected, "{request:?}");
+        }
+        // A limit is left to DataFusion, whose top-N sort prunes the scan.
+        let mut limited = requests[0].clone();
+        limited.order = vec![SortKey {
+            output: 0,
+            descending: true,
+            nulls_first: true,
+        }];
+        limited.limit = Some(Limit {
+            offset: 0,
+            count: Some(1),
+        });
+        assert!(both_plans(&engine, &limited, files).0.is_none());
+    }
+
+    /// The `columns` of the rows of a table passing `filters`, in any order.
+    fn rows_request(schema: &TableSchema, columns: &[&str], filters: Vec<Expr>) -> QueryRequest {
+        QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters,
+            shape: Shape::Rows {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        }
+    }
+
     /// The name of the one file `run_rows` queries.
     const FILE_NAME: &str = "1-1.parquet";
 
@@ -840,16 +1088,7 @@ mod tests {
             name: FILE_NAME.to_owned(),
             bytes,
         };
-        let request = QueryRequest {
-            columns: schema.columns().to_vec(),
-            filters,
-            shape: Shape::Rows {
-                columns: columns.iter().map(|c| c.to_string()).collect(),
-            },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let request = rows_request(schema, columns, filters);
         let limits = Limits {
             memory_bytes: 16 << 20,
         };

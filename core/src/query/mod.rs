@@ -4,6 +4,7 @@
 
 mod column_facts;
 mod columnar;
+mod direct_plan;
 mod engine;
 pub mod expr;
 mod file_set;
