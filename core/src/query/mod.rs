@@ -13,6 +13,7 @@ pub mod integer_bounds;
 mod narrow_sums;
 mod plan_cache;
 pub mod request;
+mod run_sums;
 mod series_extremes;
 mod time_bin;
 mod translate;

@@ -19,6 +19,7 @@ use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchem
 use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
+use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::time_bin::time_bin;
 use super::QueryError;
 use crate::schema::TIME_COLUMN;
@@ -319,7 +320,7 @@ impl Translator<'_> {
             Ok::<_, QueryError>(match &aggregate.argument {
                 Some(Expr::Column(name)) if self.facts.narrow_sums.contains(name) => {
                     AggregatePart {
-                        aggregate: sum(arg()?),
+                        aggregate: run_sum_of_integers(arg()?),
                         finish: Some(|total| cast(total, EXACT_SUM)),
                     }
                 }
@@ -347,10 +348,12 @@ impl Translator<'_> {
             AggregateFunction::Count => vec![count_values()?],
             AggregateFunction::CountDistinct => vec![AggregatePart::plain(count_distinct(arg()?))],
             AggregateFunction::Sum if integer => vec![exact_sum()?],
+            AggregateFunction::Sum if float => vec![AggregatePart::plain(run_sum(arg()?))],
             AggregateFunction::Sum => vec![AggregatePart::plain(sum(arg()?))],
             AggregateFunction::Avg if integer => {
                 vec![exact_sum()?, count_values()?]
             }
+            AggregateFunction::Avg if float => vec![AggregatePart::plain(run_avg(arg()?))],
             AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
             AggregateFunction::Min => vec![extreme(min)?],
             AggregateFunction::Max => vec![extreme(max)?],

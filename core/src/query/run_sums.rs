@@ -1,0 +1,427 @@
+//! `sum` and `avg` of `double precision` that add up each run of rows of one group in a
+//! register. A table's rows come sorted by series, then time, so a group (a series' hour)
+//! arrives as a run of hundreds of rows. DataFusion's accumulators read and write the
+//! group's running sum and count in memory for every row, each addition waiting for the
+//! store of the one before: a fifth of a wide aggregate's time. These make the same
+//! additions in the same order, so their results are the same to the last bit.
+
+use std::fmt::Debug;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, ArrowNativeTypeOp, ArrowPrimitiveType, AsArray, BooleanArray, PrimitiveArray,
+    UInt64Array,
+};
+use arrow::buffer::NullBuffer;
+use arrow::compute::cast;
+use arrow::compute::kernels::numeric::div;
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type, UInt64Type};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature,
+    Volatility,
+};
+
+/// `sum(value)` of a `Float64` expression.
+pub fn run_sum(value: Expr) -> Expr {
+    AggregateUDF::from(RunSum::new(Finish::Sum, DataType::Float64)).call(vec![value])
+}
+
+/// `avg(value)` of a `Float64` expression.
+pub fn run_avg(value: Expr) -> Expr {
+    AggregateUDF::from(RunSum::new(Finish::Average, DataType::Float64)).call(vec![value])
+}
+
+/// `sum(value)` of an `Int64` expression whose sums are known not to overflow (see
+/// `narrow_sums`): the wrapping additions are exact.
+pub fn run_sum_of_integers(value: Expr) -> Expr {
+    AggregateUDF::from(RunSum::new(Finish::Sum, DataType::Int64)).call(vec![value])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Finish {
+    Sum,
+    /// The sum divided by the count, as `Float64`.
+    Average,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RunSum {
+    finish: Finish,
+    summed: DataType,
+    signature: Signature,
+}
+
+impl RunSum {
+    fn new(finish: Finish, summed: DataType) -> RunSum {
+        RunSum {
+            finish,
+            signature: Signature::exact(vec![summed.clone()], Volatility::Immutable),
+            summed,
+        }
+    }
+
+    fn totals<T: ArrowPrimitiveType>(&self) -> GroupTotals<T> {
+        GroupTotals {
+            finish: self.finish,
+            sums: Vec::new(),
+            counts: Vec::new(),
+            summed: PhantomData,
+        }
+    }
+}
+
+impl AggregateUDFImpl for RunSum {
+    fn name(&self) -> &str {
+        match self.finish {
+            Finish::Sum => "sum",
+            Finish::Average => "avg",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arguments: &[DataType]) -> Result<DataType> {
+        Ok(match self.finish {
+            Finish::Sum => self.summed.clone(),
+            Finish::Average => DataType::Float64,
+        })
+    }
+
+    fn state_fields(&self, _args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            Arc::new(Field::new("sum", self.summed.clone(), false)),
+            Arc::new(Field::new("count", DataType::UInt64, false)),
+        ])
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs<'_>) -> Result<Box<dyn Accumulator>> {
+        Ok(match self.summed {
+            DataType::Int64 => Box::new(Total(self.totals::<Int64Type>())),
+            _ => Box::new(Total(self.totals::<Float64Type>())),
+        })
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs<'_>) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs<'_>,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(match self.summed {
+            DataType::Int64 => Box::new(self.totals::<Int64Type>()),
+            _ => Box::new(self.totals::<Float64Type>()),
+        })
+    }
+}
+
+/// Whether row `row` counts: its value is not NULL and the aggregate's filter, if any,
+/// is true for it.
+fn counts(values: &dyn Array, filter: Option<&BooleanArray>, row: usize) -> bool {
+    values.is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+}
+
+/// The sum and count of every group.
+#[derive(Debug)]
+struct GroupTotals<T: ArrowPrimitiveType> {
+    finish: Finish,
+    sums: Vec<T::Native>,
+    counts: Vec<u64>,
+    summed: PhantomData<fn() -> T>,
+}
+
+impl<T: ArrowPrimitiveType> GroupTotals<T> {
+    /// Adds `add(row)` of each counted row to its group's total, run by run, and
+    /// `count(row)` to its count.
+    fn add_runs(
+        &mut self,
+        groups: &[usize],
+        total_groups: usize,
+        counted: impl Fn(usize) -> bool,
+        add: impl Fn(usize) -> T::Native,
+        count: impl Fn(usize) -> u64,
+    ) {
+        self.sums.resize(total_groups, T::Native::default());
+        self.counts.resize(total_groups, 0);
+        let mut row = 0;
+        while row < groups.len() {
+            let group = groups[row];
+            let mut sum = self.sums[group];
+            let mut rows = 0;
+            while row < groups.len() && groups[row] == group {
+                if counted(row) {
+                    sum = sum.add_wrapping(add(row));
+                    rows += count(row);
+                }
+                row += 1;
+            }
+            self.sums[group] = sum;
+            self.counts[group] += rows;
+        }
+    }
+
+    fn add_values(
+        &mut self,
+        values: &ArrayRef,
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+        total_groups: usize,
+    ) {
+        let values = values.as_primitive::<T>();
+        let data = values.values();
+        if values.null_count() == 0 && filter.is_none() {
+            self.add_runs(groups, total_groups, |_| true, |r| data[r], |_| 1);
+        } else {
+            self.add_runs(
+                groups,
+                total_groups,
+                |r| counts(values, filter, r),
+                |r| data[r],
+                |_| 1,
+            );
+        }
+    }
+
+    fn add_states(&mut self, states: &[ArrayRef], groups: &[usize], total_groups: usize) {
+        let sums = states[0].as_primitive::<T>();
+        let counts_of = states[1].as_primitive::<UInt64Type>();
+        self.add_runs(
+            groups,
+            total_groups,
+            |r| counts(sums, None, r),
+            |r| sums.value(r),
+            |r| counts_of.value(r),
+        );
+    }
+
+    /// Each group's result: NULL for a group without values.
+    fn results(&self, sums: Vec<T::Native>, counts: Vec<u64>) -> Result<ArrayRef> {
+        let counts = UInt64Array::new(counts.into(), None);
+        let valid = NullBuffer::from(counts.values().iter().map(|&c| c > 0).collect::<Vec<_>>());
+        let sums = PrimitiveArray::<T>::new(sums.into(), Some(valid));
+        Ok(match self.finish {
+            Finish::Sum => Arc::new(sums),
+            Finish::Average => div(
+                &cast(&sums, &DataType::Float64)?,
+                &cast(&counts, &DataType::Float64)?,
+            )?,
+        })
+    }
+
+    fn states(sums: Vec<T::Native>, counts: Vec<u64>) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(PrimitiveArray::<T>::new(sums.into(), None)),
+            Arc::new(UInt64Array::new(counts.into(), None)),
+        ]
+    }
+}
+
+impl<T: ArrowPrimitiveType + Debug> GroupsAccumulator for GroupTotals<T> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add_values(&values[0], group_indices, opt_filter, total_num_groups);
+        Ok(())
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add_states(values, group_indices, total_num_groups);
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let values = values[0].as_primitive::<T>();
+        let counted = |row| counts(values, opt_filter, row);
+        let sums = (0..values.len())
+            .map(|row| {
+                if counted(row) {
+                    values.value(row)
+                } else {
+                    T::Native::default()
+                }
+            })
+            .collect();
+        let counts = (0..values.len())
+            .map(|row| u64::from(counted(row)))
+            .collect();
+        Ok(Self::states(sums, counts))
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let sums = emit_to.take_needed(&mut self.sums);
+        let counts = emit_to.take_needed(&mut self.counts);
+        self.results(sums, counts)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let sums = emit_to.take_needed(&mut self.sums);
+        let counts = emit_to.take_needed(&mut self.counts);
+        Ok(Self::states(sums, counts))
+    }
+
+    fn size(&self) -> usize {
+        self.sums.capacity() * size_of::<T::Native>() + self.counts.capacity() * size_of::<u64>()
+    }
+}
+
+/// The sum and count of all rows, for an aggregate without groups: one group.
+#[derive(Debug)]
+struct Total<T: ArrowPrimitiveType>(GroupTotals<T>);
+
+impl<T: ArrowPrimitiveType + Debug> Accumulator for Total<T> {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let rows = vec![0; values[0].len()];
+        self.0.add_values(&values[0], &rows, None, 1);
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let rows = vec![0; states[0].len()];
+        self.0.add_states(states, &rows, 1);
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        self.0.sums.resize(1, T::Native::default());
+        self.0.counts.resize(1, 0);
+        GroupTotals::<T>::states(self.0.sums.clone(), self.0.counts.clone())
+            .iter()
+            .map(|state| ScalarValue::try_from_array(state, 0))
+            .collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        self.0.sums.resize(1, T::Native::default());
+        self.0.counts.resize(1, 0);
+        let results = self.0.results(self.0.sums.clone(), self.0.counts.clone())?;
+        ScalarValue::try_from_array(&results, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.0.size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Float64Array, Int64Array};
+
+    fn totals(finish: Finish) -> GroupTotals<Float64Type> {
+        RunSum::new(finish, DataType::Float64).totals()
+    }
+
+    fn floats(values: &[Option<f64>]) -> ArrayRef {
+        Arc::new(values.iter().copied().collect::<Float64Array>())
+    }
+
+    fn results(accumulator: &mut dyn GroupsAccumulator) -> Vec<Option<f64>> {
+        let array = accumulator.evaluate(EmitTo::All).unwrap();
+        array.as_primitive::<Float64Type>().iter().collect()
+    }
+
+    #[test]
+    fn groups_in_runs_and_scattered_add_up_in_row_order() {
+        // 0.1 + 0.2 + 0.3 differs from 0.3 + 0.2 + 0.1 in its last bit: each group's
+        // values are added in the order of their rows, runs or not.
+        let values = floats(&[Some(0.1), Some(0.2), Some(1.0), Some(0.3), None, Some(5.0)]);
+        let groups = [0, 0, 1, 0, 2, 1];
+        let mut sums = totals(Finish::Sum);
+        sums.update_batch(std::slice::from_ref(&values), &groups, None, 3)
+            .unwrap();
+        assert_eq!(results(&mut sums), [Some(0.1 + 0.2 + 0.3), Some(6.0), None]);
+        let mut averages = totals(Finish::Average);
+        averages.update_batch(&[values], &groups, None, 3).unwrap();
+        assert_eq!(
+            results(&mut averages),
+            [Some((0.1 + 0.2 + 0.3) / 3.0), Some(3.0), None]
+        );
+    }
+
+    #[test]
+    fn integer_sums_are_integers() {
+        let mut sums: GroupTotals<Int64Type> = RunSum::new(Finish::Sum, DataType::Int64).totals();
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(5), None, Some(-7), Some(1)]));
+        sums.update_batch(&[values], &[1, 1, 1, 2], None, 4)
+            .unwrap();
+        let results = sums.evaluate(EmitTo::All).unwrap();
+        let results: Vec<Option<i64>> = results.as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(results, [None, Some(-2), Some(1), None]);
+    }
+
+    #[test]
+    fn rows_the_filter_leaves_out_are_not_counted() {
+        let values = floats(&[Some(1.0), Some(2.0), Some(4.0)]);
+        let filter = BooleanArray::from(vec![Some(true), Some(false), None]);
+        let mut averages = totals(Finish::Average);
+        averages
+            .update_batch(&[values], &[0, 0, 0], Some(&filter), 1)
+            .unwrap();
+        assert_eq!(results(&mut averages), [Some(1.0)]);
+    }
+
+    #[test]
+    fn merged_states_give_the_average_of_all_rows() {
+        let mut first = totals(Finish::Average);
+        first
+            .update_batch(&[floats(&[Some(1.0), Some(2.0)])], &[0, 1], None, 2)
+            .unwrap();
+        let mut second = totals(Finish::Average);
+        second
+            .update_batch(
+                &[floats(&[Some(4.0), Some(7.0), None])],
+                &[0, 0, 1],
+                None,
+                2,
+            )
+            .unwrap();
+        let mut merged = totals(Finish::Average);
+        merged
+            .merge_batch(&first.state(EmitTo::All).unwrap(), &[0, 1], 2)
+            .unwrap();
+        merged
+            .merge_batch(&second.state(EmitTo::All).unwrap(), &[0, 1], 2)
+            .unwrap();
+        // Rows passed on as states of their own, as a partial aggregate may.
+        let rows = merged
+            .convert_to_state(&[floats(&[Some(3.0), None])], None)
+            .unwrap();
+        merged.merge_batch(&rows, &[1, 0], 2).unwrap();
+        assert_eq!(results(&mut merged), [Some(4.0), Some(2.5)]);
+    }
+
+    #[test]
+    fn without_groups_the_total_is_null_until_a_value_counts() {
+        let mut total = Total(totals(Finish::Sum));
+        total.update_batch(&[floats(&[None])]).unwrap();
+        assert_eq!(total.evaluate().unwrap(), ScalarValue::Float64(None));
+        total.update_batch(&[floats(&[Some(2.5), None])]).unwrap();
+        let state: Vec<ArrayRef> = total
+            .state()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_array().unwrap())
+            .collect();
+        total.merge_batch(&state).unwrap();
+        assert_eq!(total.evaluate().unwrap(), ScalarValue::Float64(Some(5.0)));
+    }
+}
