@@ -101,8 +101,8 @@ impl AggregateUDFImpl for RunSum {
 
     fn accumulator(&self, _args: AccumulatorArgs<'_>) -> Result<Box<dyn Accumulator>> {
         Ok(match self.summed {
-            DataType::Int64 => Box::new(Total(self.totals::<Int64Type>())),
-            _ => Box::new(Total(self.totals::<Float64Type>())),
+            DataType::Int64 => Box::new(Total::new(self.totals::<Int64Type>())),
+            _ => Box::new(Total::new(self.totals::<Float64Type>())),
         })
     }
 
@@ -123,7 +123,7 @@ impl AggregateUDFImpl for RunSum {
 
 /// Whether row `row` counts: its value is not NULL and the aggregate's filter, if any,
 /// is true for it.
-fn counts(values: &dyn Array, filter: Option<&BooleanArray>, row: usize) -> bool {
+fn is_counted(values: &dyn Array, filter: Option<&BooleanArray>, row: usize) -> bool {
     values.is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
@@ -181,7 +181,7 @@ impl<T: ArrowPrimitiveType> GroupTotals<T> {
             self.add_runs(
                 groups,
                 total_groups,
-                |r| counts(values, filter, r),
+                |r| is_counted(values, filter, r),
                 |r| data[r],
                 |_| 1,
             );
@@ -194,7 +194,7 @@ impl<T: ArrowPrimitiveType> GroupTotals<T> {
         self.add_runs(
             groups,
             total_groups,
-            |r| counts(sums, None, r),
+            |r| is_counted(sums, None, r),
             |r| sums.value(r),
             |r| counts_of.value(r),
         );
@@ -250,7 +250,7 @@ impl<T: ArrowPrimitiveType + Debug> GroupsAccumulator for GroupTotals<T> {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let values = values[0].as_primitive::<T>();
-        let counted = |row| counts(values, opt_filter, row);
+        let counted = |row| is_counted(values, opt_filter, row);
         let sums = (0..values.len())
             .map(|row| {
                 if counted(row) {
@@ -283,41 +283,62 @@ impl<T: ArrowPrimitiveType + Debug> GroupsAccumulator for GroupTotals<T> {
     }
 }
 
-/// The sum and count of all rows, for an aggregate without groups: one group.
+/// The sum and count of all rows, for an aggregate without groups: one group, group 0.
 #[derive(Debug)]
-struct Total<T: ArrowPrimitiveType>(GroupTotals<T>);
+struct Total<T: ArrowPrimitiveType> {
+    totals: GroupTotals<T>,
+    /// Group 0 for every row of a batch, kept from batch to batch.
+    rows: Vec<usize>,
+}
+
+impl<T: ArrowPrimitiveType> Total<T> {
+    fn new(mut totals: GroupTotals<T>) -> Total<T> {
+        totals.sums = vec![T::Native::default()];
+        totals.counts = vec![0];
+        Total {
+            totals,
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// Group 0 for each of `len` rows, from `rows`, grown as needed.
+fn group_zero(rows: &mut Vec<usize>, len: usize) -> &[usize] {
+    if rows.len() < len {
+        rows.resize(len, 0);
+    }
+    &rows[..len]
+}
 
 impl<T: ArrowPrimitiveType + Debug> Accumulator for Total<T> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let rows = vec![0; values[0].len()];
-        self.0.add_values(&values[0], &rows, None, 1);
+        let rows = group_zero(&mut self.rows, values[0].len());
+        self.totals.add_values(&values[0], rows, None, 1);
         Ok(())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let rows = vec![0; states[0].len()];
-        self.0.add_states(states, &rows, 1);
+        let rows = group_zero(&mut self.rows, states[0].len());
+        self.totals.add_states(states, rows, 1);
         Ok(())
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.0.sums.resize(1, T::Native::default());
-        self.0.counts.resize(1, 0);
-        GroupTotals::<T>::states(self.0.sums.clone(), self.0.counts.clone())
+        GroupTotals::<T>::states(self.totals.sums.clone(), self.totals.counts.clone())
             .iter()
             .map(|state| ScalarValue::try_from_array(state, 0))
             .collect()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.0.sums.resize(1, T::Native::default());
-        self.0.counts.resize(1, 0);
-        let results = self.0.results(self.0.sums.clone(), self.0.counts.clone())?;
+        let results = self
+            .totals
+            .results(self.totals.sums.clone(), self.totals.counts.clone())?;
         ScalarValue::try_from_array(&results, 0)
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.0.size()
+        size_of::<Self>() + self.totals.size() + self.rows.capacity() * size_of::<usize>()
     }
 }
 
@@ -411,7 +432,7 @@ mod tests {
 
     #[test]
     fn without_groups_the_total_is_null_until_a_value_counts() {
-        let mut total = Total(totals(Finish::Sum));
+        let mut total = Total::new(totals(Finish::Sum));
         total.update_batch(&[floats(&[None])]).unwrap();
         assert_eq!(total.evaluate().unwrap(), ScalarValue::Float64(None));
         total.update_batch(&[floats(&[Some(2.5), None])]).unwrap();
