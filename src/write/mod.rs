@@ -45,7 +45,7 @@ impl LineWriter {
     /// Checks that the caller may write into `database`, creating it if they may.
     pub fn open(database: &str, options: ParseOptions, accept_partial: bool) -> Self {
         database::check_name(database);
-        memory::keep_freed_memory();
+        memory::keep_freed_memory(0);
         lock_database(database);
         database::ensure(database);
         LineWriter {
@@ -59,6 +59,7 @@ impl LineWriter {
     /// Writes `lines`, whose first line is line `first_line` of the whole input, a chunk at
     /// a time. Raises an ERROR if the write is strict and a line is bad.
     pub fn write(&mut self, lines: &str, first_line: usize) {
+        memory::keep_freed_memory(lines.len());
         for (chunk, before) in split(lines, lines.len().div_ceil(CHUNK_BYTES)) {
             self.write_with(chunk, first_line + before, None::<fn()>);
         }
