@@ -16,8 +16,10 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::datasource::physical_plan::parquet::metadata::{
+    CachedParquetMetaData, DFParquetMetadata,
+};
+use datafusion::execution::cache::cache_manager::{CacheManagerConfig, CachedFileMetadataEntry};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -43,6 +45,7 @@ use super::series_extremes;
 use super::translate::Translator;
 use super::QueryError;
 use crate::batch::table_arrow_schema;
+use crate::extreme_rows;
 use crate::schema::{TableSchema, TIME_COLUMN};
 
 /// How often a running query asks whether it should stop.
@@ -317,13 +320,25 @@ impl Engine {
             .get_file_metadata_cache();
         let mut footers = Vec::new();
         for meta in store.under(None) {
-            footers.push(
-                DFParquetMetadata::new(store, &meta)
-                    .with_file_metadata_cache(Some(cache.clone()))
-                    .with_page_index_policy(Some(PageIndexPolicy::Optional))
-                    .fetch_metadata()
-                    .await?,
-            );
+            let footer = DFParquetMetadata::new(store, &meta)
+                .with_file_metadata_cache(Some(cache.clone()))
+                .with_page_index_policy(Some(PageIndexPolicy::Optional))
+                .fetch_metadata()
+                .await?;
+            // Kept without the extreme rows, which the scans would copy again and again.
+            footers.push(match extreme_rows::footer_without(&footer) {
+                Some(lean) => {
+                    let lean = Arc::new(lean);
+                    let entry = CachedParquetMetaData::new(lean.clone());
+                    let location = meta.location.clone();
+                    cache.put(
+                        &location,
+                        CachedFileMetadataEntry::new(meta, Arc::new(entry)),
+                    );
+                    lean
+                }
+                None => footer,
+            });
         }
         Ok(footers)
     }
@@ -1140,6 +1155,39 @@ mod tests {
         assert_eq!(pages_pruned_and_kept(&query.plan), (3, 1));
     }
 
+    /// What the engine keeps of the test file's footer after a query.
+    fn cached_footer(engine: &Engine) -> CachedFileMetadataEntry {
+        engine
+            .context
+            .runtime_env()
+            .cache_manager
+            .get_file_metadata_cache()
+            .get(&Path::from(FILE_NAME))
+            .expect("the footer is cached")
+    }
+
+    #[test]
+    fn a_files_footer_is_cached_without_its_extreme_rows() {
+        let lines: String = (0..1024).map(|t| format!("m,host=a v={t} {t}\n")).collect();
+        let (schema, bytes) = stored_table(&lines);
+        assert!(extreme_rows::read(&bytes).unwrap().is_some());
+        let engine = Engine::new(1, || {}).unwrap();
+        let (_, rows) = run_rows(&engine, &schema, bytes, Vec::new(), &["v"]);
+        assert_eq!(rows, 1024);
+        let cached = cached_footer(&engine);
+        let footer = cached
+            .file_metadata
+            .as_any()
+            .downcast_ref::<CachedParquetMetaData>()
+            .expect("a Parquet footer")
+            .parquet_metadata();
+        let entries = footer.file_metadata().key_value_metadata();
+        assert!(!entries
+            .into_iter()
+            .flatten()
+            .any(|e| e.key == extreme_rows::FOOTER_KEY));
+    }
+
     #[test]
     fn a_query_leaves_each_files_page_index_cached_with_its_footer() {
         let (schema, bytes) = stored_table("m,host=a v=1 1\nm,host=b v=2 2\n");
@@ -1151,13 +1199,7 @@ mod tests {
         let engine = Engine::new(1, || {}).unwrap();
         let (_, rows) = run_rows(&engine, &schema, bytes, filters, &["host"]);
         assert_eq!(rows, 1);
-        let cached = engine
-            .context
-            .runtime_env()
-            .cache_manager
-            .get_file_metadata_cache()
-            .get(&Path::from(FILE_NAME))
-            .expect("the footer is cached");
+        let cached = cached_footer(&engine);
         assert_eq!(
             cached.file_metadata.extra_info().get("page_index"),
             Some(&"true".to_owned())
