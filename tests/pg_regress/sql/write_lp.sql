@@ -42,12 +42,18 @@ SELECT written FROM tsparquet.write_lp('precise', 'm v=1 1451606400123', 'ms');
 SELECT written FROM tsparquet.write_lp('precise', 'm v=2 1451606400123456789', "precision" => 'ns');
 SELECT time, time_ns, v FROM precise.m ORDER BY time_ns;
 
--- A write in a rolled-back transaction leaves nothing behind.
+-- A write in a rolled-back transaction leaves nothing behind: no rows, no stored files,
+-- and no schema or table it created.
+SELECT count(*) AS files_before FROM tsparquet.files \gset
 BEGIN;
 SELECT written FROM tsparquet.write_lp('telegraf', 'cpu,host=rollback usage=1 1451606400');
+SELECT written FROM tsparquet.write_lp('rolled_back', 'fresh v=1 1');
 SELECT count(*) FROM telegraf.cpu WHERE host = 'rollback';
+SELECT count(*) > :files_before AS files_stored FROM tsparquet.files;
 ROLLBACK;
 SELECT count(*) FROM telegraf.cpu WHERE host = 'rollback';
+SELECT count(*) = :files_before AS no_files_left FROM tsparquet.files;
+SELECT to_regnamespace('rolled_back') IS NULL AS no_schema_left;
 
 -- Measurement tables work in joins, subqueries, views, cursors and prepared statements.
 CREATE TABLE hosts (host text PRIMARY KEY, owner text);
