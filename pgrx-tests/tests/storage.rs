@@ -1,7 +1,7 @@
 //! Measurement data is PostgreSQL data: it survives a crash, streams to replicas, goes
 //! through pg_dump and pg_restore, takes concurrent writers, and exports as Parquet.
 
-use tsparquet_e2e::{run_checked, Cluster};
+use tsparquet_e2e::{run_checked, run_python, Cluster};
 
 const LINES: &str = "cpu,host=a,dc=x usage=1.5,n=1i,s=\"q\" 1451606400\\ncpu,host=b usage=2.5,n=2i 1451606410\\nmem,host=a free=7u,ok=true 1451606400";
 const CPU: &str = "SELECT host, dc, usage, n, s, time_ns FROM telegraf.cpu ORDER BY host, time_ns";
@@ -189,6 +189,87 @@ fn export_writes_parquet_files_with_every_column() {
     );
     assert!(!denied.status.success());
     assert!(String::from_utf8_lossy(&denied.stderr).contains("permission denied to export"));
+}
+
+#[test]
+fn exported_files_read_in_pyarrow_and_duckdb_as_the_table_reads() {
+    let cluster = with_data();
+    assert_eq!(
+        write(&cluster, "postgres", "cpu,host=c usage=4.5,n=3i 1451606420"),
+        "1"
+    );
+    let directory = cluster.data_dir().join("export");
+    cluster.psql(&format!(
+        "SELECT tsparquet.export('telegraf.cpu', '{}')",
+        directory.display()
+    ));
+    let table =
+        cluster.psql("SELECT host, dc, usage, n, s, time_ns FROM telegraf.cpu ORDER BY host");
+    let script = r#"
+import sys, duckdb, pyarrow as pa, pyarrow.parquet as pq
+directory = sys.argv[1]
+def line(row):
+    return "|".join("" if v is None else str(v) for v in row)
+table = pq.read_table(directory)
+columns = [table[name].to_pylist() for name in ("host", "dc", "usage", "n", "s")]
+columns.append(table["time"].cast(pa.int64()).to_pylist())
+print("\n".join(line(row) for row in sorted(zip(*columns), key=lambda row: row[0])))
+print("--")
+rows = duckdb.sql(
+    f"SELECT host, dc, usage, n, s, epoch_ns(time) FROM read_parquet('{directory}/*.parquet') ORDER BY host"
+).fetchall()
+print("\n".join(line(row) for row in rows))
+"#;
+    let printed = run_python(script, &[&directory.display().to_string()]);
+    let (pyarrow, duckdb) = printed.trim().split_once("\n--\n").expect("two readers");
+    assert_eq!(pyarrow, table);
+    assert_eq!(duckdb, table);
+}
+
+#[test]
+fn a_reader_keeps_its_snapshot_while_compaction_and_vacuum_replace_the_files() {
+    let cluster = with_data();
+    for second in 1..=3 {
+        write(
+            &cluster,
+            "postgres",
+            &format!("cpu,host=a,dc=x usage={second} {}", 1451606400 + second),
+        );
+    }
+    let before = cluster.psql(CPU);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            cluster.try_psql_in(
+                "postgres",
+                &format!(
+                    "SET tsparquet.file_cache_size = 0; BEGIN ISOLATION LEVEL REPEATABLE READ; \
+                     {CPU}; SELECT pg_sleep(3); {CPU}; COMMIT;"
+                ),
+            )
+        });
+        cluster.wait_for(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'",
+            "1",
+            20,
+        );
+        // A point written again replaces its file; compaction replaces every file of the
+        // day; VACUUM then removes what no snapshot but the reader's still sees.
+        write(&cluster, "postgres", "cpu,host=a,dc=x usage=9 1451606400");
+        cluster.psql("SET lock_timeout = '1s'; SELECT tsparquet.compact('telegraf.cpu')");
+        cluster.psql("VACUUM tsparquet.files");
+        let output = reader.join().expect("reader thread");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let read = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(read.matches(before.as_str()).count(), 2, "{read}");
+    });
+    let after = cluster.psql(CPU);
+    assert_ne!(after, before);
+    assert!(after.starts_with("a|x|9|"), "{after}");
 }
 
 #[test]
