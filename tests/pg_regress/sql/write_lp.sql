@@ -127,6 +127,7 @@ DROP SCHEMA other CASCADE;
 CREATE TABLE telegraf.plain (x int);
 SELECT rejected, errors->0->>'error' AS error FROM tsparquet.write_lp('telegraf', 'plain f=1 1');
 SELECT count(*) FROM telegraf.plain;
+SELECT attname, atttypid::regtype FROM pg_attribute WHERE attrelid = 'telegraf.plain'::regclass AND attnum > 0;
 
 -- Reserved and over-long database names.
 SELECT * FROM tsparquet.write_lp('pg_catalog', 'm f=1 1');
@@ -187,6 +188,7 @@ SELECT * FROM tsparquet.write_lp('newdb', 'cpu,host=x usage=1 1451606400');
 SELECT * FROM tsparquet.write_lp('telegraf', 'cpu,host=x usage=1 1451606400');
 SELECT * FROM tsparquet.write_lp('newdb', 'cpu,host=x usage=1 1451606400');
 \set VERBOSITY default
+SELECT to_regnamespace('newdb') IS NULL AS newdb_not_created;
 SELECT * FROM tsparquet.files;
 SELECT count(*) FROM telegraf.cpu;
 SET ROLE lp_writer;
@@ -204,3 +206,26 @@ DROP SCHEMA telegraf CASCADE;
 DROP ROLE lp_stranger;
 DROP ROLE lp_writer;
 SELECT count(*) AS files_left FROM tsparquet.files;
+
+-- Names are kept exactly: measurements differing in case are different tables.
+SELECT written FROM tsparquet.write_lp('names', E'Cpu,Host=a Usage=1 1\ncpu,host=b usage=2 1');
+SELECT "Host", "Usage" FROM names."Cpu";
+SELECT host, usage FROM names.cpu;
+-- A tag key over 63 bytes, a tag named time and a field named time_ns are rejected.
+SELECT e->>'line' AS line, e->>'error' AS error
+FROM tsparquet.write_lp('names', array_to_string(ARRAY[
+    'cpu,' || repeat('t', 64) || '=a usage=1 2',
+    'cpu,time=a usage=1 2',
+    'cpu time_ns=1 2'], E'\n')) AS w,
+     jsonb_array_elements(w.errors) AS e;
+-- A point before 1970 keeps its nanoseconds in time_ns; time is the microsecond it falls in.
+SELECT written FROM tsparquet.write_lp('names', 'early v=1 -1', 'ns');
+SELECT time, time_ns FROM names.early;
+-- A line that would take a table past PostgreSQL's 1,600 columns is rejected.
+SELECT rejected, errors->0->>'error' AS error
+FROM tsparquet.write_lp('names', 'wide ' || (SELECT string_agg('f' || i || '=1', ',') FROM generate_series(1, 1600) i) || ' 1');
+SELECT to_regclass('names.wide') IS NULL AS wide_not_created;
+-- Every bad line is counted; the first 100 are reported.
+SELECT rejected, jsonb_array_length(errors) AS reported
+FROM tsparquet.write_lp('names', (SELECT string_agg('bad line ' || i, E'\n') FROM generate_series(1, 150) i));
+DROP SCHEMA names CASCADE;
