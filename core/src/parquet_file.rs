@@ -177,6 +177,46 @@ mod tests {
     use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 
     #[test]
+    fn files_are_zstd_with_statistics_dictionary_tags_and_delta_times() {
+        let lines: String = (0..100)
+            .map(|t| format!("m,host=h{} u={t}i,s=\"x\" {t}\n", t % 3))
+            .collect();
+        let metadata = ParquetMetaDataReader::new()
+            .parse_and_finish(&stored(&lines))
+            .unwrap();
+        let row_group = metadata.row_group(0);
+        let column = |name: &str| {
+            row_group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap_or_else(|| panic!("column {name}"))
+        };
+        for chunk in row_group.columns() {
+            assert!(
+                matches!(chunk.compression(), Compression::ZSTD(_)),
+                "{}",
+                chunk.column_path()
+            );
+            assert!(chunk.statistics().is_some(), "{}", chunk.column_path());
+        }
+        for name in ["host", "s"] {
+            assert!(column(name).dictionary_page_offset().is_some(), "{name}");
+        }
+        for name in ["time", "u"] {
+            assert!(
+                column(name)
+                    .encodings()
+                    .any(|e| e == parquet::basic::Encoding::DELTA_BINARY_PACKED),
+                "{name}"
+            );
+        }
+        let hosts = column("host").statistics().unwrap();
+        assert_eq!(hosts.min_bytes_opt(), Some(&b"h0"[..]));
+        assert_eq!(hosts.max_bytes_opt(), Some(&b"h2"[..]));
+    }
+
+    #[test]
     fn a_data_page_holds_page_rows_rows() {
         let lines: String = (0..PAGE_ROWS * 5 / 2)
             .map(|t| format!("m,host=a u={t}i {t}\n"))

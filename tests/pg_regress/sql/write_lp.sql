@@ -228,4 +228,23 @@ SELECT to_regclass('names.wide') IS NULL AS wide_not_created;
 -- Every bad line is counted; the first 100 are reported.
 SELECT rejected, jsonb_array_length(errors) AS reported
 FROM tsparquet.write_lp('names', (SELECT string_agg('bad line ' || i, E'\n') FROM generate_series(1, 150) i));
+-- Each stored file is tracked with its time range, rows and size.
+SELECT row_count, min_time_ns, max_time_ns, byte_size = octet_length(data) AS size_matches
+FROM tsparquet.files
+WHERE table_id = (SELECT substr(o, 10)::bigint FROM pg_foreign_table, unnest(ftoptions) o
+                  WHERE ftrelid = 'names.early'::regclass AND o LIKE 'table_id=%');
 DROP SCHEMA names CASCADE;
+
+-- A role with CREATE on the database creates a new database (schema), and owns it and its
+-- measurement tables.
+CREATE ROLE lp_creator;
+SELECT format('GRANT CREATE ON DATABASE %I TO lp_creator', current_database()) \gexec
+SET ROLE lp_creator;
+SELECT written FROM tsparquet.write_lp('created', 'm,host=a v=1 1');
+SELECT host, v FROM created.m;
+RESET ROLE;
+SELECT pg_get_userbyid(nspowner) AS schema_owner FROM pg_namespace WHERE nspname = 'created';
+SELECT pg_get_userbyid(relowner) AS table_owner FROM pg_class WHERE oid = 'created.m'::regclass;
+DROP SCHEMA created CASCADE;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM lp_creator', current_database()) \gexec
+DROP ROLE lp_creator;
