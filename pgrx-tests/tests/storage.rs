@@ -227,6 +227,36 @@ print("\n".join(line(row) for row in rows))
 }
 
 #[test]
+fn other_sessions_see_a_write_once_it_commits() {
+    let cluster = with_data();
+    let count = "SELECT count(*) FROM telegraf.cpu";
+    assert_eq!(cluster.psql(count), "2");
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            cluster.try_psql_in(
+                "postgres",
+                "BEGIN; SELECT tsparquet.write_lp('telegraf', 'cpu,host=c usage=3 1451606420'); \
+                 SELECT pg_sleep(2); COMMIT;",
+            )
+        });
+        cluster.wait_for(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'",
+            "1",
+            20,
+        );
+        assert_eq!(cluster.psql(count), "2", "an uncommitted write is not seen");
+        let output = writer.join().expect("writer thread");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+    assert_eq!(cluster.psql(count), "3");
+}
+
+#[test]
 fn a_reader_keeps_its_snapshot_while_compaction_and_vacuum_replace_the_files() {
     let cluster = with_data();
     for second in 1..=3 {
