@@ -11,7 +11,7 @@ use tsparquet_e2e::{run_python, Cluster};
 const QUERY: &str = "SELECT sum(length(host)) FROM db.m WHERE v > 0 AND host LIKE 'h%'";
 
 #[test]
-fn a_statement_timeout_stops_a_pushed_down_query_and_the_session_goes_on() {
+fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goes_on() {
     let cluster = Cluster::start();
     cluster.psql("CREATE EXTENSION tsparquet");
     cluster.psql(
@@ -50,6 +50,48 @@ fn a_statement_timeout_stops_a_pushed_down_query_and_the_session_goes_on() {
     assert!(
         stopped < whole / 2,
         "stopped after {stopped:?}; the whole query takes {whole:?}"
+    );
+
+    // A cancel from another session (what psql sends on Ctrl-C), into a statement that runs
+    // the pushed-down query again and again.
+    let repeated = "SELECT (SELECT sum(length(host)) FROM db.m WHERE v > g AND host LIKE 'h%') \
+                    FROM generate_series(1, 50) g";
+    std::thread::scope(|scope| {
+        let canceled = scope.spawn(|| {
+            let started = Instant::now();
+            let output = cluster.try_psql_in("postgres", repeated);
+            (output, started.elapsed())
+        });
+        cluster.wait_for(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT (SELECT sum%' AND state = 'active'",
+            "1",
+            20,
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = Instant::now();
+        assert_eq!(
+            cluster.psql(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT (SELECT sum%'"
+            ),
+            "t"
+        );
+        let (output, ran) = canceled.join().expect("canceled session");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("canceling statement due to user request"),
+            "{stderr}"
+        );
+        assert!(
+            sent.elapsed() < whole,
+            "stopped {:?} after the cancel; one run of the query takes {whole:?}",
+            sent.elapsed()
+        );
+        assert!(ran < whole * 25, "ran {ran:?}, not the 50 runs");
+    });
+    assert_eq!(
+        cluster.psql("SELECT count(*) FROM db.m WHERE host = 'h7'"),
+        "20000"
     );
 }
 
