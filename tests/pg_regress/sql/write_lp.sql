@@ -248,3 +248,20 @@ SELECT pg_get_userbyid(relowner) AS table_owner FROM pg_class WHERE oid = 'creat
 DROP SCHEMA created CASCADE;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM lp_creator', current_database()) \gexec
 DROP ROLE lp_creator;
+
+-- Members of tsparquet_writer write into the databases granted to that role, and only there.
+CREATE ROLE lp_member IN ROLE tsparquet_writer;
+SELECT written FROM tsparquet.write_lp('shared', 'm,host=a v=1 1');
+SELECT written FROM tsparquet.write_lp('unshared', 'm,host=a v=1 1');
+GRANT USAGE, CREATE ON SCHEMA shared TO tsparquet_writer;
+SET ROLE lp_member;
+SELECT written FROM tsparquet.write_lp('shared', 'm,host=b v=2 1');
+\set VERBOSITY sqlstate
+SELECT written FROM tsparquet.write_lp('unshared', 'm,host=b v=2 1');
+\set VERBOSITY default
+RESET ROLE;
+SELECT host, v FROM shared.m ORDER BY host;
+SELECT host, v FROM unshared.m ORDER BY host;
+DROP SCHEMA shared CASCADE;
+DROP SCHEMA unshared CASCADE;
+DROP ROLE lp_member;
