@@ -166,9 +166,8 @@ pub fn footer_without(footer: &ParquetMetaData) -> Option<ParquetMetaData> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_files::stored;
+    use crate::test_files::{stored, stored_footer};
     use parquet::arrow::parquet_to_arrow_schema;
-    use parquet::file::metadata::PageIndexPolicy;
 
     fn times_and_hosts(batch: &RecordBatch) -> Vec<(String, i64)> {
         let hosts =
@@ -213,10 +212,7 @@ mod tests {
         let lines: String = (0..1024)
             .map(|t| format!("m,host=a u={t}i {t}\n"))
             .collect();
-        let footer = ParquetMetaDataReader::new()
-            .with_page_index_policy(PageIndexPolicy::Required)
-            .parse_and_finish(&stored(&lines))
-            .unwrap();
+        let footer = stored_footer(&lines);
         let keys = |footer: &ParquetMetaData| -> Vec<String> {
             let entries = footer.file_metadata().key_value_metadata();
             entries.map_or(Vec::new(), |e| e.iter().map(|e| e.key.clone()).collect())

@@ -173,17 +173,14 @@ impl FileReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_files::stored;
-    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+    use crate::test_files::stored_footer;
 
     #[test]
     fn files_are_zstd_with_statistics_dictionary_tags_and_delta_times() {
         let lines: String = (0..100)
             .map(|t| format!("m,host=h{} u={t}i,s=\"x\" {t}\n", t % 3))
             .collect();
-        let metadata = ParquetMetaDataReader::new()
-            .parse_and_finish(&stored(&lines))
-            .unwrap();
+        let metadata = stored_footer(&lines);
         let row_group = metadata.row_group(0);
         let column = |name: &str| {
             row_group
@@ -221,10 +218,7 @@ mod tests {
         let lines: String = (0..PAGE_ROWS * 5 / 2)
             .map(|t| format!("m,host=a u={t}i {t}\n"))
             .collect();
-        let metadata = ParquetMetaDataReader::new()
-            .with_page_index_policy(PageIndexPolicy::Required)
-            .parse_and_finish(&stored(&lines))
-            .unwrap();
+        let metadata = stored_footer(&lines);
         let row_group = &metadata.offset_index().expect("page index written")[0];
         for column in row_group {
             let starts: Vec<i64> = column

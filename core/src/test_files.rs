@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 
 use crate::ingest::Existing;
 use crate::line_protocol::{ParseOptions, Precision};
@@ -13,6 +14,14 @@ use crate::schema::TableSchema;
 /// stores.
 pub fn stored(lines: &str) -> Bytes {
     stored_table(lines).1
+}
+
+/// The footer, with its page index, of the file one write of `lines` stores.
+pub fn stored_footer(lines: &str) -> ParquetMetaData {
+    ParquetMetaDataReader::new()
+        .with_page_index_policy(PageIndexPolicy::Required)
+        .parse_and_finish(&stored(lines))
+        .expect("a readable footer")
 }
 
 /// The table schema one write of `lines` makes, and the file it stores (as [`stored`]).

@@ -226,33 +226,33 @@ print("\n".join(line(row) for row in rows))
     assert_eq!(duckdb, table);
 }
 
-#[test]
-fn other_sessions_see_a_write_once_it_commits() {
-    let cluster = with_data();
-    let count = "SELECT count(*) FROM telegraf.cpu";
-    assert_eq!(cluster.psql(count), "2");
+/// Runs `sql`, which pauses in `pg_sleep`, in a session of its own; runs `meanwhile` while
+/// it sleeps, and returns what the session printed.
+fn while_asleep(cluster: &Cluster, sql: &str, meanwhile: impl FnOnce()) -> String {
     std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            cluster.try_psql_in(
-                "postgres",
-                "BEGIN; SELECT tsparquet.write_lp('telegraf', 'cpu,host=c usage=3 1451606420'); \
-                 SELECT pg_sleep(2); COMMIT;",
-            )
-        });
+        let session = scope.spawn(|| cluster.psql_in("postgres", sql));
         cluster.wait_for(
             "postgres",
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'",
             "1",
             20,
         );
-        assert_eq!(cluster.psql(count), "2", "an uncommitted write is not seen");
-        let output = writer.join().expect("writer thread");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
+        meanwhile();
+        session.join().expect("the sleeping session succeeds")
+    })
+}
+
+#[test]
+fn other_sessions_see_a_write_once_it_commits() {
+    let cluster = with_data();
+    let count = "SELECT count(*) FROM telegraf.cpu";
+    assert_eq!(cluster.psql(count), "2");
+    while_asleep(
+        &cluster,
+        "BEGIN; SELECT tsparquet.write_lp('telegraf', 'cpu,host=c usage=3 1451606420'); \
+         SELECT pg_sleep(2); COMMIT;",
+        || assert_eq!(cluster.psql(count), "2", "an uncommitted write is not seen"),
+    );
     assert_eq!(cluster.psql(count), "3");
 }
 
@@ -267,36 +267,21 @@ fn a_reader_keeps_its_snapshot_while_compaction_and_vacuum_replace_the_files() {
         );
     }
     let before = cluster.psql(CPU);
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            cluster.try_psql_in(
-                "postgres",
-                &format!(
-                    "SET tsparquet.file_cache_size = 0; BEGIN ISOLATION LEVEL REPEATABLE READ; \
-                     {CPU}; SELECT pg_sleep(3); {CPU}; COMMIT;"
-                ),
-            )
-        });
-        cluster.wait_for(
-            "postgres",
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'",
-            "1",
-            20,
-        );
-        // A point written again replaces its file; compaction replaces every file of the
-        // day; VACUUM then removes what no snapshot but the reader's still sees.
-        write(&cluster, "postgres", "cpu,host=a,dc=x usage=9 1451606400");
-        cluster.psql("SET lock_timeout = '1s'; SELECT tsparquet.compact('telegraf.cpu')");
-        cluster.psql("VACUUM tsparquet.files");
-        let output = reader.join().expect("reader thread");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let read = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(read.matches(before.as_str()).count(), 2, "{read}");
-    });
+    let read = while_asleep(
+        &cluster,
+        &format!(
+            "SET tsparquet.file_cache_size = 0; BEGIN ISOLATION LEVEL REPEATABLE READ; \
+             {CPU}; SELECT pg_sleep(3); {CPU}; COMMIT;"
+        ),
+        || {
+            // A point written again replaces its file; compaction replaces every file of
+            // the day; VACUUM then removes what no snapshot but the reader's still sees.
+            write(&cluster, "postgres", "cpu,host=a,dc=x usage=9 1451606400");
+            cluster.psql("SET lock_timeout = '1s'; SELECT tsparquet.compact('telegraf.cpu')");
+            cluster.psql("VACUUM tsparquet.files");
+        },
+    );
+    assert_eq!(read.matches(before.as_str()).count(), 2, "{read}");
     let after = cluster.psql(CPU);
     assert_ne!(after, before);
     assert!(after.starts_with("a|x|9|"), "{after}");

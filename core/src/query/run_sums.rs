@@ -121,10 +121,10 @@ impl AggregateUDFImpl for RunSum {
     }
 }
 
-/// Whether row `row` counts: its value is not NULL and the aggregate's filter, if any,
-/// is true for it.
-fn is_counted(values: &dyn Array, filter: Option<&BooleanArray>, row: usize) -> bool {
-    values.is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+/// Whether row `row` counts: its value is not NULL (by `nulls`, the values' null buffer)
+/// and the aggregate's filter, if any, is true for it.
+fn is_counted(nulls: Option<&NullBuffer>, filter: Option<&BooleanArray>, row: usize) -> bool {
+    nulls.is_none_or(|n| n.is_valid(row)) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
 /// The sum and count of every group.
@@ -181,7 +181,7 @@ impl<T: ArrowPrimitiveType> GroupTotals<T> {
             self.add_runs(
                 groups,
                 total_groups,
-                |r| is_counted(values, filter, r),
+                |r| is_counted(values.nulls(), filter, r),
                 |r| data[r],
                 |_| 1,
             );
@@ -194,7 +194,7 @@ impl<T: ArrowPrimitiveType> GroupTotals<T> {
         self.add_runs(
             groups,
             total_groups,
-            |r| is_counted(sums, None, r),
+            |r| is_counted(sums.nulls(), None, r),
             |r| sums.value(r),
             |r| counts_of.value(r),
         );
@@ -250,7 +250,7 @@ impl<T: ArrowPrimitiveType + Debug> GroupsAccumulator for GroupTotals<T> {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let values = values[0].as_primitive::<T>();
-        let counted = |row| is_counted(values, opt_filter, row);
+        let counted = |row| is_counted(values.nulls(), opt_filter, row);
         let sums = (0..values.len())
             .map(|row| {
                 if counted(row) {
