@@ -29,6 +29,7 @@ pub extern "C-unwind" fn _PG_init() {
     copy::install_hook();
     functions::install_planner_hook();
     fdw::install_invalidation();
+    fdw::install_replanning();
 }
 
 /// Required by `cargo pgrx test`.

@@ -1,6 +1,6 @@
 //! Pushed-down queries in a real cluster: a statement timeout stops a long query in the
 //! engine promptly and leaves the session usable; a session's row estimates follow other
-//! sessions' writes.
+//! sessions' writes; the engine runs on the backend's own thread.
 
 use std::time::{Duration, Instant};
 
@@ -10,15 +10,21 @@ use tsparquet_e2e::{run_python, Cluster};
 /// engine hands back rows batch by batch.
 const QUERY: &str = "SELECT sum(length(host)) FROM db.m WHERE v > 0 AND host LIKE 'h%'";
 
+/// Writes `db.m`: points 1 to `points`, one a second, `v` their number, spread over
+/// `hosts` hosts.
+fn write_points(cluster: &Cluster, hosts: u32, points: u32) {
+    cluster.psql(&format!(
+        "SELECT written FROM (SELECT string_agg(format('m,host=h%s v=%si %s', i % {hosts}, i, i), E'\\n') AS lines
+                              FROM generate_series(1, {points}) i) input,
+                             tsparquet.write_lp('db', input.lines, 's')"
+    ));
+}
+
 #[test]
 fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goes_on() {
     let cluster = Cluster::start();
     cluster.psql("CREATE EXTENSION tsparquet");
-    cluster.psql(
-        "SELECT written FROM (SELECT string_agg(format('m,host=h%s v=%si %s', i % 50, i, i), E'\\n') AS lines
-                              FROM generate_series(1, 1000000) i) input,
-                             tsparquet.write_lp('db', input.lines, 's')",
-    );
+    write_points(&cluster, 50, 1_000_000);
     let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {QUERY}"));
     assert!(plan.contains("Pushed Filter"), "{plan}");
 
@@ -125,4 +131,17 @@ print(*seen)
         run_python(script, &[&cluster.dsn("postgres")]).trim(),
         "2 3 3 4 1"
     );
+}
+
+#[test]
+fn the_engine_runs_on_the_backends_own_thread() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    write_points(&cluster, 2, 100_000);
+    let query = "SELECT count(*) FROM (SELECT host, max(v) FROM db.m GROUP BY host) g";
+    let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {query}"));
+    assert!(plan.contains("Pushed Group Key: host"), "{plan}");
+    // A new session, which has only queried: its process still has one thread.
+    let threads = "SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task')";
+    assert_eq!(cluster.psql(&format!("{query}; {threads}")), "2\n1");
 }

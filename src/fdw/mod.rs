@@ -12,6 +12,7 @@ mod row_estimate;
 mod scan;
 mod state;
 mod time_bounds;
+mod time_zone;
 mod translate;
 mod truncate;
 mod upper;
@@ -21,6 +22,7 @@ use pgrx::PgList;
 
 pub use options::table_id;
 pub use row_estimate::{changed as files_changed, install_invalidation};
+pub use time_zone::install_replanning;
 
 /// Version-1 calling convention records for the two C functions of the wrapper.
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };

@@ -193,16 +193,32 @@ SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('day', time), count(
 SELECT pushed, same FROM pushdown_check($$SELECT host, count(*), max(time) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 RESET TimeZone;
 SET TimeZone = 'UTC';
--- A plan made in UTC that pushed date_trunc down refuses to run in another time zone,
--- rather than cut days at the wrong midnight.
+-- A plan made in UTC that pushed date_trunc down is made anew once the time zone changes,
+-- however it changes: the days then end at local midnight, as in the heap table.
 SET plan_cache_mode = force_generic_plan;
 PREPARE per_day AS SELECT date_trunc('day', time), count(*) FROM pd.cpu GROUP BY 1 ORDER BY 1;
+PREPARE heap_per_day AS SELECT date_trunc('day', time), count(*) FROM heap_cpu GROUP BY 1 ORDER BY 1;
+EXPLAIN (COSTS OFF) EXECUTE per_day;
 EXECUTE per_day;
 SET TimeZone = 'Asia/Kolkata';
+EXPLAIN (COSTS OFF) EXECUTE per_day;
+EXECUTE per_day;
+EXECUTE heap_per_day;
+SELECT set_config('TimeZone', 'UTC', false);
+EXECUTE per_day;
+SELECT set_config('TimeZone', 'Asia/Kolkata', false);
+EXECUTE per_day;
+-- SET LOCAL ends with its transaction, and the plan made inside it with it.
+BEGIN;
+SET LOCAL TimeZone = 'UTC';
+EXECUTE per_day;
+COMMIT;
+SHOW TimeZone;
 EXECUTE per_day;
 SET TimeZone = 'UTC';
 EXECUTE per_day;
 DEALLOCATE per_day;
+DEALLOCATE heap_per_day;
 RESET plan_cache_mode;
 
 -- Query parameters of a generic plan, evaluated at each execution.
@@ -244,9 +260,21 @@ EXPLAIN (COSTS OFF) SELECT host, max(u) FROM pd.cpu WHERE host = 'h1' GROUP BY h
 SELECT pushed, same FROM pushdown_check($$SELECT host, max(u), sum(u) FROM TABLE WHERE u > 0 GROUP BY host ORDER BY host$$);
 RESET tsparquet.enable_pushdown;
 
+-- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
+-- (22003), as over the heap, while sums of bigints are exact numerics.
+EXPLAIN (COSTS OFF)
+  SELECT host, top + 1 FROM (SELECT host, max(u) AS top FROM pd.cpu GROUP BY host) g WHERE host = 'big';
+\set VERBOSITY sqlstate
+SELECT host, top + 1 FROM (SELECT host, max(u) AS top FROM pd.cpu GROUP BY host) g WHERE host = 'big';
+SELECT host, top + 1 FROM (SELECT host, max(u) AS top FROM heap_cpu GROUP BY host) g WHERE host = 'big';
+\set VERBOSITY default
+SELECT host, sum(u), avg(u), pg_typeof(sum(u)) FROM pd.cpu WHERE host = 'big' GROUP BY host;
+
 -- The engine's memory is capped by work_mem: over it, a clear error, and the session goes on.
 SET work_mem = '64kB';
 \set VERBOSITY terse
+SELECT count(*) FROM (SELECT time_ns, s, count(DISTINCT u) FROM pd.cpu GROUP BY time_ns, s) g;
+\set VERBOSITY sqlstate
 SELECT count(*) FROM (SELECT time_ns, s, count(DISTINCT u) FROM pd.cpu GROUP BY time_ns, s) g;
 \set VERBOSITY default
 RESET work_mem;
