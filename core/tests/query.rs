@@ -667,6 +667,44 @@ fn latest_and_earliest_values_per_group_come_from_the_files_extreme_rows() {
 }
 
 #[test]
+fn the_latest_and_earliest_time_per_group_come_from_the_files_extreme_rows() {
+    let writes = series_with_many_rows();
+    for (bound, extreme) in [
+        (AggregateFunction::Max, AggregateFunction::Last),
+        (AggregateFunction::Min, AggregateFunction::First),
+    ] {
+        let shape = groups(
+            vec![column("region")],
+            vec![
+                (bound, Some(Expr::Time)),
+                (bound, Some(Expr::TimeNs)),
+                (extreme, Some(column("u"))),
+            ],
+        );
+        let (extremes, all_rows) = per_group_both_ways(&writes, vec![], shape);
+        assert_eq!(extremes, all_rows, "{bound:?}(time) by region");
+        assert_eq!(extremes.len(), 2, "eu and us: {extremes:?}");
+    }
+    let (latest, _) = per_group_both_ways(
+        &writes,
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![(AggregateFunction::Max, Some(Expr::TimeNs))],
+        ),
+    );
+    assert_eq!(
+        latest,
+        [
+            ["NULL", "40000"],
+            ["a", "60230"],
+            ["b", "90000"],
+            ["c", "10235"]
+        ]
+    );
+}
+
+#[test]
 fn a_comparison_with_null_matches_nothing_even_negated() {
     for filter in [
         Expr::compare(CompareOp::Equal, column("host"), Expr::Value(Value::Null)),

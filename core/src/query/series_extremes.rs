@@ -2,7 +2,8 @@
 //! groups and filters depend on tags only, they are the same for every row of a run of one
 //! series, so each group's latest row is the latest of its runs' latest rows, which every
 //! large file keeps in its footer ([`crate::extreme_rows`]). The query then runs over those
-//! rows instead of the files.
+//! rows instead of the files. `max(time)` is the time of that latest row (and `min(time)`
+//! of the earliest): the last time a host reported is answered the same way.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use rustc_hash::FxHashSet;
 
-use super::expr::Expr;
+use super::expr::{Aggregate, AggregateFunction, Expr};
 use super::file_set::StoredFile;
 use super::request::{QueryRequest, Shape};
 use super::QueryError;
@@ -51,10 +52,19 @@ pub fn rows_answering(
 /// Whether every aggregate takes the value at its group's latest time (or every one at the
 /// earliest) and the groups and filters depend on tags alone.
 fn answered_by_extremes(request: &QueryRequest) -> bool {
-    let Shape::Groups { keys, .. } = &request.shape else {
+    let Shape::Groups { keys, aggregates } = &request.shape else {
         return false;
     };
-    if request.extreme_aggregate().is_none() {
+    let extreme = |aggregate: &Aggregate| match (aggregate.function, &aggregate.argument) {
+        (AggregateFunction::Last | AggregateFunction::First, _) => Some(aggregate.function),
+        (AggregateFunction::Max, Some(Expr::Time | Expr::TimeNs)) => Some(AggregateFunction::Last),
+        (AggregateFunction::Min, Some(Expr::Time | Expr::TimeNs)) => Some(AggregateFunction::First),
+        _ => None,
+    };
+    let Some(first) = aggregates.first().and_then(extreme) else {
+        return false;
+    };
+    if !aggregates.iter().all(|a| extreme(a) == Some(first)) {
         return false;
     }
     let tags: FxHashSet<&str> = request

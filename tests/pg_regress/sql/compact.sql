@@ -102,6 +102,17 @@ SELECT count(*) AS differing FROM (
    EXCEPT ALL
    (SELECT DISTINCT ON (host) * FROM latest.m ORDER BY host, time))) d;
 SELECT * FROM pg_temp.engine_rows($$SELECT DISTINCT ON (dc) * FROM latest.m WHERE host <> 'h1' ORDER BY dc, time DESC$$);
+-- The last (first) time each host reported, max(time) (min(time)) per tag, comes from
+-- them too.
+SELECT host, max(time) FROM latest.m GROUP BY host ORDER BY host;
+SELECT * FROM pg_temp.engine_rows('SELECT host, max(time) FROM latest.m GROUP BY host');
+SELECT * FROM pg_temp.engine_rows('SELECT dc, min(time) FROM latest.m GROUP BY dc');
+SELECT count(*) AS differing FROM (
+  ((SELECT host, max(time) FROM latest.m GROUP BY host)
+   EXCEPT ALL (SELECT host, max(time) FROM latest_heap GROUP BY host))
+  UNION ALL
+  ((SELECT dc, min(time) FROM latest_heap GROUP BY dc)
+   EXCEPT ALL (SELECT dc, min(time) FROM latest.m GROUP BY dc))) d;
 -- A filter on a field or on time needs other rows than the extreme ones: the files are read.
 SELECT DISTINCT ON (host) host, time, n FROM latest.m WHERE n < 2000 ORDER BY host, time DESC;
 SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT ON (host) * FROM latest.m WHERE n < 2000 ORDER BY host, time DESC');
