@@ -880,7 +880,9 @@ fn date_trunc_floors_times_before_1970_too() {
                 trunc(TruncUnit::Second),
                 trunc(TruncUnit::Hour),
                 trunc(TruncUnit::Day),
+                trunc(TruncUnit::Week),
                 trunc(TruncUnit::Month),
+                trunc(TruncUnit::Quarter),
             ],
             vec![(AggregateFunction::CountRows, None)],
         ),
@@ -892,12 +894,16 @@ fn date_trunc_floors_times_before_1970_too() {
                 "1969-12-31T23:59:59Z",
                 "1969-12-31T23:00:00Z",
                 "1969-12-31T00:00:00Z",
+                "1969-12-29T00:00:00Z",
                 "1969-12-01T00:00:00Z",
+                "1969-10-01T00:00:00Z",
                 "1"
             ],
             vec![
                 "1970-01-01T00:00:00Z",
                 "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1969-12-29T00:00:00Z",
                 "1970-01-01T00:00:00Z",
                 "1970-01-01T00:00:00Z",
                 "1"
@@ -905,6 +911,8 @@ fn date_trunc_floors_times_before_1970_too() {
             vec![
                 "1970-01-01T01:00:00Z",
                 "1970-01-01T01:00:00Z",
+                "1970-01-01T00:00:00Z",
+                "1969-12-29T00:00:00Z",
                 "1970-01-01T00:00:00Z",
                 "1970-01-01T00:00:00Z",
                 "1"

@@ -36,7 +36,10 @@ pub enum TruncUnit {
     Minute,
     Hour,
     Day,
+    /// From Monday, as ISO weeks start.
+    Week,
     Month,
+    Quarter,
     Year,
 }
 
@@ -48,7 +51,9 @@ impl TruncUnit {
             "minute" | "minutes" => TruncUnit::Minute,
             "hour" | "hours" => TruncUnit::Hour,
             "day" | "days" => TruncUnit::Day,
+            "week" | "weeks" => TruncUnit::Week,
             "month" | "months" => TruncUnit::Month,
+            "quarter" => TruncUnit::Quarter,
             "year" | "years" => TruncUnit::Year,
             _ => return None,
         })
@@ -60,20 +65,26 @@ impl TruncUnit {
             TruncUnit::Minute => "minute",
             TruncUnit::Hour => "hour",
             TruncUnit::Day => "day",
+            TruncUnit::Week => "week",
             TruncUnit::Month => "month",
+            TruncUnit::Quarter => "quarter",
             TruncUnit::Year => "year",
         }
     }
 
-    /// The unit's width in nanoseconds where it has one in UTC; months and years vary.
-    pub fn utc_width_ns(self) -> Option<i64> {
+    /// The unit's width in nanoseconds and the start of one of its units (nanoseconds
+    /// since 1970) where it has a fixed width in UTC; months, quarters and years vary.
+    pub fn utc_width_and_origin_ns(self) -> Option<(i64, i64)> {
         const SECOND: i64 = 1_000_000_000;
+        const DAY: i64 = 86_400 * SECOND;
         match self {
-            TruncUnit::Second => Some(SECOND),
-            TruncUnit::Minute => Some(60 * SECOND),
-            TruncUnit::Hour => Some(3_600 * SECOND),
-            TruncUnit::Day => Some(86_400 * SECOND),
-            TruncUnit::Month | TruncUnit::Year => None,
+            TruncUnit::Second => Some((SECOND, 0)),
+            TruncUnit::Minute => Some((60 * SECOND, 0)),
+            TruncUnit::Hour => Some((3_600 * SECOND, 0)),
+            TruncUnit::Day => Some((DAY, 0)),
+            // 1970-01-05 was a Monday.
+            TruncUnit::Week => Some((7 * DAY, 4 * DAY)),
+            TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => None,
         }
     }
 }

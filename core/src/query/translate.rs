@@ -172,10 +172,10 @@ impl Translator<'_> {
                     e.like(p)
                 }
             }
-            Expr::DateTrunc(unit, time) => match unit.utc_width_ns() {
+            Expr::DateTrunc(unit, time) => match unit.utc_width_and_origin_ns() {
                 // DataFusion's date_trunc converts each zoned timestamp through the
                 // calendar; a unit of fixed width is a plain integer floor.
-                Some(width) => self.bin(width, 0, time, BinOutput::Timestamp)?,
+                Some((width, origin)) => self.bin(width, origin, time, BinOutput::Timestamp)?,
                 None => date_trunc(lit(unit.name()), self.time_source(time)?),
             },
             Expr::TimeBin {

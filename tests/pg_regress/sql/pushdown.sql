@@ -178,7 +178,23 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT DISTINCT ON (host) host, u + 1 FROM TABLE WHERE host <> 'big' ORDER BY host, time DESC$$),
   ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host$$),
   ($$SELECT t FROM TABLE t ORDER BY time DESC LIMIT 2$$),
-  ($$SELECT time, u FROM TABLE ORDER BY time DESC LIMIT 9000 OFFSET 1001$$);
+  ($$SELECT time, u FROM TABLE ORDER BY time DESC LIMIT 9000 OFFSET 1001$$),
+  -- times as ISO 8601 (Grafana's $__timeFilter), infinities and dates; a volatile bound
+  ($$SELECT * FROM TABLE WHERE time BETWEEN '2024-01-02T00:00:00Z' AND '2024-01-02T06:00:00.5Z'$$),
+  ($$SELECT count(*) FROM TABLE WHERE time > '-infinity' AND time < 'infinity'$$),
+  ($$SELECT count(*), min(time) FROM TABLE WHERE time >= '2024-01-02'::date$$),
+  ($$SELECT count(*) FROM TABLE WHERE time > clock_timestamp() - interval '100 years'$$),
+  -- one condition alone
+  ($$SELECT * FROM TABLE WHERE host <> 'h1'$$),
+  ($$SELECT * FROM TABLE WHERE b$$),
+  -- two tags, longer buckets, the first and last time per tag
+  ($$SELECT host, region, count(*), max(f) FROM TABLE GROUP BY host, region ORDER BY host, region$$),
+  ($$SELECT date_trunc('week', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT date_trunc('year', time), date_trunc('quarter', time), count(*) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
+  ($$SELECT tsparquet.time_bucket('1 week', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT tsparquet.time_bucket('3 hours', time), sum(u) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT host, max(time), min(time) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, max(time) FROM TABLE GROUP BY host ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
@@ -191,6 +207,9 @@ SELECT tsparquet.time_bucket('1 month', time) FROM pd.cpu LIMIT 1;
 SET TimeZone = 'Asia/Kolkata';
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('day', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT host, count(*), max(time) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+SET TimeZone = 'America/New_York';
+SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 RESET TimeZone;
 SET TimeZone = 'UTC';
 -- A plan made in UTC that pushed date_trunc down is made anew once the time zone changes,
