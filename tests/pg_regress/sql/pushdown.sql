@@ -194,7 +194,14 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT tsparquet.time_bucket('1 week', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT tsparquet.time_bucket('3 hours', time), sum(u) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT host, max(time), min(time) FROM TABLE GROUP BY host ORDER BY host$$),
-  ($$SELECT host, max(time) FROM TABLE GROUP BY host ORDER BY host$$);
+  ($$SELECT host, max(time) FROM TABLE GROUP BY host ORDER BY host$$),
+  -- LIKE's single-character wildcard and escapes, ILIKE; widths that TimescaleDB's
+  -- default origin (Monday 2000-01-03) decides
+  ($$SELECT * FROM TABLE WHERE host LIKE 'h_' AND s LIKE 'v\2%'$$),
+  ($$SELECT count(*) FROM TABLE WHERE host LIKE 'h#1' ESCAPE '#' OR host NOT LIKE '_%1'$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE host ILIKE 'H1%' GROUP BY host ORDER BY host$$),
+  ($$SELECT tsparquet.time_bucket('3 days', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT tsparquet.time_bucket('90 minutes', time), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
