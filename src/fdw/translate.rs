@@ -106,6 +106,43 @@ unsafe fn builtin_operator(oid: pg_sys::Oid) -> Option<(String, pg_sys::Oid, pg_
     }
 }
 
+/// A date compared with `time`, as the `timestamptz` Postgres compares it as: its midnight
+/// in the session's time zone, computed when the scan starts like any parameter. Postgres
+/// compares a date no timestamp can hold without converting it, so only dates that
+/// convert are taken: constants in range and `current_date`.
+unsafe fn date_as_timestamptz(date: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+    // The dates a timestamp holds, in days from 2000-01-01: from 4714-11-24 BC to
+    // 294276-12-31, less a day at each end, where the zone's offset can carry midnight
+    // past the range.
+    const DAYS: std::ops::RangeInclusive<i32> = (-2_451_545 + 1)..=(106_751_983 - 2);
+    // SAFETY: an expression node of type date.
+    unsafe {
+        let converts = if is_a(date, pg_sys::NodeTag::T_Const) {
+            let constant = date.cast::<pg_sys::Const>();
+            (*constant).constisnull || {
+                let days = (*constant).constvalue.value() as i32;
+                // -infinity and infinity convert to their timestamps.
+                days == i32::MIN || days == i32::MAX || DAYS.contains(&days)
+            }
+        } else {
+            is_a(date, pg_sys::NodeTag::T_SQLValueFunction)
+                && (*date.cast::<pg_sys::SQLValueFunction>()).op
+                    == pg_sys::SQLValueFunctionOp::SVFOP_CURRENT_DATE
+        };
+        converts.then(|| {
+            pg_sys::makeFuncExpr(
+                pg_sys::Oid::from(pg_sys::F_TIMESTAMPTZ_DATE),
+                pg_sys::TIMESTAMPTZOID,
+                pg_sys::lappend(std::ptr::null_mut(), date.cast()),
+                pg_sys::Oid::INVALID,
+                pg_sys::Oid::INVALID,
+                pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
+            )
+            .cast()
+        })
+    }
+}
+
 fn compare_op(name: &str) -> Option<CompareOp> {
     Some(match name {
         "=" => CompareOp::Equal,
@@ -399,7 +436,7 @@ impl Translator {
                 return self.integer_against_decimal(&name, args);
             }
             let (left, right) = two_args(args)?;
-            let (column_node, value, name, value_type) =
+            let (column_node, mut value, name, mut value_type) =
                 match (self.column(left).is_some(), self.column(right).is_some()) {
                     (true, false) => (left, right, name, right_type),
                     (false, true) => {
@@ -409,6 +446,10 @@ impl Translator {
                     _ => return None,
                 };
             let column = self.column(column_node)?;
+            if matches!(column, ColumnRef::Time) && value_type == pg_sys::DATEOID {
+                value = date_as_timestamptz(value)?;
+                value_type = pg_sys::TIMESTAMPTZOID;
+            }
             if !Self::comparable(column, &name, value_type) || !deterministic(collation) {
                 return None;
             }

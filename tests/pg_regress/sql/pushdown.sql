@@ -201,7 +201,12 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT count(*) FROM TABLE WHERE host LIKE 'h#1' ESCAPE '#' OR host NOT LIKE '_%1'$$),
   ($$SELECT host, count(*) FROM TABLE WHERE host ILIKE 'H1%' GROUP BY host ORDER BY host$$),
   ($$SELECT tsparquet.time_bucket('3 days', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
-  ($$SELECT tsparquet.time_bucket('90 minutes', time), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+  ($$SELECT tsparquet.time_bucket('90 minutes', time), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  -- dates against time: midnight in the session's zone; a date past the timestamps' range
+  -- is left to Postgres, which compares it without converting it
+  ($$SELECT count(*), max(time) FROM TABLE WHERE time < '2024-01-03'::date AND '2024-01-02'::date <= time$$),
+  ($$SELECT count(*) FROM TABLE WHERE time < current_date$$),
+  ($$SELECT count(*) FROM TABLE WHERE time < '294277-01-01'::date AND time > '-infinity'::date$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 
@@ -215,6 +220,8 @@ SET TimeZone = 'Asia/Kolkata';
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('day', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT host, count(*), max(time) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SET TimeZone = 'America/New_York';
+SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE WHERE time >= '2024-01-02'::date$$);
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02'::date;
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 RESET TimeZone;
