@@ -11,7 +11,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use rustc_hash::FxHashSet;
 
-use super::expr::{Aggregate, AggregateFunction, Expr};
+use super::expr::Expr;
 use super::file_set::StoredFile;
 use super::request::{QueryRequest, Shape};
 use super::QueryError;
@@ -52,19 +52,10 @@ pub fn rows_answering(
 /// Whether every aggregate takes the value at its group's latest time (or every one at the
 /// earliest) and the groups and filters depend on tags alone.
 fn answered_by_extremes(request: &QueryRequest) -> bool {
-    let Shape::Groups { keys, aggregates } = &request.shape else {
+    let Shape::Groups { keys, .. } = &request.shape else {
         return false;
     };
-    let extreme = |aggregate: &Aggregate| match (aggregate.function, &aggregate.argument) {
-        (AggregateFunction::Last | AggregateFunction::First, _) => Some(aggregate.function),
-        (AggregateFunction::Max, Some(Expr::Time | Expr::TimeNs)) => Some(AggregateFunction::Last),
-        (AggregateFunction::Min, Some(Expr::Time | Expr::TimeNs)) => Some(AggregateFunction::First),
-        _ => None,
-    };
-    let Some(first) = aggregates.first().and_then(extreme) else {
-        return false;
-    };
-    if !aggregates.iter().all(|a| extreme(a) == Some(first)) {
+    if request.extreme_row_aggregate().is_none() {
         return false;
     }
     let tags: FxHashSet<&str> = request
