@@ -119,10 +119,10 @@ fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile, expected: usi
         memory_bytes: 4 << 20,
     };
     let mut query = engine
-        .start(request, &[], vec![file.clone()], &limits, &|| false)
+        .start(request, &[], vec![file.clone()], &limits)
         .expect("starts");
     let mut rows = 0;
-    while let Some(batch) = query.next_batch(engine, &|| false).expect("runs") {
+    while let Some(batch) = query.next_batch(engine).expect("runs") {
         rows += batch.num_rows();
     }
     assert_eq!(rows, expected);
@@ -135,11 +135,11 @@ fn bench_query(c: &mut Criterion) {
     let mut group = c.benchmark_group("one_host_one_hour_by_minute");
     group.bench_function("first_query_of_an_engine", |b| {
         b.iter(|| {
-            let engine = Engine::new(1, || {}).expect("starts");
+            let engine = Engine::new(1, || false, || {}).expect("starts");
             black_box(run(&engine, &request, &file, 60))
         })
     });
-    let engine = Engine::new(1, || {}).expect("starts");
+    let engine = Engine::new(1, || false, || {}).expect("starts");
     group.bench_function("later_query", |b| {
         b.iter(|| black_box(run(&engine, &request, &file, 60)))
     });

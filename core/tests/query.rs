@@ -103,7 +103,7 @@ fn limits() -> Limits {
 }
 
 fn engine() -> Engine {
-    Engine::new(2, || {}).unwrap()
+    Engine::new(2, || false, || {}).unwrap()
 }
 
 fn run_with(
@@ -114,9 +114,9 @@ fn run_with(
 ) -> Result<(Vec<Output>, Vec<Vec<String>>), QueryError> {
     let (request, files) = request(writes, filters, shape);
     let engine = engine();
-    let mut query = engine.start(&request, params, files, &limits(), &|| false)?;
+    let mut query = engine.start(&request, params, files, &limits())?;
     let mut rows = Vec::new();
-    while let Some(batch) = query.next_batch(&engine, &|| false)? {
+    while let Some(batch) = query.next_batch(&engine)? {
         rows.extend(strings(&batch));
     }
     rows.sort();
@@ -281,16 +281,10 @@ fn floats_compare_as_postgres_orders_them() {
     let mut ids = |filter: Expr, param: f64| {
         request.filters = vec![filter];
         let mut query = engine
-            .start(
-                &request,
-                &[Value::Float(param)],
-                files.clone(),
-                &limits(),
-                &|| false,
-            )
+            .start(&request, &[Value::Float(param)], files.clone(), &limits())
             .unwrap();
         let mut ids = Vec::new();
-        while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
+        while let Some(batch) = query.next_batch(&engine).unwrap() {
             ids.extend(
                 strings(&batch)
                     .into_iter()
@@ -337,10 +331,8 @@ fn floats_compare_as_postgres_orders_them() {
         ],
     );
     let extremes = |request: &QueryRequest, files: Vec<StoredFile>| {
-        let mut query = engine
-            .start(request, &[], files, &limits(), &|| false)
-            .unwrap();
-        let batch = query.next_batch(&engine, &|| false).unwrap().unwrap();
+        let mut query = engine.start(request, &[], files, &limits()).unwrap();
+        let batch = query.next_batch(&engine).unwrap().unwrap();
         strings(&batch).remove(0)
     };
     assert_eq!(extremes(&request, files.clone()), ["-inf", "NaN"]);
@@ -371,11 +363,9 @@ fn floats_compare_as_postgres_orders_them() {
 /// The results of `request` in the order the engine gives them.
 fn ordered(request: &QueryRequest, files: Vec<StoredFile>) -> Vec<Vec<String>> {
     let engine = engine();
-    let mut query = engine
-        .start(request, &[], files, &limits(), &|| false)
-        .unwrap();
+    let mut query = engine.start(request, &[], files, &limits()).unwrap();
     let mut rows = Vec::new();
-    while let Some(batch) = query.next_batch(&engine, &|| false).unwrap() {
+    while let Some(batch) = query.next_batch(&engine).unwrap() {
         rows.extend(strings(&batch));
     }
     rows
@@ -439,7 +429,7 @@ fn order_and_limit_follow_postgres() {
     request.order = vec![sort_key(1, false, false)];
     let engine = engine();
     assert!(matches!(
-        engine.start(&request, &[], files, &limits(), &|| false),
+        engine.start(&request, &[], files, &limits()),
         Err(QueryError::Unsupported(_))
     ));
 }
@@ -490,7 +480,7 @@ fn having_filters_the_groups() {
     )];
     assert!(!request.is_engine_result(3));
     assert!(matches!(
-        engine().start(&request, &[], files, &limits(), &|| false),
+        engine().start(&request, &[], files, &limits()),
         Err(QueryError::Unsupported(_))
     ));
 }
@@ -594,7 +584,7 @@ fn per_group_both_ways(
     let engine = engine();
     let results = |request: &QueryRequest| {
         let mut query = engine
-            .start(request, &[], files.clone(), &limits(), &|| false)
+            .start(request, &[], files.clone(), &limits())
             .unwrap();
         let plan = query.executed_plan();
         let mut rows = drain(&mut query, &engine);
@@ -997,23 +987,42 @@ fn distinct_count_and_no_rows() {
 fn a_table_without_files_has_no_rows() {
     let (request, _) = request(&[HOSTS], vec![], rows(&["host"]));
     let engine = engine();
-    let mut query = engine
-        .start(&request, &[], Vec::new(), &limits(), &|| false)
-        .unwrap();
-    assert!(query.next_batch(&engine, &|| false).unwrap().is_none());
+    let mut query = engine.start(&request, &[], Vec::new(), &limits()).unwrap();
+    assert!(query.next_batch(&engine).unwrap().is_none());
 }
 
+/// How often the stop check of [`stopping_engine`] was asked, and from which call on it
+/// says yes.
+static STOP_ASKED: AtomicUsize = AtomicUsize::new(0);
+static STOP_FROM: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+fn stop_when_asked_enough() -> bool {
+    STOP_ASKED.fetch_add(1, Ordering::SeqCst) + 1 >= STOP_FROM.load(Ordering::SeqCst)
+}
+
+/// An engine whose stop check says yes from its `from`-th call on, counting from now.
+fn stopping_engine() -> Engine {
+    Engine::new(1, stop_when_asked_enough, || {}).unwrap()
+}
+
+fn stop_from(from: usize) {
+    STOP_ASKED.store(0, Ordering::SeqCst);
+    STOP_FROM.store(from, Ordering::SeqCst);
+}
+
+/// One test, as the stop check is shared by the engines it makes.
 #[test]
 fn a_stop_request_ends_the_query() {
+    let engine = stopping_engine();
     let (rows_request, files) = request(&[HOSTS], vec![], rows(&["host"]));
-    let engine = engine();
-    let mut query = engine
-        .start(&rows_request, &[], files, &limits(), &|| false)
-        .unwrap();
+    stop_from(usize::MAX);
+    let mut query = engine.start(&rows_request, &[], files, &limits()).unwrap();
+    stop_from(1);
     assert!(matches!(
-        query.next_batch(&engine, &|| true),
+        query.next_batch(&engine),
         Err(QueryError::Cancelled)
     ));
+
     // A latest-per-group query reads data while starting: it stops there too.
     let (latest, files) = request(
         &[HOSTS],
@@ -1024,9 +1033,45 @@ fn a_stop_request_ends_the_query() {
         ),
     );
     assert!(matches!(
-        engine.start(&latest, &[], files, &limits(), &|| true),
+        engine.start(&latest, &[], files, &limits()),
         Err(QueryError::Cancelled)
     ));
+
+    // An aggregate reads all its files before DataFusion hands anything back or yields:
+    // a stop that comes while it reads (after the check before the batch and the first
+    // periodic one) ends it at the next file.
+    let writes: Vec<String> = (0..10)
+        .map(|i| format!("m,host=h{i} u={i}i {}", 1_000_000_000 + i))
+        .collect();
+    let writes: Vec<&str> = writes.iter().map(String::as_str).collect();
+    let (per_host, files) = request(
+        &writes,
+        vec![],
+        groups(
+            vec![column("host")],
+            vec![(AggregateFunction::Sum, Some(column("u")))],
+        ),
+    );
+    assert_eq!(files.len(), 10);
+    stop_from(usize::MAX);
+    let mut query = engine
+        .start(&per_host, &[], files.clone(), &limits())
+        .unwrap();
+    stop_from(3);
+    assert!(matches!(
+        query.next_batch(&engine),
+        Err(QueryError::Cancelled)
+    ));
+    // Unstopped, it asks before reading each file.
+    stop_from(usize::MAX);
+    let mut query = engine.start(&per_host, &[], files, &limits()).unwrap();
+    stop_from(usize::MAX);
+    let mut groups_seen = 0;
+    while let Some(batch) = query.next_batch(&engine).unwrap() {
+        groups_seen += batch.num_rows();
+    }
+    assert_eq!(groups_seen, 10);
+    assert!(STOP_ASKED.load(Ordering::SeqCst) >= 10);
 }
 
 #[test]
@@ -1047,7 +1092,7 @@ fn a_query_over_its_memory_limit_fails_cleanly() {
         memory_bytes: 64 << 10,
     };
     let outcome = engine
-        .start(&request, &[], files, &small, &|| false)
+        .start(&request, &[], files, &small)
         .and_then(|mut q| while_rows(&mut q, &engine));
     assert!(
         matches!(outcome, Err(QueryError::ResourcesExhausted(_))),
@@ -1059,14 +1104,14 @@ fn while_rows(
     query: &mut tsparquet_core::query::RunningQuery,
     engine: &Engine,
 ) -> Result<(), QueryError> {
-    while query.next_batch(engine, &|| false)?.is_some() {}
+    while query.next_batch(engine)?.is_some() {}
     Ok(())
 }
 
 /// All rows of a started query, as strings, in the order the engine gives them.
 fn drain(query: &mut tsparquet_core::query::RunningQuery, engine: &Engine) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
+    while let Some(batch) = query.next_batch(engine).unwrap() {
         rows.extend(strings(&batch));
     }
     rows
@@ -1078,11 +1123,9 @@ fn queries_open_at_once_on_one_engine_each_read_their_own_files() {
     let (first, first_files) = request(&["m,host=a u=1i 1"], vec![], rows(&["host", "u"]));
     let (second, second_files) = request(&["m,host=b u=2i 2"], vec![], rows(&["host", "u"]));
     let mut a = engine
-        .start(&first, &[], first_files.clone(), &limits(), &|| false)
+        .start(&first, &[], first_files.clone(), &limits())
         .unwrap();
-    let mut b = engine
-        .start(&second, &[], second_files, &limits(), &|| false)
-        .unwrap();
+    let mut b = engine.start(&second, &[], second_files, &limits()).unwrap();
     assert_eq!(
         drain(&mut b, &engine),
         [["1970-01-01T00:00:00.000000002Z", "b", "2"]]
@@ -1093,9 +1136,7 @@ fn queries_open_at_once_on_one_engine_each_read_their_own_files() {
     );
     drop((a, b));
     // A later query of the engine reads the same file again, from its kept footer.
-    let mut again = engine
-        .start(&first, &[], first_files, &limits(), &|| false)
-        .unwrap();
+    let mut again = engine.start(&first, &[], first_files, &limits()).unwrap();
     assert_eq!(
         drain(&mut again, &engine),
         [["1970-01-01T00:00:00.000000001Z", "a", "1"]]
@@ -1135,9 +1176,7 @@ fn integer_sums_run_in_64_bits_only_where_the_files_statistics_allow() {
             ),
         );
         let engine = engine();
-        let mut query = engine
-            .start(&request, &[], files, &limits(), &|| false)
-            .unwrap();
+        let mut query = engine.start(&request, &[], files, &limits()).unwrap();
         let plan = query.executed_plan();
         (drain(&mut query, &engine), plan)
     };
@@ -1173,9 +1212,7 @@ fn a_long_list_of_tag_values_prunes_pages_by_their_statistics() {
     }];
     let (request, files) = request(&[&lines], filters, rows(&["host"]));
     let engine = engine();
-    let mut query = engine
-        .start(&request, &[], files, &limits(), &|| false)
-        .unwrap();
+    let mut query = engine.start(&request, &[], files, &limits()).unwrap();
     assert_eq!(drain(&mut query, &engine).len(), 5000);
     let plan = query.executed_plan();
     assert!(

@@ -175,6 +175,26 @@ impl Cluster {
         self.psql_in("postgres", sql)
     }
 
+    /// Runs `commands` one after another in one session of `postgres`, going on after
+    /// errors, which are reported with their SQLSTATE; unaligned, tuples-only output.
+    pub fn session(&self, commands: &[&str]) -> Output {
+        let mut psql = self.client("psql");
+        psql.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "VERBOSITY=verbose",
+            "-d",
+            "postgres",
+        ]);
+        for command in commands {
+            psql.args(["-c", command]);
+        }
+        psql.output().expect("run psql")
+    }
+
     /// Runs SQL in `database`, returning the outcome whether it succeeded or not.
     pub fn try_psql_in(&self, database: &str, sql: &str) -> Output {
         Command::new(format!("{PG_BIN}/psql"))

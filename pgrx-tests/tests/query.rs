@@ -1,6 +1,7 @@
 //! Pushed-down queries in a real cluster: a statement timeout stops a long query in the
-//! engine promptly and leaves the session usable; a session's row estimates follow other
-//! sessions' writes; the engine runs on the backend's own thread.
+//! engine promptly, inside an aggregate too, and leaves the session usable; a session's
+//! row estimates follow other sessions' writes; the engine runs on the backend's own
+//! thread.
 
 use std::time::{Duration, Instant};
 
@@ -20,16 +21,18 @@ fn write_points(cluster: &Cluster, hosts: u32, points: u32) {
     ));
 }
 
-#[test]
-fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goes_on() {
-    let cluster = Cluster::start();
-    cluster.psql("CREATE EXTENSION tsparquet");
-    write_points(&cluster, 50, 1_000_000);
-    let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {QUERY}"));
-    assert!(plan.contains("Pushed Filter"), "{plan}");
+/// An aggregate into a million groups (one a point), none of which it returns: DataFusion
+/// reads every row before it hands anything back.
+const BLOCKING_QUERY: &str = "SELECT date_bin('1 second', time, '2000-01-01') AS second, count(*) \
+                              FROM db.m GROUP BY second HAVING count(*) > 1";
+/// The memory the aggregate may use: enough for its million groups.
+const ENOUGH_WORK_MEM: &str = "SET work_mem = '1GB'";
 
+/// How long `query` takes, and how long a session takes that runs it with a statement
+/// timeout of 100 ms and then, the timeout reset, counts the rows of one host.
+fn whole_and_stopped(cluster: &Cluster, query: &str, rows: &str) -> (Duration, Duration) {
     let started = Instant::now();
-    assert_eq!(cluster.psql(QUERY), "2800000");
+    assert_eq!(cluster.psql(query), rows);
     let whole = started.elapsed();
     assert!(
         whole > Duration::from_millis(400),
@@ -37,15 +40,12 @@ fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goe
     );
 
     let started = Instant::now();
-    let output = cluster
-        .client("psql")
-        .args(["-X", "-q", "-A", "-t", "-d", "postgres"])
-        .args(["-c", "SET statement_timeout = '100ms'"])
-        .args(["-c", QUERY])
-        .args(["-c", "RESET statement_timeout"])
-        .args(["-c", "SELECT count(*) FROM db.m WHERE host = 'h7'"])
-        .output()
-        .expect("run psql");
+    let output = cluster.session(&[
+        "SET statement_timeout = '100ms'",
+        query,
+        "RESET statement_timeout",
+        "SELECT count(*) FROM db.m WHERE host = 'h7'",
+    ]);
     let stopped = started.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -53,9 +53,30 @@ fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goe
         "{stderr}"
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "20000");
+    (whole, stopped)
+}
+
+#[test]
+fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goes_on() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    write_points(&cluster, 50, 1_000_000);
+    let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {QUERY}"));
+    assert!(plan.contains("Pushed Filter"), "{plan}");
+    let (whole, stopped) = whole_and_stopped(&cluster, QUERY, "2800000");
     assert!(
         stopped < whole / 2,
         "stopped after {stopped:?}; the whole query takes {whole:?}"
+    );
+
+    // Inside an aggregate, the timeout is seen before the next row group is read.
+    let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {BLOCKING_QUERY}"));
+    assert!(plan.contains("Pushed Having"), "{plan}");
+    let query = format!("{ENOUGH_WORK_MEM}; {BLOCKING_QUERY}");
+    let (whole_aggregate, stopped) = whole_and_stopped(&cluster, &query, "");
+    assert!(
+        stopped < whole_aggregate / 2,
+        "stopped after {stopped:?}; the whole aggregate takes {whole_aggregate:?}"
     );
 
     // A cancel from another session (what psql sends on Ctrl-C), into a statement that runs
@@ -99,6 +120,27 @@ fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goe
         cluster.psql("SELECT count(*) FROM db.m WHERE host = 'h7'"),
         "20000"
     );
+}
+
+#[test]
+fn an_aggregate_over_work_mem_fails_cleanly_and_the_session_goes_on() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    write_points(&cluster, 50, 1_000_000);
+    let output = cluster.session(&[
+        "SET work_mem = '4MB'",
+        BLOCKING_QUERY,
+        "SELECT count(*) FROM db.m WHERE host = 'h7'",
+        ENOUGH_WORK_MEM,
+        BLOCKING_QUERY,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ERROR:  53200"), "{stderr}");
+    assert!(stderr.contains("work_mem"), "{stderr}");
+    // Only the first aggregate failed, and its backend lived on: the same session then
+    // counted, and aggregated with more memory.
+    assert_eq!(stderr.matches("ERROR").count(), 1, "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "20000");
 }
 
 #[test]

@@ -26,7 +26,7 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
     ENGINE.with(|cell| {
         let engine = cell.get_or_init(|| {
             // One partition: DataFusion runs on the backend's thread.
-            Engine::new(1, block_signals_for_good).unwrap_or_else(|e| {
+            Engine::new(1, should_stop, block_signals_for_good).unwrap_or_else(|e| {
                 errors::report(
                     PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
                     &format!("could not start the query engine: {e}"),
@@ -68,7 +68,7 @@ fn should_stop() -> bool {
 /// raised by Postgres itself.
 /// Starts a pushed-down query; a cancel while it starts raises Postgres' own error.
 pub fn start(request: &QueryRequest, params: &[Value], files: Vec<StoredFile>) -> RunningQuery {
-    match with_engine(|engine| engine.start(request, params, files, &limits(), &should_stop)) {
+    match with_engine(|engine| engine.start(request, params, files, &limits())) {
         Ok(running) => running,
         Err(e) => {
             if matches!(e, QueryError::Cancelled) {
@@ -81,7 +81,7 @@ pub fn start(request: &QueryRequest, params: &[Value], files: Vec<StoredFile>) -
 
 pub fn next_batch(query: &mut RunningQuery) -> Option<RecordBatch> {
     loop {
-        match with_engine(|engine| query.next_batch(engine, &should_stop)) {
+        match with_engine(|engine| query.next_batch(engine)) {
             Ok(batch) => return batch,
             Err(QueryError::Cancelled) => {
                 pg_sys::check_for_interrupts!();

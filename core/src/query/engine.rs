@@ -43,7 +43,7 @@ use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
 use super::translate::Translator;
-use super::QueryError;
+use super::{QueryError, StopCheck};
 use crate::batch::table_arrow_schema;
 use crate::extreme_rows;
 use crate::schema::{TableSchema, TIME_COLUMN};
@@ -89,14 +89,18 @@ pub struct Engine {
     plans: RefCell<PlanCache>,
     /// Queries started so far; each registers its files under a name of its own.
     started: Cell<u64>,
+    stop: StopCheck,
 }
 
 impl Engine {
-    /// An engine whose queries use up to `threads` partitions. `on_thread_start` runs in
-    /// any helper thread the runtime starts (none for in-memory files, but the runtime
-    /// may start them for blocking work).
+    /// An engine whose queries use up to `threads` partitions and end early once `stop`
+    /// says so: it is asked before each batch, every few tens of milliseconds while
+    /// DataFusion works, and before each read of a file. `on_thread_start` runs in any
+    /// helper thread the runtime starts (none for in-memory files, but the runtime may
+    /// start them for blocking work).
     pub fn new(
         threads: usize,
+        stop: StopCheck,
         on_thread_start: impl Fn() + Send + Sync + 'static,
     ) -> Result<Engine, QueryError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -124,20 +128,20 @@ impl Engine {
             context,
             plans: RefCell::new(PlanCache::default()),
             started: Cell::new(0),
+            stop,
         })
     }
 
-    /// Plans the query over `files` and starts it. `stop` is asked as in
-    /// [`RunningQuery::next_batch`] while starting reads data (the first phase of a
-    /// latest-per-group query).
+    /// Plans the query over `files` and starts it; starting reads the footers, and the
+    /// first phase of a latest-per-group query.
     pub fn start(
         &self,
         request: &QueryRequest,
         params: &[Value],
         files: Vec<StoredFile>,
         limits: &Limits,
-        stop: &dyn Fn() -> bool,
     ) -> Result<RunningQuery, QueryError> {
+        let stop = self.stop;
         let task = Arc::new(
             TaskContext::from(&*self.context.state_ref().read())
                 .with_runtime(query_runtime(&self.context.runtime_env(), limits)),
@@ -154,7 +158,7 @@ impl Engine {
                 .block_on(self.run(table, request, &plan, task, None));
         }
         let files = self.register(files)?;
-        self.runtime.block_on(async {
+        let started = self.runtime.block_on(async {
             let footers = self.read_footers(&files.store).await?;
             let facts = ColumnFacts::of(&schema, &footers, request);
             let plan = Plan {
@@ -179,7 +183,8 @@ impl Engine {
             };
             self.run_over_files(schema, request, &plan, task, files)
                 .await
-        })
+        });
+        started.map_err(|e| stopped_or(e, stop))
     }
 
     /// Starts `request` over `table`.
@@ -300,7 +305,7 @@ impl Engine {
         self.started.set(number + 1);
         let url = ObjectStoreUrl::parse(format!("tsparquet://query-{number}/"))?;
         let registry = self.context.runtime_env().object_store_registry.clone();
-        let store = Arc::new(FileSet::new(files));
+        let store = Arc::new(FileSet::new(files, self.stop));
         registry.register_store(url.as_ref(), store.clone());
         Ok(RegisteredFiles {
             registry,
@@ -712,10 +717,10 @@ fn grouping(key: DfExpr, schema: &DFSchema) -> Result<DfExpr, QueryError> {
 }
 
 /// The next batch of `stream`, asking `stop` first and every few tens of milliseconds
-/// while DataFusion works.
+/// while DataFusion works (and its files before each read).
 async fn next_or_stop(
     stream: &mut SendableRecordBatchStream,
-    stop: &dyn Fn() -> bool,
+    stop: StopCheck,
 ) -> Result<Option<RecordBatch>, QueryError> {
     if stop() {
         return Err(QueryError::Cancelled);
@@ -725,8 +730,20 @@ async fn next_or_stop(
         tokio::select! {
             biased;
             _ = ticks.tick() => if stop() { return Err(QueryError::Cancelled) },
-            batch = stream.next() => return batch.transpose().map_err(QueryError::from),
+            batch = stream.next() => {
+                return batch.transpose().map_err(|e| stopped_or(e.into(), stop))
+            }
         }
+    }
+}
+
+/// `error`, unless the query was asked to stop: then the error is how a read refused
+/// ended it.
+fn stopped_or(error: QueryError, stop: StopCheck) -> QueryError {
+    if stop() {
+        QueryError::Cancelled
+    } else {
+        error
     }
 }
 
@@ -740,16 +757,12 @@ pub struct RunningQuery {
 }
 
 impl RunningQuery {
-    /// The next batch of results. `stop` is asked first and then every few tens of
-    /// milliseconds while DataFusion works; when it says so the query ends with [`QueryError::Cancelled`].
-    pub fn next_batch(
-        &mut self,
-        engine: &Engine,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<Option<RecordBatch>, QueryError> {
+    /// The next batch of results; [`QueryError::Cancelled`] once the engine's stop check
+    /// says so.
+    pub fn next_batch(&mut self, engine: &Engine) -> Result<Option<RecordBatch>, QueryError> {
         engine
             .runtime
-            .block_on(next_or_stop(&mut self.stream, stop))
+            .block_on(next_or_stop(&mut self.stream, engine.stop))
     }
 
     /// The physical plan with what it measured so far.
@@ -823,10 +836,10 @@ mod tests {
             memory_bytes: 16 << 20,
         };
         let mut query = engine
-            .start(&request, params, vec![file.clone()], &limits, &|| false)
+            .start(&request, params, vec![file.clone()], &limits)
             .unwrap();
         let mut rows = Vec::new();
-        while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
+        while let Some(batch) = query.next_batch(engine).unwrap() {
             let hosts = arrow::compute::cast(batch.column(0), &DataType::Utf8).unwrap();
             let values = batch.column(1).as_primitive::<Float64Type>();
             for (host, value) in hosts.as_string::<i32>().iter().zip(values.iter()) {
@@ -844,7 +857,7 @@ mod tests {
             name: "1-1.parquet".to_owned(),
             bytes,
         };
-        let engine = Engine::new(1, || {}).unwrap();
+        let engine = Engine::new(1, || false, || {}).unwrap();
         let at = |ns| Expr::Value(Value::Integer(ns));
         let row = |host: &str, v| (host.to_owned(), v);
         assert_eq!(
@@ -1051,7 +1064,7 @@ mod tests {
             ),
             ordered_and_having,
         ];
-        let engine = Engine::new(1, || {}).unwrap();
+        let engine = Engine::new(1, || false, || {}).unwrap();
         for request in &requests {
             let (direct, datafusion, _files) = both_plans(&engine, request, files.clone());
             let direct = direct.unwrap_or_else(|| panic!("a direct plan of {request:?}"));
@@ -1107,11 +1120,9 @@ mod tests {
         let limits = Limits {
             memory_bytes: 16 << 20,
         };
-        let mut query = engine
-            .start(&request, &[], vec![file], &limits, &|| false)
-            .unwrap();
+        let mut query = engine.start(&request, &[], vec![file], &limits).unwrap();
         let mut rows = 0;
-        while let Some(batch) = query.next_batch(engine, &|| false).unwrap() {
+        while let Some(batch) = query.next_batch(engine).unwrap() {
             rows += batch.num_rows();
         }
         (query, rows)
@@ -1149,7 +1160,7 @@ mod tests {
             Expr::compare(CompareOp::GreaterOrEqual, Expr::TimeNs, at(third_page + 10)),
             Expr::compare(CompareOp::Less, Expr::TimeNs, at(third_page + 20)),
         ];
-        let engine = Engine::new(1, || {}).unwrap();
+        let engine = Engine::new(1, || false, || {}).unwrap();
         let (query, rows) = run_rows(&engine, &schema, bytes, filters, &["v"]);
         assert_eq!(rows, 10);
         assert_eq!(pages_pruned_and_kept(&query.plan), (3, 1));
@@ -1171,7 +1182,7 @@ mod tests {
         let lines: String = (0..1024).map(|t| format!("m,host=a v={t} {t}\n")).collect();
         let (schema, bytes) = stored_table(&lines);
         assert!(extreme_rows::read(&bytes).unwrap().is_some());
-        let engine = Engine::new(1, || {}).unwrap();
+        let engine = Engine::new(1, || false, || {}).unwrap();
         let (_, rows) = run_rows(&engine, &schema, bytes, Vec::new(), &["v"]);
         assert_eq!(rows, 1024);
         let cached = cached_footer(&engine);
@@ -1196,7 +1207,7 @@ mod tests {
             Expr::TimeNs,
             Expr::Value(Value::Integer(2)),
         )];
-        let engine = Engine::new(1, || {}).unwrap();
+        let engine = Engine::new(1, || false, || {}).unwrap();
         let (_, rows) = run_rows(&engine, &schema, bytes, filters, &["host"]);
         assert_eq!(rows, 1);
         let cached = cached_footer(&engine);

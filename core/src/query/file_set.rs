@@ -17,6 +17,8 @@ use object_store::{
     ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
+use super::{QueryError, StopCheck};
+
 /// A stored file: a name unique to its bytes for the life of the backend, and the bytes.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
@@ -27,15 +29,20 @@ pub struct StoredFile {
 #[derive(Debug)]
 pub struct FileSet {
     files: BTreeMap<Path, Bytes>,
+    stop: StopCheck,
 }
 
 impl FileSet {
-    pub fn new(files: Vec<StoredFile>) -> FileSet {
+    /// The files of a query that ends once `stop` says so: every read asks it first.
+    /// A blocking operator (an aggregate, a sort) reads all its input before DataFusion
+    /// yields, so between reads of row groups is where a cancel can reach it in time.
+    pub fn new(files: Vec<StoredFile>, stop: StopCheck) -> FileSet {
         FileSet {
             files: files
                 .into_iter()
                 .map(|file| (Path::from(file.name), file.bytes))
                 .collect(),
+            stop,
         }
     }
 
@@ -99,6 +106,12 @@ impl ObjectStore for FileSet {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
+        if (self.stop)() {
+            return Err(object_store::Error::Generic {
+                store: "FileSet",
+                source: Box::new(QueryError::Cancelled),
+            });
+        }
         let Some(bytes) = self.files.get(location) else {
             return Err(object_store::Error::NotFound {
                 path: location.to_string(),

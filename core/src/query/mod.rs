@@ -23,6 +23,10 @@ pub use file_set::StoredFile;
 
 use std::fmt;
 
+/// Whether the query should stop now (a cancel or a statement timeout is pending). Asked
+/// from inside DataFusion, so it may only read flags.
+pub type StopCheck = fn() -> bool;
+
 /// Why a pushed-down query failed.
 #[derive(Debug)]
 pub enum QueryError {

@@ -1,7 +1,10 @@
 -- Pushdown: filters and aggregates computed by the query engine give exactly what
 -- PostgreSQL gives over the same rows in a heap table. Each query runs against both; the
 -- table shows what EXPLAIN says was pushed down and whether the results are identical
--- (in order where the query orders them).
+-- (in order where the query orders them). The result types are PostgreSQL's own, fixed by
+-- its parser for both tables; rows are compared as the text their declared types' output
+-- functions write, so a value of another type or scale (a numeric's digits after the
+-- point) shows as a difference.
 SET TimeZone = 'UTC';
 -- 3,000 points over five hosts and three days, a few before 1970, times off whole
 -- microseconds, missing tags and fields, integers near the bigint limit, exact floats.
