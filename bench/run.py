@@ -18,7 +18,7 @@ import psycopg
 
 import engines
 import report
-from tsbs_queries import COLUMNS, METRICS, QUERY_TYPES, TAGS, Parameters
+from tsbs_queries import METRICS, QUERY_TYPES, TAGS, Parameters
 
 SCALES = {
     # hosts, days, parameter sets per query type, runs per parameter set, ingest rounds
@@ -224,6 +224,61 @@ def queries(dsn, export_dir, hosts, end, params_per_type, runs):
     return [r.name for r in runners], timings, converted, mismatches
 
 
+# Six hours of 10 s flushes, as a Telegraf agent writes them.
+SMALL_FILE_WRITES = 2160
+SMALL_FILE_QUERIES = {
+    "one host's last hour, avg per minute":
+        "SELECT date_trunc('minute', time) AS minute, avg(usage_user) FROM {t} WHERE hostname = 'host_7' "
+        "AND time >= '2016-01-01 05:00+00' AND time < '2016-01-01 06:00+00' GROUP BY 1 ORDER BY 1",
+    "max per host over the six hours": "SELECT hostname, max(usage_user) FROM {t} GROUP BY 1 ORDER BY 1",
+    "latest point per host (DISTINCT ON)":
+        "SELECT DISTINCT ON (hostname) hostname, time, usage_user FROM {t} ORDER BY hostname, time DESC",
+}
+
+
+def small_files(conn, lp_file, runs):
+    """What many small files cost queries: the first six hours of the data written as an
+    agent flushes it, a write_lp call per 10 s interval, queried before and after
+    compaction, and as a heap table with the benchmark's indexes. Returns the file count
+    before compaction and a row (label, median ms of each) per query."""
+    conn.execute("DROP SCHEMA IF EXISTS small_files CASCADE")
+    conn.execute("DROP TABLE IF EXISTS heap.small_files")
+    flushes = []
+    with open(lp_file) as lines:
+        for line in lines:
+            stamp = line.rsplit(" ", 1)[1]
+            if not flushes or flushes[-1][0] != stamp:
+                if len(flushes) == SMALL_FILE_WRITES:
+                    break
+                flushes.append((stamp, []))
+            flushes[-1][1].append(line)
+    for _, lines in flushes:
+        conn.execute("SELECT tsparquet.write_lp('small_files', %s)", ("".join(lines),))
+    files = conn.execute("SELECT count(*) FROM tsparquet.files f, pg_foreign_table t "
+                         "WHERE t.ftrelid = 'small_files.cpu'::regclass "
+                         "AND 'table_id=' || f.table_id = ANY (t.ftoptions)").fetchone()[0]
+    conn.execute("CREATE TABLE heap.small_files AS SELECT * FROM small_files.cpu")
+    conn.execute("CREATE INDEX ON heap.small_files (hostname, time DESC)")
+    conn.execute("CREATE INDEX ON heap.small_files (time DESC)")
+    conn.execute("VACUUM ANALYZE heap.small_files")
+
+    def median_ms(table):
+        medians = []
+        for sql in SMALL_FILE_QUERIES.values():
+            sql = sql.format(t=table)
+            conn.execute(sql).fetchall()
+            medians.append(statistics.median(timed(lambda: conn.execute(sql).fetchall()) for _ in range(runs)) * 1000)
+        return medians
+
+    uncompacted = median_ms("small_files.cpu")
+    conn.execute("SELECT tsparquet.compact('small_files.cpu')")
+    compacted = median_ms("small_files.cpu")
+    heap = median_ms("heap.small_files")
+    conn.execute("DROP SCHEMA small_files CASCADE")
+    conn.execute("DROP TABLE heap.small_files")
+    return files, list(zip(SMALL_FILE_QUERIES, uncompacted, compacted, heap))
+
+
 def milliseconds(timings):
     """The median milliseconds of each (query type, engine)."""
     return {key: statistics.median(seconds) * 1000 for key, seconds in timings.items()}
@@ -255,7 +310,7 @@ def percentile(values, p):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=SCALES, default="smoke")
-    parser.add_argument("--only", choices=["ingest", "query", "storage"])
+    parser.add_argument("--only", choices=["ingest", "query", "storage", "small-files"])
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--generator", required=True, type=Path)
     parser.add_argument("--export-dir", required=True, type=Path)
@@ -322,6 +377,17 @@ def main():
         sizes = storage(conn, args.export_dir, rows)
         sections.append("## Storage\n\n" + report.table(["what", "bytes", "bytes per row"], [(l, f"{b:,}", f"{b / rows:.2f}") for l, b in sizes]))
         summary.append(f"storage: tsparquet {sizes[0][1] / rows:.2f} bytes/row, heap with indexes {sizes[2][1] / rows:.2f} bytes/row")
+
+    if args.only in (None, "small-files"):
+        file_count, rows_ms = small_files(conn, files["lp"], runs)
+        sections.append(
+            f"## Many small files\n\nThe first {SMALL_FILE_WRITES:,} intervals of the data (six hours) written as an agent "
+            f"flushes them, one `write_lp` call per 10 s interval ({file_count:,} files), then compacted with "
+            "`tsparquet.compact`; the same rows in a heap table indexed on (hostname, time) and (time). Median of "
+            f"{runs} runs after a warm-up run, ms.\n\n"
+            + report.table(["query", f"tsparquet, {file_count:,} files", "tsparquet, compacted", "heap"],
+                           [(label, f"{a:.1f}", f"{b:.1f}", f"{c:.1f}") for label, a, b, c in rows_ms]))
+        summary.append(f"small files: {file_count} files, " + ", ".join(f"{a:.1f} -> {b:.1f} ms" for _, a, b, _ in rows_ms))
 
     failed = False
     if args.only in (None, "query"):
