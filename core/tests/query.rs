@@ -1220,3 +1220,46 @@ fn a_long_list_of_tag_values_prunes_pages_by_their_statistics() {
         "{plan}"
     );
 }
+
+#[test]
+fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
+    // 6,000 times, each with one to three hosts; `u` is the time's number.
+    let lines: Vec<String> = (0..6_000)
+        .flat_map(|i| (0..=i % 3).map(move |h| format!("m,host=h{h} u={i}i {i}")))
+        .collect();
+    let (request, files) = request(
+        &[&lines.join("\n")],
+        vec![],
+        groups(
+            vec![Expr::TimeNs],
+            vec![
+                (AggregateFunction::CountDistinct, Some(column("host"))),
+                (AggregateFunction::CountRows, None),
+                (AggregateFunction::Sum, Some(column("u"))),
+                (AggregateFunction::Max, Some(column("host"))),
+            ],
+        ),
+    );
+    let engine = engine();
+    // A set of text values per group would reserve about 2 KiB each: 12 MB.
+    let small = Limits {
+        memory_bytes: 4 << 20,
+    };
+    let mut query = engine.start(&request, &[], files, &small).unwrap();
+    let mut rows = drain(&mut query, &engine);
+    rows.sort_by_key(|row| row[0].parse::<usize>().unwrap());
+    assert_eq!(rows.len(), 6_000);
+    for (i, row) in rows.iter().enumerate() {
+        let hosts = i % 3 + 1;
+        let expected = [
+            i.to_string(),
+            hosts.to_string(),
+            hosts.to_string(),
+            (i * hosts).to_string(),
+            format!("h{}", hosts - 1),
+        ];
+        assert_eq!(row, &expected, "time {i}");
+    }
+    let plan = query.executed_plan();
+    assert_eq!(plan.matches("AggregateExec").count(), 2, "{plan}");
+}

@@ -11,7 +11,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::config::TableParquetOptions;
-use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -36,13 +36,14 @@ use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
 use super::column_facts::ColumnFacts;
 use super::direct_plan::{self, ScanFiles};
+use super::distinct_groups::aggregate_in_two_steps;
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_set::{FileSet, StoredFile};
 use super::float_order::pg_float_order;
 use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
-use super::translate::Translator;
+use super::translate::{column, Translator};
 use super::{QueryError, StopCheck};
 use crate::batch::table_arrow_schema;
 use crate::extreme_rows;
@@ -506,10 +507,6 @@ fn query_runtime(shared: &RuntimeEnv, limits: &Limits) -> Arc<RuntimeEnv> {
     })
 }
 
-fn column(name: &str) -> DfExpr {
-    DfExpr::Column(DfColumn::new_unqualified(name))
-}
-
 fn arrow_schema(request: &QueryRequest) -> SchemaRef {
     Arc::new(table_arrow_schema(&TableSchema::new(
         request.columns.clone(),
@@ -659,7 +656,7 @@ fn build_shape(
                 group.push(grouping(translator.expr(key)?, &schema)?.alias(format!("key{i}")));
             }
             let mut outputs: Vec<Output> = (0..keys.len()).map(Output::Column).collect();
-            let mut computed: Vec<DfExpr> = Vec::new();
+            let mut computed: Vec<(String, DfExpr)> = Vec::new();
             let mut finished: Vec<DfExpr> = (0..keys.len())
                 .map(|i| column(&format!("key{i}")))
                 .collect();
@@ -686,14 +683,25 @@ fn build_shape(
                         }
                         None => column(&name),
                     });
-                    computed.push(part.aggregate.alias(name));
+                    computed.push((name, part.aggregate));
                 }
                 outputs.push(match (aggregate.function, &columns[..]) {
                     (AggregateFunction::Avg, &[sum, count]) => Output::Average { sum, count },
                     _ => Output::Column(columns[0]),
                 });
             }
-            let frame = frame.aggregate(group, computed)?;
+            let frame = match aggregate_in_two_steps(&frame, &group, &computed, |e| {
+                grouping(e, &schema)
+            })? {
+                Some(frame) => frame,
+                None => frame.aggregate(
+                    group,
+                    computed
+                        .into_iter()
+                        .map(|(name, e)| e.alias(name))
+                        .collect(),
+                )?,
+            };
             let frame = if finishing {
                 frame.select(finished)?
             } else {

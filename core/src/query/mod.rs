@@ -5,6 +5,7 @@
 mod column_facts;
 mod columnar;
 mod direct_plan;
+mod distinct_groups;
 mod engine;
 pub mod expr;
 mod file_set;

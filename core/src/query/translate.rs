@@ -44,7 +44,8 @@ pub(crate) struct Translator<'a> {
     pub time_bounds: Option<&'a RefCell<Vec<ScalarValue>>>,
 }
 
-fn column(name: &str) -> DfExpr {
+/// The column `name`, unqualified: the engine's plans read one table.
+pub(super) fn column(name: &str) -> DfExpr {
     DfExpr::Column(DfColumn::new_unqualified(name))
 }
 

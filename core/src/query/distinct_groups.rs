@@ -1,0 +1,122 @@
+//! `count(DISTINCT x)` per group in two steps: group by the keys and `x`, then by the keys,
+//! counting the `x` of the first step's groups. DataFusion's one-step `count(DISTINCT)`
+//! keeps a set of values per group and reserves about 2 KiB for each set of text values,
+//! so a few thousand groups (hosts reporting per minute over two days) exceed the default
+//! `work_mem` of 4 MB; two steps need only the (key, value) pairs. Postgres' own answer
+//! sorts the values instead, in any number of groups.
+//!
+//! The other aggregates of the query are taken along only when their partial results
+//! merge into exactly the one-step result: counts (summed), sums of integers or numerics
+//! (summed again, exact), minima and maxima. A float sum would be added up in another
+//! order and round differently, so a query with one stays in one step.
+
+use std::sync::Arc;
+
+use super::translate::column;
+use super::QueryError;
+use arrow::datatypes::DataType;
+use datafusion::dataframe::DataFrame;
+use datafusion::functions_aggregate::expr_fn::{count, sum};
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::{AggregateUDF, Expr as DfExpr, ExprSchemable};
+
+/// The name of the first step's column holding the counted value.
+const COUNTED: &str = "counted";
+
+/// How an aggregate of the query is computed in two steps.
+enum TwoSteps {
+    /// `count(DISTINCT x)`: the count of the first step's `x`.
+    Distinct,
+    /// A count: the sum of the first step's counts.
+    Count(DfExpr),
+    /// The same aggregate again, over the first step's results.
+    Again(DfExpr, Arc<AggregateUDF>),
+}
+
+/// `frame` aggregated by `group` (each named `key{i}`) into `computed` (name, aggregate),
+/// in two steps if there are keys and the aggregates are `count(DISTINCT x)` of one `x`
+/// and aggregates that merge exactly; `None` otherwise. Without keys there is one set of
+/// values, and a count of no rows must stay 0 where a sum of no counts is NULL.
+pub(super) fn aggregate_in_two_steps(
+    frame: &DataFrame,
+    group: &[DfExpr],
+    computed: &[(String, DfExpr)],
+    grouping: impl Fn(DfExpr) -> Result<DfExpr, QueryError>,
+) -> Result<Option<DataFrame>, QueryError> {
+    if group.is_empty() {
+        return Ok(None);
+    }
+    let schema = frame.schema();
+    let mut counted: Option<&DfExpr> = None;
+    let mut steps = Vec::new();
+    for (_, aggregate) in computed {
+        let DfExpr::AggregateFunction(AggregateFunction { func, params }) = aggregate else {
+            return Ok(None);
+        };
+        let [argument] = &params.args[..] else {
+            return Ok(None);
+        };
+        if params.filter.is_some() || !params.order_by.is_empty() {
+            return Ok(None);
+        }
+        let step = match (func.name(), params.distinct) {
+            ("count", true) => {
+                if counted.is_some_and(|x| x != argument) {
+                    return Ok(None);
+                }
+                counted = Some(argument);
+                TwoSteps::Distinct
+            }
+            ("count", false) => TwoSteps::Count(aggregate.clone()),
+            ("min" | "max", false) => TwoSteps::Again(aggregate.clone(), func.clone()),
+            ("sum", false) => match argument.get_type(schema)? {
+                DataType::Int64 | DataType::Decimal128(..) => {
+                    TwoSteps::Again(aggregate.clone(), func.clone())
+                }
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        steps.push(step);
+    }
+    let Some(counted) = counted else {
+        return Ok(None);
+    };
+    let mut first_keys = group.to_vec();
+    first_keys.push(grouping(counted.clone())?.alias(COUNTED));
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for ((name, _), step) in computed.iter().zip(steps) {
+        let partial = format!("partial_{name}");
+        second.push(
+            match step {
+                TwoSteps::Distinct => count(column(COUNTED)),
+                TwoSteps::Count(aggregate) => {
+                    first.push(aggregate.alias(&partial));
+                    sum(column(&partial))
+                }
+                TwoSteps::Again(aggregate, func) => {
+                    first.push(aggregate.alias(&partial));
+                    DfExpr::AggregateFunction(AggregateFunction::new_udf(
+                        func,
+                        vec![column(&partial)],
+                        false,
+                        None,
+                        Vec::new(),
+                        None,
+                    ))
+                }
+            }
+            .alias(name),
+        );
+    }
+    let second_keys = (0..group.len())
+        .map(|i| column(&format!("key{i}")))
+        .collect::<Vec<_>>();
+    Ok(Some(
+        frame
+            .clone()
+            .aggregate(first_keys, first)?
+            .aggregate(second_keys, second)?,
+    ))
+}
