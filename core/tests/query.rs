@@ -1223,9 +1223,11 @@ fn a_long_list_of_tag_values_prunes_pages_by_their_statistics() {
 
 #[test]
 fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
-    // 6,000 times, each with one to three hosts; `u` is the time's number.
+    // 6,000 times, each with one to three hosts; `u` is the time's number, `v` half of it.
     let lines: Vec<String> = (0..6_000)
-        .flat_map(|i| (0..=i % 3).map(move |h| format!("m,host=h{h} u={i}i {i}")))
+        .flat_map(|i| {
+            (0..=i % 3).map(move |h| format!("m,host=h{h} u={i}i,v={} {i}", i as f64 / 2.0))
+        })
         .collect();
     let (request, files) = request(
         &[&lines.join("\n")],
@@ -1237,6 +1239,8 @@ fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
                 (AggregateFunction::CountRows, None),
                 (AggregateFunction::Sum, Some(column("u"))),
                 (AggregateFunction::Max, Some(column("host"))),
+                (AggregateFunction::Avg, Some(column("v"))),
+                (AggregateFunction::Sum, Some(column("v"))),
             ],
         ),
     );
@@ -1257,6 +1261,8 @@ fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
             hosts.to_string(),
             (i * hosts).to_string(),
             format!("h{}", hosts - 1),
+            format!("{:?}", i as f64 / 2.0),
+            format!("{:?}", (i * hosts) as f64 / 2.0),
         ];
         assert_eq!(row, &expected, "time {i}");
     }

@@ -5,20 +5,22 @@
 //! `work_mem` of 4 MB; two steps need only the (key, value) pairs. Postgres' own answer
 //! sorts the values instead, in any number of groups.
 //!
-//! The other aggregates of the query are taken along only when their partial results
-//! merge into exactly the one-step result: counts (summed), sums of integers or numerics
-//! (summed again, exact), minima and maxima. A float sum would be added up in another
-//! order and round differently, so a query with one stays in one step.
+//! The other aggregates of the query are taken along when their partial results merge:
+//! counts (summed), sums (summed again: exact for integers and numerics; floats add in
+//! another order, as they already do against a heap scan), averages of floats (a sum and a
+//! count, divided at the end), minima and maxima. Anything else keeps the query in one
+//! step.
 
 use std::sync::Arc;
 
+use super::run_sums::run_sum;
 use super::translate::column;
 use super::QueryError;
 use arrow::datatypes::DataType;
 use datafusion::dataframe::DataFrame;
 use datafusion::functions_aggregate::expr_fn::{count, sum};
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::{AggregateUDF, Expr as DfExpr, ExprSchemable};
+use datafusion::logical_expr::{cast, lit, AggregateUDF, Expr as DfExpr, ExprSchemable};
 
 /// The name of the first step's column holding the counted value.
 const COUNTED: &str = "counted";
@@ -31,6 +33,8 @@ enum TwoSteps {
     Count(DfExpr),
     /// The same aggregate again, over the first step's results.
     Again(DfExpr, Arc<AggregateUDF>),
+    /// The average of a float: its sum and count, divided once merged.
+    Average(DfExpr),
 }
 
 /// `frame` aggregated by `group` (each named `key{i}`) into `computed` (name, aggregate),
@@ -70,11 +74,14 @@ pub(super) fn aggregate_in_two_steps(
             ("count", false) => TwoSteps::Count(aggregate.clone()),
             ("min" | "max", false) => TwoSteps::Again(aggregate.clone(), func.clone()),
             ("sum", false) => match argument.get_type(schema)? {
-                DataType::Int64 | DataType::Decimal128(..) => {
+                DataType::Int64 | DataType::Decimal128(..) | DataType::Float64 => {
                     TwoSteps::Again(aggregate.clone(), func.clone())
                 }
                 _ => return Ok(None),
             },
+            ("avg", false) if argument.get_type(schema)? == DataType::Float64 => {
+                TwoSteps::Average(argument.clone())
+            }
             _ => return Ok(None),
         };
         steps.push(step);
@@ -86,37 +93,62 @@ pub(super) fn aggregate_in_two_steps(
     first_keys.push(grouping(counted.clone())?.alias(COUNTED));
     let mut first = Vec::new();
     let mut second = Vec::new();
+    // The second step's columns as the query names them: keys, then each aggregate.
+    let mut named: Vec<DfExpr> = (0..group.len())
+        .map(|i| column(&format!("key{i}")))
+        .collect();
+    let mut divides = false;
     for ((name, _), step) in computed.iter().zip(steps) {
         let partial = format!("partial_{name}");
-        second.push(
-            match step {
-                TwoSteps::Distinct => count(column(COUNTED)),
-                TwoSteps::Count(aggregate) => {
-                    first.push(aggregate.alias(&partial));
-                    sum(column(&partial))
-                }
-                TwoSteps::Again(aggregate, func) => {
-                    first.push(aggregate.alias(&partial));
-                    DfExpr::AggregateFunction(AggregateFunction::new_udf(
-                        func,
-                        vec![column(&partial)],
-                        false,
-                        None,
-                        Vec::new(),
-                        None,
-                    ))
-                }
+        let merged = match step {
+            TwoSteps::Distinct => count(column(COUNTED)),
+            TwoSteps::Count(aggregate) => {
+                first.push(aggregate.alias(&partial));
+                sum(column(&partial))
             }
-            .alias(name),
-        );
+            TwoSteps::Again(aggregate, func) => {
+                first.push(aggregate.alias(&partial));
+                again(func, &partial)
+            }
+            TwoSteps::Average(argument) => {
+                let partial_count = format!("{partial}_count");
+                let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
+                first.push(run_sum(argument.clone()).alias(&partial));
+                first.push(count(argument).alias(&partial_count));
+                second.push(run_sum(column(&partial)).alias(&sum_name));
+                second.push(sum(column(&partial_count)).alias(&count_name));
+                // NULL for a group without values, whose sum is NULL. Postgres adds from 0,
+                // so an average of `-0`s is 0 where their sum is -0.
+                let average =
+                    (column(&sum_name) + lit(0.0)) / cast(column(&count_name), DataType::Float64);
+                named.push(average.alias(name));
+                divides = true;
+                continue;
+            }
+        };
+        second.push(merged.alias(name));
+        named.push(column(name));
     }
-    let second_keys = (0..group.len())
-        .map(|i| column(&format!("key{i}")))
-        .collect::<Vec<_>>();
-    Ok(Some(
-        frame
-            .clone()
-            .aggregate(first_keys, first)?
-            .aggregate(second_keys, second)?,
+    let second_keys = named[..group.len()].to_vec();
+    let merged = frame
+        .clone()
+        .aggregate(first_keys, first)?
+        .aggregate(second_keys, second)?;
+    Ok(Some(if divides {
+        merged.select(named)?
+    } else {
+        merged
+    }))
+}
+
+/// The aggregate `func` over the first step's column `partial`.
+fn again(func: Arc<AggregateUDF>, partial: &str) -> DfExpr {
+    DfExpr::AggregateFunction(AggregateFunction::new_udf(
+        func,
+        vec![column(partial)],
+        false,
+        None,
+        Vec::new(),
+        None,
     ))
 }

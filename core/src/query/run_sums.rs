@@ -63,12 +63,25 @@ impl RunSum {
         }
     }
 
-    fn totals<T: ArrowPrimitiveType>(&self) -> GroupTotals<T> {
+    fn totals<T: ArrowPrimitiveType>(&self, start: T::Native) -> GroupTotals<T> {
         GroupTotals {
             finish: self.finish,
+            start,
             sums: Vec::new(),
             counts: Vec::new(),
             summed: PhantomData,
+        }
+    }
+}
+
+impl RunSum {
+    /// Where a float total starts. Postgres' `sum` starts from the first value, so a sum of
+    /// `-0`s is `-0`: starting from `-0`, which added to any value gives that value, gives
+    /// the same. Its `avg` starts from `0`, so an average of `-0`s is `0`.
+    fn float_start(&self) -> f64 {
+        match self.finish {
+            Finish::Sum => -0.0,
+            Finish::Average => 0.0,
         }
     }
 }
@@ -101,8 +114,8 @@ impl AggregateUDFImpl for RunSum {
 
     fn accumulator(&self, _args: AccumulatorArgs<'_>) -> Result<Box<dyn Accumulator>> {
         Ok(match self.summed {
-            DataType::Int64 => Box::new(Total::new(self.totals::<Int64Type>())),
-            _ => Box::new(Total::new(self.totals::<Float64Type>())),
+            DataType::Int64 => Box::new(Total::new(self.totals::<Int64Type>(0))),
+            _ => Box::new(Total::new(self.totals::<Float64Type>(self.float_start()))),
         })
     }
 
@@ -115,8 +128,8 @@ impl AggregateUDFImpl for RunSum {
         _args: AccumulatorArgs<'_>,
     ) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(match self.summed {
-            DataType::Int64 => Box::new(self.totals::<Int64Type>()),
-            _ => Box::new(self.totals::<Float64Type>()),
+            DataType::Int64 => Box::new(self.totals::<Int64Type>(0)),
+            _ => Box::new(self.totals::<Float64Type>(self.float_start())),
         })
     }
 }
@@ -131,6 +144,8 @@ fn is_counted(nulls: Option<&NullBuffer>, filter: Option<&BooleanArray>, row: us
 #[derive(Debug)]
 struct GroupTotals<T: ArrowPrimitiveType> {
     finish: Finish,
+    /// Each group's total before its first value.
+    start: T::Native,
     sums: Vec<T::Native>,
     counts: Vec<u64>,
     summed: PhantomData<fn() -> T>,
@@ -147,7 +162,7 @@ impl<T: ArrowPrimitiveType> GroupTotals<T> {
         add: impl Fn(usize) -> T::Native,
         count: impl Fn(usize) -> u64,
     ) {
-        self.sums.resize(total_groups, T::Native::default());
+        self.sums.resize(total_groups, self.start);
         self.counts.resize(total_groups, 0);
         let mut row = 0;
         while row < groups.len() {
@@ -191,10 +206,12 @@ impl<T: ArrowPrimitiveType> GroupTotals<T> {
     fn add_states(&mut self, states: &[ArrayRef], groups: &[usize], total_groups: usize) {
         let sums = states[0].as_primitive::<T>();
         let counts_of = states[1].as_primitive::<UInt64Type>();
+        // A state of no values adds nothing: not even its start, which would turn a sum
+        // of `-0`s into `0`.
         self.add_runs(
             groups,
             total_groups,
-            |r| is_counted(sums.nulls(), None, r),
+            |r| is_counted(sums.nulls(), None, r) && counts_of.value(r) > 0,
             |r| sums.value(r),
             |r| counts_of.value(r),
         );
@@ -256,7 +273,7 @@ impl<T: ArrowPrimitiveType + Debug> GroupsAccumulator for GroupTotals<T> {
                 if counted(row) {
                     values.value(row)
                 } else {
-                    T::Native::default()
+                    self.start
                 }
             })
             .collect();
@@ -293,7 +310,7 @@ struct Total<T: ArrowPrimitiveType> {
 
 impl<T: ArrowPrimitiveType> Total<T> {
     fn new(mut totals: GroupTotals<T>) -> Total<T> {
-        totals.sums = vec![T::Native::default()];
+        totals.sums = vec![totals.start];
         totals.counts = vec![0];
         Total {
             totals,
@@ -348,7 +365,8 @@ mod tests {
     use arrow::array::{Float64Array, Int64Array};
 
     fn totals(finish: Finish) -> GroupTotals<Float64Type> {
-        RunSum::new(finish, DataType::Float64).totals()
+        let sum = RunSum::new(finish, DataType::Float64);
+        sum.totals(sum.float_start())
     }
 
     fn floats(values: &[Option<f64>]) -> ArrayRef {
@@ -380,13 +398,40 @@ mod tests {
 
     #[test]
     fn integer_sums_are_integers() {
-        let mut sums: GroupTotals<Int64Type> = RunSum::new(Finish::Sum, DataType::Int64).totals();
+        let mut sums: GroupTotals<Int64Type> = RunSum::new(Finish::Sum, DataType::Int64).totals(0);
         let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(5), None, Some(-7), Some(1)]));
         sums.update_batch(&[values], &[1, 1, 1, 2], None, 4)
             .unwrap();
         let results = sums.evaluate(EmitTo::All).unwrap();
         let results: Vec<Option<i64>> = results.as_primitive::<Int64Type>().iter().collect();
         assert_eq!(results, [None, Some(-2), Some(1), None]);
+    }
+
+    #[test]
+    fn a_sum_of_negative_zeros_is_negative_zero_and_their_average_zero() {
+        // As in Postgres: `sum` starts from the first value, `avg` from 0. Group 1 gets
+        // its -0 through a merged state, beside a state of no values.
+        let zeros = floats(&[Some(-0.0), Some(-0.0), Some(0.0), Some(-0.0)]);
+        let signs = |accumulator: &mut GroupTotals<Float64Type>| {
+            results(accumulator)
+                .iter()
+                .map(|r| r.map(|v| v.is_sign_negative()))
+                .collect::<Vec<_>>()
+        };
+        let mut sums = totals(Finish::Sum);
+        sums.update_batch(std::slice::from_ref(&zeros), &[0, 0, 2, 2], None, 3)
+            .unwrap();
+        let mut part = totals(Finish::Sum);
+        part.update_batch(&[floats(&[Some(-0.0), None])], &[0, 1], None, 2)
+            .unwrap();
+        sums.merge_batch(&part.state(EmitTo::All).unwrap(), &[1, 1], 3)
+            .unwrap();
+        assert_eq!(signs(&mut sums), [Some(true), Some(true), Some(false)]);
+        let mut averages = totals(Finish::Average);
+        averages
+            .update_batch(&[zeros], &[0, 0, 1, 1], None, 2)
+            .unwrap();
+        assert_eq!(signs(&mut averages), [Some(false), Some(false)]);
     }
 
     #[test]

@@ -92,11 +92,14 @@ INSERT INTO queries (sql) VALUES
             avg(f), sum(f), min(f), max(f) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT host, count(DISTINCT region), count(DISTINCT s), count(DISTINCT u) FROM TABLE GROUP BY host ORDER BY host$$),
   -- a distinct count in thousands of groups (within the default work_mem of 4 MB), with
-  -- aggregates that merge exactly, a float sum that does not (in few groups), no keys
-  ($$SELECT time, count(DISTINCT host), count(*), avg(u), max(u), min(f) FROM TABLE GROUP BY 1$$),
+  -- aggregates merged from its two steps; one beside an aggregate that does not merge (in
+  -- few groups, one step); no keys
+  ($$SELECT time, count(DISTINCT host), count(*), avg(u), max(u), min(f), avg(f), sum(f) FROM TABLE GROUP BY 1$$),
   ($$SELECT date_trunc('minute', time), region, count(DISTINCT s), count(s), min(time) FROM TABLE GROUP BY 1, 2$$),
-  ($$SELECT host, count(DISTINCT s), sum(f), count(*) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, count(DISTINCT s), tsparquet.last(u, time), count(*) FROM TABLE GROUP BY host ORDER BY host$$),
   ($$SELECT count(DISTINCT host), count(*), sum(u) FROM TABLE WHERE host = 'nobody'$$),
+  -- a sum of -0 alone is -0, its average 0
+  ($$SELECT time, sum(f), avg(f) FROM TABLE WHERE host = 'special' GROUP BY 1 ORDER BY 1$$),
   ($$SELECT count(*), sum(u), avg(u), min(time), max(time), max(time_ns), min(u), avg(f) FROM TABLE$$),
   ($$SELECT count(*), sum(u), avg(u), max(time) FROM TABLE WHERE host = 'nobody'$$),
   -- files without the integers near the limit, whose sums the engine can add in 64 bits
