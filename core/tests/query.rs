@@ -1269,3 +1269,42 @@ fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
     let plan = query.executed_plan();
     assert_eq!(plan.matches("AggregateExec").count(), 2, "{plan}");
 }
+
+#[test]
+fn only_distinct_counts_that_merge_from_two_steps_are_grouped_by_the_engine() {
+    let shape = |keys: Vec<Expr>, aggregates: Vec<(AggregateFunction, Option<Expr>)>| {
+        request(&[HOSTS], vec![], groups(keys, aggregates)).0
+    };
+    let distinct_host = (AggregateFunction::CountDistinct, Some(column("host")));
+    let one_step =
+        |keys: Vec<Expr>, aggregates| shape(keys, aggregates).counts_distinct_in_one_step();
+    // Two steps: one counted column beside aggregates that merge.
+    assert!(!one_step(
+        vec![Expr::TimeNs],
+        vec![
+            distinct_host.clone(),
+            (AggregateFunction::Avg, Some(column("u"))),
+            (AggregateFunction::CountDistinct, Some(column("host"))),
+        ]
+    ));
+    // One step: beside the value at the latest time, or another counted column.
+    assert!(one_step(
+        vec![Expr::TimeNs],
+        vec![
+            distinct_host.clone(),
+            (AggregateFunction::Last, Some(column("u")))
+        ]
+    ));
+    assert!(one_step(
+        vec![Expr::TimeNs],
+        vec![
+            distinct_host.clone(),
+            (AggregateFunction::CountDistinct, Some(column("u")))
+        ]
+    ));
+    // Without keys there is one group, one set of values.
+    assert!(!one_step(
+        vec![],
+        vec![distinct_host, (AggregateFunction::First, Some(column("u")))]
+    ));
+}

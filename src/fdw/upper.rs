@@ -313,6 +313,9 @@ unsafe fn grouped_path(
             aggregates.push(translator.aggregate(node.cast())?);
         }
         let mut request = filtered.request(Shape::Groups { keys, aggregates });
+        if request.counts_distinct_in_one_step() {
+            return None;
+        }
         let having_nodes: Vec<*mut pg_sys::Node> =
             PgList::<pg_sys::Node>::from_pg(having).iter_ptr().collect();
         let translator = &mut filtered.translator;

@@ -66,6 +66,32 @@ impl QueryRequest {
         }
     }
 
+    /// Whether the engine would count distinct values per group in one step, keeping a set
+    /// of values for each group (about 2 KiB for text, so a few hundred groups can exceed
+    /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, or beside a `count(DISTINCT)`
+    /// of another column, which do not merge from the two steps it otherwise takes (see
+    /// `distinct_groups`). Postgres groups such a query instead, sorting the values.
+    pub fn counts_distinct_in_one_step(&self) -> bool {
+        let Shape::Groups { keys, aggregates } = &self.shape else {
+            return false;
+        };
+        let mut counted = aggregates
+            .iter()
+            .filter(|a| a.function == AggregateFunction::CountDistinct)
+            .map(|a| &a.argument);
+        let Some(first_counted) = counted.next() else {
+            return false;
+        };
+        !keys.is_empty()
+            && (counted.any(|other| other != first_counted)
+                || aggregates.iter().any(|a| {
+                    matches!(
+                        a.function,
+                        AggregateFunction::First | AggregateFunction::Last
+                    )
+                }))
+    }
+
     /// `Last` if every aggregate takes the value at its group's latest time, `First` if
     /// every one takes it at the earliest; None for any other query.
     pub fn extreme_aggregate(&self) -> Option<AggregateFunction> {

@@ -92,8 +92,8 @@ INSERT INTO queries (sql) VALUES
             avg(f), sum(f), min(f), max(f) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT host, count(DISTINCT region), count(DISTINCT s), count(DISTINCT u) FROM TABLE GROUP BY host ORDER BY host$$),
   -- a distinct count in thousands of groups (within the default work_mem of 4 MB), with
-  -- aggregates merged from its two steps; one beside an aggregate that does not merge (in
-  -- few groups, one step); no keys
+  -- aggregates merged from its two steps; one beside an aggregate that does not merge, and
+  -- (above) distinct counts of several columns, grouped by Postgres; no keys
   ($$SELECT time, count(DISTINCT host), count(*), avg(u), max(u), min(f), avg(f), sum(f) FROM TABLE GROUP BY 1$$),
   ($$SELECT date_trunc('minute', time), region, count(DISTINCT s), count(s), min(time) FROM TABLE GROUP BY 1, 2$$),
   ($$SELECT host, count(DISTINCT s), tsparquet.last(u, time), count(*) FROM TABLE GROUP BY host ORDER BY host$$),

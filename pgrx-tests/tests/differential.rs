@@ -1,0 +1,36 @@
+//! Random queries (filters, groupings, aggregates, HAVING, ORDER BY with LIMIT) over a
+//! measurement and over a heap table holding the same rows give the same results: the
+//! randomised counterpart of `pushdown.sql`'s fixed list.
+
+use tsparquet_e2e::{run_python, Cluster};
+
+const QUERIES_PER_SEED: usize = 300;
+
+#[test]
+fn random_queries_give_what_the_heap_table_gives() {
+    for seed in [1, 2, 3] {
+        let cluster = Cluster::start();
+        cluster.psql("CREATE EXTENSION tsparquet");
+        let output = run_python(
+            include_str!("random_queries.py"),
+            &[
+                &cluster.dsn("postgres"),
+                &seed.to_string(),
+                &QUERIES_PER_SEED.to_string(),
+            ],
+        );
+        let summary = output.lines().last().unwrap_or_default();
+        let pushed: usize = summary
+            .split(", ")
+            .nth(1)
+            .and_then(|part| part.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no summary line: {output}"));
+        assert!(
+            summary.ends_with(", 0 differences"),
+            "seed {seed}:\n{output}"
+        );
+        // Most of them run in the query engine, so that the comparison is of its results.
+        assert!(pushed > QUERIES_PER_SEED / 2, "seed {seed}: {summary}");
+    }
+}

@@ -1,0 +1,141 @@
+"""Random queries over a measurement and over a heap table holding the same rows: each must
+give the same rows (in order where it orders them), or fail with the same SQLSTATE.
+
+usage: random_queries.py DSN SEED COUNT
+
+Writes the measurement db.cpu and the heap table heap_cpu, then prints each difference and
+a last line "<count> queries, <pushed> pushed down, <n> differences"."""
+
+import random
+import sys
+
+import psycopg
+
+dsn, seed, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+conn = psycopg.connect(dsn, autocommit=True)
+conn.execute("SET TimeZone = 'UTC'")
+conn.execute("SET extra_float_digits = 3")
+
+# Five hosts over three days in several files, a few points before 1970, missing tags and
+# fields, integers at the bigint limits, floats that add up exactly, and the floats line
+# protocol cannot carry.
+lines = []
+for i in range(3000):
+    tags = f"host=h{i % 5}" + ("" if i % 7 == 0 else f",region=r{i % 3}")
+    fields = [f"u={(i * 37) % 1000 - 200}i"] if i % 11 else []
+    fields.append(f"f={(i % 17) * 0.25}")
+    if i % 13:
+        fields.append(f's="v{i % 4}"')
+    fields.append(f"b={'true' if i % 2 == 0 else 'false'}")
+    lines.append(f"cpu,{tags} {','.join(fields)} {1704067200000000000 + i * 77777777777 + i % 3}")
+for part in range(0, len(lines), 700):
+    conn.execute("SELECT tsparquet.write_lp('db', %s, 'ns')", ("\n".join(lines[part:part + 700]),))
+conn.execute("SELECT tsparquet.write_lp('db', %s, 'ns')", (
+    "cpu,host=old u=1i,f=1,b=true -1\n"
+    "cpu,host=old u=2i,f=2,b=false -300000000001\n"
+    "cpu,host=big u=9223372036854775807i,f=0,b=true 1704067200000000000\n"
+    "cpu,host=small u=-9223372036854775808i,f=0,b=true 1704067260000000000",))
+conn.execute("""INSERT INTO db.cpu (time, host, f) VALUES
+  ('2024-01-05 00:00:00+00', 'special', 'NaN'), ('2024-01-05 00:00:01+00', 'special', '-0'),
+  ('2024-01-05 00:00:02+00', 'special', '-Infinity'), ('2024-01-05 00:00:03+00', 'special', 'Infinity'),
+  ('2024-01-05 00:00:04+00', 'special', '-0')""")
+conn.execute("CREATE TABLE heap_cpu AS SELECT * FROM db.cpu")
+
+TEXTS = ["host", "region", "s"]
+INTS = ["u", "time_ns"]
+OPS = ["=", "<>", "<", "<=", ">", ">="]
+TIMES = ["'2024-01-01'", "'2024-01-02 03:04:05.678901+00'", "'1969-12-31 23:59:59.9999995+00'",
+         "'2024-01-03T12:00:00Z'", "'-infinity'", "'infinity'", "'2024-01-02'::date",
+         "'2024-01-02 10:00+05:30'"]
+TEXT_VALUES = ["'h1'", "'h3'", "'r0'", "'r2'", "'v1'", "'v3'", "''", "'special'", "'old'", "'zz'", "NULL"]
+INT_VALUES = ["0", "-200", "799", "100.5", "99.5::numeric", "9223372036854775807", "-9223372036854775808",
+              "1e3", "500::int2", "2.5::float8", "NULL", "'42'", "1704200000000000000"]
+FLOAT_VALUES = ["0", "-0", "'NaN'", "'Infinity'", "'-Infinity'", "1.25", "2", "3.75::float4", "4.0::numeric", "NULL"]
+LIKES = ["'h%'", "'%1'", "'_2'", "'v_'", "'%'", r"'r\_%'", "'%#_%' ESCAPE '#'"]
+KEYS = ["host", "region", "b", "s", "date_trunc('hour', time)", "date_trunc('day', time)", "date_trunc('week', time)",
+        "date_bin('7 hours', time, '2000-01-01')", "tsparquet.time_bucket('90 minutes', time)",
+        "floor(extract(epoch from time)/300)*300"]
+AGGREGATES = ["count(*)", "count(u)", "count(f)", "sum(u)", "avg(u)", "sum(f)", "avg(f)", "min(u)", "max(u)",
+              "min(f)", "max(f)", "min(time)", "max(time)", "count(DISTINCT host)", "count(DISTINCT region)",
+              "tsparquet.last(u, time)", "tsparquet.first(f, time)"]
+
+
+def condition(depth=0):
+    r = rng.random()
+    if depth < 2 and r < 0.25:
+        return f"({condition(depth + 1)} {rng.choice(['AND', 'OR'])} {condition(depth + 1)})"
+    if depth < 2 and r < 0.3:
+        return f"NOT ({condition(depth + 1)})"
+    kind = rng.choice(["text", "int", "float", "time", "bool", "null", "in", "like", "between"])
+    if kind == "text":
+        return f"{rng.choice(TEXTS)} {rng.choice(OPS)} {rng.choice(TEXT_VALUES)}"
+    if kind == "int":
+        return f"{rng.choice(INTS)} {rng.choice(OPS)} {rng.choice(INT_VALUES)}"
+    if kind == "float":
+        return f"f {rng.choice(OPS)} {rng.choice(FLOAT_VALUES)}"
+    if kind == "time":
+        return f"time {rng.choice(OPS)} {rng.choice(TIMES)}"
+    if kind == "bool":
+        return rng.choice(["b", "NOT b", "b = true", "b IS NOT TRUE", "b IS NULL", "b <> false"])
+    if kind == "null":
+        return f"{rng.choice(TEXTS + INTS + ['f', 'b'])} IS {rng.choice(['', 'NOT '])}NULL"
+    if kind == "in":
+        column, values = rng.choice([(rng.choice(TEXTS), TEXT_VALUES), ("u", INT_VALUES[:7]), ("f", FLOAT_VALUES)])
+        listed = ", ".join(rng.sample(values, rng.randint(1, 4)))
+        negated = rng.random() < 0.5
+        if rng.random() < 0.5:
+            return f"{column} {'NOT ' if negated else ''}IN ({listed})"
+        return f"{'NOT ' if negated else ''}{column} = ANY (ARRAY[{listed}])"
+    if kind == "like":
+        return f"{rng.choice(TEXTS)} {rng.choice(['', 'NOT '])}LIKE {rng.choice(LIKES)}"
+    low, high = sorted(rng.sample(range(-300, 900), 2))
+    return f"u {rng.choice(['', 'NOT '])}BETWEEN {low} AND {high}"
+
+
+def query():
+    """A query with TABLE for the table, and whether its order is part of its result."""
+    where = f" WHERE {condition()}" if rng.random() < 0.85 else ""
+    if rng.random() < 0.35:
+        sql = f"SELECT {rng.choice(['*', 'host, u', 'time, f', 's, b, region'])} FROM TABLE{where}"
+        if rng.random() < 0.3:
+            return f"{sql} ORDER BY time, host, u, f LIMIT {rng.randint(0, 50)}", True
+        return sql, False
+    keys = rng.sample(KEYS, rng.randint(0, 2))
+    sql = f"SELECT {', '.join(keys + rng.sample(AGGREGATES, rng.randint(1, 3)))} FROM TABLE{where}"
+    if not keys:
+        return sql, False
+    sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
+    if rng.random() < 0.3:
+        sql += f" HAVING count(*) > {rng.randint(0, 200)}"
+    if rng.random() < 0.4:
+        orders = [f"{i + 1} {rng.choice(['', 'DESC', 'NULLS FIRST', 'DESC NULLS LAST'])}" for i in range(len(keys))]
+        return f"{sql} ORDER BY {', '.join(orders)} LIMIT {rng.randint(1, 20)}", True
+    return sql, False
+
+
+def outcome(sql):
+    """The rows as text (a float's repr tells -0 and NaN apart), or the SQLSTATE."""
+    try:
+        return [tuple(map(repr, row)) for row in conn.execute(sql).fetchall()], None
+    except psycopg.Error as e:
+        return None, e.sqlstate
+
+
+pushed = differences = 0
+for _ in range(count):
+    sql, ordered = query()
+    measurement = sql.replace("TABLE", "db.cpu")
+    ours, our_error = outcome(measurement)
+    heap, heap_error = outcome(sql.replace("TABLE", "heap_cpu"))
+    if ours is not None and heap is not None and not ordered:
+        ours, heap = sorted(ours), sorted(heap)
+    if (ours, our_error) != (heap, heap_error):
+        differences += 1
+        first = next((f"{a} against {b}" for a, b in zip(ours or [], heap or []) if a != b), "")
+        print(f"{sql}\n  tsparquet: {len(ours or [])} rows, error {our_error}; heap: {len(heap or [])} rows, "
+              f"error {heap_error}; first difference: {first}")
+    if our_error is None:
+        plan = conn.execute(f"EXPLAIN (COSTS OFF) {measurement}").fetchall()
+        pushed += any("Pushed" in line for (line,) in plan)
+print(f"{count} queries, {pushed} pushed down, {differences} differences")
