@@ -1308,3 +1308,35 @@ fn only_distinct_counts_that_merge_from_two_steps_are_grouped_by_the_engine() {
         vec![distinct_host, (AggregateFunction::First, Some(column("u")))]
     ));
 }
+
+#[test]
+fn lists_of_one_column_leave_its_nulls_null_however_they_combine() {
+    // Row c has no `s`: every comparison of it is NULL, and so is each condition below.
+    let writes = ["m,host=a s=\"v1\" 1\nm,host=b s=\"x\" 2\nm,host=c u=1i 3"];
+    let list = |values: &[&str], negated| Expr::InList {
+        expr: Box::new(column("s")),
+        list: values.iter().map(|v| text(v)).collect(),
+        negated,
+    };
+    let hosts = |filter: Expr| -> Vec<String> {
+        run(&writes, vec![filter], rows(&["host"]))
+            .into_iter()
+            .map(|row| row[1].clone())
+            .collect()
+    };
+    // The lists share no value: merged, the first would always hold, the second never.
+    assert_eq!(
+        hosts(Expr::Or(vec![
+            list(&["v1", "r0"], true),
+            list(&["v2", "h1"], true)
+        ])),
+        ["a", "b"]
+    );
+    assert_eq!(
+        hosts(Expr::Not(Box::new(Expr::And(vec![
+            list(&["v1"], false),
+            list(&["v2"], false)
+        ])))),
+        ["a", "b"]
+    );
+}

@@ -128,6 +128,11 @@ for _ in range(count):
     measurement = sql.replace("TABLE", "db.cpu")
     ours, our_error = outcome(measurement)
     heap, heap_error = outcome(sql.replace("TABLE", "heap_cpu"))
+    if "min(f)" in sql or "max(f)" in sql:
+        # Of equal values PostgreSQL's min and max keep the last in scan order, so over -0
+        # and 0 the sign they give depends on the order rows were stored in.
+        ours, heap = (None if rows is None else [tuple("0.0" if v == "-0.0" else v for v in row)
+                                                 for row in rows] for rows in (ours, heap))
     if ours is not None and heap is not None and not ordered:
         ours, heap = sorted(ours), sorted(heap)
     if (ours, our_error) != (heap, heap_error):

@@ -124,29 +124,18 @@ impl Translator<'_> {
                 list,
                 negated,
             } => {
-                let mut values = Vec::new();
-                for item in list {
-                    match self.value(item) {
-                        Some(Value::Array(items)) => values.extend(items),
-                        Some(v) => values.push(v),
-                        None => {
-                            let items = list
-                                .iter()
-                                .map(|i| self.expr(i))
-                                .collect::<Result<_, _>>()?;
-                            return Ok(self.expr(expr)?.in_list(items, *negated));
-                        }
-                    }
-                }
-                let any = values
-                    .iter()
-                    .map(|v| self.compare_value(CompareOp::Equal, expr, v))
-                    .reduce(|a, b| Ok(a?.or(b?)))
-                    .unwrap_or(Ok(lit(false)))?;
-                if *negated {
-                    any.not()
+                let answer = self.in_list(expr, list, *negated)?;
+                if self.may_be_null(expr) {
+                    // DataFusion's simplifier merges two lists of one column joined by AND
+                    // (or negated ones by OR) into their intersection, and a list left
+                    // empty into a constant, which is wrong where the column is NULL and
+                    // Postgres' answer is NULL. A list with this second condition is no
+                    // longer a bare list, and the condition changes no answer: it is TRUE
+                    // where the column has a value, and NULL where the list's answer is.
+                    let value = self.expr(expr)?;
+                    answer.and(value.is_not_null().or(lit(ScalarValue::Boolean(None))))
                 } else {
-                    any
+                    answer
                 }
             }
             Expr::IsNull { expr, negated } => {
@@ -300,6 +289,40 @@ impl Translator<'_> {
 
     /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
     /// columns.
+    /// `expr [NOT] IN (list)`: with constant items, the comparisons with each value.
+    fn in_list(&self, expr: &Expr, list: &[Expr], negated: bool) -> Result<DfExpr, QueryError> {
+        let mut values = Vec::new();
+        for item in list {
+            match self.value(item) {
+                Some(Value::Array(items)) => values.extend(items),
+                Some(v) => values.push(v),
+                None => {
+                    let items = list
+                        .iter()
+                        .map(|i| self.expr(i))
+                        .collect::<Result<_, _>>()?;
+                    return Ok(self.expr(expr)?.in_list(items, negated));
+                }
+            }
+        }
+        let any = values
+            .iter()
+            .map(|v| self.compare_value(CompareOp::Equal, expr, v))
+            .reduce(|a, b| Ok(a?.or(b?)))
+            .unwrap_or(Ok(lit(false)))?;
+        Ok(if negated { any.not() } else { any })
+    }
+
+    /// Whether `expr` can be NULL in some row: a column not proven present in every row
+    /// of every file, or a result of the query; never the time.
+    fn may_be_null(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Column(name) => !self.facts.never_null.contains(name),
+            Expr::Time | Expr::TimeNs | Expr::DateTrunc(..) | Expr::TimeBin { .. } => false,
+            _ => true,
+        }
+    }
+
     pub fn aggregate(&self, aggregate: &Aggregate) -> Result<Vec<AggregatePart>, QueryError> {
         let argument = match &aggregate.argument {
             Some(a) => Some(self.expr(a)?),
