@@ -1339,4 +1339,7 @@ fn lists_of_one_column_leave_its_nulls_null_however_they_combine() {
         ])))),
         ["a", "b"]
     );
+    // Against no values the answer is the same for every row, as `s <> ALL ('{}')` is.
+    assert_eq!(hosts(list(&[], true)), ["a", "b", "c"]);
+    assert!(hosts(list(&[], false)).is_empty());
 }

@@ -1,6 +1,7 @@
-//! Random queries (filters, groupings, aggregates, HAVING, ORDER BY with LIMIT) over a
-//! measurement and over a heap table holding the same rows give the same results: the
-//! randomised counterpart of `pushdown.sql`'s fixed list.
+//! Random queries (filters, groupings, aggregates, HAVING, ORDER BY with LIMIT; values
+//! written out or as parameters of prepared statements) over a measurement and over a heap
+//! table holding the same rows give the same results: the randomised counterpart of
+//! `pushdown.sql`'s fixed list.
 
 use tsparquet_e2e::{run_python, Cluster};
 
@@ -30,7 +31,11 @@ fn random_queries_give_what_the_heap_table_gives() {
             summary.ends_with(", 0 differences"),
             "seed {seed}:\n{output}"
         );
-        // Most of them run in the query engine, so that the comparison is of its results.
-        assert!(pushed > QUERIES_PER_SEED / 2, "seed {seed}: {summary}");
+        // Most of the two thirds written with values (the rest are not explained) run in
+        // the query engine, so that the comparison is of its results.
+        assert!(
+            pushed > QUERIES_PER_SEED / 2 * 2 / 3,
+            "seed {seed}: {summary}"
+        );
     }
 }

@@ -6,6 +6,7 @@ usage: random_queries.py DSN SEED COUNT
 Writes the measurement db.cpu and the heap table heap_cpu, then prints each difference and
 a last line "<count> queries, <pushed> pushed down, <n> differences"."""
 
+import datetime as dt
 import random
 import sys
 
@@ -114,33 +115,65 @@ def query():
     return sql, False
 
 
-def outcome(sql):
+UTC = dt.timezone.utc
+PARAMETERS = [
+    ("u {} %s", ["=", "<>", ">", "<="], [0, 100, -200, 2**63 - 1, None]),
+    ("f {} %s", ["=", ">", "<"], [0.0, -0.0, 1.25, float("nan"), float("inf"), None]),
+    ("host {} %s", ["=", "<>", ">"], ["h1", "special", "", None]),
+    ("time {} %s", [">=", "<"], [dt.datetime(2024, 1, 2, tzinfo=UTC), dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+                                 dt.datetime(2024, 1, 3, 5, 6, 7, 123456, tzinfo=UTC), None]),
+    ("s {} (%s)", ["= ANY", "<> ALL"], [["v1", "v2"], [], ["v3", None]]),
+    ("b {} %s", ["=", "IS NOT DISTINCT FROM"], [True, False, None]),
+]
+PARAMETERISED = ["SELECT * FROM TABLE WHERE {}", "SELECT host, count(*), sum(u), avg(f) FROM TABLE WHERE {} GROUP BY 1",
+                 "SELECT date_trunc('hour', time), max(u), count(DISTINCT host) FROM TABLE WHERE {} GROUP BY 1",
+                 "SELECT * FROM TABLE WHERE {} ORDER BY time DESC, host LIMIT 7"]
+
+
+def parameterised():
+    """A query with parameters for its values, the values, and whether it is ordered."""
+    conditions, values = [], []
+    for _ in range(rng.randint(1, 3)):
+        template, operators, choices = rng.choice(PARAMETERS)
+        conditions.append(template.format(rng.choice(operators)))
+        values.append(rng.choice(choices))
+    shape = rng.choice(PARAMETERISED)
+    return shape.format(f" {rng.choice(['AND', 'OR'])} ".join(conditions)), values, "ORDER BY" in shape
+
+
+def outcome(sql, values=None):
     """The rows as text (a float's repr tells -0 and NaN apart), or the SQLSTATE."""
     try:
-        return [tuple(map(repr, row)) for row in conn.execute(sql).fetchall()], None
+        return [tuple(map(repr, row)) for row in conn.execute(sql, values, prepare=values is not None).fetchall()], None
     except psycopg.Error as e:
         return None, e.sqlstate
 
 
 pushed = differences = 0
 for _ in range(count):
-    sql, ordered = query()
+    if rng.random() < 1 / 3:
+        sql, values, ordered = parameterised()
+        runs = 6
+    else:
+        (sql, ordered), values, runs = query(), None, 1
     measurement = sql.replace("TABLE", "db.cpu")
-    ours, our_error = outcome(measurement)
-    heap, heap_error = outcome(sql.replace("TABLE", "heap_cpu"))
-    if "min(f)" in sql or "max(f)" in sql:
-        # Of equal values PostgreSQL's min and max keep the last in scan order, so over -0
-        # and 0 the sign they give depends on the order rows were stored in.
-        ours, heap = (None if rows is None else [tuple("0.0" if v == "-0.0" else v for v in row)
-                                                 for row in rows] for rows in (ours, heap))
-    if ours is not None and heap is not None and not ordered:
-        ours, heap = sorted(ours), sorted(heap)
-    if (ours, our_error) != (heap, heap_error):
-        differences += 1
-        first = next((f"{a} against {b}" for a, b in zip(ours or [], heap or []) if a != b), "")
-        print(f"{sql}\n  tsparquet: {len(ours or [])} rows, error {our_error}; heap: {len(heap or [])} rows, "
-              f"error {heap_error}; first difference: {first}")
-    if our_error is None:
+    for _ in range(runs):
+        ours, our_error = outcome(measurement, values)
+        heap, heap_error = outcome(sql.replace("TABLE", "heap_cpu"), values)
+        if "min(f)" in sql or "max(f)" in sql:
+            # Of equal values PostgreSQL's min and max keep the last in scan order, so over -0
+            # and 0 the sign they give depends on the order rows were stored in.
+            ours, heap = (None if rows is None else [tuple("0.0" if v == "-0.0" else v for v in row)
+                                                     for row in rows] for rows in (ours, heap))
+        if ours is not None and heap is not None and not ordered:
+            ours, heap = sorted(ours), sorted(heap)
+        if (ours, our_error) != (heap, heap_error):
+            differences += 1
+            first = next((f"{a} against {b}" for a, b in zip(ours or [], heap or []) if a != b), "")
+            print(f"{sql} {values or ''}\n  tsparquet: {len(ours or [])} rows, error {our_error}; heap: "
+                  f"{len(heap or [])} rows, error {heap_error}; first difference: {first}")
+            break
+    if our_error is None and values is None:
         plan = conn.execute(f"EXPLAIN (COSTS OFF) {measurement}").fetchall()
         pushed += any("Pushed" in line for (line,) in plan)
 print(f"{count} queries, {pushed} pushed down, {differences} differences")

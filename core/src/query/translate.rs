@@ -123,21 +123,7 @@ impl Translator<'_> {
                 expr,
                 list,
                 negated,
-            } => {
-                let answer = self.in_list(expr, list, *negated)?;
-                if self.may_be_null(expr) {
-                    // DataFusion's simplifier merges two lists of one column joined by AND
-                    // (or negated ones by OR) into their intersection, and a list left
-                    // empty into a constant, which is wrong where the column is NULL and
-                    // Postgres' answer is NULL. A list with this second condition is no
-                    // longer a bare list, and the condition changes no answer: it is TRUE
-                    // where the column has a value, and NULL where the list's answer is.
-                    let value = self.expr(expr)?;
-                    answer.and(value.is_not_null().or(lit(ScalarValue::Boolean(None))))
-                } else {
-                    answer
-                }
-            }
+            } => self.in_list(expr, list, *negated)?,
             Expr::IsNull { expr, negated } => {
                 let e = self.expr(expr)?;
                 if *negated {
@@ -305,12 +291,26 @@ impl Translator<'_> {
                 }
             }
         }
-        let any = values
+        // An empty list gives the same answer for every row, NULL or not.
+        let Some(any) = values
             .iter()
             .map(|v| self.compare_value(CompareOp::Equal, expr, v))
             .reduce(|a, b| Ok(a?.or(b?)))
-            .unwrap_or(Ok(lit(false)))?;
-        Ok(if negated { any.not() } else { any })
+        else {
+            return Ok(lit(negated));
+        };
+        let any = any?;
+        let answer = if negated { any.not() } else { any };
+        if !self.may_be_null(expr) {
+            return Ok(answer);
+        }
+        // DataFusion's simplifier merges two lists of one column joined by AND (or negated
+        // ones by OR) into their intersection, and a list left empty into a constant, which
+        // is wrong where the column is NULL and Postgres' answer is NULL. A list with this
+        // second condition is no longer a bare list, and the condition changes no answer:
+        // it is TRUE where the column has a value, and NULL where the list's answer is.
+        let value = self.expr(expr)?;
+        Ok(answer.and(value.is_not_null().or(lit(ScalarValue::Boolean(None)))))
     }
 
     /// Whether `expr` can be NULL in some row: a column not proven present in every row

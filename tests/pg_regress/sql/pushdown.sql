@@ -68,6 +68,7 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT * FROM TABLE WHERE host <> ALL (ARRAY['h0', NULL])$$),
   ($$SELECT * FROM TABLE WHERE NOT s = ANY (ARRAY['v1', 'v0']) OR NOT s = ANY (ARRAY['v2', 'h1'])$$),
   ($$SELECT * FROM TABLE WHERE NOT (region IN ('r1') AND region IN ('r2'))$$),
+  ($$SELECT * FROM TABLE WHERE s <> ALL ('{}') AND NOT s = ANY ('{}')$$),
   ($$SELECT * FROM TABLE WHERE region IS NULL$$),
   ($$SELECT * FROM TABLE WHERE region IS NOT NULL AND b$$),
   ($$SELECT * FROM TABLE WHERE NOT b OR u < 0$$),
