@@ -62,6 +62,13 @@ def timed(action):
     return time.perf_counter() - started
 
 
+def stored_files(conn, table, aggregate):
+    """`aggregate` (`count(*)`, `sum(byte_size)`) over the stored files of measurement `table`."""
+    return conn.execute(f"SELECT {aggregate} FROM tsparquet.files f, pg_foreign_table t "
+                        "WHERE t.ftrelid = %s::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions)",
+                        (table,)).fetchone()[0]
+
+
 def copy_file(conn, statement, path):
     """Streams a file to COPY ... FROM STDIN over the connection, as a client program would."""
     with conn.cursor() as cur, cur.copy(statement) as copy, open(path, "rb") as f:
@@ -167,11 +174,7 @@ def ingest(conn, files, rows, rounds):
 
 
 def storage(conn, export_dir, rows):
-    parquet = conn.execute(
-        "SELECT sum(byte_size) FROM tsparquet.files WHERE table_id = "
-        "(SELECT substr(o, 10)::bigint FROM pg_foreign_table, unnest(ftoptions) o "
-        " WHERE ftrelid = 'bench.cpu'::regclass AND o LIKE 'table_id=%')"
-    ).fetchone()[0]
+    parquet = stored_files(conn, "bench.cpu", "sum(byte_size)")
     heap = conn.execute("SELECT pg_total_relation_size('heap.cpu')").fetchone()[0]
     heap_table = conn.execute("SELECT pg_relation_size('heap.cpu')").fetchone()[0]
     duck_file = export_dir.parent / "duckdb-export.parquet"
@@ -254,9 +257,7 @@ def small_files(conn, lp_file, runs):
             flushes[-1][1].append(line)
     for _, lines in flushes:
         conn.execute("SELECT tsparquet.write_lp('small_files', %s)", ("".join(lines),))
-    files = conn.execute("SELECT count(*) FROM tsparquet.files f, pg_foreign_table t "
-                         "WHERE t.ftrelid = 'small_files.cpu'::regclass "
-                         "AND 'table_id=' || f.table_id = ANY (t.ftoptions)").fetchone()[0]
+    files = stored_files(conn, "small_files.cpu", "count(*)")
     conn.execute("CREATE TABLE heap.small_files AS SELECT * FROM small_files.cpu")
     conn.execute("CREATE INDEX ON heap.small_files (hostname, time DESC)")
     conn.execute("CREATE INDEX ON heap.small_files (time DESC)")
@@ -354,13 +355,11 @@ def main():
         for label, s in results[3:]:
             summary.append(f"ingest: {label} {rows / s:,.0f} rows/s = {one_index / s:.2f}x heap COPY with the (hostname, time) index")
 
-    stored_bytes = "SELECT sum(byte_size) FROM tsparquet.files f, pg_foreign_table t " \
-        "WHERE t.ftrelid = 'bench.cpu'::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions)"
-    bytes_before = conn.execute(stored_bytes).fetchone()[0]
+    bytes_before = stored_files(conn, "bench.cpu", "sum(byte_size)")
     started = time.perf_counter()
     files_before, files_after = conn.execute("SELECT * FROM tsparquet.compact('bench.cpu')").fetchone()
     compaction_seconds = time.perf_counter() - started
-    bytes_after = conn.execute(stored_bytes).fetchone()[0]
+    bytes_after = stored_files(conn, "bench.cpu", "sum(byte_size)")
     sections.append(
         "## Compaction\n\n`SELECT tsparquet.compact('bench.cpu')` after loading, before the queries: "
         "each day's files merged into one.\n\n"

@@ -5,11 +5,11 @@
 //! `work_mem` of 4 MB; two steps need only the (key, value) pairs. Postgres' own answer
 //! sorts the values instead, in any number of groups.
 //!
-//! The other aggregates of the query are taken along when their partial results merge:
+//! The other aggregates of the query are taken along as their partial results merge:
 //! counts (summed), sums (summed again: exact for integers and numerics; floats add in
 //! another order, as they already do against a heap scan), averages of floats (a sum and a
-//! count, divided at the end), minima and maxima. Anything else keeps the query in one
-//! step.
+//! count, divided at the end), minima and maxima. Queries with any other aggregate
+//! (`QueryRequest::counts_distinct_in_one_step`) are left to Postgres by the planner.
 
 use std::sync::Arc;
 
@@ -30,64 +30,63 @@ enum TwoSteps {
     /// `count(DISTINCT x)`: the count of the first step's `x`.
     Distinct,
     /// A count: the sum of the first step's counts.
-    Count(DfExpr),
+    Count,
     /// The same aggregate again, over the first step's results.
-    Again(DfExpr, Arc<AggregateUDF>),
+    Again(Arc<AggregateUDF>),
     /// The average of a float: its sum and count, divided once merged.
     Average(DfExpr),
 }
 
-/// `frame` aggregated by `group` (each named `key{i}`) into `computed` (name, aggregate),
-/// in two steps if there are keys and the aggregates are `count(DISTINCT x)` of one `x`
-/// and aggregates that merge exactly; `None` otherwise. Without keys there is one set of
-/// values, and a count of no rows must stay 0 where a sum of no counts is NULL.
+/// `frame` aggregated by `group` (each named `key{i}`, at least one) into `computed`
+/// (name, aggregate) in two steps, for a query with `count(DISTINCT)` of one column.
 pub(super) fn aggregate_in_two_steps(
     frame: &DataFrame,
     group: &[DfExpr],
     computed: &[(String, DfExpr)],
     grouping: impl Fn(DfExpr) -> Result<DfExpr, QueryError>,
-) -> Result<Option<DataFrame>, QueryError> {
-    if group.is_empty() {
-        return Ok(None);
-    }
+) -> Result<DataFrame, QueryError> {
     let schema = frame.schema();
+    let unmerged =
+        |what: &str| QueryError::Unsupported(format!("{what} beside count(DISTINCT) per group"));
     let mut counted: Option<&DfExpr> = None;
     let mut steps = Vec::new();
     for (_, aggregate) in computed {
         let DfExpr::AggregateFunction(AggregateFunction { func, params }) = aggregate else {
-            return Ok(None);
+            return Err(unmerged("a computed column"));
         };
         let [argument] = &params.args[..] else {
-            return Ok(None);
+            return Err(unmerged(func.name()));
         };
         if params.filter.is_some() || !params.order_by.is_empty() {
-            return Ok(None);
+            return Err(unmerged(func.name()));
         }
         let step = match (func.name(), params.distinct) {
             ("count", true) => {
                 if counted.is_some_and(|x| x != argument) {
-                    return Ok(None);
+                    return Err(unmerged("count(DISTINCT) of another column"));
                 }
                 counted = Some(argument);
                 TwoSteps::Distinct
             }
-            ("count", false) => TwoSteps::Count(aggregate.clone()),
-            ("min" | "max", false) => TwoSteps::Again(aggregate.clone(), func.clone()),
+            ("count", false) => TwoSteps::Count,
+            ("min" | "max", false) => TwoSteps::Again(func.clone()),
             ("sum", false) => match argument.get_type(schema)? {
                 DataType::Int64 | DataType::Decimal128(..) | DataType::Float64 => {
-                    TwoSteps::Again(aggregate.clone(), func.clone())
+                    TwoSteps::Again(func.clone())
                 }
-                _ => return Ok(None),
+                _ => return Err(unmerged("a sum of this type")),
             },
             ("avg", false) if argument.get_type(schema)? == DataType::Float64 => {
                 TwoSteps::Average(argument.clone())
             }
-            _ => return Ok(None),
+            (name, _) => return Err(unmerged(name)),
         };
         steps.push(step);
     }
     let Some(counted) = counted else {
-        return Ok(None);
+        return Err(QueryError::Unsupported(
+            "two steps without count(DISTINCT)".into(),
+        ));
     };
     let mut first_keys = group.to_vec();
     first_keys.push(grouping(counted.clone())?.alias(COUNTED));
@@ -98,16 +97,16 @@ pub(super) fn aggregate_in_two_steps(
         .map(|i| column(&format!("key{i}")))
         .collect();
     let mut divides = false;
-    for ((name, _), step) in computed.iter().zip(steps) {
+    for ((name, aggregate), step) in computed.iter().zip(steps) {
         let partial = format!("partial_{name}");
         let merged = match step {
             TwoSteps::Distinct => count(column(COUNTED)),
-            TwoSteps::Count(aggregate) => {
-                first.push(aggregate.alias(&partial));
+            TwoSteps::Count => {
+                first.push(aggregate.clone().alias(&partial));
                 sum(column(&partial))
             }
-            TwoSteps::Again(aggregate, func) => {
-                first.push(aggregate.alias(&partial));
+            TwoSteps::Again(func) => {
+                first.push(aggregate.clone().alias(&partial));
                 again(func, &partial)
             }
             TwoSteps::Average(argument) => {
@@ -134,11 +133,11 @@ pub(super) fn aggregate_in_two_steps(
         .clone()
         .aggregate(first_keys, first)?
         .aggregate(second_keys, second)?;
-    Ok(Some(if divides {
+    Ok(if divides {
         merged.select(named)?
     } else {
         merged
-    }))
+    })
 }
 
 /// The aggregate `func` over the first step's column `partial`.

@@ -690,17 +690,16 @@ fn build_shape(
                     _ => Output::Column(columns[0]),
                 });
             }
-            let frame = match aggregate_in_two_steps(&frame, &group, &computed, |e| {
-                grouping(e, &schema)
-            })? {
-                Some(frame) => frame,
-                None => frame.aggregate(
+            let frame = if request.counts_distinct_per_group() {
+                aggregate_in_two_steps(&frame, &group, &computed, |e| grouping(e, &schema))?
+            } else {
+                frame.aggregate(
                     group,
                     computed
                         .into_iter()
                         .map(|(name, e)| e.alias(name))
                         .collect(),
-                )?,
+                )?
             };
             let frame = if finishing {
                 frame.select(finished)?

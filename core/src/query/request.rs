@@ -66,24 +66,30 @@ impl QueryRequest {
         }
     }
 
+    /// Whether a `count(DISTINCT)` is computed per group: with keys, which the engine does
+    /// in two steps (see `distinct_groups`).
+    pub fn counts_distinct_per_group(&self) -> bool {
+        matches!(&self.shape, Shape::Groups { keys, aggregates }
+            if !keys.is_empty()
+                && aggregates.iter().any(|a| a.function == AggregateFunction::CountDistinct))
+    }
+
     /// Whether the engine would count distinct values per group in one step, keeping a set
     /// of values for each group (about 2 KiB for text, so a few hundred groups can exceed
     /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, or beside a `count(DISTINCT)`
-    /// of another column, which do not merge from the two steps it otherwise takes (see
-    /// `distinct_groups`). Postgres groups such a query instead, sorting the values.
+    /// of another column, which do not merge from its two steps. Postgres groups such a
+    /// query instead, sorting the values; the engine refuses it.
     pub fn counts_distinct_in_one_step(&self) -> bool {
-        let Shape::Groups { keys, aggregates } = &self.shape else {
+        let Shape::Groups { aggregates, .. } = &self.shape else {
             return false;
         };
         let mut counted = aggregates
             .iter()
             .filter(|a| a.function == AggregateFunction::CountDistinct)
             .map(|a| &a.argument);
-        let Some(first_counted) = counted.next() else {
-            return false;
-        };
-        !keys.is_empty()
-            && (counted.any(|other| other != first_counted)
+        let first_counted = counted.next();
+        self.counts_distinct_per_group()
+            && (counted.any(|other| Some(other) != first_counted)
                 || aggregates.iter().any(|a| {
                     matches!(
                         a.function,

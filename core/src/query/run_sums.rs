@@ -72,9 +72,7 @@ impl RunSum {
             summed: PhantomData,
         }
     }
-}
 
-impl RunSum {
     /// Where a float total starts. Postgres' `sum` starts from the first value, so a sum of
     /// `-0`s is `-0`: starting from `-0`, which added to any value gives that value, gives
     /// the same. Its `avg` starts from `0`, so an average of `-0`s is `0`.

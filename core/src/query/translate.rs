@@ -273,33 +273,26 @@ impl Translator<'_> {
         }
     }
 
-    /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
-    /// columns.
-    /// `expr [NOT] IN (list)`: with constant items, the comparisons with each value.
+    /// `expr [NOT] IN (list)` as comparisons with each item (each value of an array), never
+    /// as DataFusion's list: its simplifier takes lists whose items are not literals for
+    /// disjoint sets (it reduced `s <> ALL($1) OR s <> ALL($2)` to true in the plans
+    /// EXPLAIN shows).
     fn in_list(&self, expr: &Expr, list: &[Expr], negated: bool) -> Result<DfExpr, QueryError> {
-        let mut values = Vec::new();
+        let mut comparisons = Vec::new();
         for item in list {
             match self.value(item) {
-                Some(Value::Array(items)) => values.extend(items),
-                Some(v) => values.push(v),
-                None => {
-                    let items = list
-                        .iter()
-                        .map(|i| self.expr(i))
-                        .collect::<Result<_, _>>()?;
-                    return Ok(self.expr(expr)?.in_list(items, negated));
+                Some(Value::Array(values)) => {
+                    for value in &values {
+                        comparisons.push(self.compare_value(CompareOp::Equal, expr, value)?);
+                    }
                 }
+                _ => comparisons.push(self.compare(CompareOp::Equal, expr, item)?),
             }
         }
         // An empty list gives the same answer for every row, NULL or not.
-        let Some(any) = values
-            .iter()
-            .map(|v| self.compare_value(CompareOp::Equal, expr, v))
-            .reduce(|a, b| Ok(a?.or(b?)))
-        else {
+        let Some(any) = comparisons.into_iter().reduce(DfExpr::or) else {
             return Ok(lit(negated));
         };
-        let any = any?;
         let answer = if negated { any.not() } else { any };
         if !self.may_be_null(expr) {
             return Ok(answer);
@@ -323,6 +316,8 @@ impl Translator<'_> {
         }
     }
 
+    /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
+    /// columns.
     pub fn aggregate(&self, aggregate: &Aggregate) -> Result<Vec<AggregatePart>, QueryError> {
         let argument = match &aggregate.argument {
             Some(a) => Some(self.expr(a)?),
