@@ -280,6 +280,44 @@ def small_files(conn, lp_file, runs):
     return files, list(zip(SMALL_FILE_QUERIES, uncompacted, compacted, heap))
 
 
+# Queries whose aggregate PostgreSQL computes itself, over the whole table or most of it.
+PARALLEL_QUERIES = {
+    "stddev per host, whole table": "SELECT hostname, stddev(usage_user) FROM cpu GROUP BY hostname",
+    "count where a sum of fields is high": "SELECT count(*) FROM cpu WHERE usage_user + usage_system > 150",
+    "max with FILTER per host, last 36 h": "SELECT hostname, max(usage_user) FILTER (WHERE usage_system > 50) "
+                                           "FROM cpu WHERE time >= '2016-01-01 12:00+00' GROUP BY hostname",
+}
+
+
+def parallel_scans(dsn, runs, rounds=2):
+    """What a parallel worker brings to queries PostgreSQL finishes itself: each query on
+    tsparquet and on the heap table, in one process and with one worker, in turn, for
+    `rounds` rounds. Returns a row (label, [medians in ms per round] for each of
+    tsparquet/heap without/with a worker) per query, and the queries whose rows differed."""
+    # Each statement planned anew: a cached plan would keep the worker count it was made with.
+    conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=None)
+    conn.execute("SET TimeZone = 'UTC'")
+    rows = []
+    differing = []
+    for label, sql in PARALLEL_QUERIES.items():
+        medians = {}
+        results = set()
+        for _ in range(rounds):
+            for schema in ("bench", "heap"):
+                for workers in (0, 1):
+                    conn.execute(f"SET search_path = {schema}, public")
+                    conn.execute(f"SET max_parallel_workers_per_gather = {workers}")
+                    result = conn.execute(sql).fetchall()
+                    results.add(tuple(engines.comparable(result, ordered=False)))
+                    medians.setdefault((schema, workers), []).append(
+                        statistics.median(timed(lambda: conn.execute(sql).fetchall()) for _ in range(runs)) * 1000)
+        if len(results) != 1:
+            differing.append(label)
+        rows.append((label, [medians[key] for key in (("bench", 0), ("bench", 1), ("heap", 0), ("heap", 1))]))
+    conn.close()
+    return rows, differing
+
+
 def milliseconds(timings):
     """The median milliseconds of each (query type, engine)."""
     return {key: statistics.median(seconds) * 1000 for key, seconds in timings.items()}
@@ -311,7 +349,7 @@ def percentile(values, p):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=SCALES, default="smoke")
-    parser.add_argument("--only", choices=["ingest", "query", "storage", "small-files"])
+    parser.add_argument("--only", choices=["ingest", "query", "storage", "small-files", "parallel"])
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--generator", required=True, type=Path)
     parser.add_argument("--export-dir", required=True, type=Path)
@@ -389,6 +427,24 @@ def main():
         summary.append(f"small files: {file_count} files, " + ", ".join(f"{a:.1f} -> {b:.1f} ms" for _, a, b, _ in rows_ms))
 
     failed = False
+    if args.only in (None, "parallel"):
+        parallel_rows, differing = parallel_scans(args.dsn, runs)
+        both = lambda values: " / ".join(f"{v:.1f}" for v in values)
+        sections.append(
+            "## Parallel scans\n\nQueries whose aggregate PostgreSQL computes itself, in one process "
+            "(`max_parallel_workers_per_gather = 0`) and with one worker (`= 1`), on tsparquet and on the heap table, "
+            f"in turn; medians of {runs} runs after a warm-up run, in each of two rounds, ms.\n\n"
+            + report.table(["query", "tsparquet, one process", "tsparquet, a worker", "heap, one process", "heap, a worker",
+                            "tsparquet: worker speed-up", "tsparquet vs heap, with a worker"],
+                           [(label, both(m[0]), both(m[1]), both(m[2]), both(m[3]),
+                             f"{statistics.median(m[0]) / statistics.median(m[1]):.2f}x",
+                             f"{statistics.median(m[3]) / statistics.median(m[1]):.2f}x")
+                            for label, m in parallel_rows])
+            + ("\n\nEvery setting returned the same rows on both tables." if not differing
+               else "\n\nROWS DIFFERED: " + ", ".join(differing)))
+        summary.append("parallel: " + ", ".join(f"{statistics.median(m[0]) / statistics.median(m[1]):.2f}x" for _, m in parallel_rows))
+        failed = bool(differing)
+
     if args.only in (None, "query"):
         names, timings, converted, mismatches = queries(args.dsn, args.export_dir, hosts, end, params_per_type, runs)
         chart_name = f"{stem}.png"
@@ -409,7 +465,7 @@ def main():
                            latency_rows(converted, names, spread=False))
         )
         summary.append(f"queries: {len(QUERY_TYPES)} types, " + ("all engines agree" if not mismatches else f"{len(mismatches)} MISMATCHES"))
-        failed = bool(mismatches)
+        failed = failed or bool(mismatches)
 
     versions = {
         "PostgreSQL": conn.execute("SHOW server_version").fetchone()[0],

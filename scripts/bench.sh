@@ -3,7 +3,7 @@
 # cpu-only data, in one run on this machine. Writes bench/results/<date>-<scale>.md and a
 # chart next to it, and prints a summary line per section.
 #
-#   scripts/bench.sh [--scale smoke|standard] [--only ingest|query|storage|small-files]
+#   scripts/bench.sh [--scale smoke|standard] [--only ingest|query|storage|small-files|parallel]
 #
 # smoke: 20 hosts x 1 day (172,800 rows), a few minutes; standard: 200 hosts x 2 days
 # (3,456,000 rows). The cluster (port 5436, in /tmp/tsp-bench) is stopped at the end.

@@ -10,6 +10,7 @@ pub mod extreme_rows;
 pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;
+pub mod parts;
 pub mod prepare;
 pub mod query;
 pub mod scan;

@@ -100,6 +100,17 @@ impl FileReader {
         self.builder.schema()
     }
 
+    pub fn row_group_count(&self) -> usize {
+        self.builder.metadata().num_row_groups()
+    }
+
+    /// Reads only the row group at `index`.
+    pub fn only_row_group(self, index: usize) -> Self {
+        FileReader {
+            builder: self.builder.with_row_groups(vec![index]),
+        }
+    }
+
     /// Reads every column.
     pub fn read_all(self) -> Result<Vec<RecordBatch>, StorageError> {
         self.read_where(|_| true)

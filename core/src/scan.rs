@@ -8,7 +8,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use crate::parquet_file::{FileReader, StorageError};
 
 pub struct TableScan {
-    files: Vec<Bytes>,
+    /// Each file, and the one row group read from it if not all.
+    files: Vec<(Bytes, Option<usize>)>,
     columns: Vec<String>,
     next_file: usize,
     reader: Option<ParquetRecordBatchReader>,
@@ -18,7 +19,17 @@ impl TableScan {
     /// Scans `files` in order, reading the columns among `columns` that each file has.
     pub fn new(files: Vec<Bytes>, columns: Vec<String>) -> Self {
         TableScan {
-            files,
+            files: files.into_iter().map(|file| (file, None)).collect(),
+            columns,
+            next_file: 0,
+            reader: None,
+        }
+    }
+
+    /// Scans one row group of `file` (a part of a parallel scan).
+    pub fn of_row_group(file: Bytes, row_group: usize, columns: Vec<String>) -> Self {
+        TableScan {
+            files: vec![(file, Some(row_group))],
             columns,
             next_file: 0,
             reader: None,
@@ -40,12 +51,16 @@ impl TableScan {
                     None => self.reader = None,
                 }
             }
-            let Some(file) = self.files.get(self.next_file) else {
+            let Some((file, row_group)) = self.files.get(self.next_file) else {
                 return Ok(None);
             };
             self.next_file += 1;
             let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
-            self.reader = Some(FileReader::open(file.clone())?.read(&names)?);
+            let mut reader = FileReader::open(file.clone())?;
+            if let Some(row_group) = row_group {
+                reader = reader.only_row_group(*row_group);
+            }
+            self.reader = Some(reader.read(&names)?);
         }
     }
 }
@@ -54,6 +69,8 @@ impl TableScan {
 mod tests {
     use super::*;
     use crate::test_files::stored as file;
+    use arrow::array::AsArray;
+    use arrow::datatypes::TimestampNanosecondType;
 
     #[test]
     fn batches_of_every_file_in_order_and_again_after_restart() {
@@ -79,6 +96,25 @@ mod tests {
         );
         scan.restart();
         assert_eq!(scan.next_batch().unwrap().map(|b| b.num_rows()), Some(2));
+    }
+
+    #[test]
+    fn a_row_group_scan_reads_that_row_group_alone() {
+        let lines: String = (0..300_000).map(|t| format!("m f={t}i {t}\n")).collect();
+        let file = file(&lines);
+        let times = |row_group| {
+            let mut scan = TableScan::of_row_group(file.clone(), row_group, vec!["time".into()]);
+            let mut times = Vec::new();
+            while let Some(batch) = scan.next_batch().unwrap() {
+                let column = batch.column(0).as_primitive::<TimestampNanosecondType>();
+                times.extend(column.values().iter().copied());
+            }
+            times
+        };
+        let second = times(1);
+        assert_eq!(second.len(), 128 * 1024);
+        assert_eq!(second.first(), Some(&(128 * 1024)));
+        assert_eq!(times(2).len(), 300_000 - 2 * 128 * 1024);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pushed-down queries in a real cluster: a statement timeout stops a long query in the
-//! engine promptly, inside an aggregate too, and leaves the session usable; a session's
+//! engine promptly, inside an aggregate and in parallel workers too, and leaves the
+//! session usable; parallel workers share a large scan; a session's
 //! row estimates follow other sessions' writes; the engine runs on the backend's own
 //! thread.
 
@@ -20,6 +21,12 @@ fn write_points(cluster: &Cluster, hosts: u32, points: u32) {
                              tsparquet.write_lp('db', input.lines, 's')"
     ));
 }
+
+/// A scan whose filter PostgreSQL evaluates, row by row, in each process of a parallel scan.
+const PARALLEL_QUERY: &str = "SELECT count(*) FROM db.m WHERE v > 0 AND md5(host || v) > 'c'";
+const TWO_WORKERS: &str =
+    "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET max_parallel_workers_per_gather = 2";
+const NO_WORKERS: &str = "SET max_parallel_workers_per_gather = 0";
 
 /// An aggregate into a million groups (one a point), none of which it returns: DataFusion
 /// reads every row before it hands anything back.
@@ -63,10 +70,29 @@ fn a_statement_timeout_or_a_cancel_stops_a_pushed_down_query_and_the_session_goe
     write_points(&cluster, 50, 1_000_000);
     let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {QUERY}"));
     assert!(plan.contains("Pushed Filter"), "{plan}");
-    let (whole, stopped) = whole_and_stopped(&cluster, QUERY, "2800000");
+    let one_process = format!("{NO_WORKERS}; {QUERY}");
+    let (whole, stopped) = whole_and_stopped(&cluster, &one_process, "2800000");
     assert!(
         stopped < whole / 2,
         "stopped after {stopped:?}; the whole query takes {whole:?}"
+    );
+
+    // A parallel scan: the workers stop with the leader.
+    let parallel = format!("{TWO_WORKERS}; {PARALLEL_QUERY}");
+    let plan = cluster.psql(&format!(
+        "{TWO_WORKERS}; EXPLAIN (COSTS OFF) {PARALLEL_QUERY}"
+    ));
+    assert!(plan.contains("Parallel Foreign Scan"), "{plan}");
+    let rows = cluster.psql(&format!("{NO_WORKERS}; {PARALLEL_QUERY}"));
+    let (whole_parallel, stopped) = whole_and_stopped(&cluster, &parallel, &rows);
+    assert!(
+        stopped < whole_parallel / 2,
+        "stopped after {stopped:?}; the whole parallel query takes {whole_parallel:?}"
+    );
+    assert_eq!(
+        cluster
+            .psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker'"),
+        "0"
     );
 
     // Inside an aggregate, the timeout is seen before the next row group is read.
@@ -186,4 +212,41 @@ fn the_engine_runs_on_the_backends_own_thread() {
     // A new session, which has only queried: its process still has one thread.
     let threads = "SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task')";
     assert_eq!(cluster.psql(&format!("{query}; {threads}")), "2\n1");
+}
+
+#[test]
+fn a_large_scan_is_shared_by_parallel_workers_each_row_read_once() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    write_points(&cluster, 10, 1_000_000);
+    // Workers alone read the rows: the leader only collects them. Each part a worker took
+    // shows in its row count; together the workers return every matching row once.
+    let script = r#"
+import sys, json, psycopg
+conn = psycopg.connect(sys.argv[1], autocommit=True)
+for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0",
+                "max_parallel_workers_per_gather = 2", "parallel_leader_participation = off"):
+    conn.execute("SET " + setting)
+def scan_node(plan):
+    if plan.get("Parallel Aware") and plan["Node Type"] == "Foreign Scan":
+        return plan
+    for child in plan.get("Plans", []):
+        found = scan_node(child)
+        if found:
+            return found
+for where in ("v % 4 = 0", "v > 250000 AND host <> 'h3'"):
+    query = f"SELECT v FROM db.m WHERE {where}"
+    plan = conn.execute("EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) " + query).fetchone()[0][0]["Plan"]
+    scan = scan_node(plan)
+    workers = [w["Actual Rows"] for w in scan["Workers"]]
+    rows = conn.execute(f"SELECT count(*), count(DISTINCT v) FROM ({query} OFFSET 0) s").fetchone()
+    print(plan["Workers Launched"], len(workers), sum(workers), *rows)
+"#;
+    let printed = run_python(script, &[&cluster.dsn("postgres")]);
+    // 250,000 multiples of 4; above 250,000, 675,000 rows not of host h3 (v % 10 <> 3).
+    assert_eq!(
+        printed.trim(),
+        "2 2 250000 250000 250000\n2 2 675000 675000 675000",
+        "workers launched, workers reporting, their rows, then rows and distinct values"
+    );
 }

@@ -14,6 +14,7 @@ use pgrx::PgList;
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 
 use super::describe::deparse;
+use super::parallel;
 use super::scan::{read_plan, ScanPlan};
 use super::upper::{append_target, upper_private, FilteredRel};
 
@@ -140,7 +141,6 @@ unsafe fn rows_input(
         }
         let request = filtered.request(Shape::Rows { columns });
         let (plan, params) = filtered.into_plan(attributes, request);
-        let cheapest = (*rel).cheapest_total_path;
         Some(PushedInput {
             plan,
             params,
@@ -148,11 +148,7 @@ unsafe fn rows_input(
             outputs,
             relid,
             rows: (*rel).rows,
-            total_cost: if cheapest.is_null() {
-                0.0
-            } else {
-                (*cheapest).total_cost
-            },
+            total_cost: parallel::cheapest_read_cost(rel),
         })
     }
 }

@@ -64,21 +64,33 @@ fn should_stop() -> bool {
     }
 }
 
-/// The next batch of a running query. A pending cancel stops DataFusion and is then
-/// raised by Postgres itself.
 /// Starts a pushed-down query; a cancel while it starts raises Postgres' own error.
 pub fn start(request: &QueryRequest, params: &[Value], files: Vec<StoredFile>) -> RunningQuery {
-    match with_engine(|engine| engine.start(request, params, files, &limits())) {
-        Ok(running) => running,
-        Err(e) => {
-            if matches!(e, QueryError::Cancelled) {
-                pg_sys::check_for_interrupts!();
-            }
-            errors::raise(&e)
-        }
-    }
+    with_engine(|engine| engine.start(request, params, files, &limits()))
+        .unwrap_or_else(|e| raise_start_error(e))
 }
 
+fn raise_start_error(e: QueryError) -> ! {
+    if matches!(e, QueryError::Cancelled) {
+        pg_sys::check_for_interrupts!();
+    }
+    errors::raise(&e)
+}
+
+/// Starts a pushed-down query over one row group of `file` (a part of a parallel scan).
+pub fn start_row_group(
+    request: &QueryRequest,
+    params: &[Value],
+    file: StoredFile,
+    row_group: usize,
+) -> RunningQuery {
+    let started =
+        with_engine(|engine| engine.start_row_group(request, params, file, row_group, &limits()));
+    started.unwrap_or_else(|e| raise_start_error(e))
+}
+
+/// The next batch of a running query. A pending cancel stops DataFusion and is then
+/// raised by Postgres itself.
 pub fn next_batch(query: &mut RunningQuery) -> Option<RecordBatch> {
     loop {
         match with_engine(|engine| query.next_batch(engine)) {

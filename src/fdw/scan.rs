@@ -9,6 +9,7 @@
 //! dropped even when an ERROR ends the query before `EndForeignScan`.
 
 use std::ffi::CString;
+use std::sync::atomic::AtomicU64;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, TimestampNanosecondArray};
 use arrow::datatypes::{
@@ -17,6 +18,7 @@ use arrow::datatypes::{
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgMemoryContexts, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
+use tsparquet_core::parts::{self, Part};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::{QueryRequest, Shape};
 use tsparquet_core::query::{RunningQuery, StoredFile};
@@ -27,6 +29,7 @@ use tsparquet_core::time_range::{NanosRange, TimeBound};
 
 use super::describe::deparse;
 use super::file_cache;
+use super::parallel;
 use super::query;
 use super::state;
 use super::time_bounds::{self, BoundValues};
@@ -92,7 +95,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
 pub unsafe extern "C-unwind" fn get_foreign_paths(
     root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
-    _foreigntableid: pg_sys::Oid,
+    foreigntableid: pg_sys::Oid,
 ) {
     // SAFETY: builds one path for the relation the planner passed.
     unsafe {
@@ -113,6 +116,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
             std::ptr::null_mut(),
         );
         pg_sys::add_path(baserel, path.cast());
+        parallel::add_partial_path(root, baserel, foreigntableid, startup, total);
     }
 }
 
@@ -229,6 +233,58 @@ enum Source {
 enum Batches {
     Files(TableScan),
     Query(RunningQuery),
+    /// This process's share of a parallel scan.
+    Parts(PartScan),
+}
+
+impl Batches {
+    fn next_batch(&mut self) -> Option<RecordBatch> {
+        match self {
+            Batches::Files(scan) => scan.next_batch().unwrap_or_else(|e| errors::raise(&e)),
+            Batches::Query(running) => query::next_batch(running),
+            Batches::Parts(parts) => parts.next_batch(),
+        }
+    }
+}
+
+/// The row groups a process of a parallel scan takes, one at a time, each read as a scan
+/// of its own.
+struct PartScan {
+    files: Vec<StoredFile>,
+    parts: Vec<Part>,
+    /// How many parts all the scan's processes have taken: in the query's shared memory.
+    taken: *const AtomicU64,
+    /// What the part being read is pushed down as, if anything.
+    query: Option<(QueryRequest, Vec<Value>)>,
+    columns: Vec<String>,
+    current: Option<Box<Batches>>,
+}
+
+impl PartScan {
+    fn next_batch(&mut self) -> Option<RecordBatch> {
+        loop {
+            if let Some(batch) = self.current.as_mut().and_then(|part| part.next_batch()) {
+                return Some(batch);
+            }
+            // SAFETY: the shared memory lasts as long as the parallel part of the query.
+            let taken = unsafe { &*self.taken };
+            let part = parts::take(taken, &self.parts)?;
+            let file = self.files[part.file].clone();
+            self.current = Some(Box::new(match &self.query {
+                Some((request, params)) => Batches::Query(query::start_row_group(
+                    request,
+                    params,
+                    file,
+                    part.row_group,
+                )),
+                None => Batches::Files(TableScan::of_row_group(
+                    file.bytes,
+                    part.row_group,
+                    self.columns.clone(),
+                )),
+            }));
+        }
+    }
 }
 
 /// How a batch's rows become tuples.
@@ -258,6 +314,8 @@ struct ScanState {
     /// Datums shared by the rows of the current batch (see [`datum_reader`]): emptied when
     /// the next batch is read, deleted with the query's memory.
     batch_memory: pg_sys::MemoryContext,
+    /// In a parallel scan run by several processes, the count of parts they have taken.
+    taken: Option<*const AtomicU64>,
 }
 
 impl ScanState {
@@ -267,16 +325,28 @@ impl ScanState {
         let stored = unsafe { self.files.load(node) };
         self.batch = None;
         self.next_row = 0;
-        self.batches = Some(match &mut self.query {
+        if let Some(query) = &mut self.query {
+            // SAFETY: as above.
+            query.1 = unsafe { self.files.bounds.param_values(node) };
+        }
+        if let Some(taken) = self.taken {
+            let bytes: Vec<_> = stored.iter().map(|file| file.bytes.clone()).collect();
+            self.batches = Some(Batches::Parts(PartScan {
+                parts: parts::parts(&bytes).unwrap_or_else(|e| errors::raise(&e)),
+                files: stored,
+                taken,
+                query: self.query.clone(),
+                columns: self.files.wanted.clone(),
+                current: None,
+            }));
+            return;
+        }
+        self.batches = Some(match &self.query {
             None => {
                 let files = stored.into_iter().map(|file| file.bytes).collect();
                 Batches::Files(TableScan::new(files, self.files.wanted.clone()))
             }
-            Some((request, params)) => {
-                // SAFETY: as above.
-                *params = unsafe { self.files.bounds.param_values(node) };
-                Batches::Query(query::start(request, params, stored))
-            }
+            Some((request, params)) => Batches::Query(query::start(request, params, stored)),
         });
     }
 
@@ -421,6 +491,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             next_row: 0,
             readers: Vec::new(),
             time: None,
+            taken: None,
             batch_memory: pg_sys::AllocSetContextCreateExtended(
                 (*(*node).ss.ps.state).es_query_cxt,
                 c"tsparquet batch".as_ptr(),
@@ -454,11 +525,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             .is_none_or(|b| state.next_row >= b.num_rows())
         {
             pg_sys::check_for_interrupts!();
-            let next = match state.batches.as_mut().expect("started above") {
-                Batches::Files(scan) => scan.next_batch().unwrap_or_else(|e| errors::raise(&e)),
-                Batches::Query(running) => query::next_batch(running),
-            };
-            match next {
+            match state.batches.as_mut().expect("started above").next_batch() {
                 Some(batch) => state.read(batch),
                 None => {
                     state.batch = None;
@@ -584,6 +651,17 @@ pub(super) fn datum_reader(column: &ArrayRef, batch_memory: pg_sys::MemoryContex
         }),
         DataType::Boolean => reader(column.as_boolean(), |a, row| a.value(row).into_datum()),
         other => panic!("stored column of unexpected type {other}"),
+    }
+}
+
+/// Makes the scan of `node` one of the processes of a parallel scan, taking parts from
+/// the count at `taken`, if it is a parallel-aware scan. A parallel-aware scan that
+/// PostgreSQL runs without workers (no parallel context) gets no count and reads it all.
+pub(super) unsafe fn share_parts(node: *mut pg_sys::ForeignScanState, taken: *const AtomicU64) {
+    // SAFETY: the node's state, set by begin_foreign_scan.
+    if let Some(state) = unsafe { state::get::<ScanState>((*node).fdw_state) } {
+        state.taken = Some(taken);
+        state.batches = None;
     }
 }
 

@@ -18,6 +18,48 @@ pub unsafe fn find(
     table: pg_sys::Oid,
     clauses: *mut pg_sys::List,
 ) -> (Vec<TimeBound>, *mut pg_sys::List) {
+    let mut bounds = Vec::new();
+    let mut values: *mut pg_sys::List = std::ptr::null_mut();
+    // SAFETY: as `bounding`; the values are copied into the planner's memory context.
+    unsafe {
+        for (bound, _, value) in bounding(relid, table, clauses) {
+            bounds.push(bound);
+            values = pg_sys::lappend(values, pg_sys::copyObjectImpl(value.cast()));
+        }
+    }
+    (bounds, values)
+}
+
+/// The share of a relation's rows that the files its bounds leave are expected to hold:
+/// the planner's selectivity of the filters that are bounds.
+pub unsafe fn share_in_bounds(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    table: pg_sys::Oid,
+) -> f64 {
+    // SAFETY: a base relation being planned, and its RestrictInfos.
+    unsafe {
+        let mut clauses: *mut pg_sys::List = std::ptr::null_mut();
+        for (_, rinfo, _) in bounding((*rel).relid, table, (*rel).baserestrictinfo) {
+            clauses = pg_sys::lappend(clauses, rinfo.cast());
+        }
+        pg_sys::clauselist_selectivity(
+            root,
+            clauses,
+            0,
+            pg_sys::JoinType::JOIN_INNER,
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+/// Each filter among `clauses` that bounds a time column: the bound, the filter, and its
+/// value side.
+unsafe fn bounding(
+    relid: pg_sys::Index,
+    table: pg_sys::Oid,
+    clauses: *mut pg_sys::List,
+) -> Vec<(TimeBound, *mut pg_sys::RestrictInfo, *mut pg_sys::Node)> {
     // SAFETY: the planner's catalog lookups and its list of RestrictInfos.
     unsafe {
         let attnum = |name: &str| {
@@ -32,8 +74,7 @@ pub unsafe fn find(
             ),
             (attnum(TIME_NS_COLUMN), TimeColumn::TimeNs, pg_sys::INT8OID),
         ];
-        let mut bounds = Vec::new();
-        let mut values: *mut pg_sys::List = std::ptr::null_mut();
+        let mut found = Vec::new();
         let clauses = PgList::<pg_sys::RestrictInfo>::from_pg(clauses);
         for rinfo in clauses.iter_ptr() {
             let clause = (*rinfo).clause.cast::<pg_sys::Node>();
@@ -82,10 +123,9 @@ pub unsafe fn find(
             } else {
                 comparison
             };
-            bounds.push(TimeBound { column, comparison });
-            values = pg_sys::lappend(values, pg_sys::copyObjectImpl(value.cast()));
+            found.push((TimeBound { column, comparison }, rinfo, value));
         }
-        (bounds, values)
+        found
     }
 }
 

@@ -11,6 +11,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::config::TableParquetOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -19,6 +20,9 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::physical_plan::parquet::metadata::{
     CachedParquetMetaData, DFParquetMetadata,
 };
+use datafusion::datasource::physical_plan::parquet::ParquetAccessPlan;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::cache::cache_manager::{CacheManagerConfig, CachedFileMetadataEntry};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
@@ -29,6 +33,7 @@ use datafusion::logical_expr::{cast, Expr as DfExpr, ExprSchemable, LogicalPlan}
 use datafusion::optimizer::Optimizer;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -143,10 +148,7 @@ impl Engine {
         limits: &Limits,
     ) -> Result<RunningQuery, QueryError> {
         let stop = self.stop;
-        let task = Arc::new(
-            TaskContext::from(&*self.context.state_ref().read())
-                .with_runtime(query_runtime(&self.context.runtime_env(), limits)),
-        );
+        let task = self.task(limits);
         let schema = arrow_schema(request);
         if let Some(rows) = series_extremes::rows_answering(request, &files, &schema)? {
             let table = Arc::new(MemTable::try_new(schema, vec![rows])?);
@@ -186,6 +188,49 @@ impl Engine {
                 .await
         });
         started.map_err(|e| stopped_or(e, stop))
+    }
+
+    /// Starts a request for rows (filters and columns, no grouping or order) over one row
+    /// group of `file`: a part of a parallel scan (see `parts`).
+    pub fn start_row_group(
+        &self,
+        request: &QueryRequest,
+        params: &[Value],
+        file: StoredFile,
+        row_group: usize,
+        limits: &Limits,
+    ) -> Result<RunningQuery, QueryError> {
+        if !matches!(request.shape, Shape::Rows { .. }) || !request.order.is_empty() {
+            return Err(QueryError::Unsupported(
+                "only rows in no particular order are read by row group".to_owned(),
+            ));
+        }
+        let stop = self.stop;
+        let task = self.task(limits);
+        let schema = arrow_schema(request);
+        let files = self.register(vec![file])?;
+        let started = self.runtime.block_on(async {
+            let footers = self.read_footers(&files.store).await?;
+            let row_groups = footers.first().map_or(0, |footer| footer.num_row_groups());
+            let facts = ColumnFacts::of(&schema, &footers, request);
+            let plan = Plan {
+                params,
+                facts: &facts,
+            };
+            let (logical, outputs) = self.logical_over_files(schema, request, &plan, &files)?;
+            let physical = self.physical_over_files(&logical, &files).await?;
+            let physical = only_row_group(physical, row_group, row_groups)?;
+            execute(physical, outputs, task, Some(files))
+        });
+        started.map_err(|e| stopped_or(e, stop))
+    }
+
+    /// The context of one query, with its memory limit.
+    fn task(&self, limits: &Limits) -> Arc<TaskContext> {
+        Arc::new(
+            TaskContext::from(&*self.context.state_ref().read())
+                .with_runtime(query_runtime(&self.context.runtime_env(), limits)),
+        )
     }
 
     /// Starts `request` over `table`.
@@ -519,6 +564,54 @@ struct Plan<'a> {
     facts: &'a ColumnFacts,
 }
 
+/// `plan` reading only the row group at `index` of its one file, which has `count`.
+fn only_row_group(
+    plan: Arc<dyn ExecutionPlan>,
+    index: usize,
+    count: usize,
+) -> Result<Arc<dyn ExecutionPlan>, QueryError> {
+    let mut restricted = 0;
+    let plan = plan
+        .transform_up(|node| {
+            let Some(config) = node
+                .downcast_ref::<DataSourceExec>()
+                .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+            else {
+                return Ok(Transformed::no(node));
+            };
+            let mut access = ParquetAccessPlan::new_none(count);
+            access.scan(index);
+            let groups = config
+                .file_groups
+                .iter()
+                .map(|group| {
+                    FileGroup::new(
+                        group
+                            .iter()
+                            .map(|file| file.clone().with_extension(access.clone()))
+                            .collect(),
+                    )
+                })
+                .collect();
+            restricted += 1;
+            let config = FileScanConfigBuilder::from(config.clone())
+                .with_file_groups(groups)
+                .build();
+            let exec: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+            Ok(Transformed::yes(exec))
+        })?
+        .data;
+    match restricted {
+        1 => Ok(plan),
+        // Filters that no row meets leave DataFusion nothing to read, and rows come only
+        // from the file: no row in any row group.
+        0 => Ok(Arc::new(EmptyExec::new(plan.schema()))),
+        _ => Err(QueryError::Unsupported(format!(
+            "a plan reading one row group scans its file {restricted} times"
+        ))),
+    }
+}
+
 /// Runs a physical plan.
 fn execute(
     plan: Arc<dyn ExecutionPlan>,
@@ -786,7 +879,7 @@ mod tests {
     use crate::query::expr::TruncUnit;
     use crate::query::request::Limit;
     use crate::test_files::stored_table;
-    use arrow::datatypes::Float64Type;
+    use arrow::datatypes::{Float64Type, TimestampNanosecondType};
     use object_store::path::Path;
 
     #[test]
@@ -899,6 +992,91 @@ mod tests {
             [row("b", 4.0)]
         );
         assert_eq!(engine.plans.borrow().len(), 3);
+    }
+
+    #[test]
+    fn the_row_groups_of_a_file_read_one_by_one_give_the_rows_of_the_whole_file() {
+        let lines: String = (0..300_000)
+            .map(|t| format!("m,host=h{} v={}i {t}\n", t % 7, t % 1000))
+            .collect();
+        let (schema, bytes) = stored_table(&lines);
+        let file = StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        };
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: vec![Expr::compare(
+                CompareOp::Greater,
+                Expr::Column("v".into()),
+                Expr::Value(Value::Integer(990)),
+            )],
+            shape: Shape::Rows {
+                columns: vec!["host".into(), "v".into()],
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let limits = Limits {
+            memory_bytes: 16 << 20,
+        };
+        let engine = Engine::new(1, || false, || {}).unwrap();
+        let times = |mut query: RunningQuery| {
+            let mut times = Vec::new();
+            while let Some(batch) = query.next_batch(&engine).unwrap() {
+                let column = batch.column(0).as_primitive::<TimestampNanosecondType>();
+                times.extend(column.values().iter().copied());
+            }
+            times.sort();
+            times
+        };
+        let whole = times(
+            engine
+                .start(&request, &[], vec![file.clone()], &limits)
+                .unwrap(),
+        );
+        assert_eq!(whole.len(), 300 * 9);
+        let mut by_row_group = Vec::new();
+        for row_group in 0..3 {
+            let part = engine
+                .start_row_group(&request, &[], file.clone(), row_group, &limits)
+                .unwrap();
+            let part = times(part);
+            assert!(
+                part.len() < whole.len() / 2,
+                "row group {row_group}: {} rows",
+                part.len()
+            );
+            by_row_group.extend(part);
+        }
+        by_row_group.sort();
+        assert_eq!(by_row_group, whole);
+
+        // A filter no row meets: no rows from any row group.
+        let none = QueryRequest {
+            filters: vec![Expr::InList {
+                expr: Box::new(Expr::Column("host".into())),
+                list: Vec::new(),
+                negated: false,
+            }],
+            ..request.clone()
+        };
+        for row_group in 0..3 {
+            let part = engine.start_row_group(&none, &[], file.clone(), row_group, &limits);
+            assert_eq!(times(part.unwrap()), Vec::<i64>::new());
+        }
+
+        // Groups and ordered rows are a query's whole answer, not a row group's share.
+        let grouped = QueryRequest {
+            shape: Shape::Groups {
+                keys: vec![Expr::Column("host".into())],
+                aggregates: Vec::new(),
+            },
+            ..request
+        };
+        let started = engine.start_row_group(&grouped, &[], file, 0, &limits);
+        assert!(matches!(started, Err(QueryError::Unsupported(_))));
     }
 
     /// The rows of `plan`, each as text, sorted.
