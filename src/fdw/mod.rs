@@ -60,6 +60,7 @@ pub unsafe extern "C-unwind" fn tsparquet_fdw_handler(
     routine.InitializeDSMForeignScan = Some(parallel::initialize_dsm_foreign_scan);
     routine.ReInitializeDSMForeignScan = Some(parallel::reinitialize_dsm_foreign_scan);
     routine.InitializeWorkerForeignScan = Some(parallel::initialize_worker_foreign_scan);
+    routine.ShutdownForeignScan = Some(parallel::shutdown_foreign_scan);
     routine.GetForeignUpperPaths = Some(upper::get_foreign_upper_paths);
     routine.ExecForeignTruncate = Some(truncate::exec_foreign_truncate);
     routine.PlanForeignModify = Some(modify::plan_foreign_modify);

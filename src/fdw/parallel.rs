@@ -27,9 +27,10 @@ pub(super) unsafe fn add_partial_path(
             return;
         }
         // The workers PostgreSQL would give a heap table holding the rows the scan reads.
-        // A dashboard's window of time reads few of a table's files: PostgreSQL expects
-        // a closed range to hold half a percent of the rows, and a scan of them is over
-        // before workers would have started.
+        // A dashboard's window of time reads few of a table's files: PostgreSQL expects a
+        // closed range to hold half a percent of the rows, and a scan of them is over
+        // before workers would have started. A bound on one side only it expects to hold
+        // a third, whether it leaves an hour or a year.
         let rows = (*baserel).tuples * time_bounds::share_in_bounds(root, baserel, table);
         let width = pg_sys::get_relation_data_width(table, std::ptr::null_mut());
         let pages = rows * f64::from(width.max(1)) / f64::from(pg_sys::BLCKSZ);
@@ -149,4 +150,11 @@ pub unsafe extern "C-unwind" fn initialize_worker_foreign_scan(
 ) {
     // SAFETY: the counter the leader wrote, in shared memory mapped for the whole query.
     unsafe { scan::share_parts(node, coordinate.cast()) };
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn shutdown_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    // SAFETY: the node's state; PostgreSQL detaches the parallel context's shared memory
+    // after this, and sets up new memory (InitializeDSM) before the scan runs again.
+    unsafe { scan::stop_sharing_parts(node) };
 }

@@ -266,7 +266,7 @@ impl PartScan {
             if let Some(batch) = self.current.as_mut().and_then(|part| part.next_batch()) {
                 return Some(batch);
             }
-            // SAFETY: the shared memory lasts as long as the parallel part of the query.
+            // SAFETY: the scan is shut down, dropping this, before the memory goes.
             let taken = unsafe { &*self.taken };
             let part = parts::take(taken, &self.parts)?;
             let file = self.files[part.file].clone();
@@ -314,7 +314,9 @@ struct ScanState {
     /// Datums shared by the rows of the current batch (see [`datum_reader`]): emptied when
     /// the next batch is read, deleted with the query's memory.
     batch_memory: pg_sys::MemoryContext,
-    /// In a parallel scan run by several processes, the count of parts they have taken.
+    /// In a parallel-aware scan run with a parallel context, the count of parts its
+    /// processes have taken: set when the context's shared memory is set up or attached,
+    /// cleared when the scan is shut down, before that memory goes.
     taken: Option<*const AtomicU64>,
 }
 
@@ -655,13 +657,26 @@ pub(super) fn datum_reader(column: &ArrayRef, batch_memory: pg_sys::MemoryContex
 }
 
 /// Makes the scan of `node` one of the processes of a parallel scan, taking parts from
-/// the count at `taken`, if it is a parallel-aware scan. A parallel-aware scan that
-/// PostgreSQL runs without workers (no parallel context) gets no count and reads it all.
+/// the count at `taken`. PostgreSQL calls the callbacks that share parts for
+/// parallel-aware scans only; one that it runs without a parallel context (a cursor, say)
+/// never gets a count and reads everything.
 pub(super) unsafe fn share_parts(node: *mut pg_sys::ForeignScanState, taken: *const AtomicU64) {
     // SAFETY: the node's state, set by begin_foreign_scan.
     if let Some(state) = unsafe { state::get::<ScanState>((*node).fdw_state) } {
         state.taken = Some(taken);
         state.batches = None;
+    }
+}
+
+/// Drops what refers to the shared count of a parallel scan of `node`, whose memory goes
+/// next; a scan with no count keeps its place (a cursor's scan is shut down between
+/// fetches).
+pub(super) unsafe fn stop_sharing_parts(node: *mut pg_sys::ForeignScanState) {
+    // SAFETY: the node's state, set by begin_foreign_scan.
+    if let Some(state) = unsafe { state::get::<ScanState>((*node).fdw_state) } {
+        if state.taken.take().is_some() {
+            state.batches = None;
+        }
     }
 }
 

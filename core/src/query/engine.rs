@@ -200,9 +200,13 @@ impl Engine {
         row_group: usize,
         limits: &Limits,
     ) -> Result<RunningQuery, QueryError> {
-        if !matches!(request.shape, Shape::Rows { .. }) || !request.order.is_empty() {
+        if !matches!(request.shape, Shape::Rows { .. })
+            || !request.order.is_empty()
+            || request.limit.is_some()
+        {
             return Err(QueryError::Unsupported(
-                "only rows in no particular order are read by row group".to_owned(),
+                "only rows in no particular order and without a limit are read by row group"
+                    .to_owned(),
             ));
         }
         let stop = self.stop;
@@ -601,15 +605,28 @@ fn only_row_group(
             Ok(Transformed::yes(exec))
         })?
         .data;
-    match restricted {
-        1 => Ok(plan),
-        // Filters that no row meets leave DataFusion nothing to read, and rows come only
-        // from the file: no row in any row group.
-        0 => Ok(Arc::new(EmptyExec::new(plan.schema()))),
-        _ => Err(QueryError::Unsupported(format!(
-            "a plan reading one row group scans its file {restricted} times"
-        ))),
+    // Filters that no row meets leave DataFusion nothing to read: a plan of no rows,
+    // whichever the row group. Any other plan must read the file exactly once.
+    if restricted == 0 && reads_nothing(plan.as_ref()) {
+        return Ok(plan);
     }
+    if restricted != 1 {
+        return Err(QueryError::Unsupported(format!(
+            "a plan reading one row group scans its file {restricted} times"
+        )));
+    }
+    Ok(plan)
+}
+
+/// Whether every leaf of `plan` is empty.
+fn reads_nothing(plan: &dyn ExecutionPlan) -> bool {
+    let children = plan.children();
+    if children.is_empty() {
+        return plan.downcast_ref::<EmptyExec>().is_some();
+    }
+    children
+        .into_iter()
+        .all(|child| reads_nothing(child.as_ref()))
 }
 
 /// Runs a physical plan.

@@ -57,6 +57,15 @@ RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;
 
+-- A cursor runs its plan in one process, and its scan keeps its place between fetches.
+BEGIN;
+DECLARE c CURSOR FOR SELECT v FROM par.m WHERE f > -1;
+MOVE 100000 IN c;
+MOVE 100000 IN c;
+MOVE 100000 IN c;
+FETCH ALL IN c;
+COMMIT;
+
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
