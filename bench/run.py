@@ -62,6 +62,12 @@ def timed(action):
     return time.perf_counter() - started
 
 
+def warm_median_ms(conn, sql, runs):
+    """A warm-up run of `sql`, then `runs` timed runs: the warm-up's rows and the median ms."""
+    rows = conn.execute(sql).fetchall()
+    return rows, statistics.median(timed(lambda: conn.execute(sql).fetchall()) for _ in range(runs)) * 1000
+
+
 def stored_files(conn, table, aggregate):
     """`aggregate` (`count(*)`, `sum(byte_size)`) over the stored files of measurement `table`."""
     return conn.execute(f"SELECT {aggregate} FROM tsparquet.files f, pg_foreign_table t "
@@ -264,12 +270,7 @@ def small_files(conn, lp_file, runs):
     conn.execute("VACUUM ANALYZE heap.small_files")
 
     def median_ms(table):
-        medians = []
-        for sql in SMALL_FILE_QUERIES.values():
-            sql = sql.format(t=table)
-            conn.execute(sql).fetchall()
-            medians.append(statistics.median(timed(lambda: conn.execute(sql).fetchall()) for _ in range(runs)) * 1000)
-        return medians
+        return [warm_median_ms(conn, sql.format(t=table), runs)[1] for sql in SMALL_FILE_QUERIES.values()]
 
     uncompacted = median_ms("small_files.cpu")
     conn.execute("SELECT tsparquet.compact('small_files.cpu')")
@@ -307,10 +308,9 @@ def parallel_scans(dsn, runs, rounds=2):
                 for workers in (0, 1):
                     conn.execute(f"SET search_path = {schema}, public")
                     conn.execute(f"SET max_parallel_workers_per_gather = {workers}")
-                    result = conn.execute(sql).fetchall()
+                    result, ms = warm_median_ms(conn, sql, runs)
                     results.add(tuple(engines.comparable(result, ordered=False)))
-                    medians.setdefault((schema, workers), []).append(
-                        statistics.median(timed(lambda: conn.execute(sql).fetchall()) for _ in range(runs)) * 1000)
+                    medians.setdefault((schema, workers), []).append(ms)
         if len(results) != 1:
             differing.append(label)
         rows.append((label, [medians[key] for key in (("bench", 0), ("bench", 1), ("heap", 0), ("heap", 1))]))

@@ -22,9 +22,9 @@ pub struct Part {
 /// Every row group of `files`, file by file. Every process of a scan lists its files the
 /// same way (as of the same snapshot, in the same order), so a part is the same row group
 /// in each of them.
-pub fn parts(files: &[Bytes]) -> Result<Vec<Part>, StorageError> {
+pub fn parts<'a>(files: impl IntoIterator<Item = &'a Bytes>) -> Result<Vec<Part>, StorageError> {
     let mut parts = Vec::new();
-    for (file, bytes) in files.iter().enumerate() {
+    for (file, bytes) in files.into_iter().enumerate() {
         let footer = ParquetMetaDataReader::new().parse_and_finish(bytes)?;
         parts.extend((0..footer.num_row_groups()).map(|row_group| Part { file, row_group }));
     }

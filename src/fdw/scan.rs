@@ -332,9 +332,9 @@ impl ScanState {
             query.1 = unsafe { self.files.bounds.param_values(node) };
         }
         if let Some(taken) = self.taken {
-            let bytes: Vec<_> = stored.iter().map(|file| file.bytes.clone()).collect();
+            let parts = parts::parts(stored.iter().map(|file| &file.bytes));
             self.batches = Some(Batches::Parts(PartScan {
-                parts: parts::parts(&bytes).unwrap_or_else(|e| errors::raise(&e)),
+                parts: parts.unwrap_or_else(|e| errors::raise(&e)),
                 files: stored,
                 taken,
                 query: self.query.clone(),

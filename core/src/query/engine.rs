@@ -184,7 +184,7 @@ impl Engine {
                 }
                 None => request,
             };
-            self.run_over_files(schema, request, &plan, task, files)
+            self.run_over_files(schema, request, &plan, task, files, None)
                 .await
         });
         started.map_err(|e| stopped_or(e, stop))
@@ -221,10 +221,9 @@ impl Engine {
                 params,
                 facts: &facts,
             };
-            let (logical, outputs) = self.logical_over_files(schema, request, &plan, &files)?;
-            let physical = self.physical_over_files(&logical, &files).await?;
-            let physical = only_row_group(physical, row_group, row_groups)?;
-            execute(physical, outputs, task, Some(files))
+            let part = Some((row_group, row_groups));
+            self.run_over_files(schema, request, &plan, task, files, part)
+                .await
         });
         started.map_err(|e| stopped_or(e, stop))
     }
@@ -251,7 +250,8 @@ impl Engine {
         execute(plan, outputs, task, files)
     }
 
-    /// Starts `request` over the query's files.
+    /// Starts `request` over the query's files; with a `part` (row group, the file's row
+    /// groups), over that row group of its one file alone.
     async fn run_over_files(
         &self,
         schema: SchemaRef,
@@ -259,9 +259,13 @@ impl Engine {
         plan: &Plan<'_>,
         task: Arc<TaskContext>,
         files: RegisteredFiles,
+        part: Option<(usize, usize)>,
     ) -> Result<RunningQuery, QueryError> {
         let (logical, outputs) = self.logical_over_files(schema, request, plan, &files)?;
-        let physical = self.physical_over_files(&logical, &files).await?;
+        let mut physical = self.physical_over_files(&logical, &files).await?;
+        if let Some((row_group, row_groups)) = part {
+            physical = only_row_group(physical, row_group, row_groups)?;
+        }
         execute(physical, outputs, task, Some(files))
     }
 
