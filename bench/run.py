@@ -120,6 +120,15 @@ def ingest(conn, files, rows, rounds):
         PostgreSQL's receiving and text input of the arguments alone take."""
         return calls_of(size, "SELECT octet_length(%s::text)")
 
+    def without_auto_compact(load):
+        def run():
+            conn.execute("SET tsparquet.auto_compact = off")
+            try:
+                load()
+            finally:
+                conn.execute("RESET tsparquet.auto_compact")
+        return run
+
     def heap(schema, indexes):
         def prepare():
             conn.execute(f"CREATE SCHEMA {schema}")
@@ -140,6 +149,12 @@ def ingest(conn, files, rows, rounds):
         (f"tsparquet write_lp, {BATCH_LINES}-line batches", "bench_batched", lambda: None,
          in_calls_of(BATCH_LINES, "bench_batched")),
         (f"tsparquet write_lp, {large:,}-line calls", "bench", lambda: None, in_calls_of(large, "bench")),
+        # What merging small files as they are written costs a load (tsparquet.auto_compact).
+        ("tsparquet COPY FORMAT lineprotocol, auto_compact off", "bench_copy_loose", lambda: None,
+         without_auto_compact(lambda: copy_file(conn, "COPY bench_copy_loose FROM STDIN WITH (FORMAT lineprotocol)",
+                                                files["lp"]))),
+        (f"tsparquet write_lp, {BATCH_LINES}-line batches, auto_compact off", "bench_batched_loose", lambda: None,
+         without_auto_compact(in_calls_of(BATCH_LINES, "bench_batched_loose"))),
     ]
     # Each beside the label of the write_lp method that sends the same texts.
     receiving = [
@@ -169,6 +184,8 @@ def ingest(conn, files, rows, rounds):
             say(f"  {seconds[label][-1]:.2f} s")
     conn.execute("DROP SCHEMA heap_plain CASCADE")
     conn.execute("DROP SCHEMA heap_one_index CASCADE")
+    conn.execute("DROP SCHEMA bench_copy_loose CASCADE")
+    conn.execute("DROP SCHEMA bench_batched_loose CASCADE")
     conn.execute("ALTER TABLE heap.cpu RESET (autovacuum_enabled, toast.autovacuum_enabled)")
     conn.execute("VACUUM ANALYZE heap.cpu")
     conn.execute("ALTER TABLE tsparquet.files RESET (autovacuum_enabled, toast.autovacuum_enabled)")
@@ -246,11 +263,14 @@ SMALL_FILE_QUERIES = {
 
 
 def small_files(conn, lp_file, runs):
-    """What many small files cost queries: the first six hours of the data written as an
-    agent flushes it, a write_lp call per 10 s interval, queried before and after
-    compaction, and as a heap table with the benchmark's indexes. Returns the file count
-    before compaction and a row (label, median ms of each) per query."""
-    conn.execute("DROP SCHEMA IF EXISTS small_files CASCADE")
+    """What many small files cost queries, and what merging them as they are written costs
+    the writes: the first six hours of the data written as an agent flushes it, a write_lp
+    call per 10 s interval, once with tsparquet.auto_compact off and once on; queried as
+    written, after tsparquet.compact, and as a heap table with the benchmark's indexes.
+    Returns a row (label, seconds of the writes, file count) per way of writing and a row
+    (label, median ms of each) per query."""
+    for schema in ("small_files", "small_files_auto"):
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     conn.execute("DROP TABLE IF EXISTS heap.small_files")
     flushes = []
     with open(lp_file) as lines:
@@ -261,9 +281,15 @@ def small_files(conn, lp_file, runs):
                     break
                 flushes.append((stamp, []))
             flushes[-1][1].append(line)
-    for _, lines in flushes:
-        conn.execute("SELECT tsparquet.write_lp('small_files', %s)", ("".join(lines),))
-    files = stored_files(conn, "small_files.cpu", "count(*)")
+    writes = []
+    for schema, auto_compact in (("small_files", "off"), ("small_files_auto", "on")):
+        conn.execute(f"SET tsparquet.auto_compact = {auto_compact}")
+        started = time.perf_counter()
+        for _, lines in flushes:
+            conn.execute("SELECT tsparquet.write_lp(%s, %s)", (schema, "".join(lines)))
+        seconds = time.perf_counter() - started
+        conn.execute("RESET tsparquet.auto_compact")
+        writes.append((f"auto_compact {auto_compact}", seconds, stored_files(conn, f"{schema}.cpu", "count(*)")))
     conn.execute("CREATE TABLE heap.small_files AS SELECT * FROM small_files.cpu")
     conn.execute("CREATE INDEX ON heap.small_files (hostname, time DESC)")
     conn.execute("CREATE INDEX ON heap.small_files (time DESC)")
@@ -272,13 +298,15 @@ def small_files(conn, lp_file, runs):
     def median_ms(table):
         return [warm_median_ms(conn, sql.format(t=table), runs)[1] for sql in SMALL_FILE_QUERIES.values()]
 
-    uncompacted = median_ms("small_files.cpu")
+    as_written = median_ms("small_files.cpu")
+    merged_on_write = median_ms("small_files_auto.cpu")
     conn.execute("SELECT tsparquet.compact('small_files.cpu')")
     compacted = median_ms("small_files.cpu")
     heap = median_ms("heap.small_files")
-    conn.execute("DROP SCHEMA small_files CASCADE")
+    for schema in ("small_files", "small_files_auto"):
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
     conn.execute("DROP TABLE heap.small_files")
-    return files, list(zip(SMALL_FILE_QUERIES, uncompacted, compacted, heap))
+    return writes, list(zip(SMALL_FILE_QUERIES, as_written, merged_on_write, compacted, heap))
 
 
 # Queries whose aggregate PostgreSQL computes itself, over the whole table or most of it.
@@ -416,15 +444,22 @@ def main():
         summary.append(f"storage: tsparquet {sizes[0][1] / rows:.2f} bytes/row, heap with indexes {sizes[2][1] / rows:.2f} bytes/row")
 
     if args.only in (None, "small-files"):
-        file_count, rows_ms = small_files(conn, files["lp"], runs)
+        writes, rows_ms = small_files(conn, files["lp"], runs)
+        (_, off_s, off_files), (_, on_s, on_files) = writes
         sections.append(
             f"## Many small files\n\nThe first {SMALL_FILE_WRITES:,} intervals of the data (six hours) written as an agent "
-            f"flushes them, one `write_lp` call per 10 s interval ({file_count:,} files), then compacted with "
-            "`tsparquet.compact`; the same rows in a heap table indexed on (hostname, time) and (time). Median of "
-            f"{runs} runs after a warm-up run, ms.\n\n"
-            + report.table(["query", f"tsparquet, {file_count:,} files", "tsparquet, compacted", "heap"],
-                           [(label, f"{a:.1f}", f"{b:.1f}", f"{c:.1f}") for label, a, b, c in rows_ms]))
-        summary.append(f"small files: {file_count} files, " + ", ".join(f"{a:.1f} -> {b:.1f} ms" for _, a, b, _ in rows_ms))
+            "flushes them, one `write_lp` call per 10 s interval: with `tsparquet.auto_compact` off, then on (the default). "
+            "The table written with it off is then compacted with `tsparquet.compact`; the same rows are also in a heap "
+            "table indexed on (hostname, time) and (time).\n\n"
+            + report.table(["writes", "seconds for all writes", "files"],
+                           [(label, f"{s:.2f}", f"{n:,}") for label, s, n in writes])
+            + f"\n\nQueries, median of {runs} runs after a warm-up run, ms:\n\n"
+            + report.table(["query", f"auto_compact off ({off_files:,} files)", f"auto_compact on ({on_files:,} files)",
+                            "compacted by hand", "heap"],
+                           [(label, f"{a:.1f}", f"{b:.1f}", f"{c:.1f}", f"{d:.1f}") for label, a, b, c, d in rows_ms]))
+        summary.append(
+            f"small files: writes {off_s:.2f} s ({off_files} files) with auto_compact off, {on_s:.2f} s ({on_files} files) on; "
+            + ", ".join(f"{a:.1f} / {b:.1f} / {c:.1f} ms" for _, a, b, c, _ in rows_ms))
 
     failed = False
     if args.only in (None, "parallel"):

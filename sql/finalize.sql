@@ -18,6 +18,8 @@ CREATE TABLE tsparquet.files (
     max_time_ns bigint NOT NULL,
     row_count bigint NOT NULL,
     byte_size bigint NOT NULL,
+    -- Bytes the rows take decoded, which bounds the merges a write makes.
+    memory_size bigint NOT NULL,
     -- The columns the file was written with: [{"name", "role", "type"}].
     columns jsonb NOT NULL,
     data bytea NOT NULL

@@ -17,7 +17,19 @@ pub static ENABLE_PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// between queries. 0 reads every file from the catalog for each query.
 pub static FILE_CACHE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 
+/// `tsparquet.auto_compact`: whether each write merges the small files its days have
+/// gathered. Off leaves every file as written, for `tsparquet.compact` to merge.
+pub static AUTO_COMPACT: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 pub fn register() {
+    GucRegistry::define_bool_guc(
+        c"tsparquet.auto_compact",
+        c"Lets each write merge the small files of the days it writes into.",
+        c"Once a day of a measurement holds ten files of a size (by the number of digits of their row counts), the write that stored the tenth merges them into one. Off leaves every file as written until tsparquet.compact is run.",
+        &AUTO_COMPACT,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"tsparquet.file_cache_size",
         c"Memory each session uses to keep stored Parquet files between queries.",

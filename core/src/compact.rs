@@ -23,40 +23,129 @@ pub struct FileSummary {
     pub file_id: i64,
     pub min_time_ns: i64,
     pub row_count: i64,
+    /// Bytes its rows take decoded (in Arrow arrays), which is what merging it holds.
+    pub memory_size: i64,
 }
 
 /// Values (rows × columns) a merged file holds at most. Bounds the memory of a merge: the
 /// decoded rows of its files and their sorted copy, about 8 bytes per value each.
 pub const MERGED_VALUES: i64 = 64 << 20;
 
+/// Decoded bytes a merge that a write makes holds at most. A merge holds about three
+/// copies of its rows (decoded, put together, sorted), on top of what the write holds;
+/// values alone do not bound that for long strings.
+pub const AUTOMATIC_MERGE_BYTES: i64 = 32 << 20;
+
+/// Files of one size class that a day gathers before a write merges them (automatic
+/// compaction). A file's class is the number of decimal digits of its row count, and ten
+/// files of a class hold at least as many rows as the class above starts with, so each
+/// merge makes a file of a higher class: a row is rewritten once per class it climbs
+/// (about log10 of a day's rows over a write's rows) and a day keeps fewer than this many
+/// files of each class.
+pub const FILES_PER_CLASS: usize = 10;
+
 /// The groups of files to merge, each into one file: files of one UTC day, in id order,
 /// together holding at most [`MERGED_VALUES`] for a table of `columns` columns. A file
 /// holding half that already stays as it is; a group needs two files at least.
 pub fn plan(files: &[FileSummary], columns: usize) -> Vec<Vec<i64>> {
-    let max_rows = (MERGED_VALUES / columns.max(1) as i64).max(1);
-    let mut days: BTreeMap<i64, Vec<FileSummary>> = BTreeMap::new();
-    for file in files {
-        days.entry(file.min_time_ns.div_euclid(NANOS_PER_DAY))
-            .or_default()
-            .push(*file);
+    let limit = Limit {
+        rows: max_rows(columns),
+        bytes: i64::MAX,
+    };
+    let days = gather(files, limit, day_of);
+    days.into_values()
+        .flat_map(|day| bounded_groups(day, limit))
+        .collect()
+}
+
+/// The groups a write merges of the files of the days it touched: in a day, the files of
+/// any size class that has [`FILES_PER_CLASS`] of them, grouped as [`plan`] groups them
+/// and also holding at most [`AUTOMATIC_MERGE_BYTES`] decoded.
+pub fn automatic_plan(files: &[FileSummary], columns: usize) -> Vec<Vec<i64>> {
+    let limit = Limit {
+        rows: max_rows(columns),
+        bytes: AUTOMATIC_MERGE_BYTES,
+    };
+    let classes = gather(files, limit, |file| {
+        (day_of(file), file.row_count.max(1).ilog10())
+    });
+    classes
+        .into_values()
+        .filter(|class| class.len() >= FILES_PER_CLASS)
+        .flat_map(|class| bounded_groups(class, limit))
+        .collect()
+}
+
+/// What a merged file holds at most.
+#[derive(Clone, Copy)]
+struct Limit {
+    rows: i64,
+    bytes: i64,
+}
+
+impl Limit {
+    fn holds(&self, rows: i64, bytes: i64) -> bool {
+        rows <= self.rows && bytes <= self.bytes
     }
+}
+
+fn max_rows(columns: usize) -> i64 {
+    (MERGED_VALUES / columns.max(1) as i64).max(1)
+}
+
+fn day_of(file: &FileSummary) -> i64 {
+    file.min_time_ns.div_euclid(NANOS_PER_DAY)
+}
+
+/// The files worth merging (holding less than half of `limit`), by `key`.
+fn gather<K: Ord>(
+    files: &[FileSummary],
+    limit: Limit,
+    key: impl Fn(&FileSummary) -> K,
+) -> BTreeMap<K, Vec<FileSummary>> {
+    let mut gathered: BTreeMap<K, Vec<FileSummary>> = BTreeMap::new();
+    for file in files
+        .iter()
+        .filter(|f| limit.holds(f.row_count * 2 + 1, f.memory_size.saturating_mul(2) + 1))
+    {
+        gathered.entry(key(file)).or_default().push(*file);
+    }
+    gathered
+}
+
+/// `files` in id order, cut into groups within `limit`; groups of one dropped.
+fn bounded_groups(mut files: Vec<FileSummary>, limit: Limit) -> Vec<Vec<i64>> {
+    files.sort_by_key(|f| f.file_id);
     let mut groups = Vec::new();
-    for mut day in days.into_values() {
-        day.sort_by_key(|f| f.file_id);
-        let mut group: Vec<i64> = Vec::new();
-        let mut rows = 0;
-        for file in day.iter().filter(|f| f.row_count * 2 < max_rows) {
-            if rows + file.row_count > max_rows {
-                groups.push(std::mem::take(&mut group));
-                rows = 0;
-            }
-            group.push(file.file_id);
-            rows += file.row_count;
+    let mut group: Vec<i64> = Vec::new();
+    let (mut rows, mut bytes) = (0, 0);
+    for file in files {
+        if !limit.holds(rows + file.row_count, bytes + file.memory_size) {
+            groups.push(std::mem::take(&mut group));
+            (rows, bytes) = (0, 0);
         }
-        groups.push(group);
+        group.push(file.file_id);
+        rows += file.row_count;
+        bytes += file.memory_size;
     }
+    groups.push(group);
     groups.retain(|g| g.len() > 1);
     groups
+}
+
+/// The bytes the rows of `batch` take decoded: a file's [`FileSummary::memory_size`].
+/// Counts only the rows of a sliced batch, as a file holds only those.
+pub fn memory_size(batch: &RecordBatch) -> i64 {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            column
+                .to_data()
+                .get_slice_memory_size()
+                .expect("arrays of stored types have a size")
+        })
+        .sum::<usize>() as i64
 }
 
 /// Two stored files, or a file and the table, disagree on a column's type (a column was
@@ -274,6 +363,7 @@ mod tests {
             file_id,
             min_time_ns: day * NANOS_PER_DAY + 5,
             row_count,
+            memory_size: row_count * 100,
         }
     }
 
@@ -300,5 +390,121 @@ mod tests {
              the large file stays; day 2: a single file stays"
         );
         assert!(plan(&[], columns).is_empty());
+    }
+
+    #[test]
+    fn a_write_merges_a_days_files_of_one_size_class_once_it_has_ten() {
+        let columns = 4;
+        let nine: Vec<FileSummary> = (1..=9).map(|id| file(id, 0, 200 + id)).collect();
+        assert!(
+            automatic_plan(&nine, columns).is_empty(),
+            "nine files of a class stay"
+        );
+        let mut ten = nine.clone();
+        ten.push(file(10, 0, 999));
+        assert_eq!(
+            automatic_plan(&ten, columns),
+            vec![(1..=10).collect::<Vec<_>>()]
+        );
+
+        let mut mixed = nine.clone();
+        mixed.push(file(10, 0, 1000));
+        mixed.push(file(11, 1, 250));
+        mixed.extend((12..=20).map(|id| file(id, 0, 99)));
+        assert!(
+            automatic_plan(&mixed, columns).is_empty(),
+            "a file of another class or another day does not complete a class"
+        );
+        mixed.push(file(21, 0, 10));
+        assert_eq!(
+            automatic_plan(&mixed, columns),
+            vec![(12..=21).collect::<Vec<_>>()],
+            "the files of 10 to 99 rows, the nine of hundreds left"
+        );
+    }
+
+    #[test]
+    fn merging_a_full_class_makes_a_file_of_a_higher_class() {
+        // Repeated writes of 37 rows, each followed by the merges they call for, as a
+        // write does: the rows are rewritten once per class climbed, and the day ends in
+        // few files.
+        let columns = 4;
+        let mut files: Vec<FileSummary> = Vec::new();
+        let mut next_id = 0;
+        let mut rows_written = 0;
+        for _ in 0..5000 {
+            next_id += 1;
+            files.push(file(next_id, 0, 37));
+            rows_written += 37;
+            loop {
+                let groups = automatic_plan(&files, columns);
+                if groups.is_empty() {
+                    break;
+                }
+                for group in groups {
+                    let merged: Vec<FileSummary> = files
+                        .iter()
+                        .filter(|f| group.contains(&f.file_id))
+                        .copied()
+                        .collect();
+                    let classes: Vec<u32> = merged.iter().map(|f| f.row_count.ilog10()).collect();
+                    let rows: i64 = merged.iter().map(|f| f.row_count).sum();
+                    assert!(rows.ilog10() > classes[0], "{classes:?} -> {rows}");
+                    rows_written += rows;
+                    files.retain(|f| !group.contains(&f.file_id));
+                    next_id += 1;
+                    files.push(file(next_id, 0, rows));
+                }
+            }
+        }
+        // 185,000 rows: classes 10-99, 100-999, 1,000-9,999 and 10,000-99,999.
+        let stored: i64 = files.iter().map(|f| f.row_count).sum();
+        assert_eq!(stored, 5000 * 37);
+        assert!(files.len() < 9 * 5, "{} files", files.len());
+        assert!(
+            rows_written < stored * 5,
+            "each row rewritten once per class at most"
+        );
+    }
+
+    #[test]
+    fn a_write_merges_no_more_decoded_bytes_than_its_bound() {
+        let columns = 4;
+        let wide = |file_id, memory_size| FileSummary {
+            memory_size,
+            ..file(file_id, 0, 5_000)
+        };
+        let quarter = AUTOMATIC_MERGE_BYTES / 4;
+        let mut files: Vec<FileSummary> = (1..=10).map(|id| wide(id, quarter)).collect();
+        assert_eq!(
+            automatic_plan(&files, columns),
+            vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9, 10]]
+        );
+        files.push(wide(11, AUTOMATIC_MERGE_BYTES / 2));
+        assert_eq!(
+            automatic_plan(&files, columns).concat(),
+            (1..=10).collect::<Vec<_>>(),
+            "a file of half the bound is never merged by a write"
+        );
+        assert_eq!(
+            plan(&files, columns),
+            vec![(1..=11).collect::<Vec<_>>()],
+            "tsparquet.compact bounds values only"
+        );
+    }
+
+    #[test]
+    fn a_slice_takes_the_memory_of_its_rows_only() {
+        let lines: String = (0..1000)
+            .map(|i| format!("m,host=h{} note=\"{}\" {i}\n", i % 3, "x".repeat(100)))
+            .collect();
+        let batch = write(&lines, &mut TableSchema::default());
+        let whole = memory_size(&batch);
+        assert!(whole > 100 * 1000, "{whole}");
+        let tenth = memory_size(&batch.slice(0, 100));
+        assert!(
+            tenth * 8 < whole && tenth * 12 > whole,
+            "{tenth} of {whole}"
+        );
     }
 }

@@ -228,4 +228,12 @@ fn a_gigabyte_streams_through_bounded_memory() {
         cluster.psql("SELECT count(*), count(DISTINCT host), max(n) FROM big.big"),
         format!("{lines}|100|{}", lines - 1)
     );
+    // Each 16 MiB chunk stores a file at least; the writes merged them as they went, each
+    // merge within the bound above.
+    let files: usize = cluster
+        .psql("SELECT count(*) FROM tsparquet.files")
+        .parse()
+        .expect("a count");
+    eprintln!("{files} files");
+    assert!(files < TOTAL / (16 << 20), "{files} files");
 }

@@ -4,7 +4,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 use tsparquet_core::batch::{DayBatch, ROLE_METADATA_KEY};
-use tsparquet_core::compact::FileSummary;
+use tsparquet_core::compact::{self, FileSummary};
 
 use super::as_extension_owner;
 use super::statements::{self, Row};
@@ -33,8 +33,9 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) -> i64 {
     as_extension_owner(|| {
         statements::change(
             c"INSERT INTO tsparquet.files
-                 (table_id, min_time_ns, max_time_ns, row_count, byte_size, columns, data)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 (table_id, min_time_ns, max_time_ns, row_count, byte_size, memory_size,
+                  columns, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              RETURNING file_id",
             &[
                 table_id.into(),
@@ -42,6 +43,7 @@ pub fn insert(table_id: i64, day: &DayBatch, data: &[u8]) -> i64 {
                 day.max_time_ns.into(),
                 (day.batch.num_rows() as i64).into(),
                 (data.len() as i64).into(),
+                compact::memory_size(&day.batch).into(),
                 JsonB(serde_json::Value::Array(columns)).into(),
                 data.into(),
             ],
@@ -97,25 +99,22 @@ fn stored_files(
     })
 }
 
-/// What compaction needs to know of each file of a table.
-pub fn summaries(table_id: i64) -> Vec<FileSummary> {
+/// What compaction needs to know of each file of a table whose time range meets
+/// `[min_time_ns, max_time_ns]`, with the transaction's own changes (see
+/// [`statements::query`]).
+pub fn summaries(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<FileSummary> {
     as_extension_owner(|| {
-        Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT file_id, min_time_ns, row_count FROM tsparquet.files
-                     WHERE table_id = $1",
-                    None,
-                    &[table_id.into()],
-                )
-                .expect("read tsparquet.files")
-                .map(|row| FileSummary {
-                    file_id: row.get(1).expect("file_id").expect("not null"),
-                    min_time_ns: row.get(2).expect("min_time_ns").expect("not null"),
-                    row_count: row.get(3).expect("row_count").expect("not null"),
-                })
-                .collect()
-        })
+        statements::query(
+            c"SELECT file_id, min_time_ns, row_count, memory_size FROM tsparquet.files
+              WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3",
+            &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
+            |row| FileSummary {
+                file_id: row.get(1).expect("file_id is not null"),
+                min_time_ns: row.get(2).expect("min_time_ns is not null"),
+                row_count: row.get(3).expect("row_count is not null"),
+                memory_size: row.get(4).expect("memory_size is not null"),
+            },
+        )
     })
 }
 

@@ -3,19 +3,15 @@
 //!
 //! Maintenance for the table's owner, like `VACUUM`: the rows stay the same. It runs in the
 //! caller's transaction and waits for writers of the table (they take the same lock).
-//! Queries on older snapshots go on reading the files they started with: the replaced files'
-//! rows are deleted, which MVCC hides only from later snapshots.
 
-use bytes::Bytes;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
 use tsparquet_core::compact;
 use tsparquet_core::ingest::Existing;
-use tsparquet_core::parquet_file::{self, FileReader};
 
 use crate::catalog::{files, lock_measurement, measurements, select_one, with_safe_search_path};
 use crate::errors::{self, report};
-use crate::write::store::read;
+use crate::write::compaction;
 
 #[pg_extern(schema = "tsparquet")]
 fn compact(
@@ -50,20 +46,11 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
             None,
         );
     };
-    let stored = files::summaries(table_id);
-    // The stored columns: tags, fields and time.
-    let groups = compact::plan(&stored, schema.columns().len() + 1);
+    let stored = files::summaries(table_id, i64::MIN, i64::MAX);
+    let groups = compact::plan(&stored, compaction::stored_columns(&schema));
     for group in &groups {
         check_for_interrupts!();
-        let stored: Vec<Bytes> = files::with_ids(group)
-            .into_iter()
-            .map(|file| Bytes::from(file.data))
-            .collect();
-        let batches = read(&stored, FileReader::read_all);
-        let merged = compact::merge_files(&batches, &schema).unwrap_or_else(|e| errors::raise(&e));
-        let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
-        files::delete(group);
-        files::insert(table_id, &merged, &data);
+        compaction::merge(table_id, &schema, group).unwrap_or_else(|e| errors::raise(&e));
     }
     let replaced: usize = groups.iter().map(|g| g.len() - 1).sum();
     (stored.len() as i64, (stored.len() - replaced) as i64)

@@ -1,5 +1,8 @@
 //! Stores the points of one measurement: creates or extends its table and inserts its
-//! files, merging them with stored files only where rows share a series and time.
+//! files, merging them with stored files only where rows share a series and time, then
+//! merges the small files the write has gathered (see `compaction`).
+
+use std::collections::BTreeSet;
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
@@ -9,6 +12,7 @@ use tsparquet_core::parquet_file::{self, FileReader, StorageError};
 use tsparquet_core::prepare::EncodedDay;
 use tsparquet_core::schema::TableSchema;
 
+use super::compaction;
 use crate::catalog::{files, measurements};
 use crate::errors;
 
@@ -39,6 +43,7 @@ pub fn store(
     // The parts of one write often meet at an instant: their rows are compared here rather
     // than read back from the files just written.
     let mut written: Vec<(Option<i64>, DayBatch)> = Vec::new();
+    let touched: BTreeSet<i64> = days.iter().map(|d| d.day.day).collect();
     for day in days {
         let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
         let earlier: Vec<RecordBatch> = written
@@ -58,6 +63,7 @@ pub fn store(
         };
         written.push((file_id, day.day));
     }
+    compaction::after_write(table_id, schema, &touched);
     crate::fdw::files_changed(measurements::oid(database, measurement));
 }
 

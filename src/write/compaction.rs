@@ -1,0 +1,71 @@
+//! Merging a measurement's files: all of a day's small files when the owner asks
+//! (`tsparquet.compact`), and after each write, the files of a size class that the write
+//! filled (`tsparquet.auto_compact`, see `tsparquet_core::compact::automatic_plan`).
+//!
+//! Both run under the measurement's lock, in the caller's transaction: a rolled-back write
+//! leaves its days' files as they were. Queries on older snapshots go on reading the files
+//! they started with: the replaced files' rows are deleted, which MVCC hides only from
+//! later snapshots.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use pgrx::check_for_interrupts;
+use tsparquet_core::batch::NANOS_PER_DAY;
+use tsparquet_core::compact::{self, ConflictingColumn};
+use tsparquet_core::parquet_file::{self, FileReader};
+use tsparquet_core::schema::TableSchema;
+
+use super::store::read;
+use crate::catalog::files;
+use crate::errors;
+use crate::settings::AUTO_COMPACT;
+
+/// Replaces the files `group` of a table by one file of their rows.
+pub fn merge(table_id: i64, schema: &TableSchema, group: &[i64]) -> Result<(), ConflictingColumn> {
+    let stored: Vec<Bytes> = files::with_ids(group)
+        .into_iter()
+        .map(|file| Bytes::from(file.data))
+        .collect();
+    let batches = read(&stored, FileReader::read_all);
+    let merged = compact::merge_files(&batches, schema)?;
+    let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
+    files::delete(group);
+    files::insert(table_id, &merged, &data);
+    Ok(())
+}
+
+/// The columns of a table's files that compaction plans by: tags, fields and time.
+pub fn stored_columns(schema: &TableSchema) -> usize {
+    schema.columns().len() + 1
+}
+
+/// Merges the files of each size class that has filled up in the UTC `days` a write has
+/// just stored into, until none has. Files that disagree on a column's type are left as
+/// they are: the write goes on, and `tsparquet.compact` names the column.
+pub fn after_write(table_id: i64, schema: &TableSchema, days: &BTreeSet<i64>) {
+    if !AUTO_COMPACT.get() {
+        return;
+    }
+    let mut left: Vec<i64> = Vec::new();
+    loop {
+        let stored: Vec<_> = days
+            .iter()
+            .flat_map(|day| {
+                let start = day * NANOS_PER_DAY;
+                files::summaries(table_id, start, start + NANOS_PER_DAY - 1)
+            })
+            .filter(|file| !left.contains(&file.file_id))
+            .collect();
+        let groups = compact::automatic_plan(&stored, stored_columns(schema));
+        if groups.is_empty() {
+            return;
+        }
+        for group in groups {
+            check_for_interrupts!();
+            if merge(table_id, schema, &group).is_err() {
+                left.extend(group);
+            }
+        }
+    }
+}
