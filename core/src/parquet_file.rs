@@ -11,8 +11,12 @@ use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
 };
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn,
+};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -60,10 +64,25 @@ impl From<arrow::error::ArrowError> for StorageError {
 /// strings, delta-encoded times and integers (consecutive rows of a series differ little),
 /// and the series' extreme rows in the footer where the file has many rows per series.
 pub fn write(batch: &RecordBatch) -> Result<Vec<u8>, StorageError> {
+    write_with(batch, 1, |jobs| jobs.into_iter().map(|job| job()).collect())
+}
+
+/// Encodes some of a file's column chunks; the chunks with their places (row group, column).
+pub type EncodeJob<'a> =
+    Box<dyn FnOnce() -> Result<Vec<(usize, usize, ArrowColumnChunk)>, ParquetError> + Send + 'a>;
+
+/// Writes a batch as [`write`] does, its column chunks encoded by `jobs` jobs that `run`
+/// runs (side by side, for a large batch) and whose results it returns in any order.
+pub fn write_with<'a>(
+    batch: &'a RecordBatch,
+    jobs: usize,
+    run: impl FnOnce(
+        Vec<EncodeJob<'a>>,
+    ) -> Vec<Result<Vec<(usize, usize, ArrowColumnChunk)>, ParquetError>>,
+) -> Result<Vec<u8>, StorageError> {
     let mut properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(PAGE_ROWS)
         .set_key_value_metadata(extreme_rows::footer_entry(batch)?.map(|entry| vec![entry]));
     for field in batch.schema().fields() {
@@ -78,9 +97,55 @@ pub fn write(batch: &RecordBatch) -> Result<Vec<u8>, StorageError> {
         }
     }
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(properties.build()))?;
-    writer.write(batch)?;
-    writer.close()?;
+    // The Arrow writer puts the Arrow schema in the footer; its parts encode the columns.
+    let (mut file, factory) =
+        ArrowWriter::try_new(&mut out, batch.schema(), Some(properties.build()))?
+            .into_serialized_writer()?;
+    let mut pieces: Vec<(usize, usize, ArrowColumnWriter, ArrowLeafColumn)> = Vec::new();
+    for (group, start) in (0..batch.num_rows()).step_by(ROW_GROUP_ROWS).enumerate() {
+        let rows = batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start));
+        let writers = factory.create_column_writers(group)?;
+        let mut leaves = Vec::with_capacity(writers.len());
+        for (field, column) in rows.schema().fields().iter().zip(rows.columns()) {
+            leaves.extend(compute_leaves(field, column)?);
+        }
+        for (column, (writer, leaf)) in writers.into_iter().zip(leaves).enumerate() {
+            pieces.push((group, column, writer, leaf));
+        }
+    }
+    let jobs = jobs.clamp(1, pieces.len().max(1));
+    let mut shares: Vec<Vec<_>> = (0..jobs).map(|_| Vec::new()).collect();
+    for (index, piece) in pieces.into_iter().enumerate() {
+        shares[index % jobs].push(piece);
+    }
+    let encode_jobs: Vec<EncodeJob<'a>> = shares
+        .into_iter()
+        .map(|share| -> EncodeJob<'a> {
+            Box::new(move || {
+                share
+                    .into_iter()
+                    .map(|(group, column, mut writer, leaf)| {
+                        writer.write(&leaf)?;
+                        Ok((group, column, writer.close()?))
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut chunks = Vec::new();
+    for result in run(encode_jobs) {
+        chunks.extend(result?);
+    }
+    chunks.sort_unstable_by_key(|(group, column, _)| (*group, *column));
+    let mut chunks = chunks.into_iter().peekable();
+    while let Some(&(group, ..)) = chunks.peek() {
+        let mut row_group = file.next_row_group()?;
+        while let Some((_, _, chunk)) = chunks.next_if(|(g, ..)| *g == group) {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+    }
+    file.close()?;
     Ok(out)
 }
 
@@ -240,5 +305,38 @@ mod tests {
             let page = PAGE_ROWS as i64;
             assert_eq!(starts, [0, page, 2 * page]);
         }
+    }
+
+    #[test]
+    fn columns_encoded_side_by_side_make_the_same_file() {
+        let lines: String = (0..ROW_GROUP_ROWS * 5 / 2)
+            .map(|t| {
+                format!(
+                    "m,host=h{} u={t}i,f={}.5,s=\"x{}\" {t}\n",
+                    t % 7,
+                    t % 13,
+                    t % 5
+                )
+            })
+            .collect();
+        let file = FileReader::open(crate::test_files::stored(&lines)).unwrap();
+        let batches = file.read_all().unwrap();
+        let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        let one_by_one = write(&batch).unwrap();
+        let side_by_side = write_with(&batch, 3, |jobs| {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = jobs.into_iter().map(|job| scope.spawn(job)).collect();
+                running.into_iter().map(|job| job.join().unwrap()).collect()
+            })
+        })
+        .unwrap();
+        assert_eq!(side_by_side, one_by_one);
+        let metadata = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(side_by_side))
+            .unwrap()
+            .metadata()
+            .clone();
+        let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
+        let full = ROW_GROUP_ROWS as i64;
+        assert_eq!(groups, [full, full, full / 2]);
     }
 }

@@ -13,12 +13,11 @@ use bytes::Bytes;
 use pgrx::check_for_interrupts;
 use tsparquet_core::batch::NANOS_PER_DAY;
 use tsparquet_core::compact::{self, ConflictingColumn};
-use tsparquet_core::parquet_file::{self, FileReader};
+use tsparquet_core::parquet_file::FileReader;
 use tsparquet_core::schema::TableSchema;
 
-use super::store::read;
+use super::store::{encode, read};
 use crate::catalog::files;
-use crate::errors;
 use crate::settings::AUTO_COMPACT;
 
 /// Replaces the files `group` of a table by one file of their rows.
@@ -29,9 +28,8 @@ pub fn merge(table_id: i64, schema: &TableSchema, group: &[i64]) -> Result<(), C
         .collect();
     let batches = read(&stored, FileReader::read_all);
     let merged = compact::merge_files(&batches, schema)?;
-    let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
     files::delete(group);
-    files::insert(table_id, &merged, &data);
+    files::insert(table_id, &merged, &encode(&merged.batch));
     Ok(())
 }
 

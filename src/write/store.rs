@@ -12,9 +12,10 @@ use tsparquet_core::parquet_file::{self, FileReader, StorageError};
 use tsparquet_core::prepare::EncodedDay;
 use tsparquet_core::schema::TableSchema;
 
-use super::compaction;
+use super::{compaction, parallel};
 use crate::catalog::{files, measurements};
 use crate::errors;
+use crate::settings::WRITE_THREADS;
 
 /// Creates the table (or adds the columns `schema` has beyond the existing ones) and
 /// stores `days`, in order: where two hold the same series and time, the later one wins.
@@ -95,23 +96,45 @@ fn store_beside(
     in_order.push(&day.day.batch);
     files::delete(&ids);
     for merged in merge(&in_order, schema) {
-        let data = parquet_file::write(&merged.batch).unwrap_or_else(|e| errors::raise(&e));
-        files::insert(table_id, &merged, &data);
+        files::insert(table_id, &merged, &encode(&merged.batch));
     }
     None
 }
 
-/// The batches of stored `files`, each read by `how`.
+/// The batches of stored `files`, each read by `how`, the files shared out among the
+/// write threads.
 pub(crate) fn read(
     files: &[Bytes],
-    how: impl Fn(FileReader) -> Result<Vec<RecordBatch>, StorageError>,
+    how: impl Fn(FileReader) -> Result<Vec<RecordBatch>, StorageError> + Sync,
 ) -> Vec<RecordBatch> {
-    files
-        .iter()
-        .flat_map(|data| {
-            FileReader::open(data.clone())
-                .and_then(&how)
-                .unwrap_or_else(|e| errors::raise(&e))
+    let per_thread = files.len().div_ceil(write_threads()).max(1);
+    let how = &how;
+    let jobs: Vec<_> = files
+        .chunks(per_thread)
+        .map(|share| {
+            move || -> Result<Vec<RecordBatch>, StorageError> {
+                let mut batches = Vec::new();
+                for data in share {
+                    batches.extend(how(FileReader::open(data.clone())?)?);
+                }
+                Ok(batches)
+            }
         })
+        .collect();
+    parallel::run_all(jobs, None::<fn()>)
+        .into_iter()
+        .flat_map(|share| share.unwrap_or_else(|e| errors::raise(&e)))
         .collect()
+}
+
+/// `batch` as a stored file, its columns encoded on the write threads.
+pub(crate) fn encode(batch: &RecordBatch) -> Vec<u8> {
+    parquet_file::write_with(batch, write_threads(), |jobs| {
+        parallel::run_all(jobs, None::<fn()>)
+    })
+    .unwrap_or_else(|e| errors::raise(&e))
+}
+
+fn write_threads() -> usize {
+    usize::try_from(WRITE_THREADS.get()).unwrap_or(1).max(1)
 }
