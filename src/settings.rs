@@ -6,8 +6,14 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 /// over by the extension. Off leaves every COPY to Postgres.
 pub static ENABLE_COPY_LINEPROTOCOL: GucSetting<bool> = GucSetting::<bool>::new(true);
 
-/// `tsparquet.write_threads`: threads that parse and encode one write's line protocol.
+/// `tsparquet.write_threads`: threads that parse and encode one write's line protocol, and
+/// that decode and encode the files of a merge.
 pub static WRITE_THREADS: GucSetting<i32> = GucSetting::<i32>::new(2);
+
+/// `tsparquet.write_threads`, as a count.
+pub fn write_threads() -> usize {
+    usize::try_from(WRITE_THREADS.get()).unwrap_or(1).max(1)
+}
 
 /// `tsparquet.enable_pushdown`: whether filters and aggregates are computed by the query
 /// engine over the Parquet files. Off makes every scan hand Postgres all rows.
@@ -25,7 +31,7 @@ pub fn register() {
     GucRegistry::define_bool_guc(
         c"tsparquet.auto_compact",
         c"Lets each write merge the small files of the days it writes into.",
-        c"Once a day of a measurement holds ten files of a size (by the number of digits of their row counts), the write that stored the tenth merges them into one. Off leaves every file as written until tsparquet.compact is run.",
+        c"Once a day of a measurement holds ten files of a size (by the number of digits of their row counts), the write that stored the tenth merges them, into one file or, past 32 MiB of decoded rows, a few. Off leaves every file as written until tsparquet.compact is run.",
         &AUTO_COMPACT,
         GucContext::Userset,
         GucFlags::default(),
@@ -50,8 +56,8 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"tsparquet.write_threads",
-        c"Threads that parse and encode the line protocol of one write.",
-        c"Large writes are cut into this many parts, parsed and encoded side by side; 1 keeps all work on the backend's own thread.",
+        c"Threads that parse and encode the line protocol of one write, and that decode and encode the files of a merge.",
+        c"Large writes are cut into this many parts, parsed and encoded side by side, and large merges of files share their files and columns among this many threads; 1 keeps all work on the backend's own thread.",
         &WRITE_THREADS,
         1,
         16,

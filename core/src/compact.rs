@@ -38,10 +38,12 @@ pub const AUTOMATIC_MERGE_BYTES: i64 = 32 << 20;
 
 /// Files of one size class that a day gathers before a write merges them (automatic
 /// compaction). A file's class is the number of decimal digits of its row count, and ten
-/// files of a class hold at least as many rows as the class above starts with, so each
-/// merge makes a file of a higher class: a row is rewritten once per class it climbs
-/// (about log10 of a day's rows over a write's rows) and a day keeps fewer than this many
-/// files of each class.
+/// files of a class hold at least as many rows as the class above starts with, so a merge
+/// of a whole class makes a file of a higher class: a row is rewritten once per class it
+/// climbs (about log10 of a day's rows over a write's rows), and a day keeps fewer than
+/// this many files of each class. Where [`AUTOMATIC_MERGE_BYTES`] cuts a class into
+/// several merges, their files may stay in the class; files holding half that bound are
+/// not merged by writes at all.
 pub const FILES_PER_CLASS: usize = 10;
 
 /// The groups of files to merge, each into one file: files of one UTC day, in id order,
@@ -87,6 +89,12 @@ impl Limit {
     fn holds(&self, rows: i64, bytes: i64) -> bool {
         rows <= self.rows && bytes <= self.bytes
     }
+
+    /// Whether `file` holds less than half of the limit, and so is worth merging.
+    fn holds_twice(&self, file: &FileSummary) -> bool {
+        file.row_count.saturating_mul(2) < self.rows
+            && file.memory_size.saturating_mul(2) < self.bytes
+    }
 }
 
 fn max_rows(columns: usize) -> i64 {
@@ -97,6 +105,42 @@ fn day_of(file: &FileSummary) -> i64 {
     file.min_time_ns.div_euclid(NANOS_PER_DAY)
 }
 
+/// The first and last nanosecond of UTC day `day` (days since 1970-01-01) that a time can
+/// hold: the first and last days are cut short by the range of `i64`.
+pub fn day_bounds(day: i64) -> (i64, i64) {
+    let start = day.checked_mul(NANOS_PER_DAY).unwrap_or(i64::MIN);
+    let end = (day + 1)
+        .checked_mul(NANOS_PER_DAY)
+        .map_or(i64::MAX, |next| next - 1);
+    (start, end)
+}
+
+/// The files, of `files` (each an id and its stored columns' names and types, as Arrow
+/// writes the types), that cannot be merged with the table's other files: those holding a
+/// column of the table with another type than the table's (the column was dropped and
+/// added again as another type), and those holding a column the table no longer has with
+/// a type another of `files` holds it with another type.
+pub fn conflicting_files(table: &Schema, files: &[(i64, Vec<(String, String)>)]) -> Vec<i64> {
+    let mut types: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for (_, columns) in files {
+        for (name, kind) in columns {
+            types.entry(name).or_default().insert(kind);
+        }
+    }
+    files
+        .iter()
+        .filter(|(_, columns)| {
+            columns
+                .iter()
+                .any(|(name, kind)| match table.field_with_name(name) {
+                    Ok(field) => field.data_type().to_string() != *kind,
+                    Err(_) => types[name.as_str()].len() > 1,
+                })
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
 /// The files worth merging (holding less than half of `limit`), by `key`.
 fn gather<K: Ord>(
     files: &[FileSummary],
@@ -104,10 +148,7 @@ fn gather<K: Ord>(
     key: impl Fn(&FileSummary) -> K,
 ) -> BTreeMap<K, Vec<FileSummary>> {
     let mut gathered: BTreeMap<K, Vec<FileSummary>> = BTreeMap::new();
-    for file in files
-        .iter()
-        .filter(|f| limit.holds(f.row_count * 2 + 1, f.memory_size.saturating_mul(2) + 1))
-    {
+    for file in files.iter().filter(|f| limit.holds_twice(f)) {
         gathered.entry(key(file)).or_default().push(*file);
     }
     gathered
@@ -134,7 +175,8 @@ fn bounded_groups(mut files: Vec<FileSummary>, limit: Limit) -> Vec<Vec<i64>> {
 }
 
 /// The bytes the rows of `batch` take decoded: a file's [`FileSummary::memory_size`].
-/// Counts only the rows of a sliced batch, as a file holds only those.
+/// Counts only the rows of a sliced batch, as a file holds only those, but all of a
+/// dictionary's values (a merged batch's tags keep the values of every merged file).
 pub fn memory_size(batch: &RecordBatch) -> i64 {
     batch
         .columns()
@@ -506,5 +548,37 @@ mod tests {
             tenth * 8 < whole && tenth * 12 > whole,
             "{tenth} of {whole}"
         );
+    }
+
+    #[test]
+    fn days_are_bounded_by_the_range_of_times() {
+        assert_eq!(day_bounds(0), (0, NANOS_PER_DAY - 1));
+        assert_eq!(day_bounds(-1), (-NANOS_PER_DAY, -1));
+        let last = i64::MAX.div_euclid(NANOS_PER_DAY);
+        let first = i64::MIN.div_euclid(NANOS_PER_DAY);
+        assert_eq!(day_bounds(last).1, i64::MAX);
+        assert_eq!(day_bounds(first).0, i64::MIN);
+        assert!(day_bounds(last).0 > 0 && day_bounds(first).1 < 0);
+    }
+
+    #[test]
+    fn files_holding_a_column_with_another_type_conflict() {
+        let mut schema = TableSchema::default();
+        write("m,host=a x=\"s\",v=1i 1", &mut schema);
+        let table = crate::batch::table_arrow_schema(&schema);
+        let kind = |name: &str| table.field_with_name(name).unwrap().data_type().to_string();
+        let column = |name: &str, kind: &str| (name.to_owned(), kind.to_owned());
+        let files = vec![
+            (1, vec![column("host", &kind("host")), column("x", "Int64")]),
+            (
+                2,
+                vec![column("host", &kind("host")), column("x", &kind("x"))],
+            ),
+            (3, vec![column("v", &kind("v")), column("gone", "Int64")]),
+            (4, vec![column("gone", "Float64")]),
+            (5, vec![column("gone2", "Float64")]),
+        ];
+        assert_eq!(conflicting_files(&table, &files), vec![1, 3, 4]);
+        assert!(conflicting_files(&table, &files[1..2]).is_empty());
     }
 }

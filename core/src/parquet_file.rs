@@ -67,39 +67,23 @@ pub fn write(batch: &RecordBatch) -> Result<Vec<u8>, StorageError> {
     write_with(batch, 1, |jobs| jobs.into_iter().map(|job| job()).collect())
 }
 
-/// Encodes some of a file's column chunks; the chunks with their places (row group, column).
-pub type EncodeJob<'a> =
-    Box<dyn FnOnce() -> Result<Vec<(usize, usize, ArrowColumnChunk)>, ParquetError> + Send + 'a>;
+/// Encoded column chunks with their places (row group, column).
+pub type EncodedChunks = Result<Vec<(usize, usize, ArrowColumnChunk)>, ParquetError>;
+
+/// Encodes some of a file's column chunks.
+pub type EncodeJob<'a> = Box<dyn FnOnce() -> EncodedChunks + Send + 'a>;
 
 /// Writes a batch as [`write`] does, its column chunks encoded by `jobs` jobs that `run`
 /// runs (side by side, for a large batch) and whose results it returns in any order.
 pub fn write_with<'a>(
     batch: &'a RecordBatch,
     jobs: usize,
-    run: impl FnOnce(
-        Vec<EncodeJob<'a>>,
-    ) -> Vec<Result<Vec<(usize, usize, ArrowColumnChunk)>, ParquetError>>,
+    run: impl FnOnce(Vec<EncodeJob<'a>>) -> Vec<EncodedChunks>,
 ) -> Result<Vec<u8>, StorageError> {
-    let mut properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_data_page_row_count_limit(PAGE_ROWS)
-        .set_key_value_metadata(extreme_rows::footer_entry(batch)?.map(|entry| vec![entry]));
-    for field in batch.schema().fields() {
-        if matches!(
-            field.data_type(),
-            DataType::Timestamp(..) | DataType::Int64 | DataType::UInt64
-        ) {
-            let path = ColumnPath::from(field.name().as_str());
-            properties = properties
-                .set_column_dictionary_enabled(path.clone(), false)
-                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
-        }
-    }
     let mut out = Vec::new();
     // The Arrow writer puts the Arrow schema in the footer; its parts encode the columns.
     let (mut file, factory) =
-        ArrowWriter::try_new(&mut out, batch.schema(), Some(properties.build()))?
+        ArrowWriter::try_new(&mut out, batch.schema(), Some(properties(batch)?))?
             .into_serialized_writer()?;
     let mut pieces: Vec<(usize, usize, ArrowColumnWriter, ArrowLeafColumn)> = Vec::new();
     for (group, start) in (0..batch.num_rows()).step_by(ROW_GROUP_ROWS).enumerate() {
@@ -147,6 +131,26 @@ pub fn write_with<'a>(
     }
     file.close()?;
     Ok(out)
+}
+
+fn properties(batch: &RecordBatch) -> Result<WriterProperties, StorageError> {
+    let mut properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_key_value_metadata(extreme_rows::footer_entry(batch)?.map(|entry| vec![entry]));
+    for field in batch.schema().fields() {
+        if matches!(
+            field.data_type(),
+            DataType::Timestamp(..) | DataType::Int64 | DataType::UInt64
+        ) {
+            let path = ColumnPath::from(field.name().as_str());
+            properties = properties
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    Ok(properties.build())
 }
 
 /// A file opened for reading: its schema, and a reader of the named columns it has.
@@ -331,6 +335,18 @@ mod tests {
         })
         .unwrap();
         assert_eq!(side_by_side, one_by_one);
+        // The same file as the Arrow writer makes writing the batch whole.
+        let mut whole = Vec::new();
+        let properties = properties(&batch)
+            .unwrap()
+            .into_builder()
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        let mut writer =
+            ArrowWriter::try_new(&mut whole, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        assert_eq!(side_by_side, whole);
         let metadata = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(side_by_side))
             .unwrap()
             .metadata()

@@ -228,8 +228,8 @@ fn a_gigabyte_streams_through_bounded_memory() {
         cluster.psql("SELECT count(*), count(DISTINCT host), max(n) FROM big.big"),
         format!("{lines}|100|{}", lines - 1)
     );
-    // Each 16 MiB chunk stores a file at least; the writes merged them as they went, each
-    // merge within the bound above.
+    // Each 16 MiB chunk stores a file at least (one per write thread); the writes merged
+    // them as they went, each merge within the bound above.
     let files: usize = cluster
         .psql("SELECT count(*) FROM tsparquet.files")
         .parse()

@@ -118,6 +118,36 @@ pub fn summaries(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> Vec<FileS
     })
 }
 
+/// The names and (Arrow) types of the columns each of the files `file_ids` was written
+/// with.
+pub fn column_types(file_ids: &[i64]) -> Vec<(i64, Vec<(String, String)>)> {
+    as_extension_owner(|| {
+        statements::query(
+            c"SELECT f.file_id, c ->> 'name', c ->> 'type'
+              FROM tsparquet.files f, jsonb_array_elements(f.columns) c
+              WHERE f.file_id = ANY ($1)
+              ORDER BY f.file_id",
+            &[file_ids.to_vec().into()],
+            |row| {
+                let id: i64 = row.get(1).expect("file_id is not null");
+                let name: String = row.get(2).expect("a column has a name");
+                let kind: String = row.get(3).expect("a column has a type");
+                (id, name, kind)
+            },
+        )
+    })
+    .chunk_by(|a, b| a.0 == b.0)
+    .map(|columns| {
+        let id = columns[0].0;
+        let columns = columns
+            .iter()
+            .map(|(_, name, kind)| (name.clone(), kind.clone()))
+            .collect();
+        (id, columns)
+    })
+    .collect()
+}
+
 /// A stored file's identity for caches: its id, and the catalog table it is in (a
 /// recreated extension starts its ids again in a new table).
 pub type FileKey = (u32, i64);

@@ -47,7 +47,7 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
         );
     };
     let stored = files::summaries(table_id, i64::MIN, i64::MAX);
-    let groups = compact::plan(&stored, compaction::stored_columns(&schema));
+    let groups = compact::plan(&stored, compaction::stored_column_count(&schema));
     for group in &groups {
         check_for_interrupts!();
         compaction::merge(table_id, &schema, group).unwrap_or_else(|e| errors::raise(&e));

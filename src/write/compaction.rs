@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use pgrx::check_for_interrupts;
-use tsparquet_core::batch::NANOS_PER_DAY;
+use tsparquet_core::batch::table_arrow_schema;
 use tsparquet_core::compact::{self, ConflictingColumn};
 use tsparquet_core::parquet_file::FileReader;
 use tsparquet_core::schema::TableSchema;
@@ -34,35 +34,43 @@ pub fn merge(table_id: i64, schema: &TableSchema, group: &[i64]) -> Result<(), C
 }
 
 /// The columns of a table's files that compaction plans by: tags, fields and time.
-pub fn stored_columns(schema: &TableSchema) -> usize {
+pub fn stored_column_count(schema: &TableSchema) -> usize {
     schema.columns().len() + 1
 }
 
 /// Merges the files of each size class that has filled up in the UTC `days` a write has
-/// just stored into, until none has. Files that disagree on a column's type are left as
-/// they are: the write goes on, and `tsparquet.compact` names the column.
+/// just stored into, until none has. Files that disagree with the table on a column's type
+/// are left as they are, found from the catalog before anything is read: the write goes
+/// on, and `tsparquet.compact` names the column.
 pub fn after_write(table_id: i64, schema: &TableSchema, days: &BTreeSet<i64>) {
     if !AUTO_COMPACT.get() {
         return;
     }
-    let mut left: Vec<i64> = Vec::new();
+    let table = table_arrow_schema(schema);
+    let mut unmergeable: Vec<i64> = Vec::new();
     loop {
         let stored: Vec<_> = days
             .iter()
             .flat_map(|day| {
-                let start = day * NANOS_PER_DAY;
-                files::summaries(table_id, start, start + NANOS_PER_DAY - 1)
+                let (start, end) = compact::day_bounds(*day);
+                files::summaries(table_id, start, end)
             })
-            .filter(|file| !left.contains(&file.file_id))
+            .filter(|file| !unmergeable.contains(&file.file_id))
             .collect();
-        let groups = compact::automatic_plan(&stored, stored_columns(schema));
+        let groups = compact::automatic_plan(&stored, stored_column_count(schema));
         if groups.is_empty() {
             return;
         }
         for group in groups {
             check_for_interrupts!();
-            if merge(table_id, schema, &group).is_err() {
-                left.extend(group);
+            let conflicting = compact::conflicting_files(&table, &files::column_types(&group));
+            let mergeable: Vec<i64> = group
+                .into_iter()
+                .filter(|id| !conflicting.contains(id))
+                .collect();
+            unmergeable.extend(conflicting);
+            if mergeable.len() > 1 && merge(table_id, schema, &mergeable).is_err() {
+                unmergeable.extend(mergeable);
             }
         }
     }

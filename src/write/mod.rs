@@ -21,7 +21,7 @@ use tsparquet_core::prepare::{combine_schemas, prepare, split, PreparedPart};
 
 use crate::catalog::{lock_database, lock_measurement, measurements};
 use crate::errors::{self, report};
-use crate::settings::WRITE_THREADS;
+use crate::settings::write_threads;
 
 /// Rejected lines kept for the caller (all are counted).
 pub const REPORTED_ERRORS: usize = 100;
@@ -87,7 +87,7 @@ impl LineWriter {
             lock_measurement(&self.database, &name);
             existing.insert(name.to_string(), measurements::find(&self.database, &name));
         }
-        let threads = usize::try_from(WRITE_THREADS.get()).unwrap_or(1);
+        let threads = write_threads();
         let parts = threads.min(lines.len() / MIN_PART_BYTES).max(1);
         let options = self.options;
         let jobs: Vec<_> = split(lines, parts)

@@ -15,7 +15,7 @@ use tsparquet_core::schema::TableSchema;
 use super::{compaction, parallel};
 use crate::catalog::{files, measurements};
 use crate::errors;
-use crate::settings::WRITE_THREADS;
+use crate::settings::write_threads;
 
 /// Creates the table (or adds the columns `schema` has beyond the existing ones) and
 /// stores `days`, in order: where two hold the same series and time, the later one wins.
@@ -64,6 +64,7 @@ pub fn store(
         };
         written.push((file_id, day.day));
     }
+    drop(written);
     compaction::after_write(table_id, schema, &touched);
     crate::fdw::files_changed(measurements::oid(database, measurement));
 }
@@ -101,13 +102,24 @@ fn store_beside(
     None
 }
 
-/// The batches of stored `files`, each read by `how`, the files shared out among the
-/// write threads.
+/// Stored bytes, or rows, below which a read, or an encoding, stays on the backend thread:
+/// starting threads costs more than they would save.
+const BYTES_WORTH_THREADS: usize = 1 << 20;
+const ROWS_WORTH_THREADS: usize = 64 * 1024;
+
+/// The batches of stored `files`, each read by `how`; the files of a large read are shared
+/// out among the write threads.
 pub(crate) fn read(
     files: &[Bytes],
     how: impl Fn(FileReader) -> Result<Vec<RecordBatch>, StorageError> + Sync,
 ) -> Vec<RecordBatch> {
-    let per_thread = files.len().div_ceil(write_threads()).max(1);
+    let bytes: usize = files.iter().map(Bytes::len).sum();
+    let threads = if bytes < BYTES_WORTH_THREADS {
+        1
+    } else {
+        write_threads()
+    };
+    let per_thread = files.len().div_ceil(threads).max(1);
     let how = &how;
     let jobs: Vec<_> = files
         .chunks(per_thread)
@@ -127,14 +139,13 @@ pub(crate) fn read(
         .collect()
 }
 
-/// `batch` as a stored file, its columns encoded on the write threads.
+/// `batch` as a stored file; the columns of a large batch are encoded on the write threads.
 pub(crate) fn encode(batch: &RecordBatch) -> Vec<u8> {
-    parquet_file::write_with(batch, write_threads(), |jobs| {
-        parallel::run_all(jobs, None::<fn()>)
-    })
-    .unwrap_or_else(|e| errors::raise(&e))
-}
-
-fn write_threads() -> usize {
-    usize::try_from(WRITE_THREADS.get()).unwrap_or(1).max(1)
+    let threads = if batch.num_rows() < ROWS_WORTH_THREADS {
+        1
+    } else {
+        write_threads()
+    };
+    parquet_file::write_with(batch, threads, |jobs| parallel::run_all(jobs, None::<fn()>))
+        .unwrap_or_else(|e| errors::raise(&e))
 }

@@ -63,8 +63,9 @@ RESET tsparquet.auto_compact;
 SELECT * FROM tsparquet.compact('agent.cpu');
 SELECT pg_temp.file_rows('agent.cpu');
 
--- Files that disagree on a column's type (dropped, then added again as text) are left as
--- they are; the write that would merge them goes on.
+-- Files that disagree with the table on a column's type (dropped, then added again as
+-- text) are left as they are; the write goes on, and the day's other files of their class
+-- are merged.
 SELECT sum(written) FROM generate_series(0, 4) w,
   tsparquet.write_lp('agent', format('mixed,host=a x=%si %s', w, 1709251200 + w), 's');
 ALTER FOREIGN TABLE agent.mixed DROP COLUMN x;
@@ -72,6 +73,7 @@ SELECT sum(written) FROM generate_series(5, 9) w,
   tsparquet.write_lp('agent', format('mixed,host=a x="%s" %s', w, 1709251200 + w), 's');
 SELECT pg_temp.file_rows('agent.mixed');
 SELECT host, time, x FROM agent.mixed ORDER BY time DESC LIMIT 2;
+SELECT count(*) FROM tsparquet.compact('agent.mixed');
 
 DROP TABLE agent_heap;
 DROP SCHEMA agent CASCADE;
