@@ -3,6 +3,7 @@ Run through scripts/bench.sh, which builds and installs the extension, starts th
 and prepares the Python environment."""
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -94,6 +95,16 @@ HEAP_COLUMNS = ", ".join(
 )
 
 
+@contextlib.contextmanager
+def auto_compact(conn, setting):
+    """Runs the block with tsparquet.auto_compact set to `setting` ("on" or "off")."""
+    conn.execute(f"SET tsparquet.auto_compact = {setting}")
+    try:
+        yield
+    finally:
+        conn.execute("RESET tsparquet.auto_compact")
+
+
 def ingest(conn, files, rows, rounds):
     """Loads every engine's copy of the data, `rounds` times in turn so that every method
     meets the same noise of a shared machine. Returns (label, median seconds) per method,
@@ -122,11 +133,8 @@ def ingest(conn, files, rows, rounds):
 
     def without_auto_compact(load):
         def run():
-            conn.execute("SET tsparquet.auto_compact = off")
-            try:
+            with auto_compact(conn, "off"):
                 load()
-            finally:
-                conn.execute("RESET tsparquet.auto_compact")
         return run
 
     def heap(schema, indexes):
@@ -282,14 +290,13 @@ def small_files(conn, lp_file, runs):
                 flushes.append((stamp, []))
             flushes[-1][1].append(line)
     writes = []
-    for schema, auto_compact in (("small_files", "off"), ("small_files_auto", "on")):
-        conn.execute(f"SET tsparquet.auto_compact = {auto_compact}")
-        started = time.perf_counter()
-        for _, lines in flushes:
-            conn.execute("SELECT tsparquet.write_lp(%s, %s)", (schema, "".join(lines)))
-        seconds = time.perf_counter() - started
-        conn.execute("RESET tsparquet.auto_compact")
-        writes.append((f"auto_compact {auto_compact}", seconds, stored_files(conn, f"{schema}.cpu", "count(*)")))
+    for schema, setting in (("small_files", "off"), ("small_files_auto", "on")):
+        with auto_compact(conn, setting):
+            started = time.perf_counter()
+            for _, lines in flushes:
+                conn.execute("SELECT tsparquet.write_lp(%s, %s)", (schema, "".join(lines)))
+            seconds = time.perf_counter() - started
+        writes.append((f"auto_compact {setting}", seconds, stored_files(conn, f"{schema}.cpu", "count(*)")))
     conn.execute("CREATE TABLE heap.small_files AS SELECT * FROM small_files.cpu")
     conn.execute("CREATE INDEX ON heap.small_files (hostname, time DESC)")
     conn.execute("CREATE INDEX ON heap.small_files (time DESC)")

@@ -20,7 +20,7 @@ use crate::line_protocol::{FieldType, FieldValue, Point};
 use crate::schema::{ColumnKind, TableSchema, TIME_COLUMN};
 use crate::short_eq::same_name;
 
-pub const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+pub(crate) const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// Arrow field metadata key naming a column's role, `tag` or `field`.
 pub const ROLE_METADATA_KEY: &str = "tsparquet.role";
 

@@ -47,8 +47,9 @@ pub const AUTOMATIC_MERGE_BYTES: i64 = 32 << 20;
 pub const FILES_PER_CLASS: usize = 10;
 
 /// The groups of files to merge, each into one file: files of one UTC day, in id order,
-/// together holding at most [`MERGED_VALUES`] for a table of `columns` columns. A file
-/// holding half that already stays as it is; a group needs two files at least.
+/// together holding at most [`MERGED_VALUES`] for files of `columns` columns (tags, time and
+/// fields). A file holding half that already stays as it is; a group needs two files at
+/// least.
 pub fn plan(files: &[FileSummary], columns: usize) -> Vec<Vec<i64>> {
     let limit = Limit {
         rows: max_rows(columns),

@@ -6,6 +6,7 @@
 
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
+use tsparquet_core::batch::table_arrow_schema;
 use tsparquet_core::compact;
 use tsparquet_core::ingest::Existing;
 
@@ -47,7 +48,7 @@ fn compact_files(measurement: &PgRelation) -> (i64, i64) {
         );
     };
     let stored = files::summaries(table_id, i64::MIN, i64::MAX);
-    let groups = compact::plan(&stored, compaction::stored_column_count(&schema));
+    let groups = compact::plan(&stored, table_arrow_schema(&schema).fields().len());
     for group in &groups {
         check_for_interrupts!();
         compaction::merge(table_id, &schema, group).unwrap_or_else(|e| errors::raise(&e));

@@ -33,11 +33,6 @@ pub fn merge(table_id: i64, schema: &TableSchema, group: &[i64]) -> Result<(), C
     Ok(())
 }
 
-/// The columns of a table's files that compaction plans by: tags, fields and time.
-pub fn stored_column_count(schema: &TableSchema) -> usize {
-    schema.columns().len() + 1
-}
-
 /// Merges the files of each size class that has filled up in the UTC `days` a write has
 /// just stored into, until none has. Files that disagree with the table on a column's type
 /// are left as they are, found from the catalog before anything is read: the write goes
@@ -57,7 +52,7 @@ pub fn after_write(table_id: i64, schema: &TableSchema, days: &BTreeSet<i64>) {
             })
             .filter(|file| !unmergeable.contains(&file.file_id))
             .collect();
-        let groups = compact::automatic_plan(&stored, stored_column_count(schema));
+        let groups = compact::automatic_plan(&stored, table.fields().len());
         if groups.is_empty() {
             return;
         }
