@@ -50,15 +50,10 @@ stop() { as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -m fast -w stop >/dev/null 2>
 stop
 as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w start >/dev/null
 trap stop EXIT
-# A build whose extension script changed needs the extension created anew (version 0.1.0
-# has no upgrade scripts); that drops the loaded tables, so the data is loaded again.
-SCRIPT_SUM=$(sha256sum "$("$BIN/pg_config" --sharedir)/extension/tsparquet--0.1.0.sql" | cut -d' ' -f1)
-if [ "$(cat "$ROOT/extension.sha256" 2>/dev/null)" != "$SCRIPT_SUM" ]; then
-  say "the extension script changed: creating the extension anew"
-  psql -X -q -h localhost -p "$PORT" -U postgres -d postgres -c "DROP EXTENSION IF EXISTS tsparquet CASCADE"
-  echo "$SCRIPT_SUM" >"$ROOT/extension.sha256"
-fi
-psql -X -q -h localhost -p "$PORT" -U postgres -d postgres -c "CREATE EXTENSION IF NOT EXISTS tsparquet"
+# A new build may need the extension created anew, which drops the loaded tables; the
+# benchmark then loads them again.
+source scripts/extension.sh
+ensure_extension "$PORT" postgres "$ROOT/extension.sha256"
 
 .venv/bin/python bench/run.py --dsn "host=localhost port=$PORT user=postgres dbname=postgres" \
   --generator "$GENERATOR" --export-dir "$ROOT/export" --settings "$SETTINGS" "$@"

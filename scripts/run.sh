@@ -52,7 +52,8 @@ env -u RUST_BACKTRACE runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGD
 if [ -z "$(sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
   sql -d postgres -c "CREATE DATABASE \"$DB\""
 fi
-sql -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS tsparquet"
+source scripts/extension.sh
+ensure_extension "$PORT" "$DB" "$PGDATA/tsparquet-$DB.sha256"
 
 say "writing examples/sample.lp into database \"example\" with tsparquet.write_lp"
 sql -d "$DB" -v lines="$(cat examples/sample.lp)" <<'SQL'

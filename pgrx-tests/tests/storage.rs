@@ -229,8 +229,18 @@ print("\n".join(line(row) for row in rows))
 /// Runs `sql`, which pauses in `pg_sleep`, in a session of its own; runs `meanwhile` while
 /// it sleeps, and returns what the session printed.
 fn while_asleep(cluster: &Cluster, sql: &str, meanwhile: impl FnOnce()) -> String {
+    while_session_sleeps(cluster, || cluster.psql_in("postgres", sql), meanwhile)
+}
+
+/// Runs `session`, which pauses in `pg_sleep`, on a thread of its own; runs `meanwhile`
+/// while it sleeps, and returns what `session` returns.
+fn while_session_sleeps<T: Send>(
+    cluster: &Cluster,
+    session: impl FnOnce() -> T + Send,
+    meanwhile: impl FnOnce(),
+) -> T {
     std::thread::scope(|scope| {
-        let session = scope.spawn(|| cluster.psql_in("postgres", sql));
+        let session = scope.spawn(session);
         cluster.wait_for(
             "postgres",
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'",
@@ -285,6 +295,91 @@ fn a_reader_keeps_its_snapshot_while_compaction_and_vacuum_replace_the_files() {
     let after = cluster.psql(CPU);
     assert_ne!(after, before);
     assert!(after.starts_with("a|x|9|"), "{after}");
+}
+
+/// A write in a REPEATABLE READ transaction whose snapshot predates another write of the
+/// same measurement: what it prints (stderr with SQLSTATEs, then stdout).
+fn write_after_a_concurrent_one(
+    cluster: &Cluster,
+    isolation: &str,
+    lines: &str,
+    meanwhile: &str,
+) -> String {
+    let output = while_session_sleeps(
+        cluster,
+        || {
+            cluster.session(&[
+                &format!("BEGIN ISOLATION LEVEL {isolation}"),
+                "SELECT count(*) FROM telegraf.cpu",
+                "SELECT pg_sleep(2)",
+                &format!("SELECT written FROM tsparquet.write_lp('telegraf', '{lines}')"),
+                "COMMIT",
+            ])
+        },
+        || assert_eq!(write(cluster, "postgres", meanwhile), "1"),
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    )
+}
+
+#[test]
+fn a_write_whose_snapshot_missed_a_concurrent_write_fails_to_serialize() {
+    let cluster = with_data();
+    // The same point, written first by another session: a write that did not see that
+    // session's file would store a second row for it.
+    let printed = write_after_a_concurrent_one(
+        &cluster,
+        "REPEATABLE READ",
+        "cpu,host=a,dc=x usage=7 1451606500",
+        "cpu,host=a,dc=x usage=9 1451606500",
+    );
+    assert!(
+        printed.contains("ERROR:  40001: could not serialize access due to a concurrent write into measurement \"telegraf\".\"cpu\""),
+        "{printed}"
+    );
+    assert_eq!(
+        cluster.psql("SELECT usage FROM telegraf.cpu WHERE time_ns = 1451606500000000000"),
+        "9"
+    );
+    // A measurement created meanwhile by another session.
+    let printed = write_after_a_concurrent_one(
+        &cluster,
+        "SERIALIZABLE",
+        "disk,host=a used=1i 1451606500",
+        "disk,host=b used=2i 1451606500",
+    );
+    assert!(
+        printed.contains("ERROR:  40001: could not serialize access due to a concurrent write into measurement \"telegraf\".\"disk\""),
+        "{printed}"
+    );
+    assert_eq!(cluster.psql("SELECT host, used FROM telegraf.disk"), "b|2");
+    // Under READ COMMITTED the write sees the other once it has the lock: the later wins.
+    let printed = write_after_a_concurrent_one(
+        &cluster,
+        "READ COMMITTED",
+        "cpu,host=a,dc=x usage=7 1451606500",
+        "cpu,host=a,dc=x usage=8 1451606500",
+    );
+    assert!(!printed.contains("ERROR"), "{printed}");
+    assert_eq!(
+        cluster.psql("SELECT usage FROM telegraf.cpu WHERE time_ns = 1451606500000000000"),
+        "7"
+    );
+    // A REPEATABLE READ transaction that wrote first and writes again meets only its own
+    // changes.
+    cluster.psql(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; \
+         SELECT tsparquet.write_lp('telegraf', 'cpu,host=a,dc=x usage=5 1451606500'); \
+         SELECT tsparquet.write_lp('telegraf', 'cpu,host=a,dc=x usage=6 1451606500'); \
+         SELECT tsparquet.compact('telegraf.cpu'); COMMIT",
+    );
+    assert_eq!(
+        cluster.psql("SELECT usage FROM telegraf.cpu WHERE time_ns = 1451606500000000000"),
+        "6"
+    );
 }
 
 #[test]

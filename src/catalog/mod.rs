@@ -176,19 +176,80 @@ pub fn extension_function_name(oid: pg_sys::Oid) -> Option<String> {
 /// before any measurement's lock.
 pub fn lock_database(database: &str) {
     lock(&format!("{database}\0"));
+    refuse_changes_since_snapshot(
+        c"SELECT n.oid::text
+          FROM (VALUES (1)) AS one
+          LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1",
+        &[database.into()],
+        || format!("database \"{database}\""),
+    );
 }
 
 /// Takes the lock that serialises changes to a measurement's columns and files: writers,
 /// inserts and compaction. Several are taken in sorted order to avoid deadlocks.
 pub fn lock_measurement(database: &str, measurement: &str) {
     lock(&format!("{database}\0{measurement}"));
+    refuse_changes_since_snapshot(
+        c"SELECT pg_catalog.concat_ws('|', c.oid, ft.ftoptions::text,
+              (SELECT pg_catalog.string_agg(a.attname || ' ' || a.atttypid::text, ','
+                                            ORDER BY a.attnum)
+               FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+              (SELECT pg_catalog.string_agg(f.file_id::text, ',' ORDER BY f.file_id)
+               FROM tsparquet.files f
+               WHERE f.table_id = (SELECT pg_catalog.substring(o, '^table_id=([0-9]+)$')::bigint
+                                   FROM pg_catalog.unnest(ft.ftoptions) AS o
+                                   WHERE o LIKE 'table_id=%')))
+          FROM (VALUES (1)) AS one
+          LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1
+          LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = $2
+          LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid",
+        &[database.into(), measurement.into()],
+        || format!("measurement \"{database}\".\"{measurement}\""),
+    );
+}
+
+/// Under REPEATABLE READ or SERIALIZABLE, what a writer reads after its lock is granted is
+/// still what its transaction's snapshot shows. Had another transaction changed what the
+/// lock guards (as `fingerprint` shows it) and committed since, the writer would act on
+/// rows that are gone: store a point beside the file that now holds it, merge files another
+/// merge replaced, create a table that exists. It fails instead, as an UPDATE of a row
+/// changed since the snapshot does, and the client retries the transaction.
+fn refuse_changes_since_snapshot(
+    fingerprint: &'static std::ffi::CStr,
+    args: &[DatumWithOid<'_>],
+    what: impl FnOnce() -> String,
+) {
+    // SAFETY: reads the transaction's isolation level.
+    if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
+        return;
+    }
+    let read = |snapshot| {
+        as_extension_owner(|| {
+            statements::query_as_of(fingerprint, args, snapshot, |row| row.get::<String>(1))
+        })
+    };
+    // SAFETY: a snapshot of now, which SPI copies for the statement it runs.
+    let now = unsafe { pg_sys::GetLatestSnapshot() };
+    if read(std::ptr::null_mut()) != read(now) {
+        crate::errors::report(
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            &format!(
+                "could not serialize access due to a concurrent write into {}",
+                what()
+            ),
+            Some("Another transaction changed it after this transaction's snapshot was taken."),
+            Some("Retry the transaction."),
+        );
+    }
 }
 
 /// Takes a transaction-level advisory lock on `key`.
 fn lock(key: &str) {
     // What follows the lock changes the catalog, and must see every change committed
-    // before the lock was granted: with a transaction ID, each statement takes a fresh
-    // snapshot (`statements::query`).
+    // before the lock was granted: with a transaction ID, each statement under READ
+    // COMMITTED takes a fresh snapshot (`statements::query`); other levels are checked by
+    // `refuse_changes_since_snapshot`.
     // SAFETY: assigns the transaction an ID, or raises an ERROR.
     unsafe { pg_sys::GetCurrentTransactionId() };
     // 0x74737071 ("tspq") keeps these locks apart from the application's advisory locks.

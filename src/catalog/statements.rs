@@ -67,6 +67,17 @@ pub fn change<T>(sql: &'static CStr, args: &[DatumWithOid<'_>], row: impl Fn(&Ro
     run(sql, args, std::ptr::null_mut(), false, row)
 }
 
+/// Runs the read-only statement `sql` under `snapshot` (null: the transaction's), as it
+/// stands after the commands before it: the transaction's own changes so far included.
+pub fn query_as_of<T>(
+    sql: &'static CStr,
+    args: &[DatumWithOid<'_>],
+    snapshot: pg_sys::Snapshot,
+    row: impl Fn(&Row) -> T,
+) -> Vec<T> {
+    run(sql, args, snapshot, false, row)
+}
+
 fn run<T>(
     sql: &'static CStr,
     args: &[DatumWithOid<'_>],
