@@ -71,8 +71,10 @@ pub fn store(
 
 /// Stores a day's file next to the stored files it overlaps in time, leaving out the files
 /// `except` (whose rows the caller knows the day does not repeat). Where rows share a series
-/// and time with stored ones, the files are merged and replaced, so that reads see one row
-/// per series and time. The id of the day's file if it was stored as is.
+/// and time with stored ones, the day is merged with the files holding those rows, which it
+/// replaces, so that reads see one row per series and time. A stored point is in one file
+/// only, so the other files stay as they are: a re-sent batch rewrites the files of its own
+/// points, not every file of its time range. The id of the day's file if it was stored as is.
 fn store_beside(
     table_id: i64,
     day: &EncodedDay,
@@ -81,21 +83,26 @@ fn store_beside(
 ) -> Option<i64> {
     let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
     let overlapping = files::in_time_range(table_id, min, max, except);
-    if overlapping.is_empty() {
-        return Some(files::insert(table_id, &day.day, &day.parquet));
-    }
     let ids: Vec<i64> = overlapping.iter().map(|f| f.file_id).collect();
     let stored: Vec<Bytes> = overlapping
         .into_iter()
         .map(|f| Bytes::from(f.data))
         .collect();
-    if !collides(&read(&stored, |f| f.read_keys_between(min, max)), &day.day) {
+    let keys = read_each(&stored, |f| f.read_keys_between(min, max));
+    let (colliding_ids, colliding): (Vec<i64>, Vec<Bytes>) = ids
+        .into_iter()
+        .zip(stored)
+        .zip(keys)
+        .filter(|(_, keys)| collides(keys, &day.day))
+        .map(|(file, _)| file)
+        .unzip();
+    if colliding.is_empty() {
         return Some(files::insert(table_id, &day.day, &day.parquet));
     }
-    let stored_batches = read(&stored, FileReader::read_all);
+    let stored_batches = read(&colliding, FileReader::read_all);
     let mut in_order: Vec<_> = stored_batches.iter().collect();
     in_order.push(&day.day.batch);
-    files::delete(&ids);
+    files::delete(&colliding_ids);
     for merged in merge(&in_order, schema) {
         files::insert(table_id, &merged, &encode(&merged.batch));
     }
@@ -113,6 +120,14 @@ pub(crate) fn read(
     files: &[Bytes],
     how: impl Fn(FileReader) -> Result<Vec<RecordBatch>, StorageError> + Sync,
 ) -> Vec<RecordBatch> {
+    read_each(files, how).into_iter().flatten().collect()
+}
+
+/// The batches of each of the stored `files`, in their order, each read by `how`.
+fn read_each(
+    files: &[Bytes],
+    how: impl Fn(FileReader) -> Result<Vec<RecordBatch>, StorageError> + Sync,
+) -> Vec<Vec<RecordBatch>> {
     let bytes: usize = files.iter().map(Bytes::len).sum();
     let threads = if bytes < BYTES_WORTH_THREADS {
         1
@@ -124,12 +139,11 @@ pub(crate) fn read(
     let jobs: Vec<_> = files
         .chunks(per_thread)
         .map(|share| {
-            move || -> Result<Vec<RecordBatch>, StorageError> {
-                let mut batches = Vec::new();
-                for data in share {
-                    batches.extend(how(FileReader::open(data.clone())?)?);
-                }
-                Ok(batches)
+            move || -> Result<Vec<Vec<RecordBatch>>, StorageError> {
+                share
+                    .iter()
+                    .map(|data| how(FileReader::open(data.clone())?))
+                    .collect()
             }
         })
         .collect();

@@ -265,3 +265,18 @@ SELECT host, v FROM unshared.m ORDER BY host;
 DROP SCHEMA shared CASCADE;
 DROP SCHEMA unshared CASCADE;
 DROP ROLE lp_member;
+
+-- A re-sent point is merged with the file holding it, which it replaces; the other files of
+-- its time range (host b's here) stay as they are.
+SELECT written FROM tsparquet.write_lp('resend', E'm,host=a v=1 1451606400\nm,host=a v=1 1451606420');
+SELECT written FROM tsparquet.write_lp('resend', 'm,host=b v=2 1451606410');
+CREATE FUNCTION pg_temp.resend_files() RETURNS TABLE (file_id bigint, min_time_ns bigint, row_count bigint)
+LANGUAGE sql AS $$
+    SELECT f.file_id, f.min_time_ns, f.row_count FROM tsparquet.files f, pg_foreign_table t
+    WHERE t.ftrelid = 'resend.m'::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions)
+$$;
+SELECT file_id AS b_file FROM pg_temp.resend_files() WHERE min_time_ns = 1451606410000000000 \gset
+SELECT written FROM tsparquet.write_lp('resend', 'm,host=a v=5 1451606420');
+SELECT min_time_ns, row_count, file_id = :b_file AS same_file FROM pg_temp.resend_files() ORDER BY min_time_ns;
+SELECT host, extract(epoch FROM time) AS t, v FROM resend.m ORDER BY host, time;
+DROP SCHEMA resend CASCADE;
