@@ -28,7 +28,7 @@ fn bench_prepare(c: &mut Criterion) {
         group.throughput(Throughput::Elements(lines as u64));
         group.bench_function(format!("{lines}"), |b| {
             b.iter(|| {
-                let part = prepare(&existing, &input, options, 1, 100).expect("encodes");
+                let part = prepare(&existing, &input, options, 1, 100, true).expect("encodes");
                 assert_eq!(part.outcome.written(), lines as u64);
                 black_box(part)
             })

@@ -243,7 +243,8 @@ pub fn merge_files(
         .to_vec();
     let series = series_ranks(&all.columns()[..tag_count]);
     let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
-    order.sort_unstable_by_key(|&r| (series[r as usize], times[r as usize]));
+    // Each batch is sorted already: a stable sort merges such runs instead of sorting anew.
+    order.sort_by_key(|&r| (series[r as usize], times[r as usize]));
     let sorted = arrow::compute::take_record_batch(&all, &UInt32Array::from(order))
         .expect("row indices are in range");
     let min_time_ns = times.iter().copied().min().unwrap_or(0);
@@ -318,22 +319,12 @@ fn entry_ranks(values: &StringArray) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::{points_of, MeasurementBatch};
-    use crate::line_protocol::{parse, ParseOptions, Precision};
+    use crate::batch::points_of;
+    use crate::test_files::written_days;
 
     /// One write's batch of `lines`, as stored, and the schema after it.
     fn write(lines: &str, schema: &mut TableSchema) -> RecordBatch {
-        let options = ParseOptions {
-            precision: Precision::Nanoseconds,
-            now_ns: 0,
-        };
-        let mut batch = MeasurementBatch::default();
-        for point in parse(lines, options) {
-            let point = point.unwrap();
-            schema.admit(&point).unwrap();
-            batch.push(&point);
-        }
-        let mut days = batch.finish(schema);
+        let mut days = written_days(lines, schema);
         assert_eq!(days.len(), 1);
         days.remove(0).batch
     }

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod line_protocol;
 pub mod parquet_file;
 pub mod parts;
+pub mod pending;
 pub mod prepare;
 pub mod query;
 pub mod scan;

@@ -12,16 +12,17 @@ use crate::line_protocol::{whole_lines_len, ParseOptions};
 use crate::parquet_file::{self, StorageError};
 use crate::schema::TableSchema;
 
-/// One day of a measurement's rows and its Parquet file.
-pub struct EncodedDay {
+/// One day of a measurement's rows, and its Parquet file unless the write encodes its rows
+/// later (see `pending`).
+pub struct PreparedDay {
     pub day: DayBatch,
-    pub parquet: Vec<u8>,
+    pub parquet: Option<Vec<u8>>,
 }
 
-/// A measurement's rows in one part: its schema after the part, and one file per day.
+/// A measurement's rows in one part: its schema after the part, and its days.
 pub struct PreparedMeasurement {
     pub schema: TableSchema,
-    pub days: Vec<EncodedDay>,
+    pub days: Vec<PreparedDay>,
 }
 
 /// One part of a write, ready to store.
@@ -30,29 +31,37 @@ pub struct PreparedPart {
     pub measurements: BTreeMap<String, PreparedMeasurement>,
 }
 
-/// Sorts and cuts a measurement's rows into days, each encoded as a Parquet file.
+/// Sorts and cuts a measurement's rows into days, each encoded as a Parquet file if
+/// `encode_files`.
 pub fn encode(
     batch: MeasurementBatch,
     schema: &TableSchema,
-) -> Result<Vec<EncodedDay>, StorageError> {
+    encode_files: bool,
+) -> Result<Vec<PreparedDay>, StorageError> {
     batch
         .finish(schema)
         .into_iter()
         .map(|day| {
-            let parquet = parquet_file::write(&day.batch)?;
-            Ok(EncodedDay { day, parquet })
+            let parquet = if encode_files {
+                Some(parquet_file::write(&day.batch)?)
+            } else {
+                None
+            };
+            Ok(PreparedDay { day, parquet })
         })
         .collect()
 }
 
 /// Parses `text`, whose first line is line `first_line` of the input, admits its points to
-/// the tables in `existing` (every measurement it names must be there) and encodes them.
+/// the tables in `existing` (every measurement it names must be there) and, if
+/// `encode_files`, encodes them.
 pub fn prepare(
     existing: &BTreeMap<String, Existing>,
     text: &str,
     options: ParseOptions,
     first_line: usize,
     reported_rejections: usize,
+    encode_files: bool,
 ) -> Result<PreparedPart, StorageError> {
     let mut ingest = Ingest::new(existing.clone(), reported_rejections);
     ingest.add(text, options, first_line);
@@ -60,7 +69,7 @@ pub fn prepare(
     let measurements = ingest
         .into_writes()
         .map(|(name, write)| {
-            let days = encode(write.batch, &write.schema)?;
+            let days = encode(write.batch, &write.schema, encode_files)?;
             Ok((
                 name,
                 PreparedMeasurement {
@@ -157,7 +166,9 @@ mod tests {
     fn in_parts(existing: &BTreeMap<String, Existing>, text: &str, n: usize) -> Vec<PreparedPart> {
         split(text, n)
             .into_iter()
-            .map(|(piece, before)| prepare(existing, piece, options(), 1 + before, 10).unwrap())
+            .map(|(piece, before)| {
+                prepare(existing, piece, options(), 1 + before, 10, true).unwrap()
+            })
             .collect()
     }
 
@@ -195,7 +206,7 @@ mod tests {
             .map(|i| format!("m,h=h{} f={i},g={}i {}\n", i % 3, i * 2, i / 3))
             .collect();
         let existing = missing(&text);
-        let whole = prepare(&existing, &text, options(), 1, 10).unwrap();
+        let whole = prepare(&existing, &text, options(), 1, 10, true).unwrap();
         let parts = in_parts(&existing, &text, 3);
         let rows = |p: &PreparedPart| -> usize {
             p.measurements["m"]

@@ -5,10 +5,27 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 
+use crate::batch::{DayBatch, MeasurementBatch};
 use crate::ingest::Existing;
-use crate::line_protocol::{ParseOptions, Precision};
+use crate::line_protocol::{parse, ParseOptions, Precision};
 use crate::prepare::prepare;
 use crate::schema::TableSchema;
+
+/// The days one write of `lines` (nanosecond times) stores, admitted to `schema`, which
+/// becomes the table's schema after the write.
+pub fn written_days(lines: &str, schema: &mut TableSchema) -> Vec<DayBatch> {
+    let options = ParseOptions {
+        precision: Precision::Nanoseconds,
+        now_ns: 0,
+    };
+    let mut batch = MeasurementBatch::default();
+    for point in parse(lines, options) {
+        let point = point.expect("a valid line");
+        schema.admit(&point).expect("an admissible point");
+        batch.push(&point);
+    }
+    batch.finish(schema)
+}
 
 /// The file one write of `lines` (measurement `m`, nanosecond times, all in one UTC day)
 /// stores.
@@ -31,10 +48,10 @@ pub fn stored_table(lines: &str) -> (TableSchema, Bytes) {
         now_ns: 0,
     };
     let tables = BTreeMap::from([("m".to_owned(), Existing::Missing)]);
-    let part = prepare(&tables, lines, options, 1, 0).expect("encodes");
+    let part = prepare(&tables, lines, options, 1, 0, true).expect("encodes");
     assert_eq!(part.outcome.rejected(), 0, "every line is written");
     let mut measurement = part.measurements.into_values().next().expect("one table");
     assert_eq!(measurement.days.len(), 1, "the lines span one day");
-    let file = Bytes::from(measurement.days.remove(0).parquet);
+    let file = Bytes::from(measurement.days.remove(0).parquet.expect("encoded"));
     (measurement.schema, file)
 }

@@ -119,22 +119,21 @@ fn copy_lineprotocol(copy: &pg_sys::CopyStmt) -> u64 {
         precision: options.precision,
         now_ns: tsparquet_core::time::now_ns(),
     };
-    let writer = with_safe_search_path(|| {
+    let outcome = with_safe_search_path(|| {
         // The caller's rights are checked before the client is asked for data.
         if copy.filename.is_null() {
-            let mut writer = LineWriter::open(&database, parse, options.accept_partial);
+            let mut writer = LineWriter::open(&database, parse, options.accept_partial, true);
             stream::copy_lines(&mut client::ClientCopyIn::begin(), &mut writer);
-            writer
+            writer.finish()
         } else {
             // SAFETY: a NUL-terminated file name from the parser.
             let path = unsafe { CStr::from_ptr(copy.filename) }.to_string_lossy();
             let mut file = file::FileSource::open(&path);
-            let mut writer = LineWriter::open(&database, parse, options.accept_partial);
+            let mut writer = LineWriter::open(&database, parse, options.accept_partial, true);
             stream::copy_lines(&mut file, &mut writer);
-            writer
+            writer.finish()
         }
     });
-    let outcome = writer.outcome();
     if outcome.rejected() > 0 {
         warn(
             PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,

@@ -329,7 +329,8 @@ fn flush(state: &mut InsertState) {
                 state.database, state.measurement
             );
         };
-        let days = encode(batch, schema).unwrap_or_else(|e| crate::errors::raise(&e));
+        // Encoded when stored, on the write threads.
+        let days = encode(batch, schema, false).unwrap_or_else(|e| crate::errors::raise(&e));
         store::store(&state.database, &state.measurement, &existing, schema, days);
     });
 }

@@ -8,7 +8,7 @@ use tsparquet_core::line_protocol::{ParseOptions, Precision};
 
 use crate::catalog::with_safe_search_path;
 use crate::errors;
-use crate::write::LineWriter;
+use crate::write::{LineWriter, CHUNK_BYTES};
 
 #[allow(clippy::type_complexity)]
 #[pg_extern(schema = "tsparquet")]
@@ -30,12 +30,12 @@ fn write_lp(
         precision,
         now_ns: tsparquet_core::time::now_ns(),
     };
-    let writer = with_safe_search_path(|| {
-        let mut writer = LineWriter::open(database, options, accept_partial);
+    let outcome = with_safe_search_path(|| {
+        let mut writer =
+            LineWriter::open(database, options, accept_partial, lines.len() > CHUNK_BYTES);
         writer.write(lines, 1);
-        writer
+        writer.finish()
     });
-    let outcome = writer.outcome();
     let errors: Vec<serde_json::Value> = outcome
         .rejections()
         .iter()

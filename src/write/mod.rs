@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use pgrx::PgSqlErrorCode;
 use tsparquet_core::ingest::Outcome;
 use tsparquet_core::line_protocol::{measurement_names, ParseOptions};
-use tsparquet_core::prepare::{combine_schemas, prepare, split, PreparedPart};
+use tsparquet_core::pending::{combine, PendingDays, TakenDay};
+use tsparquet_core::prepare::{combine_schemas, prepare, split, PreparedDay, PreparedPart};
+use tsparquet_core::schema::TableSchema;
 
 use crate::catalog::{lock_database, lock_measurement, measurements};
 use crate::errors::{self, report};
@@ -33,18 +35,34 @@ pub const CHUNK_BYTES: usize = 16 << 20;
 /// The least input worth a thread of its own.
 const MIN_PART_BYTES: usize = 256 * 1024;
 
-/// A write into one database that may arrive in pieces. Each piece is stored as it comes,
-/// inside the caller's transaction, so an ERROR later still undoes all of it.
+/// A write into one database that may arrive in pieces, inside the caller's transaction, so
+/// an ERROR later still undoes all of it. [`LineWriter::finish`] ends it.
 pub struct LineWriter {
     database: String,
     options: ParseOptions,
     accept_partial: bool,
     outcome: Outcome,
+    /// For a write of many chunks, the rows it keeps decoded to store a day of a measurement
+    /// at a time (`tsparquet_core::pending`); without it, each chunk is stored as it comes.
+    kept: Option<Kept>,
+}
+
+struct Kept {
+    days: PendingDays,
+    /// Each measurement kept: its table's id and schema.
+    tables: BTreeMap<String, (i64, TableSchema)>,
 }
 
 impl LineWriter {
-    /// Checks that the caller may write into `database`, creating it if they may.
-    pub fn open(database: &str, options: ParseOptions, accept_partial: bool) -> Self {
+    /// Checks that the caller may write into `database`, creating it if they may. A
+    /// `streaming` write (of many chunks) keeps its rows until a day of a measurement fills
+    /// a file.
+    pub fn open(
+        database: &str,
+        options: ParseOptions,
+        accept_partial: bool,
+        streaming: bool,
+    ) -> Self {
         database::check_name(database);
         memory::keep_freed_memory(0);
         lock_database(database);
@@ -54,6 +72,10 @@ impl LineWriter {
             options,
             accept_partial,
             outcome: Outcome::new(REPORTED_ERRORS),
+            kept: streaming.then(|| Kept {
+                days: PendingDays::default(),
+                tables: BTreeMap::new(),
+            }),
         }
     }
 
@@ -90,6 +112,7 @@ impl LineWriter {
         let threads = write_threads();
         let parts = threads.min(lines.len() / MIN_PART_BYTES).max(1);
         let options = self.options;
+        let encode_files = self.kept.is_none();
         let jobs: Vec<_> = split(lines, parts)
             .into_iter()
             .map(|(piece, before)| {
@@ -101,6 +124,7 @@ impl LineWriter {
                         options,
                         first_line + before,
                         REPORTED_ERRORS,
+                        encode_files,
                     )
                 }
             })
@@ -113,10 +137,15 @@ impl LineWriter {
             Some(schemas) => schemas,
             None => {
                 // Parts added a column in ways that only the lines in order can settle.
-                prepared = vec![
-                    prepare(&existing, lines, options, first_line, REPORTED_ERRORS)
-                        .unwrap_or_else(|e| errors::raise(&e)),
-                ];
+                prepared = vec![prepare(
+                    &existing,
+                    lines,
+                    options,
+                    first_line,
+                    REPORTED_ERRORS,
+                    encode_files,
+                )
+                .unwrap_or_else(|e| errors::raise(&e))];
                 combine_schemas(&existing, &prepared).expect("one part combines with itself")
             }
         };
@@ -137,23 +166,49 @@ impl LineWriter {
             );
         }
         for (measurement, schema) in &schemas {
-            let days = prepared
+            let days: Vec<PreparedDay> = prepared
                 .iter_mut()
                 .filter_map(|part| part.measurements.remove(measurement))
                 .flat_map(|m| m.days)
                 .collect();
-            store::store(
-                &self.database,
-                measurement,
-                &existing[measurement],
-                schema,
-                days,
-            );
+            let existing = &existing[measurement];
+            match &mut self.kept {
+                None => store::store(&self.database, measurement, existing, schema, days),
+                Some(kept) => {
+                    let (table_id, _) =
+                        store::table_for(&self.database, measurement, existing, schema);
+                    kept.tables
+                        .insert(measurement.clone(), (table_id, schema.clone()));
+                    for day in days {
+                        kept.days.add(measurement, day.day);
+                    }
+                }
+            }
+        }
+        if let Some(kept) = &mut self.kept {
+            let full = kept.days.take_full();
+            store_kept(&self.database, &kept.tables, full);
         }
     }
 
-    /// What became of the lines written so far.
-    pub fn outcome(&self) -> &Outcome {
-        &self.outcome
+    /// Stores what the write has kept and returns what became of its lines.
+    pub fn finish(mut self) -> Outcome {
+        if let Some(mut kept) = self.kept.take() {
+            let all = kept.days.take_all();
+            store_kept(&self.database, &kept.tables, all);
+        }
+        self.outcome
+    }
+}
+
+/// Stores the days a write has kept, each day's rows as one write of them would.
+fn store_kept(database: &str, tables: &BTreeMap<String, (i64, TableSchema)>, taken: Vec<TakenDay>) {
+    for (measurement, batches) in taken {
+        let (table_id, schema) = &tables[&measurement];
+        let days = combine(batches, schema)
+            .into_iter()
+            .map(|day| PreparedDay { day, parquet: None })
+            .collect();
+        store::store_days(database, &measurement, *table_id, false, schema, days);
     }
 }

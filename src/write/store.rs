@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tsparquet_core::batch::{collides, merge, DayBatch};
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader, StorageError};
-use tsparquet_core::prepare::EncodedDay;
+use tsparquet_core::prepare::PreparedDay;
 use tsparquet_core::schema::TableSchema;
 
 use super::{compaction, parallel};
@@ -24,9 +24,21 @@ pub fn store(
     measurement: &str,
     existing: &Existing,
     schema: &TableSchema,
-    days: Vec<EncodedDay>,
+    days: Vec<PreparedDay>,
 ) {
-    let (table_id, fresh) = match existing {
+    let (table_id, fresh) = table_for(database, measurement, existing, schema);
+    store_days(database, measurement, table_id, fresh, schema, days);
+}
+
+/// Creates the table, or adds the columns `schema` has beyond the existing ones: its id,
+/// and whether it was created now.
+pub fn table_for(
+    database: &str,
+    measurement: &str,
+    existing: &Existing,
+    schema: &TableSchema,
+) -> (i64, bool) {
+    match existing {
         Existing::Table {
             schema: before,
             table_id,
@@ -39,30 +51,44 @@ pub fn store(
             (*table_id, false)
         }
         _ => (measurements::create(database, measurement, schema), true),
-    };
+    }
+}
+
+/// Stores `days` into the table `table_id`, which has every column of `schema` (and, if
+/// `fresh`, no rows yet), in order: where two hold the same series and time, the later one
+/// wins. Days without their file are encoded here.
+pub fn store_days(
+    database: &str,
+    measurement: &str,
+    table_id: i64,
+    fresh: bool,
+    schema: &TableSchema,
+    days: Vec<PreparedDay>,
+) {
     // The days this call has stored so far, with the id of the file each went into as is.
     // The parts of one write often meet at an instant: their rows are compared here rather
     // than read back from the files just written.
     let mut written: Vec<(Option<i64>, DayBatch)> = Vec::new();
     let touched: BTreeSet<i64> = days.iter().map(|d| d.day.day).collect();
-    for day in days {
-        let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
+    for PreparedDay { day, parquet } in days {
+        let parquet = parquet.unwrap_or_else(|| encode(&day.batch));
+        let (min, max) = (day.min_time_ns, day.max_time_ns);
         let earlier: Vec<RecordBatch> = written
             .iter()
             .filter(|(_, d)| min <= d.max_time_ns && d.min_time_ns <= max)
             .map(|(_, d)| d.batch.clone())
             .collect();
-        let file_id = if collides(&earlier, &day.day) {
-            store_beside(table_id, &day, schema, &[]);
+        let file_id = if collides(&earlier, &day) {
+            store_beside(table_id, &day, &parquet, schema, &[]);
             None
         } else if fresh {
             // Every row of a table made by this call is in `written`.
-            Some(files::insert(table_id, &day.day, &day.parquet))
+            Some(files::insert(table_id, &day, &parquet))
         } else {
             let own: Vec<i64> = written.iter().filter_map(|(id, _)| *id).collect();
-            store_beside(table_id, &day, schema, &own)
+            store_beside(table_id, &day, &parquet, schema, &own)
         };
-        written.push((file_id, day.day));
+        written.push((file_id, day));
     }
     drop(written);
     compaction::after_write(table_id, schema, &touched);
@@ -77,11 +103,12 @@ pub fn store(
 /// points, not every file of its time range. The id of the day's file if it was stored as is.
 fn store_beside(
     table_id: i64,
-    day: &EncodedDay,
+    day: &DayBatch,
+    parquet: &[u8],
     schema: &TableSchema,
     except: &[i64],
 ) -> Option<i64> {
-    let (min, max) = (day.day.min_time_ns, day.day.max_time_ns);
+    let (min, max) = (day.min_time_ns, day.max_time_ns);
     let overlapping = files::in_time_range(table_id, min, max, except);
     let ids: Vec<i64> = overlapping.iter().map(|f| f.file_id).collect();
     let stored: Vec<Bytes> = overlapping
@@ -93,15 +120,15 @@ fn store_beside(
         .into_iter()
         .zip(stored)
         .zip(keys)
-        .filter(|(_, keys)| collides(keys, &day.day))
+        .filter(|(_, keys)| collides(keys, day))
         .map(|(file, _)| file)
         .unzip();
     if colliding.is_empty() {
-        return Some(files::insert(table_id, &day.day, &day.parquet));
+        return Some(files::insert(table_id, day, parquet));
     }
     let stored_batches = read(&colliding, FileReader::read_all);
     let mut in_order: Vec<_> = stored_batches.iter().collect();
-    in_order.push(&day.day.batch);
+    in_order.push(&day.batch);
     files::delete(&colliding_ids);
     for merged in merge(&in_order, schema) {
         files::insert(table_id, &merged, &encode(&merged.batch));
