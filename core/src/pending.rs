@@ -1,7 +1,9 @@
-//! The rows a streaming write (`COPY`) keeps decoded between its chunks. Stored chunk by
-//! chunk, a day of a measurement became a file per chunk, which later writes decoded, merged
-//! and encoded again (automatic compaction): each row was encoded twice. Kept until a day
-//! holds what makes a file that writes no longer merge, each row is encoded once.
+//! The rows a streaming write (`COPY`, a `write_lp` call of several chunks) keeps decoded
+//! between its chunks. Stored chunk by chunk, a day of a measurement became a file per
+//! chunk, which later writes decoded, merged and encoded again (automatic compaction). Kept
+//! until a day holds what makes a file that writes no longer merge, most rows are encoded
+//! once; days stored early (past the bounds below, or at the end of the write) may still be
+//! merged later.
 
 use std::collections::BTreeMap;
 
@@ -17,20 +19,28 @@ pub const DAY_BYTES: i64 = AUTOMATIC_MERGE_BYTES / 2;
 /// Values (rows × columns) at which a day is stored, so that with the chunk added after it
 /// its file stays within [`MERGED_VALUES`].
 const DAY_VALUES: i64 = MERGED_VALUES / 2;
-/// Decoded bytes a write keeps in all; past them its largest days are stored.
+/// Memory a write keeps in all (its batches' buffers, as allocated); past it, its largest
+/// days are stored.
 pub const KEPT_BYTES: i64 = 4 * DAY_BYTES;
+/// Days (of all measurements) a write keeps at most: each batch has a cost of its own
+/// beyond its buffers, and a load sorted by series touches many days per chunk with few
+/// rows each.
+pub const KEPT_DAYS: usize = 256;
 
 /// The batches kept by measurement and UTC day, in the order they were written.
 #[derive(Default)]
 pub struct PendingDays {
     days: BTreeMap<(String, i64), Kept>,
-    bytes: i64,
+    held: i64,
 }
 
 #[derive(Default)]
 struct Kept {
     batches: Vec<DayBatch>,
+    /// The rows' decoded size, as a stored file counts it (`compact::memory_size`).
     bytes: i64,
+    /// The memory the batches hold.
+    held: i64,
     values: i64,
 }
 
@@ -39,19 +49,20 @@ pub type TakenDay = (String, Vec<DayBatch>);
 
 impl PendingDays {
     pub fn add(&mut self, measurement: &str, day: DayBatch) {
-        let bytes = compact::memory_size(&day.batch);
+        let held = day.batch.get_array_memory_size() as i64;
         let kept = self
             .days
             .entry((measurement.to_owned(), day.day))
             .or_default();
-        kept.bytes += bytes;
+        kept.bytes += compact::memory_size(&day.batch);
+        kept.held += held;
         kept.values += (day.batch.num_rows() * day.batch.num_columns()) as i64;
         kept.batches.push(day);
-        self.bytes += bytes;
+        self.held += held;
     }
 
     /// The days to store now: each day that holds a file's worth, then the largest others
-    /// while the write keeps more than [`KEPT_BYTES`].
+    /// while the write keeps more than [`KEPT_BYTES`] or [`KEPT_DAYS`].
     pub fn take_full(&mut self) -> Vec<TakenDay> {
         let full: Vec<(String, i64)> = self
             .days
@@ -60,14 +71,19 @@ impl PendingDays {
             .map(|(key, _)| key.clone())
             .collect();
         let mut taken: Vec<TakenDay> = full.into_iter().map(|key| self.take(key)).collect();
-        while self.bytes > KEPT_BYTES {
-            let largest = self
+        if self.held > KEPT_BYTES || self.days.len() > KEPT_DAYS {
+            let mut by_size: Vec<((String, i64), i64)> = self
                 .days
                 .iter()
-                .max_by_key(|(_, kept)| kept.bytes)
-                .map(|(key, _)| key.clone())
-                .expect("kept bytes belong to a day");
-            taken.push(self.take(largest));
+                .map(|(key, kept)| (key.clone(), kept.held))
+                .collect();
+            by_size.sort_unstable_by_key(|(_, held)| std::cmp::Reverse(*held));
+            for (key, _) in by_size {
+                if self.held <= KEPT_BYTES && self.days.len() <= KEPT_DAYS {
+                    break;
+                }
+                taken.push(self.take(key));
+            }
         }
         taken
     }
@@ -80,7 +96,7 @@ impl PendingDays {
 
     fn take(&mut self, key: (String, i64)) -> TakenDay {
         let kept = self.days.remove(&key).expect("a kept day");
-        self.bytes -= kept.bytes;
+        self.held -= kept.held;
         (key.0, kept.batches)
     }
 }
@@ -177,10 +193,30 @@ mod tests {
         let taken = pending.take_full();
         assert!(!taken.is_empty());
         assert!(taken.iter().all(|(measurement, _)| measurement == "m"));
-        assert!(pending.bytes <= KEPT_BYTES);
+        assert!(pending.held <= KEPT_BYTES);
         let rest = pending.take_all();
         assert_eq!(taken.len() + rest.len(), 16);
-        assert_eq!(pending.bytes, 0);
+        assert_eq!(pending.held, 0);
+    }
+
+    #[test]
+    fn past_the_kept_days_the_largest_are_taken() {
+        let mut schema = TableSchema::default();
+        let mut pending = PendingDays::default();
+        let days = KEPT_DAYS as i64 + 10;
+        for day in 0..days {
+            let rows = if day < 10 { 3 } else { 1 };
+            let lines: String = (0..rows)
+                .map(|r| format!("m,host=h{r} f=1 {}\n", day * 86_400_000_000_000))
+                .collect();
+            pending.add("m", write(&lines, &mut schema).remove(0));
+        }
+        let taken = pending.take_full();
+        assert_eq!(taken.len(), 10);
+        assert!(taken
+            .iter()
+            .all(|(_, batches)| batches[0].batch.num_rows() == 3));
+        assert_eq!(pending.days.len(), KEPT_DAYS);
     }
 
     #[test]

@@ -124,7 +124,8 @@ with psycopg.connect(dsn) as conn, conn.cursor() as cur:
 #[test]
 fn a_copy_that_fails_midway_leaves_nothing() {
     let cluster = with_extension();
-    // About 40 MiB, so that two chunks are stored before the client gives up.
+    // About 40 MiB of one day: its rows are kept until they hold 16 MiB decoded, so the first
+    // two chunks are stored as a file before the client gives up.
     let script = r#"
 import sys, psycopg
 dsn = sys.argv[1]

@@ -29,8 +29,9 @@ use crate::settings::write_threads;
 pub const REPORTED_ERRORS: usize = 100;
 /// Rejected lines named in an ERROR or WARNING.
 pub const ERRORS_IN_MESSAGE: usize = 10;
-/// Bytes of input parsed and stored together. Bounds what a write holds in memory (its
-/// batches and their Parquet files) whatever the size of the whole input.
+/// Bytes of input parsed together. With the rows a streaming write keeps
+/// (`tsparquet_core::pending::KEPT_BYTES`), bounds what a write holds in memory whatever the
+/// size of the whole input.
 pub const CHUNK_BYTES: usize = 16 << 20;
 /// The least input worth a thread of its own.
 const MIN_PART_BYTES: usize = 256 * 1024;
@@ -197,7 +198,17 @@ impl LineWriter {
             let all = kept.days.take_all();
             store_kept(&self.database, &kept.tables, all);
         }
-        self.outcome
+        std::mem::replace(&mut self.outcome, Outcome::new(0))
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        // An ERROR unwinds past a writer and drops its rows with the transaction; otherwise
+        // rows still kept are rows lost.
+        if !std::thread::panicking() && self.kept.as_ref().is_some_and(|k| !k.tables.is_empty()) {
+            panic!("a streaming LineWriter was dropped without finish()");
+        }
     }
 }
 

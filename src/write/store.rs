@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use tsparquet_core::batch::{collides, merge, DayBatch};
+use tsparquet_core::compact;
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader, StorageError};
 use tsparquet_core::prepare::PreparedDay;
@@ -56,7 +57,7 @@ pub fn table_for(
 
 /// Stores `days` into the table `table_id`, which has every column of `schema` (and, if
 /// `fresh`, no rows yet), in order: where two hold the same series and time, the later one
-/// wins. Days without their file are encoded here.
+/// wins. Days without their file are encoded here, when stored as they are.
 pub fn store_days(
     database: &str,
     measurement: &str,
@@ -71,7 +72,6 @@ pub fn store_days(
     let mut written: Vec<(Option<i64>, DayBatch)> = Vec::new();
     let touched: BTreeSet<i64> = days.iter().map(|d| d.day.day).collect();
     for PreparedDay { day, parquet } in days {
-        let parquet = parquet.unwrap_or_else(|| encode(&day.batch));
         let (min, max) = (day.min_time_ns, day.max_time_ns);
         let earlier: Vec<RecordBatch> = written
             .iter()
@@ -79,14 +79,14 @@ pub fn store_days(
             .map(|(_, d)| d.batch.clone())
             .collect();
         let file_id = if collides(&earlier, &day) {
-            store_beside(table_id, &day, &parquet, schema, &[]);
+            store_beside(table_id, &day, parquet, schema, &[]);
             None
         } else if fresh {
             // Every row of a table made by this call is in `written`.
-            Some(files::insert(table_id, &day, &parquet))
+            Some(insert_as_is(table_id, &day, parquet))
         } else {
             let own: Vec<i64> = written.iter().filter_map(|(id, _)| *id).collect();
-            store_beside(table_id, &day, &parquet, schema, &own)
+            store_beside(table_id, &day, parquet, schema, &own)
         };
         written.push((file_id, day));
     }
@@ -104,7 +104,7 @@ pub fn store_days(
 fn store_beside(
     table_id: i64,
     day: &DayBatch,
-    parquet: &[u8],
+    parquet: Option<Vec<u8>>,
     schema: &TableSchema,
     except: &[i64],
 ) -> Option<i64> {
@@ -124,7 +124,7 @@ fn store_beside(
         .map(|(file, _)| file)
         .unzip();
     if colliding.is_empty() {
-        return Some(files::insert(table_id, day, parquet));
+        return Some(insert_as_is(table_id, day, parquet));
     }
     let stored_batches = read(&colliding, FileReader::read_all);
     let mut in_order: Vec<_> = stored_batches.iter().collect();
@@ -136,10 +136,16 @@ fn store_beside(
     None
 }
 
-/// Stored bytes, or rows, below which a read, or an encoding, stays on the backend thread:
-/// starting threads costs more than they would save.
+/// Inserts `day` as one file: `parquet`, or the day encoded now.
+fn insert_as_is(table_id: i64, day: &DayBatch, parquet: Option<Vec<u8>>) -> i64 {
+    let parquet = parquet.unwrap_or_else(|| encode(&day.batch));
+    files::insert(table_id, day, &parquet)
+}
+
+/// Stored bytes, or decoded bytes, below which a read, or an encoding, stays on the backend
+/// thread: starting threads costs more than they would save.
 const BYTES_WORTH_THREADS: usize = 1 << 20;
-const ROWS_WORTH_THREADS: usize = 64 * 1024;
+const DECODED_BYTES_WORTH_THREADS: i64 = 4 << 20;
 
 /// The batches of stored `files`, each read by `how`; the files of a large read are shared
 /// out among the write threads.
@@ -182,7 +188,7 @@ fn read_each(
 
 /// `batch` as a stored file; the columns of a large batch are encoded on the write threads.
 pub(crate) fn encode(batch: &RecordBatch) -> Vec<u8> {
-    let threads = if batch.num_rows() < ROWS_WORTH_THREADS {
+    let threads = if compact::memory_size(batch) < DECODED_BYTES_WORTH_THREADS {
         1
     } else {
         write_threads()
