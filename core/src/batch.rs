@@ -480,6 +480,17 @@ fn tag_array<'v>(
     )
 }
 
+/// Whether `new` repeats a series and time of the days `earlier`, checked only against
+/// those whose time ranges meet its own.
+pub fn repeats_any<'a>(earlier: impl IntoIterator<Item = &'a DayBatch>, new: &DayBatch) -> bool {
+    let meeting: Vec<RecordBatch> = earlier
+        .into_iter()
+        .filter(|d| new.min_time_ns <= d.max_time_ns && d.min_time_ns <= new.max_time_ns)
+        .map(|d| d.batch.clone())
+        .collect();
+    collides(&meeting, new)
+}
+
 /// Whether any row of `new` has the series and time of a row in `existing`, files that
 /// overlap it in time. Only then must they be merged for reads to see one row per key.
 /// Series keys are built only for rows whose times match, which are few: files of

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use arrow::array::RecordBatch;
 
-use crate::batch::{collides, merge, DayBatch};
+use crate::batch::{merge, repeats_any, DayBatch};
 use crate::compact::{self, AUTOMATIC_MERGE_BYTES, MERGED_VALUES};
 use crate::schema::TableSchema;
 
@@ -109,15 +109,7 @@ pub fn combine(batches: Vec<DayBatch>, schema: &TableSchema) -> Vec<DayBatch> {
     }
     // The chunks of a stream seldom repeat a point: their rows are then put together column
     // by column, and merged point by point only where they do.
-    let repeats = (1..batches.len()).any(|i| {
-        let (min, max) = (batches[i].min_time_ns, batches[i].max_time_ns);
-        let earlier: Vec<RecordBatch> = batches[..i]
-            .iter()
-            .filter(|d| min <= d.max_time_ns && d.min_time_ns <= max)
-            .map(|d| d.batch.clone())
-            .collect();
-        collides(&earlier, &batches[i])
-    });
+    let repeats = (1..batches.len()).any(|i| repeats_any(&batches[..i], &batches[i]));
     if !repeats {
         let rows: Vec<RecordBatch> = batches.iter().map(|d| d.batch.clone()).collect();
         if let Ok(merged) = compact::merge_files(&rows, schema) {

@@ -122,14 +122,14 @@ fn copy_lineprotocol(copy: &pg_sys::CopyStmt) -> u64 {
     let outcome = with_safe_search_path(|| {
         // The caller's rights are checked before the client is asked for data.
         if copy.filename.is_null() {
-            let mut writer = LineWriter::open(&database, parse, options.accept_partial, true);
+            let mut writer = LineWriter::open(&database, parse, options.accept_partial);
             stream::copy_lines(&mut client::ClientCopyIn::begin(), &mut writer);
             writer.finish()
         } else {
             // SAFETY: a NUL-terminated file name from the parser.
             let path = unsafe { CStr::from_ptr(copy.filename) }.to_string_lossy();
             let mut file = file::FileSource::open(&path);
-            let mut writer = LineWriter::open(&database, parse, options.accept_partial, true);
+            let mut writer = LineWriter::open(&database, parse, options.accept_partial);
             stream::copy_lines(&mut file, &mut writer);
             writer.finish()
         }

@@ -8,7 +8,7 @@ use tsparquet_core::line_protocol::{ParseOptions, Precision};
 
 use crate::catalog::with_safe_search_path;
 use crate::errors;
-use crate::write::{LineWriter, CHUNK_BYTES};
+use crate::write::LineWriter;
 
 #[allow(clippy::type_complexity)]
 #[pg_extern(schema = "tsparquet")]
@@ -31,8 +31,7 @@ fn write_lp(
         now_ns: tsparquet_core::time::now_ns(),
     };
     let outcome = with_safe_search_path(|| {
-        let mut writer =
-            LineWriter::open(database, options, accept_partial, lines.len() > CHUNK_BYTES);
+        let mut writer = LineWriter::open(database, options, accept_partial);
         writer.write(lines, 1);
         writer.finish()
     });

@@ -55,15 +55,8 @@ struct Kept {
 }
 
 impl LineWriter {
-    /// Checks that the caller may write into `database`, creating it if they may. A
-    /// `streaming` write (of many chunks) keeps its rows until a day of a measurement fills
-    /// a file.
-    pub fn open(
-        database: &str,
-        options: ParseOptions,
-        accept_partial: bool,
-        streaming: bool,
-    ) -> Self {
+    /// Checks that the caller may write into `database`, creating it if they may.
+    pub fn open(database: &str, options: ParseOptions, accept_partial: bool) -> Self {
         database::check_name(database);
         memory::keep_freed_memory(0);
         lock_database(database);
@@ -73,25 +66,36 @@ impl LineWriter {
             options,
             accept_partial,
             outcome: Outcome::new(REPORTED_ERRORS),
-            kept: streaming.then(|| Kept {
-                days: PendingDays::default(),
-                tables: BTreeMap::new(),
-            }),
+            kept: None,
         }
+    }
+
+    /// From now on, keeps the rows until a day of a measurement fills a file: a write of
+    /// several chunks.
+    fn keep_rows(&mut self) {
+        self.kept.get_or_insert_with(|| Kept {
+            days: PendingDays::default(),
+            tables: BTreeMap::new(),
+        });
     }
 
     /// Writes `lines`, whose first line is line `first_line` of the whole input, a chunk at
     /// a time. Raises an ERROR if the write is strict and a line is bad.
     pub fn write(&mut self, lines: &str, first_line: usize) {
         memory::keep_freed_memory(lines.len());
-        for (chunk, before) in split(lines, lines.len().div_ceil(CHUNK_BYTES)) {
+        let chunks = split(lines, lines.len().div_ceil(CHUNK_BYTES));
+        if chunks.len() > 1 {
+            self.keep_rows();
+        }
+        for (chunk, before) in chunks {
             self.write_with(chunk, first_line + before, None::<fn()>);
         }
     }
 
-    /// Writes `lines` as `write` does, running `beside` on the backend thread while the
-    /// lines are parsed and encoded on others.
+    /// Writes `lines`, one chunk of a stream, as `write` does, running `beside` on the
+    /// backend thread while the lines are parsed on others.
     pub fn write_beside(&mut self, lines: &str, first_line: usize, beside: impl FnOnce()) {
+        self.keep_rows();
         self.write_with(lines, first_line, Some(beside));
     }
 

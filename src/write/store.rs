@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
-use tsparquet_core::batch::{collides, merge, DayBatch};
+use tsparquet_core::batch::{collides, merge, repeats_any, DayBatch};
 use tsparquet_core::compact;
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader, StorageError};
@@ -72,13 +72,7 @@ pub fn store_days(
     let mut written: Vec<(Option<i64>, DayBatch)> = Vec::new();
     let touched: BTreeSet<i64> = days.iter().map(|d| d.day.day).collect();
     for PreparedDay { day, parquet } in days {
-        let (min, max) = (day.min_time_ns, day.max_time_ns);
-        let earlier: Vec<RecordBatch> = written
-            .iter()
-            .filter(|(_, d)| min <= d.max_time_ns && d.min_time_ns <= max)
-            .map(|(_, d)| d.batch.clone())
-            .collect();
-        let file_id = if collides(&earlier, &day) {
+        let file_id = if repeats_any(written.iter().map(|(_, d)| d), &day) {
             store_beside(table_id, &day, parquet, schema, &[]);
             None
         } else if fresh {
