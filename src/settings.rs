@@ -23,6 +23,11 @@ pub static ENABLE_PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// between queries. 0 reads every file from the catalog for each query.
 pub static FILE_CACHE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 
+/// `tsparquet.small_file_cache_size`: kilobytes of small files each backend keeps decoded
+/// between queries, which it then filters in memory. 0 reads every file with the query
+/// engine's Parquet reader.
+pub static SMALL_FILE_CACHE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
+
 /// `tsparquet.auto_compact`: whether each write merges the small files its days have
 /// gathered. Off leaves every file as written, for `tsparquet.compact` to merge.
 pub static AUTO_COMPACT: GucSetting<bool> = GucSetting::<bool>::new(true);
@@ -41,6 +46,16 @@ pub fn register() {
         c"Memory each session uses to keep stored Parquet files between queries.",
         c"Files never change once stored, so a session reads each one from the catalog once while it stays in this cache; 0 turns the cache off.",
         &FILE_CACHE_SIZE_KB,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_int_guc(
+        c"tsparquet.small_file_cache_size",
+        c"Memory each session uses to keep small Parquet files decoded between queries.",
+        c"Files of one row group and at most 524,288 values (rows times columns), such as recent writes not yet merged, are decoded once, kept, and filtered in memory instead of being opened by the query engine's Parquet reader in every query; 0 reads every file with the Parquet reader.",
+        &SMALL_FILE_CACHE_SIZE_KB,
         0,
         i32::MAX,
         GucContext::Userset,

@@ -30,26 +30,42 @@ const DAY_START_NS: i64 = 1_451_606_400_000_000_000;
 const HOUR_NS: i64 = 3_600_000_000_000;
 
 fn one_day_file() -> (TableSchema, StoredFile) {
-    let lines = tsbs_cpu_lines(LINES);
+    let (schema, mut files) = files_of(LINES, LINES);
+    (schema, files.remove(0))
+}
+
+/// The first `lines` TSBS lines as files of `per_file` lines each, one table schema.
+fn files_of(lines: usize, per_file: usize) -> (TableSchema, Vec<StoredFile>) {
+    let lines = tsbs_cpu_lines(lines);
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
     };
+    let points: Vec<_> = parse(&lines, options)
+        .map(|point| point.expect("TSBS lines parse"))
+        .collect();
     let mut schema = TableSchema::default();
-    let mut batch = MeasurementBatch::default();
-    for point in parse(&lines, options) {
-        let point = point.expect("TSBS lines parse");
-        schema.admit(&point).expect("TSBS points fit one schema");
-        batch.push(&point);
+    for point in &points {
+        schema.admit(point).expect("TSBS points fit one schema");
     }
-    let mut days = batch.finish(&schema);
-    assert_eq!(days.len(), 1, "the lines span one day");
-    let bytes = parquet_file::write(&days.remove(0).batch).expect("encodes");
-    let file = StoredFile {
-        name: "day.parquet".to_owned(),
-        bytes: Bytes::from(bytes),
-    };
-    (schema, file)
+    let files = points
+        .chunks(per_file)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut batch = MeasurementBatch::default();
+            for point in chunk {
+                batch.push(point);
+            }
+            let mut days = batch.finish(&schema);
+            assert_eq!(days.len(), 1, "the lines span one day");
+            let bytes = parquet_file::write(&days.remove(0).batch).expect("encodes");
+            StoredFile {
+                name: format!("{i}.parquet"),
+                bytes: Bytes::from(bytes),
+            }
+        })
+        .collect();
+    (schema, files)
 }
 
 /// The hour from `start_minute` of the day on.
@@ -115,11 +131,21 @@ fn latest_per_host(schema: &TableSchema) -> QueryRequest {
 }
 
 fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile, expected: usize) -> usize {
+    run_over(engine, request, std::slice::from_ref(file), expected)
+}
+
+fn run_over(
+    engine: &Engine,
+    request: &QueryRequest,
+    files: &[StoredFile],
+    expected: usize,
+) -> usize {
     let limits = Limits {
         memory_bytes: 4 << 20,
+        decoded_file_bytes: 64 << 20,
     };
     let mut query = engine
-        .start(request, &[], vec![file.clone()], &limits)
+        .start(request, &[], files.to_vec(), &limits)
         .expect("starts");
     let mut rows = 0;
     while let Some(batch) = query.next_batch(engine).expect("runs") {
@@ -167,6 +193,21 @@ fn bench_query(c: &mut Criterion) {
     });
     group.bench_function("reading_the_file", |b| {
         b.iter(|| black_box(run(&engine, &reading_the_file, &file, HOSTS)))
+    });
+    group.finish();
+
+    // The first hour as an agent's writes leave it before and after merging: 36 files of
+    // 100 seconds, or one. What each further file costs a short query.
+    let hour = 360 * HOSTS;
+    let (schema, small_files) = files_of(hour, hour / 36);
+    let (_, one_file) = files_of(hour, hour);
+    let request = one_host_hour(&schema, 0);
+    let mut group = c.benchmark_group("one_host_one_hour_written_by_an_agent");
+    group.bench_function("one_file", |b| {
+        b.iter(|| black_box(run_over(&engine, &request, &one_file, 60)))
+    });
+    group.bench_function("36_files", |b| {
+        b.iter(|| black_box(run_over(&engine, &request, &small_files, 60)))
     });
     group.finish();
 }

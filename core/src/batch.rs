@@ -600,6 +600,12 @@ pub(crate) fn arrow_schema_of(schema: &TableSchema, keep: impl Fn(&str) -> bool)
 /// A stored batch with every column of `target`: its own columns, and nulls for the
 /// columns written after it.
 pub fn conform(batch: &RecordBatch, target: &Arc<Schema>) -> RecordBatch {
+    try_conform(batch, target).expect("stored columns have the table's types")
+}
+
+/// [`conform`], or `None` if a column of `batch` has another type than in `target` (a
+/// column dropped and added again as another type).
+pub fn try_conform(batch: &RecordBatch, target: &Arc<Schema>) -> Option<RecordBatch> {
     let columns: Vec<ArrayRef> = target
         .fields()
         .iter()
@@ -608,7 +614,7 @@ pub fn conform(batch: &RecordBatch, target: &Arc<Schema>) -> RecordBatch {
             None => arrow::array::new_null_array(field.data_type(), batch.num_rows()),
         })
         .collect();
-    RecordBatch::try_new(target.clone(), columns).expect("stored columns have the table's types")
+    RecordBatch::try_new(target.clone(), columns).ok()
 }
 
 /// The Arrow type a field column is stored as.

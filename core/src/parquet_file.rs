@@ -22,7 +22,7 @@ use parquet::schema::types::ColumnPath;
 
 /// Rows per row group: small enough that statistics on the leading tag skip most of a file
 /// for a query on one series.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
+pub(crate) const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per data page: about six hours of one series at a 10 s interval. A query of a window
 /// of hours reads only the pages that hold it: rows inside a page that it leaves out are
 /// decoded anyway to be skipped, as delta-encoded values cannot be stepped over.

@@ -99,6 +99,16 @@ fn request(writes: &[&str], filters: Vec<Expr>, shape: Shape) -> (QueryRequest, 
 fn limits() -> Limits {
     Limits {
         memory_bytes: 64 << 20,
+        decoded_file_bytes: 64 << 20,
+    }
+}
+
+/// Limits under which every file is read by the Parquet reader, none from memory: its
+/// reads show in the plan and ask whether to stop.
+fn limits_reading_each_file() -> Limits {
+    Limits {
+        decoded_file_bytes: 0,
+        ..limits()
     }
 }
 
@@ -584,7 +594,7 @@ fn per_group_both_ways(
     let engine = engine();
     let results = |request: &QueryRequest| {
         let mut query = engine
-            .start(request, &[], files.clone(), &limits())
+            .start(request, &[], files.clone(), &limits_reading_each_file())
             .unwrap();
         let plan = query.executed_plan();
         let mut rows = drain(&mut query, &engine);
@@ -1055,7 +1065,7 @@ fn a_stop_request_ends_the_query() {
     assert_eq!(files.len(), 10);
     stop_from(usize::MAX);
     let mut query = engine
-        .start(&per_host, &[], files.clone(), &limits())
+        .start(&per_host, &[], files.clone(), &limits_reading_each_file())
         .unwrap();
     stop_from(3);
     assert!(matches!(
@@ -1064,7 +1074,9 @@ fn a_stop_request_ends_the_query() {
     ));
     // Unstopped, it asks before reading each file.
     stop_from(usize::MAX);
-    let mut query = engine.start(&per_host, &[], files, &limits()).unwrap();
+    let mut query = engine
+        .start(&per_host, &[], files.clone(), &limits_reading_each_file())
+        .unwrap();
     stop_from(usize::MAX);
     let mut groups_seen = 0;
     while let Some(batch) = query.next_batch(&engine).unwrap() {
@@ -1072,6 +1084,29 @@ fn a_stop_request_ends_the_query() {
     }
     assert_eq!(groups_seen, 10);
     assert!(STOP_ASKED.load(Ordering::SeqCst) >= 10);
+
+    // Small files are decoded while the query starts, each after asking; kept decoded,
+    // they are read again by later queries.
+    let reading_from_memory = stopping_engine();
+    stop_from(usize::MAX);
+    let mut query = reading_from_memory
+        .start(&per_host, &[], files.clone(), &limits_reading_each_file())
+        .unwrap();
+    drain(&mut query, &reading_from_memory);
+    // Their footers are kept from that query: the first ask is before the first decoding.
+    stop_from(1);
+    assert!(matches!(
+        reading_from_memory.start(&per_host, &[], files.clone(), &limits()),
+        Err(QueryError::Cancelled)
+    ));
+    for _ in 0..2 {
+        stop_from(usize::MAX);
+        let mut query = reading_from_memory
+            .start(&per_host, &[], files.clone(), &limits())
+            .unwrap();
+        assert!(!query.executed_plan().contains(".parquet"));
+        assert_eq!(drain(&mut query, &reading_from_memory).len(), 10);
+    }
 }
 
 #[test]
@@ -1090,6 +1125,7 @@ fn a_query_over_its_memory_limit_fails_cleanly() {
     let engine = engine();
     let small = Limits {
         memory_bytes: 64 << 10,
+        decoded_file_bytes: 64 << 20,
     };
     let outcome = engine
         .start(&request, &[], files, &small)
@@ -1248,6 +1284,7 @@ fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
     // A set of text values per group would reserve about 2 KiB each: 12 MB.
     let small = Limits {
         memory_bytes: 4 << 20,
+        decoded_file_bytes: 64 << 20,
     };
     let mut query = engine.start(&request, &[], files, &small).unwrap();
     let mut rows = drain(&mut query, &engine);

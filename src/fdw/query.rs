@@ -15,6 +15,7 @@ use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
 use super::scan::{datum_reader, DatumReader};
 use crate::errors::{self, PgError};
+use crate::settings::SMALL_FILE_CACHE_SIZE_KB;
 use crate::write::parallel::block_signals_for_good;
 
 thread_local! {
@@ -39,12 +40,14 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
     })
 }
 
-/// What a query may use: `work_mem`.
+/// What a query may use: `work_mem`, and `tsparquet.small_file_cache_size` for the small
+/// files the backend keeps decoded.
 pub fn limits() -> Limits {
     // SAFETY: reads a GUC variable of this backend.
     let work_mem_kb = unsafe { pg_sys::work_mem }.max(64) as usize;
     Limits {
         memory_bytes: work_mem_kb * 1024,
+        decoded_file_bytes: SMALL_FILE_CACHE_SIZE_KB.get().max(0) as usize * 1024,
     }
 }
 

@@ -46,6 +46,16 @@ impl FileSet {
         }
     }
 
+    /// What the query asks whether to stop.
+    pub(super) fn stop_check(&self) -> StopCheck {
+        self.stop
+    }
+
+    /// The bytes of the file at `location`, if it is one of the query's.
+    pub(super) fn bytes(&self, location: &Path) -> Option<&Bytes> {
+        self.files.get(location)
+    }
+
     /// The files under `prefix`; names hold no `/`, so there are no directories to list.
     pub(super) fn under(&self, prefix: Option<&Path>) -> Vec<ObjectMeta> {
         self.files

@@ -2,12 +2,14 @@
 //! compute (filters, grouping, aggregates) in a small serialisable language, and the
 //! executor runs it over the table's Parquet files on the backend thread.
 
+mod chain;
 mod column_facts;
 mod columnar;
 mod direct_plan;
 mod distinct_groups;
 mod engine;
 pub mod expr;
+mod file_scans;
 mod file_set;
 mod float_order;
 pub mod integer_bounds;
@@ -16,6 +18,7 @@ mod plan_cache;
 pub mod request;
 mod run_sums;
 mod series_extremes;
+mod small_files;
 mod time_bin;
 mod translate;
 

@@ -224,6 +224,13 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT count(*) FROM TABLE WHERE time < '294277-01-01'::date AND time > '-infinity'::date$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
+-- These files are small: the session keeps them decoded and filters them in memory. With
+-- tsparquet.small_file_cache_size = 0 the Parquet reader reads them, pruning row groups
+-- and pages by their statistics and filtering rows as it decodes: the same again.
+SET tsparquet.small_file_cache_size = 0;
+SELECT count(*) AS queries, count(*) FILTER (WHERE same) AS same
+FROM queries, pushdown_check(sql);
+RESET tsparquet.small_file_cache_size;
 
 -- time_bucket follows TimescaleDB: buckets from Monday 2000-01-03; widths in months are
 -- refused (by date_bin) rather than computed differently.

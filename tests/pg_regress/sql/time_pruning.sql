@@ -59,7 +59,7 @@ DROP TABLE heap_m;
 -- EXPLAIN (ANALYZE, VERBOSE) of a pushed-down query also shows what the engine did, each
 -- operator with the rows it produced (shown here without its timings).
 CREATE FUNCTION pg_temp.engine_rows(query text) RETURNS SETOF text LANGUAGE sql AS $$
-  SELECT substring(line from '(\w+Exec):') || ' ' || substring(line from 'output_rows=\d+')
+  SELECT substring(line from '(\w+Exec)') || coalesce(' ' || substring(line from 'output_rows=\d+'), '')
   FROM public.engine_operators(query) line
 $$;
 SELECT * FROM pg_temp.engine_rows($$
