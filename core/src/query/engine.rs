@@ -1167,7 +1167,17 @@ mod tests {
             engine: &Engine,
             plan: &Arc<dyn ExecutionPlan>,
         ) -> Arc<dyn ExecutionPlan> {
-            engine.decoded.borrow_mut().keep_at_most(64 << 20);
+            self.with_small_files_in_memory_up_to(engine, plan, 64 << 20)
+        }
+
+        /// `plan` reading at most `capacity` bytes of small files from memory.
+        fn with_small_files_in_memory_up_to(
+            &self,
+            engine: &Engine,
+            plan: &Arc<dyn ExecutionPlan>,
+            capacity: usize,
+        ) -> Arc<dyn ExecutionPlan> {
+            engine.decoded.borrow_mut().keep_at_most(capacity);
             read_small_files_from_memory(
                 plan.clone(),
                 &self.files.store,
@@ -1429,6 +1439,17 @@ mod tests {
             );
         }
         assert_eq!(engine.decoded.borrow().len(), 2);
+        // Room for one of the small files: the query takes the first from memory and has
+        // the Parquet reader read the other, with the same rows.
+        let both = engine.decoded.borrow().bytes();
+        let plans = both_plans(&engine, &request, files.clone());
+        let direct = plans.direct.clone().expect("a direct plan");
+        let one_in_memory = plans.with_small_files_in_memory_up_to(&engine, &direct, both * 3 / 4);
+        assert_eq!(files_and_batches(&one_in_memory), (2, 1));
+        assert_eq!(
+            rows_of(&engine, one_in_memory),
+            ["h0|3|0.0", "h1|5|-3.0", "h2|3|-2.0"]
+        );
         // Rows come in the order of the files, as the Parquet reader alone gives them.
         let rows = rows_request(&schema, &["v"], request.filters.clone());
         let plans = both_plans(&engine, &rows, files);

@@ -64,6 +64,11 @@ impl DecodedFiles {
         self.files.len()
     }
 
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The rows of the small file at `location` with the columns of `table`, if its
     /// columns have the table's types (else the Parquet reader's casts are needed).
     fn rows(
@@ -78,9 +83,10 @@ impl DecodedFiles {
             return try_conform(batch, table);
         }
         let batch = decode(bytes, footer)?;
-        let rows = try_conform(&batch, table);
+        // A file the table reads only through the Parquet reader's casts is not kept.
+        let rows = try_conform(&batch, table)?;
         self.keep(location, batch);
-        rows
+        Some(rows)
     }
 
     /// Keeps `batch` if there is room for it beside the files the current query reads: it
@@ -89,58 +95,40 @@ impl DecodedFiles {
     /// again, rather than each file pushing out one that query will need.
     fn keep(&mut self, location: &Path, batch: RecordBatch) {
         let size = batch.get_array_memory_size();
-        if size > self.capacity / 8 {
-            return;
+        if size <= self.capacity / 8 && self.make_room(size, self.tick) {
+            self.bytes += size;
+            self.files.insert(location.clone(), (batch, self.tick));
         }
-        if self.bytes + size > self.capacity {
-            let mut earlier: Vec<(u64, Path)> = self
-                .files
-                .iter()
-                .filter(|(_, (_, used))| *used < self.tick)
-                .map(|(location, (_, used))| (*used, location.clone()))
-                .collect();
-            earlier.sort_unstable();
-            for (_, location) in earlier {
-                if self.bytes + size <= self.capacity {
-                    break;
-                }
-                if let Some((batch, _)) = self.files.remove(&location) {
-                    self.bytes -= batch.get_array_memory_size();
-                }
-            }
-            if self.bytes + size > self.capacity {
-                return;
-            }
-        }
-        self.bytes += size;
-        self.files.insert(location.clone(), (batch, self.tick));
     }
 
     /// Keeps at most `capacity` bytes of decoded files from now on.
     pub(super) fn keep_at_most(&mut self, capacity: usize) {
         self.capacity = capacity;
-        self.evict();
+        self.make_room(0, u64::MAX);
     }
 
-    /// Drops the least recently used files until the kept ones fit.
-    fn evict(&mut self) {
-        if self.bytes <= self.capacity {
-            return;
+    /// Drops files last used before tick `before`, least recently used first, until
+    /// `size` more bytes fit; whether they do.
+    fn make_room(&mut self, size: usize, before: u64) -> bool {
+        if self.bytes + size <= self.capacity {
+            return true;
         }
-        let mut by_use: Vec<(u64, Path)> = self
+        let mut droppable: Vec<(u64, Path)> = self
             .files
             .iter()
+            .filter(|(_, (_, used))| *used < before)
             .map(|(location, (_, used))| (*used, location.clone()))
             .collect();
-        by_use.sort_unstable();
-        for (_, location) in by_use {
-            if self.bytes <= self.capacity {
+        droppable.sort_unstable();
+        for (_, location) in droppable {
+            if self.bytes + size <= self.capacity {
                 break;
             }
             if let Some((batch, _)) = self.files.remove(&location) {
                 self.bytes -= batch.get_array_memory_size();
             }
         }
+        self.bytes + size <= self.capacity
     }
 }
 
@@ -203,18 +191,16 @@ pub(super) fn read_small_files_from_memory(
                 _ => None,
             };
             let rows = rows.filter(|rows| {
-                let fits = taken + rows.get_array_memory_size() <= decoded.capacity;
-                full |= !fits;
-                fits
+                let size = rows.get_array_memory_size();
+                full |= taken + size > decoded.capacity;
+                taken += if full { 0 } else { size };
+                !full
             });
             match (rows, runs.last_mut()) {
-                (Some(rows), last) => {
-                    taken += rows.get_array_memory_size();
-                    match last {
-                        Some(Run::InMemory(batches)) => batches.push(rows),
-                        _ => runs.push(Run::InMemory(vec![rows])),
-                    }
-                }
+                (Some(rows), last) => match last {
+                    Some(Run::InMemory(batches)) => batches.push(rows),
+                    _ => runs.push(Run::InMemory(vec![rows])),
+                },
                 (_, Some(Run::Read(read))) => read.push(file.clone()),
                 _ => runs.push(Run::Read(vec![file.clone()])),
             }
