@@ -75,6 +75,19 @@ $$;
 CREATE EVENT TRIGGER tsparquet_release_storage ON sql_drop
     EXECUTE FUNCTION tsparquet.release_dropped_storage();
 
+-- A measurement's column dropped or renamed (ALTER TABLE ... DROP | RENAME COLUMN): its
+-- files are rewritten to hold the table's columns under the table's names, since stored
+-- columns are found by name. time and time_ns cannot be dropped or renamed, nor a
+-- column's type changed.
+CREATE FUNCTION tsparquet.follow_column_changes() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'tsparquet_follow_column_changes' LANGUAGE C;
+CREATE EVENT TRIGGER tsparquet_dropped_columns ON sql_drop
+    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE')
+    EXECUTE FUNCTION tsparquet.follow_column_changes();
+CREATE EVENT TRIGGER tsparquet_altered_columns ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE')
+    EXECUTE FUNCTION tsparquet.follow_column_changes();
+
 -- The tag and field columns of every measurement the current user can see.
 CREATE VIEW tsparquet.columns AS
 SELECT n.nspname AS database,

@@ -208,8 +208,8 @@ impl fmt::Display for ConflictingColumn {
 
 /// The rows of one day's files as one batch, sorted as a write sorts them: by the table's
 /// tags in column order (absent tags first), then time. Its columns are the table's that
-/// the files have, in table order, then any the table no longer has (a dropped or renamed
-/// column: its data stays as it was); a file without a column gives NULLs.
+/// the files have, in table order, then any the table does not have (its data stays as it
+/// was); a file without a column gives NULLs.
 pub fn merge_files(
     batches: &[RecordBatch],
     schema: &TableSchema,
@@ -319,19 +319,7 @@ fn entry_ranks(values: &StringArray) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::points_of;
-    use crate::test_files::written_days;
-
-    /// One write's batch of `lines`, as stored, and the schema after it.
-    fn write(lines: &str, schema: &mut TableSchema) -> RecordBatch {
-        let mut days = written_days(lines, schema);
-        assert_eq!(days.len(), 1);
-        days.remove(0).batch
-    }
-
-    fn lines_of(batch: &RecordBatch) -> Vec<String> {
-        points_of(batch).iter().map(|p| format!("{p:?}")).collect()
-    }
+    use crate::test_files::{lines_of, written_batch as write};
 
     #[test]
     fn merged_files_hold_the_rows_of_one_write_of_them_all() {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod column_change;
 pub mod compact;
 pub mod extreme_rows;
 pub mod ingest;

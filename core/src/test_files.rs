@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 
-use crate::batch::{DayBatch, MeasurementBatch};
+use arrow::array::RecordBatch;
+
+use crate::batch::{points_of, DayBatch, MeasurementBatch};
 use crate::ingest::Existing;
 use crate::line_protocol::{parse, ParseOptions, Precision};
 use crate::prepare::prepare;
@@ -25,6 +27,18 @@ pub fn written_days(lines: &str, schema: &mut TableSchema) -> Vec<DayBatch> {
         batch.push(&point);
     }
     batch.finish(schema)
+}
+
+/// The batch one write of `lines` (all in one UTC day) stores, admitted to `schema`.
+pub fn written_batch(lines: &str, schema: &mut TableSchema) -> RecordBatch {
+    let mut days = written_days(lines, schema);
+    assert_eq!(days.len(), 1);
+    days.remove(0).batch
+}
+
+/// The points of a stored batch, one line each.
+pub fn lines_of(batch: &RecordBatch) -> Vec<String> {
+    points_of(batch).iter().map(|p| format!("{p:?}")).collect()
 }
 
 /// The file one write of `lines` (measurement `m`, nanosecond times, all in one UTC day)

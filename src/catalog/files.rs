@@ -86,6 +86,20 @@ pub fn with_ids(file_ids: &[i64]) -> Vec<StoredFile> {
     )
 }
 
+/// The ids of a table's files that hold a column named `column`, oldest first.
+pub fn holding_column(table_id: i64, column: &str) -> Vec<i64> {
+    as_extension_owner(|| {
+        statements::query(
+            c"SELECT file_id FROM tsparquet.files
+              WHERE table_id = $1
+                AND columns @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('name', $2::text))
+              ORDER BY file_id",
+            &[table_id.into(), column.into()],
+            |row| row.get::<i64>(1).expect("file_id is not null"),
+        )
+    })
+}
+
 /// Stored files as the transaction sees them (see [`statements::query`]).
 fn stored_files(
     sql: &'static std::ffi::CStr,

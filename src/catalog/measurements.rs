@@ -176,3 +176,64 @@ pub fn add_columns(database: &str, measurement: &str, columns: &[Column]) {
     );
     as_extension_owner(|| Spi::run(&sql).expect("add columns to the measurement table"));
 }
+
+/// The schema and name of the table `table`.
+pub fn names(table: pg_sys::Oid) -> (String, String) {
+    statements::query(
+        c"SELECT n.nspname::text, c.relname::text
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.oid = $1",
+        &[table.into()],
+        |row| {
+            (
+                row.get::<String>(1).expect("nspname"),
+                row.get::<String>(2).expect("relname"),
+            )
+        },
+    )
+    .into_iter()
+    .next()
+    .expect("the table exists")
+}
+
+/// The columns of foreign tables that the statement running a `sql_drop` event trigger
+/// dropped: each table and column name.
+pub fn dropped_columns() -> Vec<(pg_sys::Oid, String)> {
+    statements::query(
+        c"SELECT objid, address_names[3]
+          FROM pg_catalog.pg_event_trigger_dropped_objects()
+          WHERE object_type = 'foreign table column'",
+        &[],
+        |row| {
+            (
+                row.get::<pg_sys::Oid>(1).expect("objid"),
+                row.get::<String>(2)
+                    .expect("a column's address has its name"),
+            )
+        },
+    )
+}
+
+/// `table` and the tables that inherit from it, at any depth.
+pub fn with_inheritors(table: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    statements::query(
+        c"WITH RECURSIVE tables(oid) AS (
+              SELECT $1::pg_catalog.oid
+              UNION
+              SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tables t ON i.inhparent = t.oid)
+          SELECT oid FROM tables",
+        &[table.into()],
+        |row| row.get::<pg_sys::Oid>(1).expect("oid"),
+    )
+}
+
+/// Whether `table` is a foreign table of the `tsparquet` server.
+pub fn is_measurement(table: pg_sys::Oid) -> bool {
+    select_one::<bool>(
+        c"SELECT EXISTS (
+              SELECT FROM pg_catalog.pg_foreign_table ft
+              JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+              WHERE ft.ftrelid = $1 AND s.srvname = 'tsparquet')",
+        &[table.into()],
+    ) == Some(true)
+}

@@ -1,5 +1,6 @@
 //! The SQL functions of the `tsparquet` schema.
 
+mod column_events;
 mod compact;
 mod export;
 mod first_last;

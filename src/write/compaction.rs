@@ -9,28 +9,20 @@
 
 use std::collections::BTreeSet;
 
-use bytes::Bytes;
 use pgrx::check_for_interrupts;
 use tsparquet_core::batch::table_arrow_schema;
 use tsparquet_core::compact::{self, ConflictingColumn};
-use tsparquet_core::parquet_file::FileReader;
 use tsparquet_core::schema::TableSchema;
 
-use super::store::{encode, read};
+use super::store::replace;
 use crate::catalog::files;
 use crate::settings::AUTO_COMPACT;
 
 /// Replaces the files `group` of a table by one file of their rows.
 pub fn merge(table_id: i64, schema: &TableSchema, group: &[i64]) -> Result<(), ConflictingColumn> {
-    let stored: Vec<Bytes> = files::with_ids(group)
-        .into_iter()
-        .map(|file| Bytes::from(file.data))
-        .collect();
-    let batches = read(&stored, FileReader::read_all);
-    let merged = compact::merge_files(&batches, schema)?;
-    files::delete(group);
-    files::insert(table_id, &merged, &encode(&merged.batch));
-    Ok(())
+    replace(table_id, group, |batches| {
+        compact::merge_files(batches, schema)
+    })
 }
 
 /// Merges the files of each size class that has filled up in the UTC `days` a write has

@@ -5,6 +5,7 @@
 //! when the schema does not exist yet, a role with CREATE on the current database, which
 //! then owns the new schema. Measurement tables belong to the schema's owner.
 
+pub mod column_changes;
 pub mod compaction;
 mod database;
 mod memory;

@@ -180,6 +180,23 @@ fn read_each(
         .collect()
 }
 
+/// Replaces the files `file_ids` of the table `table_id` by one file of the rows that
+/// `rows` makes of their batches.
+pub(crate) fn replace<E>(
+    table_id: i64,
+    file_ids: &[i64],
+    rows: impl FnOnce(&[RecordBatch]) -> Result<DayBatch, E>,
+) -> Result<(), E> {
+    let stored: Vec<Bytes> = files::with_ids(file_ids)
+        .into_iter()
+        .map(|file| Bytes::from(file.data))
+        .collect();
+    let replacement = rows(&read(&stored, FileReader::read_all))?;
+    files::delete(file_ids);
+    files::insert(table_id, &replacement, &encode(&replacement.batch));
+    Ok(())
+}
+
 /// `batch` as a stored file; the columns of a large batch are encoded on the write threads.
 pub(crate) fn encode(batch: &RecordBatch) -> Vec<u8> {
     let threads = if compact::memory_size(batch) < DECODED_BYTES_WORTH_THREADS {

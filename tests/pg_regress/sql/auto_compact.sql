@@ -63,12 +63,15 @@ RESET tsparquet.auto_compact;
 SELECT * FROM tsparquet.compact('agent.cpu');
 SELECT pg_temp.file_rows('agent.cpu');
 
--- Files that disagree with the table on a column's type (dropped, then added again as
--- text) are left as they are; the write goes on, and the day's other files of their class
--- are merged.
+-- Files that disagree with the table on a column's type are left as they are; the write
+-- goes on, and the day's other files of their class are merged. Only a column dropped
+-- while the event trigger that takes it out of the files is disabled, then added again as
+-- text, makes such files.
 SELECT sum(written) FROM generate_series(0, 4) w,
   tsparquet.write_lp('agent', format('mixed,host=a x=%si %s', w, 1709251200 + w), 's');
+ALTER EVENT TRIGGER tsparquet_dropped_columns DISABLE;
 ALTER FOREIGN TABLE agent.mixed DROP COLUMN x;
+ALTER EVENT TRIGGER tsparquet_dropped_columns ENABLE;
 SELECT sum(written) FROM generate_series(5, 9) w,
   tsparquet.write_lp('agent', format('mixed,host=a x="%s" %s', w, 1709251200 + w), 's');
 SELECT pg_temp.file_rows('agent.mixed');

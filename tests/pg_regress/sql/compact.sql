@@ -51,7 +51,7 @@ SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h0 v=-1 1704067200'
 SELECT count(*), min(v) FROM compaction.m WHERE host = 'h0' AND dc IS NULL AND time = '2024-01-01';
 SELECT count(*) FROM compaction.m;
 
--- Data of a dropped column stays in the files: compaction keeps it as it was.
+-- A dropped column leaves the files as it is dropped; compaction after it keeps every row.
 ALTER FOREIGN TABLE compaction.m DROP COLUMN s;
 SELECT written FROM tsparquet.write_lp('compaction', 'm,host=h9 v=3 1704153600', 's');
 SELECT * FROM tsparquet.compact('compaction.m');

@@ -1,0 +1,173 @@
+//! `tsparquet.follow_column_changes()`: the event trigger behind `ALTER TABLE` on
+//! measurement tables. A dropped or renamed column's files are rewritten to match the
+//! table (`crate::write::column_changes`); `time` and `time_ns`, which every measurement
+//! has under those names, cannot be dropped or renamed; and a column's type cannot be
+//! changed, since its stored data keeps the type it was written with.
+
+use std::ffi::CStr;
+
+use pgrx::prelude::*;
+use pgrx::{PgList, PgSqlErrorCode};
+use tsparquet_core::column_change::ColumnChange;
+use tsparquet_core::ingest::Existing;
+use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
+use tsparquet_core::sql_text::quote_identifier;
+
+use crate::catalog::{lock_measurement, measurements, with_safe_search_path};
+use crate::errors::report;
+use crate::write::column_changes;
+
+static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_tsparquet_follow_column_changes() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+/// Runs on `sql_drop` (for dropped columns) and on `ddl_command_end` of `ALTER TABLE` and
+/// `ALTER FOREIGN TABLE` (for renamed and retyped columns).
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn tsparquet_follow_column_changes(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: Postgres passes the call's context: event trigger data when run as one.
+    let context = unsafe { (*fcinfo).context };
+    if context.is_null() || !unsafe { pgrx::is_a(context, pg_sys::NodeTag::T_EventTriggerData) } {
+        report(
+            PgSqlErrorCode::ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED,
+            "tsparquet.follow_column_changes() runs only as an event trigger",
+            None,
+            None,
+        );
+    }
+    // SAFETY: checked to be event trigger data, which lives for the call.
+    let data = unsafe { &*(context as *const pg_sys::EventTriggerData) };
+    // SAFETY: the event's name, a C string.
+    let event = unsafe { CStr::from_ptr(data.event) };
+    match event.to_bytes() {
+        b"sql_drop" => with_safe_search_path(|| {
+            for (table, column) in measurements::dropped_columns() {
+                follow(table, &ColumnChange::Dropped(column));
+            }
+        }),
+        // SAFETY: the statement's parse tree, which lives for the call.
+        b"ddl_command_end" => unsafe { altered(data.parsetree) },
+        _ => {}
+    }
+    pg_sys::Datum::from(0)
+}
+
+/// Renamed columns are followed and retyped ones refused, in the altered table and in the
+/// tables that inherit its columns.
+unsafe fn altered(statement: *mut pg_sys::Node) {
+    // SAFETY: a parse tree node; its type is checked before it is read as one.
+    unsafe {
+        if pgrx::is_a(statement, pg_sys::NodeTag::T_RenameStmt) {
+            let rename = &*(statement as *const pg_sys::RenameStmt);
+            if rename.renameType != pg_sys::ObjectType::OBJECT_COLUMN {
+                return;
+            }
+            let change = ColumnChange::Renamed {
+                from: text(rename.subname),
+                to: text(rename.newname),
+            };
+            let tables = tables_of(rename.relation);
+            with_safe_search_path(|| {
+                for table in tables {
+                    follow(table, &change);
+                }
+            });
+        } else if pgrx::is_a(statement, pg_sys::NodeTag::T_AlterTableStmt) {
+            let alter = &*(statement as *const pg_sys::AlterTableStmt);
+            let commands = PgList::<pg_sys::AlterTableCmd>::from_pg(alter.cmds);
+            let Some(retyped) = commands
+                .iter_ptr()
+                .find(|c| (**c).subtype == pg_sys::AlterTableType::AT_AlterColumnType)
+            else {
+                return;
+            };
+            let column = text((*retyped).name);
+            let tables = tables_of(alter.relation);
+            with_safe_search_path(|| {
+                for table in tables {
+                    if let Some((database, measurement)) = measurement(table) {
+                        report(
+                            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                            &format!(
+                                "cannot change the type of column {} of measurement {}.{}",
+                                quote_identifier(&column),
+                                quote_identifier(&database),
+                                quote_identifier(&measurement)
+                            ),
+                            Some("Its stored data keeps the type it was written with."),
+                            Some("Add a column of the new type, or write the values under another field name."),
+                        );
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// The table a statement names, found as the statement found it (with the caller's
+/// `search_path`), and the tables that inherit from it.
+unsafe fn tables_of(relation: *mut pg_sys::RangeVar) -> Vec<pg_sys::Oid> {
+    // SAFETY: the statement has run, holding its lock on the table; a table it no longer
+    // finds gives InvalidOid.
+    let table = unsafe {
+        pg_sys::RangeVarGetRelidExtended(
+            relation,
+            pg_sys::NoLock as pg_sys::LOCKMODE,
+            pg_sys::RVROption::RVR_MISSING_OK,
+            None,
+            std::ptr::null_mut(),
+        )
+    };
+    if table == pg_sys::Oid::INVALID {
+        return Vec::new();
+    }
+    with_safe_search_path(|| measurements::with_inheritors(table))
+}
+
+/// A changed column of `table`: if it is a measurement, its files follow the change.
+fn follow(table: pg_sys::Oid, change: &ColumnChange) {
+    let Some((database, name)) = measurement(table) else {
+        return;
+    };
+    let column = change.stored_name();
+    if column == TIME_COLUMN || column == TIME_NS_COLUMN {
+        let verb = match change {
+            ColumnChange::Dropped(_) => "drop",
+            ColumnChange::Renamed { .. } => "rename",
+        };
+        report(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            &format!(
+                "cannot {verb} column {} of measurement {}.{}",
+                quote_identifier(column),
+                quote_identifier(&database),
+                quote_identifier(&name)
+            ),
+            Some("Every measurement table has the columns time and time_ns."),
+            None,
+        );
+    }
+    lock_measurement(&database, &name);
+    // Read after the lock, as writers read it: columns a writer added before are seen.
+    if let Existing::Table { schema, table_id } = measurements::find(&database, &name) {
+        column_changes::follow(table_id, &schema, change);
+    }
+}
+
+/// The schema and name of `table`, if it is a measurement table.
+fn measurement(table: pg_sys::Oid) -> Option<(String, String)> {
+    measurements::is_measurement(table).then(|| measurements::names(table))
+}
+
+unsafe fn text(name: *const std::ffi::c_char) -> String {
+    // SAFETY: a C string of the parse tree.
+    unsafe { CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned()
+}
