@@ -16,6 +16,7 @@ use datafusion::common::{internal_err, DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
@@ -29,6 +30,8 @@ pub(super) struct ChainExec {
     inputs: Vec<Arc<dyn ExecutionPlan>>,
     properties: Arc<PlanProperties>,
     stop: StopCheck,
+    /// The rows it hands on, for `EXPLAIN ANALYZE`.
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl ChainExec {
@@ -49,6 +52,7 @@ impl ChainExec {
             inputs,
             properties: Arc::new(properties),
             stop,
+            metrics: ExecutionPlanMetricsSet::new(),
         }
     }
 }
@@ -79,6 +83,10 @@ impl ExecutionPlan for ChainExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn with_new_children(
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
@@ -96,12 +104,13 @@ impl ExecutionPlan for ChainExec {
         }
         // Each input starts once the one before it has ended.
         let stop = self.stop;
+        let handed_on = BaselineMetrics::new(&self.metrics, partition);
         let batches = stream::iter(self.inputs.clone())
             .map(move |input| input.execute(0, context.clone()))
             .try_flatten()
             .map(move |batch| match stop() {
                 true => Err(DataFusionError::External(Box::new(QueryError::Cancelled))),
-                false => batch,
+                false => batch.inspect(|b| handed_on.record_output(b.num_rows())),
             });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema(),
