@@ -1,8 +1,9 @@
 //! `tsparquet.follow_column_changes()`: the event trigger behind `ALTER TABLE` on
 //! measurement tables. A dropped or renamed column's files are rewritten to match the
 //! table (`crate::write::column_changes`); `time` and `time_ns`, which every measurement
-//! has under those names, cannot be dropped or renamed; and a column's type cannot be
-//! changed, since its stored data keeps the type it was written with.
+//! has under those names, cannot be dropped or renamed; a column's type cannot be
+//! changed, since its stored data keeps the type it was written with; and an added column
+//! must be a tag or a field, or the table could take no more points.
 
 use std::ffi::CStr;
 
@@ -58,8 +59,8 @@ pub unsafe extern "C-unwind" fn tsparquet_follow_column_changes(
     pg_sys::Datum::from(0)
 }
 
-/// Renamed columns are followed and retyped ones refused, in the altered table and in the
-/// tables that inherit its columns.
+/// Renamed columns are followed, and retyped ones and added ones that are neither a tag nor
+/// a field refused, in the altered table and in the tables that inherit its columns.
 unsafe fn altered(statement: *mut pg_sys::Node) {
     // SAFETY: a parse tree node; its type is checked before it is read as one.
     unsafe {
@@ -81,27 +82,42 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
         } else if pgrx::is_a(statement, pg_sys::NodeTag::T_AlterTableStmt) {
             let alter = &*(statement as *const pg_sys::AlterTableStmt);
             let commands = PgList::<pg_sys::AlterTableCmd>::from_pg(alter.cmds);
-            let Some(retyped) = commands
+            let retyped = commands
                 .iter_ptr()
                 .find(|c| (**c).subtype == pg_sys::AlterTableType::AT_AlterColumnType)
-            else {
+                .map(|c| text((*c).name));
+            let added = commands
+                .iter_ptr()
+                .any(|c| (*c).subtype == pg_sys::AlterTableType::AT_AddColumn);
+            if retyped.is_none() && !added {
                 return;
-            };
-            let column = text((*retyped).name);
+            }
             let tables = tables_of(alter.relation);
             with_safe_search_path(|| {
                 for table in tables {
-                    if let Some((database, measurement)) = measurement(table) {
+                    let Some((database, measurement)) = measurement(table) else {
+                        continue;
+                    };
+                    if let Some(column) = &retyped {
                         report(
                             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
                             &format!(
                                 "cannot change the type of column {} of measurement {}.{}",
-                                quote_identifier(&column),
+                                quote_identifier(column),
                                 quote_identifier(&database),
                                 quote_identifier(&measurement)
                             ),
                             Some("Its stored data keeps the type it was written with."),
                             Some("Add a column of the new type, or write the values under another field name."),
+                        );
+                    }
+                    if let Existing::Unusable(reason) = measurements::find(&database, &measurement)
+                    {
+                        report(
+                            PgSqlErrorCode::ERRCODE_INVALID_COLUMN_DEFINITION,
+                            &reason,
+                            None,
+                            Some("A measurement's columns are tags (text, OPTIONS (role 'tag')) and fields (double precision, bigint, numeric(20,0), text or boolean, OPTIONS (role 'field'))."),
                         );
                     }
                 }

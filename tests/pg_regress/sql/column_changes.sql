@@ -98,6 +98,19 @@ ALTER FOREIGN TABLE altered.m RENAME COLUMN time_ns TO t;
 ALTER FOREIGN TABLE altered.m ALTER COLUMN usage TYPE bigint;
 SELECT * FROM differences();
 
+-- An added column must be a tag or a field: with any other type or role the table could
+-- take no more points.
+\set VERBOSITY sqlstate
+ALTER FOREIGN TABLE altered.m ADD COLUMN note varchar;
+\set VERBOSITY default
+ALTER FOREIGN TABLE altered.m ADD COLUMN note varchar;
+ALTER FOREIGN TABLE altered.m ADD COLUMN load double precision;
+ALTER FOREIGN TABLE altered.m ADD COLUMN load double precision OPTIONS (role 'field'),
+  ADD COLUMN zone text OPTIONS (role 'tag');
+SELECT written FROM tsparquet.write_lp('altered', 'm,hostname=e,zone=z load=0.5 1704067560', 's');
+SELECT hostname, zone, load FROM altered.m WHERE load IS NOT NULL;
+ALTER FOREIGN TABLE altered.m DROP COLUMN load, DROP COLUMN zone;
+
 -- Other tables are left alone, and the trigger function runs only as an event trigger.
 ALTER TABLE altered_heap RENAME COLUMN usage TO usage_heap;
 ALTER TABLE altered_heap DROP COLUMN usage_heap;
