@@ -29,25 +29,33 @@ impl ColumnChange {
         }
     }
 
-    /// The rows of a file (its `batches`) as the table `schema`, which the change has
-    /// already been made to, now has them: sorted again by its tags and time, since a
-    /// dropped tag leaves the rows of the series it told apart out of order.
-    pub fn apply(
-        &self,
-        batches: &[RecordBatch],
-        schema: &TableSchema,
-    ) -> Result<DayBatch, ConflictingColumn> {
-        let changed: Vec<RecordBatch> = batches
-            .iter()
-            .map(|batch| match self {
-                ColumnChange::Dropped(name) => without(batch, name),
-                // A column under the new name can only be the data of a dropped column
-                // that files written before dropped columns were removed still hold.
-                ColumnChange::Renamed { from, to } => renamed(&without(batch, to), from, to),
-            })
-            .collect();
-        merge_files(&changed, schema)
+    fn applied_to(&self, batch: &RecordBatch) -> RecordBatch {
+        match self {
+            ColumnChange::Dropped(name) => without(batch, name),
+            // A column under the new name can only be the data of a dropped column that
+            // files written before dropped columns were removed still hold.
+            ColumnChange::Renamed { from, to } => renamed(&without(batch, to), from, to),
+        }
     }
+}
+
+/// The rows of a file (its `batches`) after a statement's `changes`, as the table `schema`,
+/// which the changes have already been made to, now has them: sorted again by its tags and
+/// time, since a dropped tag leaves the rows of the series it told apart out of order.
+pub fn apply(
+    changes: &[ColumnChange],
+    batches: &[RecordBatch],
+    schema: &TableSchema,
+) -> Result<DayBatch, ConflictingColumn> {
+    let changed: Vec<RecordBatch> = batches
+        .iter()
+        .map(|batch| {
+            changes
+                .iter()
+                .fold(batch.clone(), |batch, change| change.applied_to(&batch))
+        })
+        .collect();
+    merge_files(&changed, schema)
 }
 
 fn without(batch: &RecordBatch, name: &str) -> RecordBatch {
@@ -120,9 +128,12 @@ mod tests {
         let mut schema = TableSchema::default();
         let stored = write("m,host=a f=1,g=2i 1\nm,host=b f=3,g=4i 2", &mut schema);
         let table = without_column(&schema, "f");
-        let changed = ColumnChange::Dropped("f".into())
-            .apply(std::slice::from_ref(&stored), &table)
-            .unwrap();
+        let changed = apply(
+            &[ColumnChange::Dropped("f".into())],
+            std::slice::from_ref(&stored),
+            &table,
+        )
+        .unwrap();
         let mut expected = TableSchema::default();
         let written = write("m,host=a g=2i 1\nm,host=b g=4i 2", &mut expected);
         assert_eq!(changed.batch.schema(), written.schema());
@@ -138,9 +149,12 @@ mod tests {
             &mut schema,
         );
         let table = without_column(&schema, "dc");
-        let changed = ColumnChange::Dropped("dc".into())
-            .apply(std::slice::from_ref(&stored), &table)
-            .unwrap();
+        let changed = apply(
+            &[ColumnChange::Dropped("dc".into())],
+            std::slice::from_ref(&stored),
+            &table,
+        )
+        .unwrap();
         let mut expected = TableSchema::default();
         let written = write(
             "m,host=b f=1 1\nm,host=a f=2 2\nm,host=a f=3 3\nm,host=b f=4 4",
@@ -160,16 +174,34 @@ mod tests {
     }
 
     #[test]
+    fn the_drops_of_one_statement_are_applied_together() {
+        let mut schema = TableSchema::default();
+        let stored = write(
+            "m,dc=x,host=b f=1,g=2i 1\nm,dc=y,host=a f=3,g=4i 2",
+            &mut schema,
+        );
+        let table = without_column(&without_column(&schema, "dc"), "f");
+        let drops = [
+            ColumnChange::Dropped("dc".into()),
+            ColumnChange::Dropped("f".into()),
+        ];
+        let changed = apply(&drops, std::slice::from_ref(&stored), &table).unwrap();
+        let mut expected = TableSchema::default();
+        let written = write("m,host=b g=2i 1\nm,host=a g=4i 2", &mut expected);
+        assert_eq!(changed.batch.schema(), written.schema());
+        assert_eq!(lines_of(&changed.batch), lines_of(&written));
+    }
+
+    #[test]
     fn a_renamed_column_keeps_its_values_role_and_place() {
         let mut schema = TableSchema::default();
         let stored = write("m,host=a f=1,g=2i 1\nm,host=b f=3 2", &mut schema);
         let table = renamed_column(&schema, "host", "node");
-        let changed = ColumnChange::Renamed {
+        let rename = ColumnChange::Renamed {
             from: "host".into(),
             to: "node".into(),
-        }
-        .apply(std::slice::from_ref(&stored), &table)
-        .unwrap();
+        };
+        let changed = apply(&[rename], std::slice::from_ref(&stored), &table).unwrap();
         let mut expected = TableSchema::default();
         let written = write("m,node=a f=1,g=2i 1\nm,node=b f=3 2", &mut expected);
         assert_eq!(changed.batch.schema(), written.schema());
@@ -181,12 +213,11 @@ mod tests {
         let mut schema = TableSchema::default();
         let stored = write("m,host=a f=1,old=5 1", &mut schema);
         let table = renamed_column(&without_column(&schema, "old"), "f", "old");
-        let changed = ColumnChange::Renamed {
+        let rename = ColumnChange::Renamed {
             from: "f".into(),
             to: "old".into(),
-        }
-        .apply(std::slice::from_ref(&stored), &table)
-        .unwrap();
+        };
+        let changed = apply(&[rename], std::slice::from_ref(&stored), &table).unwrap();
         let mut expected = TableSchema::default();
         let written = write("m,host=a old=1 1", &mut expected);
         assert_eq!(lines_of(&changed.batch), lines_of(&written));

@@ -86,15 +86,16 @@ pub fn with_ids(file_ids: &[i64]) -> Vec<StoredFile> {
     )
 }
 
-/// The ids of a table's files that hold a column named `column`, oldest first.
-pub fn holding_column(table_id: i64, column: &str) -> Vec<i64> {
+/// The ids of a table's files that hold a column named one of `columns`, oldest first.
+pub fn holding_columns(table_id: i64, columns: &[&str]) -> Vec<i64> {
     as_extension_owner(|| {
         statements::query(
-            c"SELECT file_id FROM tsparquet.files
+            c"SELECT file_id FROM tsparquet.files f
               WHERE table_id = $1
-                AND columns @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('name', $2::text))
+                AND EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(f.columns) c
+                            WHERE c ->> 'name' = ANY ($2))
               ORDER BY file_id",
-            &[table_id.into(), column.into()],
+            &[table_id.into(), columns.to_vec().into()],
             |row| row.get::<i64>(1).expect("file_id is not null"),
         )
     })

@@ -177,37 +177,19 @@ pub fn add_columns(database: &str, measurement: &str, columns: &[Column]) {
     as_extension_owner(|| Spi::run(&sql).expect("add columns to the measurement table"));
 }
 
-/// The schema and name of the table `table`.
-pub fn names(table: pg_sys::Oid) -> (String, String) {
-    statements::query(
-        c"SELECT n.nspname::text, c.relname::text
-          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.oid = $1",
-        &[table.into()],
-        |row| {
-            (
-                row.get::<String>(1).expect("nspname"),
-                row.get::<String>(2).expect("relname"),
-            )
-        },
-    )
-    .into_iter()
-    .next()
-    .expect("the table exists")
-}
-
 /// The columns of foreign tables that the statement running a `sql_drop` event trigger
-/// dropped: each table and column name.
-pub fn dropped_columns() -> Vec<(pg_sys::Oid, String)> {
+/// dropped: each table with the names of its dropped columns.
+pub fn dropped_columns() -> Vec<(pg_sys::Oid, Vec<String>)> {
     statements::query(
-        c"SELECT objid, address_names[3]
+        c"SELECT objid, pg_catalog.array_agg(address_names[3])
           FROM pg_catalog.pg_event_trigger_dropped_objects()
-          WHERE object_type = 'foreign table column'",
+          WHERE object_type = 'foreign table column'
+          GROUP BY objid",
         &[],
         |row| {
             (
                 row.get::<pg_sys::Oid>(1).expect("objid"),
-                row.get::<String>(2)
+                row.get::<Vec<String>>(2)
                     .expect("a column's address has its name"),
             )
         },
@@ -227,13 +209,23 @@ pub fn with_inheritors(table: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     )
 }
 
-/// Whether `table` is a foreign table of the `tsparquet` server.
-pub fn is_measurement(table: pg_sys::Oid) -> bool {
-    select_one::<bool>(
-        c"SELECT EXISTS (
-              SELECT FROM pg_catalog.pg_foreign_table ft
-              JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
-              WHERE ft.ftrelid = $1 AND s.srvname = 'tsparquet')",
+/// The schema and name of `table`, if it is a foreign table of the `tsparquet` server.
+pub fn measurement_names(table: pg_sys::Oid) -> Option<(String, String)> {
+    statements::query(
+        c"SELECT n.nspname::text, c.relname::text
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
+          JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+          WHERE c.oid = $1 AND s.srvname = 'tsparquet'",
         &[table.into()],
-    ) == Some(true)
+        |row| {
+            (
+                row.get::<String>(1).expect("nspname"),
+                row.get::<String>(2).expect("relname"),
+            )
+        },
+    )
+    .into_iter()
+    .next()
 }

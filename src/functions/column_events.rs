@@ -48,8 +48,10 @@ pub unsafe extern "C-unwind" fn tsparquet_follow_column_changes(
     let event = unsafe { CStr::from_ptr(data.event) };
     match event.to_bytes() {
         b"sql_drop" => with_safe_search_path(|| {
-            for (table, column) in measurements::dropped_columns() {
-                follow(table, &ColumnChange::Dropped(column));
+            for (table, columns) in measurements::dropped_columns() {
+                let drops: Vec<ColumnChange> =
+                    columns.into_iter().map(ColumnChange::Dropped).collect();
+                follow(table, &drops);
             }
         }),
         // SAFETY: the statement's parse tree, which lives for the call.
@@ -73,10 +75,12 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
                 from: text(rename.subname),
                 to: text(rename.newname),
             };
-            let tables = tables_of(rename.relation);
+            let Some(named) = relation_oid(rename.relation) else {
+                return;
+            };
             with_safe_search_path(|| {
-                for table in tables {
-                    follow(table, &change);
+                for table in measurements::with_inheritors(named) {
+                    follow(table, std::slice::from_ref(&change));
                 }
             });
         } else if pgrx::is_a(statement, pg_sys::NodeTag::T_AlterTableStmt) {
@@ -92,10 +96,13 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
             if retyped.is_none() && !added {
                 return;
             }
-            let tables = tables_of(alter.relation);
+            let Some(named) = relation_oid(alter.relation) else {
+                return;
+            };
             with_safe_search_path(|| {
-                for table in tables {
-                    let Some((database, measurement)) = measurement(table) else {
+                for table in measurements::with_inheritors(named) {
+                    let Some((database, measurement)) = measurements::measurement_names(table)
+                    else {
                         continue;
                     };
                     if let Some(column) = &retyped {
@@ -127,8 +134,8 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
 }
 
 /// The table a statement names, found as the statement found it (with the caller's
-/// `search_path`), and the tables that inherit from it.
-unsafe fn tables_of(relation: *mut pg_sys::RangeVar) -> Vec<pg_sys::Oid> {
+/// `search_path`); None once it is gone.
+unsafe fn relation_oid(relation: *mut pg_sys::RangeVar) -> Option<pg_sys::Oid> {
     // SAFETY: the statement has run, holding its lock on the table; a table it no longer
     // finds gives InvalidOid.
     let table = unsafe {
@@ -140,45 +147,39 @@ unsafe fn tables_of(relation: *mut pg_sys::RangeVar) -> Vec<pg_sys::Oid> {
             std::ptr::null_mut(),
         )
     };
-    if table == pg_sys::Oid::INVALID {
-        return Vec::new();
-    }
-    with_safe_search_path(|| measurements::with_inheritors(table))
+    (table != pg_sys::Oid::INVALID).then_some(table)
 }
 
-/// A changed column of `table`: if it is a measurement, its files follow the change.
-fn follow(table: pg_sys::Oid, change: &ColumnChange) {
-    let Some((database, name)) = measurement(table) else {
+/// Columns of `table` changed by one statement: if it is a measurement, its files follow.
+fn follow(table: pg_sys::Oid, changes: &[ColumnChange]) {
+    let Some((database, name)) = measurements::measurement_names(table) else {
         return;
     };
-    let column = change.stored_name();
-    if column == TIME_COLUMN || column == TIME_NS_COLUMN {
-        let verb = match change {
-            ColumnChange::Dropped(_) => "drop",
-            ColumnChange::Renamed { .. } => "rename",
-        };
-        report(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            &format!(
-                "cannot {verb} column {} of measurement {}.{}",
-                quote_identifier(column),
-                quote_identifier(&database),
-                quote_identifier(&name)
-            ),
-            Some("Every measurement table has the columns time and time_ns."),
-            None,
-        );
+    for change in changes {
+        let column = change.stored_name();
+        if column == TIME_COLUMN || column == TIME_NS_COLUMN {
+            let verb = match change {
+                ColumnChange::Dropped(_) => "drop",
+                ColumnChange::Renamed { .. } => "rename",
+            };
+            report(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                &format!(
+                    "cannot {verb} column {} of measurement {}.{}",
+                    quote_identifier(column),
+                    quote_identifier(&database),
+                    quote_identifier(&name)
+                ),
+                Some("Every measurement table has the columns time and time_ns."),
+                None,
+            );
+        }
     }
     lock_measurement(&database, &name);
     // Read after the lock, as writers read it: columns a writer added before are seen.
     if let Existing::Table { schema, table_id } = measurements::find(&database, &name) {
-        column_changes::follow(table_id, &schema, change);
+        column_changes::follow(table_id, &schema, changes);
     }
-}
-
-/// The schema and name of `table`, if it is a measurement table.
-fn measurement(table: pg_sys::Oid) -> Option<(String, String)> {
-    measurements::is_measurement(table).then(|| measurements::names(table))
 }
 
 unsafe fn text(name: *const std::ffi::c_char) -> String {

@@ -84,6 +84,14 @@ ALTER TABLE altered_heap RENAME COLUMN hostname TO host;
 SELECT stored_columns('altered.m');
 SELECT host, count(*) FROM altered_parent GROUP BY host ORDER BY host;
 SELECT * FROM differences();
+-- A parent's column dropped leaves the measurement's own column, as it leaves a heap
+-- table's; a column a parent adds must be a tag or a field there too.
+ALTER TABLE altered_parent DROP COLUMN host;
+SELECT stored_columns('altered.m');
+SELECT count(host) FROM altered.m;
+\set VERBOSITY sqlstate
+ALTER TABLE altered_parent ADD COLUMN extra integer;
+\set VERBOSITY default
 ALTER FOREIGN TABLE altered.m NO INHERIT altered_parent;
 DROP TABLE altered_parent;
 
@@ -107,9 +115,16 @@ ALTER FOREIGN TABLE altered.m ADD COLUMN note varchar;
 ALTER FOREIGN TABLE altered.m ADD COLUMN load double precision;
 ALTER FOREIGN TABLE altered.m ADD COLUMN load double precision OPTIONS (role 'field'),
   ADD COLUMN zone text OPTIONS (role 'tag');
-SELECT written FROM tsparquet.write_lp('altered', 'm,hostname=e,zone=z load=0.5 1704067560', 's');
-SELECT hostname, zone, load FROM altered.m WHERE load IS NOT NULL;
+SELECT written FROM tsparquet.write_lp('altered', 'm,host=e,zone=z load=0.5 1704067560', 's');
+SELECT host, zone, load FROM altered.m WHERE load IS NOT NULL;
+-- Both columns dropped by one statement: each file holding them is rewritten once.
+SELECT count(*) AS files_holding FROM tsparquet.files f, pg_foreign_table t
+WHERE t.ftrelid = 'altered.m'::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions)
+  AND (f.columns @> '[{"name": "load"}]' OR f.columns @> '[{"name": "zone"}]');
+SELECT last_value AS last_file_id FROM tsparquet.files_file_id_seq \gset
 ALTER FOREIGN TABLE altered.m DROP COLUMN load, DROP COLUMN zone;
+SELECT last_value - :last_file_id AS files_written FROM tsparquet.files_file_id_seq;
+SELECT stored_columns('altered.m');
 
 -- Other tables are left alone, and the trigger function runs only as an event trigger.
 ALTER TABLE altered_heap RENAME COLUMN usage TO usage_heap;
