@@ -2,8 +2,9 @@
 //! measurement tables. A dropped or renamed column's files are rewritten to match the
 //! table (`crate::write::column_changes`); `time` and `time_ns`, which every measurement
 //! has under those names, cannot be dropped or renamed; a column's type cannot be
-//! changed, since its stored data keeps the type it was written with; and an added column
-//! must be a tag or a field, or the table could take no more points.
+//! changed, since its stored data keeps the type it was written with, nor can the options
+//! that say what the files hold (`role`, `table_id`); and an added column must be a tag or
+//! a field, or the table could take no more points.
 
 use std::ffi::CStr;
 
@@ -93,12 +94,16 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
             let added = commands
                 .iter_ptr()
                 .any(|c| (*c).subtype == pg_sys::AlterTableType::AT_AddColumn);
-            if retyped.is_none() && !added {
+            let changed_option = commands.iter_ptr().find_map(|c| changed_option(&*c));
+            if retyped.is_none() && !added && changed_option.is_none() {
                 return;
             }
             let Some(named) = relation_oid(alter.relation) else {
                 return;
             };
+            if let Some(option) = &changed_option {
+                refuse_option_change(named, option);
+            }
             with_safe_search_path(|| {
                 for table in measurements::with_inheritors(named) {
                     let Some((database, measurement)) = measurements::measurement_names(table)
@@ -131,6 +136,55 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
             });
         }
     }
+}
+
+/// An option a command sets to another value or drops: a column's `role` or the table's
+/// `table_id`, as (option, column). They say what the stored files hold, which a new value
+/// would not change. Adding one is allowed: pg_dump's output adds the columns' options after
+/// creating the table.
+unsafe fn changed_option(command: &pg_sys::AlterTableCmd) -> Option<(String, Option<String>)> {
+    let column = match command.subtype {
+        pg_sys::AlterTableType::AT_AlterColumnGenericOptions => {
+            // SAFETY: the command's column name, a C string.
+            Some(unsafe { text(command.name) })
+        }
+        pg_sys::AlterTableType::AT_GenericOptions => None,
+        _ => return None,
+    };
+    // SAFETY: the options of a generic-options command are a list of DefElems.
+    let options = unsafe { PgList::<pg_sys::DefElem>::from_pg(command.def as *mut pg_sys::List) };
+    let changed = options.iter_ptr().find(|option| {
+        // SAFETY: a DefElem of the list.
+        let action = unsafe { (**option).defaction };
+        action == pg_sys::DefElemAction::DEFELEM_SET
+            || action == pg_sys::DefElemAction::DEFELEM_DROP
+    })?;
+    // SAFETY: the DefElem's name, a C string.
+    Some((unsafe { text((*changed).defname) }, column))
+}
+
+fn refuse_option_change(table: pg_sys::Oid, (option, column): &(String, Option<String>)) {
+    let Some((database, measurement)) =
+        with_safe_search_path(|| measurements::measurement_names(table))
+    else {
+        return;
+    };
+    let of_column = column
+        .as_deref()
+        .map(|c| format!(" of column {}", quote_identifier(c)))
+        .unwrap_or_default();
+    report(
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        &format!(
+            "cannot change option {option}{of_column} of measurement {}.{}",
+            quote_identifier(&database),
+            quote_identifier(&measurement)
+        ),
+        Some("The measurement's stored files were written for the value it has."),
+        column.is_some().then_some(
+            "To make a tag a field or a field a tag, write its values under a new name.",
+        ),
+    );
 }
 
 /// The table a statement names, found as the statement found it (with the caller's

@@ -126,6 +126,26 @@ ALTER FOREIGN TABLE altered.m DROP COLUMN load, DROP COLUMN zone;
 SELECT last_value - :last_file_id AS files_written FROM tsparquet.files_file_id_seq;
 SELECT stored_columns('altered.m');
 
+-- The options saying what the files hold cannot be changed or dropped: a tag made a field
+-- would leave the files sorted and read as a tag, another table_id would read other files.
+\set VERBOSITY sqlstate
+ALTER FOREIGN TABLE altered.m ALTER COLUMN host OPTIONS (SET role 'field');
+\set VERBOSITY default
+ALTER FOREIGN TABLE altered.m ALTER COLUMN host OPTIONS (SET role 'field');
+ALTER FOREIGN TABLE altered.m ALTER COLUMN usage OPTIONS (DROP role);
+ALTER FOREIGN TABLE altered.m OPTIONS (SET table_id '1');
+SELECT attname, attfdwoptions FROM pg_attribute
+WHERE attrelid = 'altered.m'::regclass AND attname IN ('host', 'usage') ORDER BY attname;
+SELECT host, count(*) FROM altered.m GROUP BY host ORDER BY host;
+-- Adding an option, as a restored dump does after creating the table, is allowed.
+CREATE FOREIGN TABLE altered.restored (time timestamptz NOT NULL, time_ns bigint NOT NULL,
+  host text) SERVER tsparquet OPTIONS (table_id '999999');
+ALTER FOREIGN TABLE altered.restored ALTER COLUMN time OPTIONS (role 'time');
+ALTER FOREIGN TABLE altered.restored ALTER COLUMN time_ns OPTIONS (role 'time_ns');
+ALTER FOREIGN TABLE altered.restored ALTER COLUMN host OPTIONS (ADD role 'tag');
+SELECT count(*) FROM altered.restored;
+DROP FOREIGN TABLE altered.restored;
+
 -- Other tables are left alone, and the trigger function runs only as an event trigger.
 ALTER TABLE altered_heap RENAME COLUMN usage TO usage_heap;
 ALTER TABLE altered_heap DROP COLUMN usage_heap;
