@@ -211,7 +211,7 @@ pub fn with_inheritors(table: pg_sys::Oid) -> Vec<pg_sys::Oid> {
 
 /// The schema and name of `table`, if it is a foreign table of the `tsparquet` server.
 pub fn measurement_names(table: pg_sys::Oid) -> Option<(String, String)> {
-    statements::query(
+    first_table_names(
         c"SELECT n.nspname::text, c.relname::text
           FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -219,13 +219,34 @@ pub fn measurement_names(table: pg_sys::Oid) -> Option<(String, String)> {
           JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
           WHERE c.oid = $1 AND s.srvname = 'tsparquet'",
         &[table.into()],
-        |row| {
-            (
-                row.get::<String>(1).expect("nspname"),
-                row.get::<String>(2).expect("relname"),
-            )
-        },
     )
+}
+
+/// The schema and name of the foreign table of the `tsparquet` server with `table_id`.
+pub fn holding_table_id(table_id: i64) -> Option<(String, String)> {
+    first_table_names(
+        c"SELECT n.nspname::text, c.relname::text
+          FROM pg_catalog.pg_foreign_table ft
+          JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+          JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE s.srvname = 'tsparquet'
+            AND pg_catalog.concat('table_id=', $1) = ANY (ft.ftoptions)",
+        &[table_id.into()],
+    )
+}
+
+/// The (schema, name) of the first row of a query for a table's schema and name.
+fn first_table_names(
+    sql: &'static std::ffi::CStr,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> Option<(String, String)> {
+    statements::query(sql, args, |row| {
+        (
+            row.get::<String>(1).expect("nspname"),
+            row.get::<String>(2).expect("relname"),
+        )
+    })
     .into_iter()
     .next()
 }

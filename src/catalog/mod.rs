@@ -65,6 +65,13 @@ pub fn as_extension_owner<T>(f: impl FnOnce() -> T) -> T {
     with_safe_search_path(|| as_owner(f))
 }
 
+/// Whether the current role acts for the extension: a superuser, or the extension's owner
+/// (as the extension's own statements run, see [`as_extension_owner`]).
+pub fn acts_for_extension() -> bool {
+    // SAFETY: reads the backend's current user and its catalog row.
+    unsafe { pg_sys::superuser() || pg_sys::GetUserId() == extension_owner() }
+}
+
 thread_local! {
     /// The extension's owner, and the start of the statement it was read in.
     static OWNER: std::cell::Cell<Option<(pg_sys::TimestampTz, pg_sys::Oid)>> =

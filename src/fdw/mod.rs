@@ -104,6 +104,9 @@ pub unsafe extern "C-unwind" fn tsparquet_fdw_validator(
         if let Err((code, message)) = options::validate(catalog, &name, &value) {
             crate::errors::report(code, &message, None, None);
         }
+        if catalog == pg_sys::ForeignTableRelationId && name == "table_id" {
+            options::check_table_id_given(value.parse().expect("validated table_id"));
+        }
     }
     pg_sys::Datum::from(0)
 }

@@ -2,6 +2,7 @@
 
 use pgrx::prelude::*;
 use pgrx::{PgList, PgSqlErrorCode};
+use tsparquet_core::sql_text::quote_identifier;
 
 /// Checks one option: an unknown name or a bad value is an error with its SQLSTATE.
 pub fn validate(
@@ -28,6 +29,36 @@ pub fn validate(
             PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME,
             format!("tsparquet has no option \"{name}\" here"),
         )),
+    }
+}
+
+/// A `table_id` given to a table (by `CREATE FOREIGN TABLE` or `ALTER ... OPTIONS`) names the
+/// stored files of a measurement, which the table's privileges then open. Only a role acting
+/// for the extension may give one (the extension creating a measurement, a superuser
+/// restoring a dump), and never one that another table has.
+pub fn check_table_id_given(table_id: i64) {
+    if !crate::catalog::acts_for_extension() {
+        crate::errors::report(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "permission denied to give a table the option table_id",
+            Some("A table_id names a measurement's stored files: only a superuser may give one."),
+            Some("Measurement tables are created by writing line protocol to their database."),
+        );
+    }
+    let holder = crate::catalog::with_safe_search_path(|| {
+        crate::catalog::measurements::holding_table_id(table_id)
+    });
+    if let Some((database, measurement)) = holder {
+        crate::errors::report(
+            PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+            &format!(
+                "table_id {table_id} is already the table_id of {}.{}",
+                quote_identifier(&database),
+                quote_identifier(&measurement)
+            ),
+            Some("Two tables with one table_id would read and change the same stored files."),
+            None,
+        );
     }
 }
 

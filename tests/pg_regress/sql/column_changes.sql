@@ -133,7 +133,7 @@ ALTER FOREIGN TABLE altered.m ALTER COLUMN host OPTIONS (SET role 'field');
 \set VERBOSITY default
 ALTER FOREIGN TABLE altered.m ALTER COLUMN host OPTIONS (SET role 'field');
 ALTER FOREIGN TABLE altered.m ALTER COLUMN usage OPTIONS (DROP role);
-ALTER FOREIGN TABLE altered.m OPTIONS (SET table_id '1');
+ALTER FOREIGN TABLE altered.m OPTIONS (SET table_id '999998');
 SELECT attname, attfdwoptions FROM pg_attribute
 WHERE attrelid = 'altered.m'::regclass AND attname IN ('host', 'usage') ORDER BY attname;
 SELECT host, count(*) FROM altered.m GROUP BY host ORDER BY host;

@@ -74,6 +74,32 @@ INSERT INTO ins.cpu (time, host, usage) VALUES (now(), 'a', 1) ON CONFLICT DO NO
 CREATE FOREIGN TABLE ins.manual (time timestamptz, v double precision) SERVER tsparquet;
 INSERT INTO ins.manual VALUES (now(), 1);
 DROP FOREIGN TABLE ins.manual;
+-- A table_id names a measurement's stored files, which a table's privileges open: only a
+-- superuser may give one (as a restored dump does), and never one another table has.
+CREATE ROLE ins_member;
+GRANT tsparquet_writer TO ins_member;
+CREATE SCHEMA ins_own AUTHORIZATION ins_member;
+SELECT ftoptions[1] AS cpu_table_id FROM pg_foreign_table
+WHERE ftrelid = 'ins.cpu'::regclass \gset
+SELECT split_part(:'cpu_table_id', '=', 2) AS cpu_id \gset
+SET ROLE ins_member;
+CREATE FOREIGN TABLE ins_own.alias (time timestamptz OPTIONS (role 'time') NOT NULL,
+  time_ns bigint OPTIONS (role 'time_ns') NOT NULL, host text OPTIONS (role 'tag'))
+  SERVER tsparquet OPTIONS (table_id :'cpu_id');
+CREATE FOREIGN TABLE ins_own.unclaimed (time timestamptz OPTIONS (role 'time') NOT NULL,
+  time_ns bigint OPTIONS (role 'time_ns') NOT NULL) SERVER tsparquet;
+\set VERBOSITY sqlstate
+ALTER FOREIGN TABLE ins_own.unclaimed OPTIONS (ADD table_id '424242');
+\set VERBOSITY default
+RESET ROLE;
+\set VERBOSITY sqlstate
+CREATE FOREIGN TABLE ins_own.alias (time timestamptz OPTIONS (role 'time') NOT NULL,
+  time_ns bigint OPTIONS (role 'time_ns') NOT NULL, host text OPTIONS (role 'tag'))
+  SERVER tsparquet OPTIONS (table_id :'cpu_id');
+\set VERBOSITY default
+SELECT count(*) > 0 AS cpu_rows_kept FROM ins.cpu;
+DROP SCHEMA ins_own CASCADE;
+DROP ROLE ins_member;
 
 -- Privileges are Postgres' own: INSERT on the table (and USAGE on its schema).
 CREATE ROLE ins_reader;
