@@ -81,11 +81,11 @@ CREATE EVENT TRIGGER tsparquet_release_storage ON sql_drop
 -- column's type changed.
 CREATE FUNCTION tsparquet.follow_column_changes() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'tsparquet_follow_column_changes' LANGUAGE C;
+-- Every statement's tag: ALTER VIEW and ALTER MATERIALIZED VIEW also rename a foreign
+-- table's columns, and a DROP ... CASCADE of a type or collation drops them.
 CREATE EVENT TRIGGER tsparquet_dropped_columns ON sql_drop
-    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tsparquet.follow_column_changes();
 CREATE EVENT TRIGGER tsparquet_altered_columns ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tsparquet.follow_column_changes();
 
 -- The tag and field columns of every measurement the current user can see.

@@ -86,7 +86,17 @@ fn columns(table: pg_sys::Oid) -> Result<TableSchema, String> {
             .iter()
             .find_map(|o| o.strip_prefix("role="))
             .unwrap_or("");
-        if name == TIME_COLUMN || name == TIME_NS_COLUMN {
+        let time_type = match name.as_str() {
+            TIME_COLUMN => Some(("time", "timestamp with time zone")),
+            TIME_NS_COLUMN => Some(("time_ns", "bigint")),
+            _ => None,
+        };
+        if let Some(expected) = time_type {
+            if (role, sql_type.as_str()) != expected {
+                return Err(format!(
+                    "column \"{name}\" ({sql_type}) is not the measurement's time column"
+                ));
+            }
             continue;
         }
         let kind = ColumnKind::from_catalog(role, &sql_type).ok_or_else(|| {

@@ -446,8 +446,14 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             }
             let name = attribute.name().to_owned();
             let source = match name.as_str() {
-                TIME_COLUMN => Source::Time,
-                TIME_NS_COLUMN => Source::TimeNs,
+                TIME_COLUMN => {
+                    check_time_type(&name, attribute.atttypid, pg_sys::TIMESTAMPTZOID);
+                    Source::Time
+                }
+                TIME_NS_COLUMN => {
+                    check_time_type(&name, attribute.atttypid, pg_sys::INT8OID);
+                    Source::TimeNs
+                }
                 _ => Source::Column(name.clone()),
             };
             let place = if by_position { position } else { index };
@@ -592,6 +598,19 @@ fn check_type(column: &str, type_oid: pg_sys::Oid, stored: &DataType) {
             &format!("column \"{column}\" no longer has the type its stored data was written with ({stored})"),
             None,
             Some("Do not change the types of measurement columns."),
+        );
+    }
+}
+
+/// `time` and `time_ns` are read from the stored time, whatever the table says: a column of
+/// another type under one of those names would take its bytes as its own datum.
+fn check_time_type(column: &str, type_oid: pg_sys::Oid, expected: pg_sys::Oid) {
+    if type_oid != expected {
+        errors::report(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            &format!("column \"{column}\" of a measurement table must be the stored time"),
+            Some("Its type is not the type of the measurement's time column of that name."),
+            Some("Do not rename other columns to time or time_ns."),
         );
     }
 }

@@ -216,9 +216,15 @@ impl Translator {
                 }
                 let attnum = index as i16 + 1;
                 let name = attribute.name().to_owned();
+                // A time column of another type is not the stored time: the scan refuses it.
                 let column = match name.as_str() {
-                    TIME_COLUMN => Some(ColumnRef::Time),
-                    TIME_NS_COLUMN => Some(ColumnRef::TimeNs),
+                    TIME_COLUMN if attribute.atttypid == pg_sys::TIMESTAMPTZOID => {
+                        Some(ColumnRef::Time)
+                    }
+                    TIME_NS_COLUMN if attribute.atttypid == pg_sys::INT8OID => {
+                        Some(ColumnRef::TimeNs)
+                    }
+                    TIME_COLUMN | TIME_NS_COLUMN => None,
                     _ => super::options::column_role(table, attnum)
                         .and_then(|role| {
                             let sql_type = pg_sys::format_type_with_typemod(

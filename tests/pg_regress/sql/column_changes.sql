@@ -106,6 +106,31 @@ ALTER FOREIGN TABLE altered.m RENAME COLUMN time_ns TO t;
 ALTER FOREIGN TABLE altered.m ALTER COLUMN usage TYPE bigint;
 SELECT * FROM differences();
 
+-- ALTER VIEW renames a foreign table's columns too: followed, or refused, as ALTER TABLE.
+\set VERBOSITY sqlstate
+ALTER VIEW altered.m RENAME COLUMN time TO t;
+\set VERBOSITY default
+ALTER VIEW altered.m RENAME COLUMN usage TO usage2;
+ALTER TABLE altered_heap RENAME COLUMN usage TO usage2;
+SELECT * FROM differences();
+ALTER VIEW altered.m RENAME COLUMN usage2 TO usage;
+ALTER TABLE altered_heap RENAME COLUMN usage2 TO usage;
+
+-- A column of another type named time (made here with the trigger disabled) is refused by
+-- the scan and by writes, never read as the stored time.
+SELECT written FROM tsparquet.write_lp('altered', 'tm,host=a x=1i 1704067200', 's');
+ALTER EVENT TRIGGER tsparquet_altered_columns DISABLE;
+ALTER FOREIGN TABLE altered.tm RENAME COLUMN time TO t;
+ALTER FOREIGN TABLE altered.tm RENAME COLUMN host TO time;
+ALTER EVENT TRIGGER tsparquet_altered_columns ENABLE;
+\set VERBOSITY sqlstate
+SELECT time FROM altered.tm;
+SELECT time, count(*) FROM altered.tm GROUP BY time;
+SELECT * FROM tsparquet.write_lp('altered', 'tm,host=b x=2i 1704067200', 's');
+\set VERBOSITY default
+SELECT time FROM altered.tm;
+DROP FOREIGN TABLE altered.tm;
+
 -- An added column must be a tag or a field: with any other type or role the table could
 -- take no more points.
 \set VERBOSITY sqlstate
