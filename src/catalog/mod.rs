@@ -251,18 +251,34 @@ fn refuse_changes_since_snapshot(
     }
 }
 
-/// Takes a transaction-level advisory lock on `key`.
+/// Takes a transaction-level lock on `key`. It is an object lock whose class is the
+/// extension itself: no statement of another role can take or hold it (an advisory lock
+/// could be taken by anyone, who would then block every write), and a wait for it can be
+/// cancelled and takes part in deadlock detection, as a wait for a table lock does.
 fn lock(key: &str) {
     // What follows the lock changes the catalog, and must see every change committed
     // before the lock was granted: with a transaction ID, each statement under READ
     // COMMITTED takes a fresh snapshot (`statements::query`); other levels are checked by
     // `refuse_changes_since_snapshot`.
-    // SAFETY: assigns the transaction an ID, or raises an ERROR.
-    unsafe { pg_sys::GetCurrentTransactionId() };
-    // 0x74737071 ("tspq") keeps these locks apart from the application's advisory locks.
-    statements::query(
-        c"SELECT pg_catalog.pg_advisory_xact_lock(1953722481, pg_catalog.hashtext($1))",
-        &[key.into()],
-        |_| (),
-    );
+    // SAFETY: assigns the transaction an ID, or raises an ERROR; the lock is released when
+    // the transaction ends.
+    unsafe {
+        pg_sys::GetCurrentTransactionId();
+        let extension = pg_sys::get_extension_oid(c"tsparquet".as_ptr(), false);
+        pg_sys::LockDatabaseObject(
+            extension,
+            pg_sys::Oid::from(key_hash(key)),
+            0,
+            pg_sys::ExclusiveLock as pg_sys::LOCKMODE,
+        );
+    }
+}
+
+/// The key's 32 bits for the lock: the same in every backend, which all run this library.
+/// Two keys that share them only wait for each other.
+fn key_hash(key: &str) -> u32 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish() as u32
 }

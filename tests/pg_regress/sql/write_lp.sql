@@ -280,3 +280,15 @@ SELECT written FROM tsparquet.write_lp('resend', 'm,host=a v=5 1451606420');
 SELECT min_time_ns, row_count, file_id = :b_file AS same_file FROM pg_temp.resend_files() ORDER BY min_time_ns;
 SELECT host, extract(epoch FROM time) AS t, v FROM resend.m ORDER BY host, time;
 DROP SCHEMA resend CASCADE;
+
+-- A write's locks are object locks of the extension's own class, which no statement of a
+-- user can take (an advisory lock anyone could take, and so block every write).
+BEGIN;
+SELECT written FROM tsparquet.write_lp('locked', 'm,host=a v=1 1451606400');
+SELECT l.locktype, l.mode, count(*)
+FROM pg_locks l, pg_extension e
+WHERE e.extname = 'tsparquet' AND l.pid = pg_backend_pid()
+  AND (l.locktype = 'advisory' OR l.classid = e.oid)
+GROUP BY 1, 2;
+COMMIT;
+DROP SCHEMA locked CASCADE;
