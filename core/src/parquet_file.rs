@@ -60,6 +60,13 @@ impl From<arrow::error::ArrowError> for StorageError {
     }
 }
 
+/// The name of a stored file exported into a directory: the measurement's name and the
+/// file's id. A measurement's name may hold any character, so a `/` becomes `_`: the file
+/// stays in the directory the export was given.
+pub fn export_file_name(measurement: &str, file_id: i64) -> String {
+    format!("{}-{file_id}.parquet", measurement.replace('/', "_"))
+}
+
 /// Writes a batch as a Parquet file: zstd, page statistics, dictionary-encoded tags and
 /// strings, delta-encoded times and integers (consecutive rows of a series differ little),
 /// and the series' extreme rows in the footer where the file has many rows per series.
@@ -254,6 +261,18 @@ impl FileReader {
 mod tests {
     use super::*;
     use crate::test_files::stored_footer;
+
+    #[test]
+    fn export_file_names_stay_in_their_directory() {
+        assert_eq!(export_file_name("cpu", 7), "cpu-7.parquet");
+        assert_eq!(export_file_name("../../tmp/x", 4), ".._.._tmp_x-4.parquet");
+        assert_eq!(export_file_name("/etc/m", 1), "_etc_m-1.parquet");
+        let directory = std::path::Path::new("/export");
+        for name in ["..", "../..", "/abs", "a/../../b"] {
+            let path = directory.join(export_file_name(name, 1));
+            assert_eq!(path.parent(), Some(directory), "{name}");
+        }
+    }
 
     #[test]
     fn files_are_zstd_with_statistics_dictionary_tags_and_delta_times() {

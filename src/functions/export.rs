@@ -88,7 +88,10 @@ fn export_files(measurement: &PgRelation, directory: &Path) -> i64 {
         let whole = arrow::compute::concat_batches(&target, &conformed)
             .expect("conformed batches share the table's schema");
         let data = parquet_file::write(&whole).unwrap_or_else(|e| errors::raise(&e));
-        let path = directory.join(format!("{}-{}.parquet", measurement.name(), file.file_id));
+        let path = directory.join(parquet_file::export_file_name(
+            measurement.name(),
+            file.file_id,
+        ));
         std::fs::write(&path, data)
             .unwrap_or_else(|e| io_error(&format!("could not write \"{}\"", path.display()), e));
     }
