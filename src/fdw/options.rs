@@ -13,10 +13,12 @@ pub fn validate(
     let bad_value =
         |message: String| Err((PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE, message));
     match (catalog, name) {
+        // Written as the catalog compares it ('table_id=7'): "07" or "+7" would name the
+        // files of 7 without matching it.
         (pg_sys::ForeignTableRelationId, "table_id") => match value.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(()),
+            Ok(id) if id > 0 && id.to_string() == value => Ok(()),
             _ => bad_value(format!(
-                "invalid table_id \"{value}\": it must be a positive integer"
+                "invalid table_id \"{value}\": it must be a positive integer without sign or leading zeros"
             )),
         },
         (pg_sys::AttributeRelationId, "role") => match value {

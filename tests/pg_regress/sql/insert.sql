@@ -97,6 +97,9 @@ CREATE FOREIGN TABLE ins_own.alias (time timestamptz OPTIONS (role 'time') NOT N
   time_ns bigint OPTIONS (role 'time_ns') NOT NULL, host text OPTIONS (role 'tag'))
   SERVER tsparquet OPTIONS (table_id :'cpu_id');
 \set VERBOSITY default
+-- Written otherwise, the same number would escape that check.
+CREATE FOREIGN TABLE ins_own.padded (time timestamptz OPTIONS (role 'time') NOT NULL,
+  time_ns bigint OPTIONS (role 'time_ns') NOT NULL) SERVER tsparquet OPTIONS (table_id '0042');
 SELECT count(*) > 0 AS cpu_rows_kept FROM ins.cpu;
 DROP SCHEMA ins_own CASCADE;
 DROP ROLE ins_member;
