@@ -116,6 +116,15 @@ SELECT * FROM differences();
 ALTER VIEW altered.m RENAME COLUMN usage2 TO usage;
 ALTER TABLE altered_heap RENAME COLUMN usage2 TO usage;
 
+-- A column dropped by a DROP ... CASCADE of its collation is followed too.
+CREATE COLLATION altered_c FROM "C";
+ALTER FOREIGN TABLE altered.m ADD COLUMN remark text OPTIONS (role 'field') COLLATE altered_c;
+SELECT written FROM tsparquet.write_lp('altered', 'm,host=a remark="old" 1704067200', 's');
+SELECT stored_columns('altered.m') LIKE '%remark%' AS remark_stored;
+DROP COLLATION altered_c CASCADE;
+SELECT stored_columns('altered.m') LIKE '%remark%' AS remark_stored;
+SELECT * FROM differences();
+
 -- A column of another type named time (made here with the trigger disabled) is refused by
 -- the scan and by writes, never read as the stored time.
 SELECT written FROM tsparquet.write_lp('altered', 'tm,host=a x=1i 1704067200', 's');
