@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit};
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::config::TableParquetOptions;
 use datafusion::common::{DFSchema, ScalarValue};
@@ -28,7 +28,8 @@ use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{cast, Expr as DfExpr, ExprSchemable, LogicalPlan};
+use datafusion::functions::datetime::expr_fn::date_trunc;
+use datafusion::logical_expr::{cast, lit, Expr as DfExpr, ExprSchemable, LogicalPlan};
 use datafusion::optimizer::Optimizer;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
@@ -738,7 +739,7 @@ fn order(
         return Ok(frame);
     }
     let mut sort = Vec::new();
-    for key in keys {
+    for (index, key) in keys.iter().enumerate() {
         let Some(Some(name)) = results.get(key.output) else {
             return Err(QueryError::Unsupported(format!(
                 "ordering by result {}, which the engine does not compute",
@@ -746,8 +747,14 @@ fn order(
             )));
         };
         let mut expr = column(name);
-        if expr.get_type(frame.schema())? == DataType::Float64 {
-            expr = pg_float_order(expr);
+        match expr.get_type(frame.schema())? {
+            DataType::Float64 => expr = pg_float_order(expr),
+            // Stored times in one microsecond are one Postgres value: the keys after it
+            // decide between them, as in Postgres.
+            DataType::Timestamp(TimeUnit::Nanosecond, _) if index + 1 < keys.len() => {
+                expr = date_trunc(lit("microsecond"), expr);
+            }
+            _ => {}
         }
         sort.push(expr.sort(!key.descending, key.nulls_first));
     }
@@ -796,9 +803,10 @@ fn build_shape(
             // of never-NULL columns share, a sum that an `avg` needs too) is computed once.
             let mut made: Vec<(DfExpr, Option<DfExpr>)> = Vec::new();
             let mut finishing = false;
+            let tie_breakers = translator.tie_breakers(aggregates)?;
             for aggregate in aggregates {
                 let mut columns = Vec::new();
-                for part in translator.aggregate(aggregate)? {
+                for part in translator.aggregate(aggregate, &tie_breakers)? {
                     let what = (part.aggregate.clone(), part.finish.map(|f| f(column(""))));
                     if let Some(earlier) = made.iter().position(|m| *m == what) {
                         columns.push(keys.len() + earlier);

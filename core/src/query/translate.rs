@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::expr::Placeholder;
-use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable};
+use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable, SortExpr};
 
 use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
@@ -317,8 +317,13 @@ impl Translator<'_> {
     }
 
     /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
-    /// columns.
-    pub fn aggregate(&self, aggregate: &Aggregate) -> Result<Vec<AggregatePart>, QueryError> {
+    /// columns. `tie_breakers` order the rows of a group at the same time for `first` and
+    /// `last`, after the time (see [`Translator::tie_breakers`]).
+    pub fn aggregate(
+        &self,
+        aggregate: &Aggregate,
+        tie_breakers: &[DfExpr],
+    ) -> Result<Vec<AggregatePart>, QueryError> {
         let argument = match &aggregate.argument {
             Some(a) => Some(self.expr(a)?),
             None => None,
@@ -376,16 +381,57 @@ impl Translator<'_> {
             AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
             AggregateFunction::Min => vec![extreme(min)?],
             AggregateFunction::Max => vec![extreme(max)?],
-            AggregateFunction::First => vec![AggregatePart::plain(first_value(
-                arg()?,
-                vec![stored_time().sort(true, false)],
-            ))],
-            AggregateFunction::Last => vec![AggregatePart::plain(last_value(
-                arg()?,
-                vec![stored_time().sort(true, false)],
-            ))],
+            AggregateFunction::First => {
+                vec![AggregatePart::plain(first_value(
+                    arg()?,
+                    by_time_then(tie_breakers),
+                ))]
+            }
+            AggregateFunction::Last => {
+                vec![AggregatePart::plain(last_value(
+                    arg()?,
+                    by_time_then(tie_breakers),
+                ))]
+            }
         })
     }
+
+    /// The arguments of the `first` and `last` aggregates of a request: ordering each
+    /// group's rows at one time by all of them as well, every such aggregate takes its value
+    /// from the same row. A `DISTINCT ON` (the last value of each column) then returns a row
+    /// that exists, where one column's value could come from one tied row and the next
+    /// column's from another.
+    pub fn tie_breakers(&self, aggregates: &[Aggregate]) -> Result<Vec<DfExpr>, QueryError> {
+        // Each once, and not the time (which orders first): DataFusion drops repeated sort
+        // keys of an ordered aggregate, and then no longer finds the order it was given.
+        let mut keys: Vec<DfExpr> = Vec::new();
+        for aggregate in aggregates {
+            if !matches!(
+                aggregate.function,
+                AggregateFunction::First | AggregateFunction::Last
+            ) {
+                continue;
+            }
+            if let Some(argument) = &aggregate.argument {
+                if matches!(argument, Expr::Time | Expr::TimeNs) {
+                    continue;
+                }
+                let key = self.expr(argument)?;
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// The order of `first` and `last`: by the stored time, then by the tie breakers.
+fn by_time_then(tie_breakers: &[DfExpr]) -> Vec<SortExpr> {
+    std::iter::once(stored_time())
+        .chain(tie_breakers.iter().cloned())
+        .map(|e| e.sort(true, false))
+        .collect()
 }
 
 /// `count(*)`, one expression for every count of rows so that the plan keeps one.
