@@ -5,6 +5,7 @@
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::datetime::expr_fn::date_trunc;
+use datafusion::functions::string::expr_fn::concat;
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, last_value, max, min, sum,
 };
@@ -396,15 +397,17 @@ impl Translator<'_> {
         })
     }
 
-    /// The arguments of the `first` and `last` aggregates of a request: ordering each
-    /// group's rows at one time by all of them as well, every such aggregate takes its value
-    /// from the same row. A `DISTINCT ON` (the last value of each column) then returns a row
-    /// that exists, where one column's value could come from one tied row and the next
-    /// column's from another.
+    /// What orders each group's rows at one time for the `first` and `last` aggregates of
+    /// a request, after the time: their text arguments joined into one key (rows tied on a
+    /// time are of different series, told apart by their tags), or with none, their other
+    /// arguments. Every such aggregate then takes its value from the same row, so a
+    /// `DISTINCT ON` (the last value of each column) returns a row that exists: DataFusion
+    /// breaks ties one way for text and another way for numbers.
     pub fn tie_breakers(&self, aggregates: &[Aggregate]) -> Result<Vec<DfExpr>, QueryError> {
         // Each once, and not the time (which orders first): DataFusion drops repeated sort
         // keys of an ordered aggregate, and then no longer finds the order it was given.
-        let mut keys: Vec<DfExpr> = Vec::new();
+        let mut texts: Vec<DfExpr> = Vec::new();
+        let mut others: Vec<DfExpr> = Vec::new();
         for aggregate in aggregates {
             if !matches!(
                 aggregate.function,
@@ -412,17 +415,33 @@ impl Translator<'_> {
             ) {
                 continue;
             }
-            if let Some(argument) = &aggregate.argument {
-                if matches!(argument, Expr::Time | Expr::TimeNs) {
-                    continue;
-                }
-                let key = self.expr(argument)?;
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
+            let Some(argument) = &aggregate.argument else {
+                continue;
+            };
+            if matches!(argument, Expr::Time | Expr::TimeNs) {
+                continue;
+            }
+            let key = self.expr(argument)?;
+            let keys = match key.get_type(self.schema)? {
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => &mut texts,
+                DataType::Dictionary(_, value) if value.is_string() => &mut texts,
+                _ => &mut others,
+            };
+            if !keys.contains(&key) {
+                keys.push(key);
             }
         }
-        Ok(keys)
+        if texts.is_empty() {
+            return Ok(others);
+        }
+        // One key, for each extra key costs every aggregate a comparison per row. A
+        // separator no tag holds keeps ("a", NULL) apart from (NULL, "a").
+        let mut parts = Vec::new();
+        for text in texts {
+            parts.push(cast(text, DataType::Utf8));
+            parts.push(lit("\u{1}"));
+        }
+        Ok(vec![concat(parts)])
     }
 }
 
