@@ -602,6 +602,32 @@ fn latest_values_of_rows_tied_on_time_come_from_one_row() {
     );
 }
 
+#[test]
+fn latest_numbers_and_booleans_of_rows_tied_on_time_come_from_one_row() {
+    // No text argument: each tied row lacks one of the values.
+    let result = run(
+        &["m,host=a,dc=x i=1i,b=true 20\nm,host=b,dc=x f=2,b=false 20\nm,host=c,dc=x i=3i,f=3 20"],
+        vec![],
+        groups(
+            vec![column("dc")],
+            vec![
+                (AggregateFunction::Last, Some(column("i"))),
+                (AggregateFunction::Last, Some(column("f"))),
+                (AggregateFunction::Last, Some(column("b"))),
+            ],
+        ),
+    );
+    let stored = [
+        ["x", "1", "NULL", "true"],
+        ["x", "NULL", "2.0", "false"],
+        ["x", "3", "3.0", "NULL"],
+    ];
+    assert!(
+        stored.iter().any(|row| result[0] == row),
+        "{result:?} is no stored row"
+    );
+}
+
 /// Writes where each series has enough rows for its files to keep their extreme rows:
 /// written out of time order, over two files, with a series whose latest point lacks a
 /// field, one without the tag, and one whose latest point is in the older file.

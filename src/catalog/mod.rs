@@ -68,35 +68,42 @@ pub fn as_extension_owner<T>(f: impl FnOnce() -> T) -> T {
 /// Whether the current role acts for the extension: a superuser, or the extension's owner
 /// (as the extension's own statements run, see [`as_extension_owner`]).
 pub fn acts_for_extension() -> bool {
-    // SAFETY: reads the backend's current user and its catalog row.
-    unsafe { pg_sys::superuser() || pg_sys::GetUserId() == extension_owner() }
+    // SAFETY: reads the backend's current user.
+    unsafe { pg_sys::superuser() || pg_sys::GetUserId() == extension().owner }
+}
+
+/// The extension's row of `pg_extension`: what its owner's work and its locks need.
+#[derive(Clone, Copy)]
+struct Extension {
+    oid: pg_sys::Oid,
+    owner: pg_sys::Oid,
 }
 
 thread_local! {
-    /// The extension's owner, and the start of the statement it was read in.
-    static OWNER: std::cell::Cell<Option<(pg_sys::TimestampTz, pg_sys::Oid)>> =
+    /// The extension's row, and the start of the statement it was read in.
+    static EXTENSION: std::cell::Cell<Option<(pg_sys::TimestampTz, Extension)>> =
         const { std::cell::Cell::new(None) };
 }
 
-/// The role owning the extension, read once per statement: a query makes several catalog
-/// reads, and each would otherwise look it up again.
-fn extension_owner() -> pg_sys::Oid {
+/// The extension's row, read once per statement: a write takes several locks and makes
+/// several catalog reads, and each would otherwise look it up again.
+fn extension() -> Extension {
     // SAFETY: reads the backend's statement start time.
     let statement = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
-    if let Some((read_at, owner)) = OWNER.get() {
+    if let Some((read_at, extension)) = EXTENSION.get() {
         if read_at == statement {
-            return owner;
+            return extension;
         }
     }
-    let owner = read_extension_owner();
-    OWNER.set(Some((statement, owner)));
-    owner
+    let extension = read_extension();
+    EXTENSION.set(Some((statement, extension)));
+    extension
 }
 
 /// The extension's row of `pg_extension`, read through its name index as Postgres'
 /// `get_extension_oid` does: no system cache covers the table, and a catalog statement
 /// cost a short query a tenth of a millisecond.
-fn read_extension_owner() -> pg_sys::Oid {
+fn read_extension() -> Extension {
     // SAFETY: an index scan of a system catalog, opened and closed here; the tuple is read
     // before the scan ends.
     unsafe {
@@ -119,17 +126,21 @@ fn read_extension_owner() -> pg_sys::Oid {
             &mut key,
         );
         let row = pg_sys::systable_getnext(scan);
-        let owner = (!row.is_null()).then(|| {
-            (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_extension>(row)).extowner
+        let extension = (!row.is_null()).then(|| {
+            let form = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_extension>(row);
+            Extension {
+                oid: form.oid,
+                owner: form.extowner,
+            }
         });
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(extensions, lock);
-        owner.expect("the extension is installed")
+        extension.expect("the extension is installed")
     }
 }
 
 fn as_owner<T>(f: impl FnOnce() -> T) -> T {
-    let owner = extension_owner();
+    let owner = extension().owner;
     let mut previous_user = pg_sys::Oid::INVALID;
     let mut previous_context = 0;
     // SAFETY: plain reads and writes of the backend's current user; Postgres also restores
@@ -264,9 +275,8 @@ fn lock(key: &str) {
     // the transaction ends.
     unsafe {
         pg_sys::GetCurrentTransactionId();
-        let extension = pg_sys::get_extension_oid(c"tsparquet".as_ptr(), false);
         pg_sys::LockDatabaseObject(
-            extension,
+            extension().oid,
             pg_sys::Oid::from(key_hash(key)),
             0,
             pg_sys::ExclusiveLock as pg_sys::LOCKMODE,

@@ -101,15 +101,16 @@ unsafe fn altered(statement: *mut pg_sys::Node) {
             let Some(named) = relation_oid(alter.relation) else {
                 return;
             };
-            if let Some(option) = &changed_option {
-                refuse_option_change(named, option);
-            }
             with_safe_search_path(|| {
                 for table in measurements::with_inheritors(named) {
                     let Some((database, measurement)) = measurements::measurement_names(table)
                     else {
                         continue;
                     };
+                    // Options are the named table's own: they do not recurse.
+                    if let Some(option) = changed_option.as_ref().filter(|_| table == named) {
+                        refuse_option_change(option, &database, &measurement);
+                    }
                     if let Some(column) = &retyped {
                         report(
                             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -163,12 +164,11 @@ unsafe fn changed_option(command: &pg_sys::AlterTableCmd) -> Option<(String, Opt
     Some((unsafe { text((*changed).defname) }, column))
 }
 
-fn refuse_option_change(table: pg_sys::Oid, (option, column): &(String, Option<String>)) {
-    let Some((database, measurement)) =
-        with_safe_search_path(|| measurements::measurement_names(table))
-    else {
-        return;
-    };
+fn refuse_option_change(
+    (option, column): &(String, Option<String>),
+    database: &str,
+    measurement: &str,
+) -> ! {
     let of_column = column
         .as_deref()
         .map(|c| format!(" of column {}", quote_identifier(c)))
@@ -177,8 +177,8 @@ fn refuse_option_change(table: pg_sys::Oid, (option, column): &(String, Option<S
         PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
         &format!(
             "cannot change option {option}{of_column} of measurement {}.{}",
-            quote_identifier(&database),
-            quote_identifier(&measurement)
+            quote_identifier(database),
+            quote_identifier(measurement)
         ),
         Some("The measurement's stored files were written for the value it has."),
         column.is_some().then_some(

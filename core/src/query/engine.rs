@@ -803,10 +803,10 @@ fn build_shape(
             // of never-NULL columns share, a sum that an `avg` needs too) is computed once.
             let mut made: Vec<(DfExpr, Option<DfExpr>)> = Vec::new();
             let mut finishing = false;
-            let tie_breakers = translator.tie_breakers(aggregates)?;
+            let tie_breaker = translator.tie_breaker(aggregates)?;
             for aggregate in aggregates {
                 let mut columns = Vec::new();
-                for part in translator.aggregate(aggregate, &tie_breakers)? {
+                for part in translator.aggregate(aggregate, tie_breaker.as_ref())? {
                     let what = (part.aggregate.clone(), part.finish.map(|f| f(column(""))));
                     if let Some(earlier) = made.iter().position(|m| *m == what) {
                         columns.push(keys.len() + earlier);

@@ -318,12 +318,12 @@ impl Translator<'_> {
     }
 
     /// The DataFusion aggregates for one Postgres aggregate, in the order of its result
-    /// columns. `tie_breakers` order the rows of a group at the same time for `first` and
-    /// `last`, after the time (see [`Translator::tie_breakers`]).
+    /// columns. `tie_breaker` orders the rows of a group at the same time for `first` and
+    /// `last`, after the time (see [`Translator::tie_breaker`]).
     pub fn aggregate(
         &self,
         aggregate: &Aggregate,
-        tie_breakers: &[DfExpr],
+        tie_breaker: Option<&DfExpr>,
     ) -> Result<Vec<AggregatePart>, QueryError> {
         let argument = match &aggregate.argument {
             Some(a) => Some(self.expr(a)?),
@@ -385,29 +385,27 @@ impl Translator<'_> {
             AggregateFunction::First => {
                 vec![AggregatePart::plain(first_value(
                     arg()?,
-                    by_time_then(tie_breakers),
+                    by_time_then(tie_breaker),
                 ))]
             }
             AggregateFunction::Last => {
                 vec![AggregatePart::plain(last_value(
                     arg()?,
-                    by_time_then(tie_breakers),
+                    by_time_then(tie_breaker),
                 ))]
             }
         })
     }
 
     /// What orders each group's rows at one time for the `first` and `last` aggregates of
-    /// a request, after the time: their text arguments joined into one key (rows tied on a
-    /// time are of different series, told apart by their tags), or with none, their other
-    /// arguments. Every such aggregate then takes its value from the same row, so a
-    /// `DISTINCT ON` (the last value of each column) returns a row that exists: DataFusion
-    /// breaks ties one way for text and another way for numbers.
-    pub fn tie_breakers(&self, aggregates: &[Aggregate]) -> Result<Vec<DfExpr>, QueryError> {
-        // Each once, and not the time (which orders first): DataFusion drops repeated sort
-        // keys of an ordered aggregate, and then no longer finds the order it was given.
-        let mut texts: Vec<DfExpr> = Vec::new();
-        let mut others: Vec<DfExpr> = Vec::new();
+    /// a request, after the time: their text and boolean arguments joined into one key.
+    /// DataFusion breaks such ties one way for those types and another way for numbers, so
+    /// with the key every such aggregate takes its value from the same row, and a
+    /// `DISTINCT ON` (the last value of each column) returns a row that exists. Rows tied
+    /// on a time are of different series, which their tags tell apart; numbers alone need
+    /// no key, as they all break ties the same way.
+    pub fn tie_breaker(&self, aggregates: &[Aggregate]) -> Result<Option<DfExpr>, QueryError> {
+        let mut parts: Vec<DfExpr> = Vec::new();
         for aggregate in aggregates {
             if !matches!(
                 aggregate.function,
@@ -418,37 +416,32 @@ impl Translator<'_> {
             let Some(argument) = &aggregate.argument else {
                 continue;
             };
-            if matches!(argument, Expr::Time | Expr::TimeNs) {
-                continue;
-            }
-            let key = self.expr(argument)?;
-            let keys = match key.get_type(self.schema)? {
-                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => &mut texts,
-                DataType::Dictionary(_, value) if value.is_string() => &mut texts,
-                _ => &mut others,
+            let value = self.expr(argument)?;
+            let joined = match value.get_type(self.schema)? {
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Boolean => {
+                    true
+                }
+                DataType::Dictionary(_, value) => value.is_string(),
+                _ => false,
             };
-            if !keys.contains(&key) {
-                keys.push(key);
+            if joined && !parts.contains(&value) {
+                parts.push(value);
             }
         }
-        if texts.is_empty() {
-            return Ok(others);
-        }
-        // One key, for each extra key costs every aggregate a comparison per row. A
+        // One key: each extra sort key costs every aggregate a comparison per row. A
         // separator no tag holds keeps ("a", NULL) apart from (NULL, "a").
-        let mut parts = Vec::new();
-        for text in texts {
-            parts.push(cast(text, DataType::Utf8));
-            parts.push(lit("\u{1}"));
-        }
-        Ok(vec![concat(parts)])
+        let parts: Vec<DfExpr> = parts
+            .into_iter()
+            .flat_map(|value| [cast(value, DataType::Utf8), lit("\u{1}")])
+            .collect();
+        Ok((!parts.is_empty()).then(|| concat(parts)))
     }
 }
 
-/// The order of `first` and `last`: by the stored time, then by the tie breakers.
-fn by_time_then(tie_breakers: &[DfExpr]) -> Vec<SortExpr> {
+/// The order of `first` and `last`: by the stored time, then by the tie breaker.
+fn by_time_then(tie_breaker: Option<&DfExpr>) -> Vec<SortExpr> {
     std::iter::once(stored_time())
-        .chain(tie_breakers.iter().cloned())
+        .chain(tie_breaker.cloned())
         .map(|e| e.sort(true, false))
         .collect()
 }

@@ -109,6 +109,7 @@ SELECT * FROM differences();
 -- ALTER VIEW renames a foreign table's columns too: followed, or refused, as ALTER TABLE.
 \set VERBOSITY sqlstate
 ALTER VIEW altered.m RENAME COLUMN time TO t;
+ALTER MATERIALIZED VIEW altered.m RENAME COLUMN time TO t;
 \set VERBOSITY default
 ALTER VIEW altered.m RENAME COLUMN usage TO usage2;
 ALTER TABLE altered_heap RENAME COLUMN usage TO usage2;
