@@ -3,7 +3,8 @@
 //! 60 groups), as a backend's first query and as its later ones, which reuse the engine's
 //! functions, parsed file footers and plans, with the same window or one that moves. And
 //! the latest row per host (TSBS lastpoint) from the file's extreme rows, next to the same
-//! query reading the file.
+//! query reading the file. And the average of every field per host and hour over the day
+//! with float fields, as agents write CPU usage: the cost of the accumulator of `avg`.
 //! `cargo bench -p tsparquet-core --bench query`.
 
 use std::hint::black_box;
@@ -36,12 +37,16 @@ fn one_day_file() -> (TableSchema, StoredFile) {
 
 /// The first `lines` TSBS lines as files of `per_file` lines each, one table schema.
 fn files_of(lines: usize, per_file: usize) -> (TableSchema, Vec<StoredFile>) {
-    let lines = tsbs_cpu_lines(lines);
+    files_from(&tsbs_cpu_lines(lines), per_file)
+}
+
+/// `lines` as files of `per_file` lines each, one table schema.
+fn files_from(lines: &str, per_file: usize) -> (TableSchema, Vec<StoredFile>) {
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,
     };
-    let points: Vec<_> = parse(&lines, options)
+    let points: Vec<_> = parse(lines, options)
         .map(|point| point.expect("TSBS lines parse"))
         .collect();
     let mut schema = TableSchema::default();
@@ -130,6 +135,32 @@ fn latest_per_host(schema: &TableSchema) -> QueryRequest {
     }
 }
 
+/// The average of every field per host and hour, TSBS double-groupby-all's shape.
+fn every_average_per_host_hour(schema: &TableSchema) -> QueryRequest {
+    QueryRequest {
+        columns: schema.columns().to_vec(),
+        filters: Vec::new(),
+        shape: Shape::Groups {
+            keys: vec![
+                Expr::Column("hostname".into()),
+                Expr::DateTrunc(TruncUnit::Hour, Box::new(Expr::Time)),
+            ],
+            aggregates: schema
+                .columns()
+                .iter()
+                .filter(|c| c.name.starts_with("usage_"))
+                .map(|c| Aggregate {
+                    function: AggregateFunction::Avg,
+                    argument: Some(Expr::Column(c.name.clone())),
+                })
+                .collect(),
+        },
+        having: Vec::new(),
+        order: Vec::new(),
+        limit: None,
+    }
+}
+
 fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile, expected: usize) -> usize {
     run_over(engine, request, std::slice::from_ref(file), expected)
 }
@@ -208,6 +239,19 @@ fn bench_query(c: &mut Criterion) {
     });
     group.bench_function("36_files", |b| {
         b.iter(|| black_box(run_over(&engine, &request, &small_files, 60)))
+    });
+    group.finish();
+
+    // The integers' `i` suffixes dropped and a fraction added: every field a float.
+    let floats = tsbs_cpu_lines(LINES)
+        .replace("i,", ".5,")
+        .replace("i ", ".5 ");
+    let (schema, files) = files_from(&floats, LINES);
+    let request = every_average_per_host_hour(&schema);
+    let mut group = c.benchmark_group("every_average_per_host_hour");
+    group.sample_size(20);
+    group.bench_function("float_fields", |b| {
+        b.iter(|| black_box(run(&engine, &request, &files[0], HOSTS * 24)))
     });
     group.finish();
 }

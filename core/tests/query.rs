@@ -370,6 +370,46 @@ fn floats_compare_as_postgres_orders_them() {
     );
 }
 
+#[test]
+fn float_sums_that_overflow_from_finite_values_raise_postgres_error() {
+    let summed = |values: &[f64], function: AggregateFunction| {
+        let (mut request, files) = float_table(values);
+        request.shape = groups(vec![], vec![(function, Some(column("v")))]);
+        let engine = engine();
+        let mut query = engine.start(&request, &[], files, &limits())?;
+        let batch = query.next_batch(&engine)?.unwrap();
+        Ok::<_, QueryError>(strings(&batch).remove(0).remove(0))
+    };
+    for function in [AggregateFunction::Sum, AggregateFunction::Avg] {
+        let overflow = summed(&[1e308, 1e308], function);
+        assert!(
+            matches!(overflow, Err(QueryError::Overflow)),
+            "{function:?}: {overflow:?}"
+        );
+        // Postgres adds row by row: the overflow raises before a later infinity.
+        let overflow = summed(&[1e308, 1e308, f64::NEG_INFINITY], function);
+        assert!(matches!(overflow, Err(QueryError::Overflow)));
+        assert_eq!(summed(&[1e308, f64::INFINITY], function).unwrap(), "inf");
+        assert_eq!(summed(&[f64::NAN, 1e308, 1e308], function).unwrap(), "NaN");
+    }
+    assert_eq!(
+        summed(&[1e308, -1e308], AggregateFunction::Sum).unwrap(),
+        "0.0"
+    );
+    // `avg` also keeps Postgres' spread of the values, whose square overflows here...
+    let spread = summed(&[1e308, -1e308], AggregateFunction::Avg);
+    assert!(matches!(spread, Err(QueryError::Overflow)), "{spread:?}");
+    // ...and not for equal values however large.
+    assert_eq!(
+        summed(&[1e300, 1e300, 1e300], AggregateFunction::Avg).unwrap(),
+        "1e300"
+    );
+    assert_eq!(
+        QueryError::Overflow.to_string(),
+        "value out of range: overflow"
+    );
+}
+
 /// The results of `request` in the order the engine gives them.
 fn ordered(request: &QueryRequest, files: Vec<StoredFile>) -> Vec<Vec<String>> {
     let engine = engine();

@@ -111,6 +111,7 @@ impl PgError for QueryError {
         match self {
             QueryError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
             QueryError::ResourcesExhausted(_) => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+            QueryError::Overflow => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             QueryError::Unsupported(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             QueryError::Engine(_) => PgSqlErrorCode::ERRCODE_FDW_ERROR,
         }

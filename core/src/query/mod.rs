@@ -38,6 +38,8 @@ pub enum QueryError {
     Cancelled,
     /// The query needed more memory than it may use.
     ResourcesExhausted(String),
+    /// A sum of `double precision` overflowed from finite values, as Postgres reports it.
+    Overflow,
     /// The request holds something the translation does not cover: a planner bug.
     Unsupported(String),
     Engine(String),
@@ -50,6 +52,7 @@ impl fmt::Display for QueryError {
             QueryError::ResourcesExhausted(_) => {
                 f.write_str("the query engine needs more memory than work_mem allows")
             }
+            QueryError::Overflow => f.write_str("value out of range: overflow"),
             QueryError::Unsupported(m) => write!(f, "cannot push down {m}"),
             QueryError::Engine(m) => write!(f, "query engine: {m}"),
         }
@@ -63,6 +66,11 @@ impl From<datafusion::error::DataFusionError> for QueryError {
         match e.find_root() {
             datafusion::error::DataFusionError::ResourcesExhausted(m) => {
                 QueryError::ResourcesExhausted(m.clone())
+            }
+            datafusion::error::DataFusionError::External(e)
+                if matches!(e.downcast_ref(), Some(QueryError::Overflow)) =>
+            {
+                QueryError::Overflow
             }
             root => QueryError::Engine(root.to_string()),
         }

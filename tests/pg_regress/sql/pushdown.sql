@@ -325,6 +325,30 @@ SELECT host, top + 1 FROM (SELECT host, max(u) AS top FROM heap_cpu GROUP BY hos
 \set VERBOSITY default
 SELECT host, sum(u), avg(u), pg_typeof(sum(u)) FROM pd.cpu WHERE host = 'big' GROUP BY host;
 
+-- A sum of floats overflowing from finite values raises PostgreSQL's error (22003) in the
+-- engine as over the heap, and so does an average of values so far apart that the square
+-- of their spread, which PostgreSQL keeps beside the sum, overflows. An infinite value
+-- makes an infinite sum without error.
+SELECT written FROM tsparquet.write_lp('pd', E'huge,host=a v=1e308 1\nhuge,host=a v=1e308 2\n'
+  'huge,host=b v=1e308 3\nhuge,host=b v=-1e308 4\nhuge,host=c v=1e308 5\n'
+  'huge,host=d v=1e300 6\nhuge,host=d v=1e300 7', 'ns');
+INSERT INTO pd.huge (time, host, v) VALUES ('2024-01-01 00:00:00+00', 'c', 'Infinity');
+CREATE TABLE heap_huge AS SELECT * FROM pd.huge;
+EXPLAIN (COSTS OFF) SELECT host, sum(v) FROM pd.huge GROUP BY host;
+\set VERBOSITY sqlstate
+SELECT host, sum(v) FROM pd.huge GROUP BY host;
+SELECT host, sum(v) FROM heap_huge GROUP BY host;
+SELECT avg(v) FROM pd.huge WHERE host = 'a';
+SELECT avg(v) FROM heap_huge WHERE host = 'a';
+SELECT avg(v) FROM pd.huge WHERE host = 'b';
+SELECT avg(v) FROM heap_huge WHERE host = 'b';
+\set VERBOSITY default
+SELECT sum(v) FROM pd.huge WHERE host = 'a';
+SELECT host, sum(v) FROM pd.huge WHERE host <> 'a' GROUP BY host ORDER BY host;
+SELECT host, sum(v) FROM heap_huge WHERE host <> 'a' GROUP BY host ORDER BY host;
+SELECT host, avg(v) FROM pd.huge WHERE host IN ('c', 'd') GROUP BY host ORDER BY host;
+SELECT host, avg(v) FROM heap_huge WHERE host IN ('c', 'd') GROUP BY host ORDER BY host;
+
 -- The engine's memory is capped by work_mem: over it, a clear error, and the session goes on.
 SET work_mem = '64kB';
 \set VERBOSITY terse
