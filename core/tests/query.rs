@@ -242,6 +242,39 @@ fn parameters_and_arrays_are_values_known_at_start() {
 }
 
 #[test]
+fn a_like_pattern_ending_in_its_escape_fails_where_postgres_matching_reaches_the_end() {
+    let like = |hosts: &str, negated: bool| {
+        run_with(
+            &[hosts],
+            vec![Expr::Like {
+                expr: Box::new(column("host")),
+                pattern: Box::new(Expr::Param(0)),
+                negated,
+            }],
+            rows(&["host"]),
+            &[Value::Text("x\\".into())],
+        )
+        .map(|(_, rows)| rows.into_iter().map(|r| r[1].clone()).collect::<Vec<_>>())
+    };
+    // No value starts with `x`: matching never reaches the escape.
+    assert_eq!(
+        like("m,host=ab u=1i 1\nm u=2i 2", false).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(like("m,host=ab u=1i 1\nm u=2i 2", true).unwrap(), ["ab"]);
+    // `x` alone ends the text first; `xb` reaches the escape.
+    assert_eq!(
+        like("m,host=x u=1i 1", false).unwrap(),
+        Vec::<String>::new()
+    );
+    let reached = like("m,host=ab u=1i 1\nm,host=xb u=2i 2", true);
+    assert!(
+        matches!(reached, Err(QueryError::LikeEndsInEscape)),
+        "{reached:?}"
+    );
+}
+
+#[test]
 fn time_compares_at_microsecond_precision() {
     // Three stored times: two in the microsecond 1 µs after 1970, one in the next.
     let points = "m f=1i 1000\nm f=2i 1999\nm f=3i 2000";

@@ -112,6 +112,7 @@ impl PgError for QueryError {
             QueryError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
             QueryError::ResourcesExhausted(_) => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
             QueryError::Overflow => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            QueryError::LikeEndsInEscape => PgSqlErrorCode::ERRCODE_INVALID_ESCAPE_SEQUENCE,
             QueryError::Unsupported(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             QueryError::Engine(_) => PgSqlErrorCode::ERRCODE_FDW_ERROR,
         }

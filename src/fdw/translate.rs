@@ -13,8 +13,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::line_protocol::FieldType;
 use tsparquet_core::query::expr::{
-    like_pattern_ends_in_escape, Aggregate, AggregateFunction, BinOutput, CompareOp, Expr,
-    TruncUnit,
+    Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
@@ -458,10 +457,6 @@ impl Translator {
                 value_type = pg_sys::TIMESTAMPTZOID;
             }
             if !Self::comparable(column, &name, value_type) || !deterministic(collation) {
-                return None;
-            }
-            let is_like = name == "~~" || name == "!~~";
-            if is_like && const_text(value).is_some_and(|p| like_pattern_ends_in_escape(&p)) {
                 return None;
             }
             let column = self.column_expr(column_node)?;

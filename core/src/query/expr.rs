@@ -175,7 +175,7 @@ pub struct Aggregate {
 
 /// Whether a `LIKE` pattern (in Postgres' form, `\` escaping) ends in a lone escape
 /// character. Postgres raises `22025` for it, but only for values its matching reaches the
-/// end of the pattern with, so no filter the engine runs can answer as it does.
+/// end of the pattern with: the engine's own matching cannot answer as it does.
 pub fn like_pattern_ends_in_escape(pattern: &str) -> bool {
     pattern.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
 }

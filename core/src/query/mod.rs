@@ -15,6 +15,7 @@ mod float_order;
 pub mod integer_bounds;
 mod narrow_sums;
 mod plan_cache;
+mod postgres_like;
 pub mod request;
 mod run_sums;
 mod series_extremes;
@@ -40,6 +41,8 @@ pub enum QueryError {
     ResourcesExhausted(String),
     /// A sum of `double precision` overflowed from finite values, as Postgres reports it.
     Overflow,
+    /// Matching a value reached the lone escape character ending a `LIKE` pattern.
+    LikeEndsInEscape,
     /// The request holds something the translation does not cover: a planner bug.
     Unsupported(String),
     Engine(String),
@@ -53,6 +56,9 @@ impl fmt::Display for QueryError {
                 f.write_str("the query engine needs more memory than work_mem allows")
             }
             QueryError::Overflow => f.write_str("value out of range: overflow"),
+            QueryError::LikeEndsInEscape => {
+                f.write_str("LIKE pattern must not end with escape character")
+            }
             QueryError::Unsupported(m) => write!(f, "cannot push down {m}"),
             QueryError::Engine(m) => write!(f, "query engine: {m}"),
         }
@@ -63,18 +69,30 @@ impl std::error::Error for QueryError {}
 
 impl From<datafusion::error::DataFusionError> for QueryError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
+        if let Some(refusal) = postgres_refusal(&e) {
+            return refusal;
+        }
         match e.find_root() {
             datafusion::error::DataFusionError::ResourcesExhausted(m) => {
                 QueryError::ResourcesExhausted(m.clone())
             }
-            datafusion::error::DataFusionError::External(e)
-                if matches!(e.downcast_ref(), Some(QueryError::Overflow)) =>
-            {
-                QueryError::Overflow
-            }
             root => QueryError::Engine(root.to_string()),
         }
     }
+}
+
+/// The error Postgres would raise that the engine's own functions gave, wherever
+/// DataFusion or the Parquet reader wrapped it.
+fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError> {
+    let mut error: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(current) = error {
+        match current.downcast_ref::<QueryError>() {
+            Some(QueryError::Overflow) => return Some(QueryError::Overflow),
+            Some(QueryError::LikeEndsInEscape) => return Some(QueryError::LikeEndsInEscape),
+            _ => error = current.source(),
+        }
+    }
+    None
 }
 
 impl From<object_store::Error> for QueryError {

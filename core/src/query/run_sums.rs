@@ -262,7 +262,7 @@ impl<T: Summed> GroupTotals<T> {
     /// `count(row)` to its count; an addition that overflows fails them all. A run that may
     /// have overflowed, given the largest magnitude it adds, or any run when `exact`, is
     /// added again row by row to find out: checking every addition made an average of
-    /// floats a fifth slower, keeping the largest magnitude costs it about 2%.
+    /// floats a quarter slower, keeping the largest magnitude costs it about 2%.
     fn add_runs(
         &mut self,
         groups: &[usize],

@@ -18,8 +18,11 @@ use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable, SortExpr};
 
 use super::column_facts::ColumnFacts;
-use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
+use super::expr::{
+    like_pattern_ends_in_escape, Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value,
+};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
+use super::postgres_like::postgres_like;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::time_bin::time_bin;
 use super::QueryError;
@@ -143,7 +146,16 @@ impl Translator<'_> {
             } => {
                 let e = self.expr(expr)?;
                 let p = self.expr(pattern)?;
-                if *negated {
+                let ends_in_escape = matches!(self.value(pattern),
+                    Some(Value::Text(t)) if like_pattern_ends_in_escape(&t));
+                if ends_in_escape {
+                    let matched = postgres_like(e, p);
+                    if *negated {
+                        matched.not()
+                    } else {
+                        matched
+                    }
+                } else if *negated {
                     e.not_like(p)
                 } else {
                     e.like(p)

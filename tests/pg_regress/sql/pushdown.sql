@@ -402,14 +402,32 @@ CREATE TABLE heap_o AS SELECT * FROM ties.o;
 EXPLAIN (COSTS OFF) SELECT h, v FROM ties.o ORDER BY time, v LIMIT 1;
 SELECT h, v FROM ties.o ORDER BY time, v LIMIT 1;
 SELECT h, v FROM heap_o ORDER BY time, v LIMIT 1;
--- A LIKE pattern ending in its escape character is left to PostgreSQL, which raises
--- 22025 for it where its matching reaches the end.
+-- A LIKE pattern ending in its escape character: PostgreSQL raises 22025 where its
+-- matching of a value reaches that end, and the engine matches such a pattern as it does,
+-- given as a constant or as a parameter.
 EXPLAIN (COSTS OFF) SELECT h FROM ties.o WHERE h LIKE '%\';
 \set VERBOSITY sqlstate
 SELECT h FROM ties.o WHERE h LIKE '%\';
 SELECT h FROM heap_o WHERE h LIKE '%\';
 \set VERBOSITY default
+SELECT h FROM ties.o WHERE h LIKE '%\';
 SELECT h FROM ties.o WHERE h LIKE 'a\';
 SELECT h FROM heap_o WHERE h LIKE 'a\';
+SELECT h FROM ties.o WHERE h NOT LIKE 'c\' ORDER BY h;
+SELECT h FROM heap_o WHERE h NOT LIKE 'c\' ORDER BY h;
+PREPARE o_like(text) AS SELECT count(*) FROM ties.o WHERE h LIKE $1;
+PREPARE heap_o_like(text) AS SELECT count(*) FROM heap_o WHERE h LIKE $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE o_like('%\');
+\set VERBOSITY sqlstate
+EXECUTE o_like('%\');
+EXECUTE heap_o_like('%\');
+\set VERBOSITY default
+EXECUTE o_like('c\');
+EXECUTE heap_o_like('c\');
+EXECUTE o_like('_');
+RESET plan_cache_mode;
+DEALLOCATE o_like;
+DEALLOCATE heap_o_like;
 DROP SCHEMA ties CASCADE;
 DROP TABLE heap_ties, heap_o;
