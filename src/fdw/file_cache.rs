@@ -58,7 +58,9 @@ pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<StoredFile> {
                         .expect("a file listed under the snapshot is readable under it"),
                 };
                 StoredFile {
-                    name: format!("{}-{}.parquet", key.0, key.1),
+                    // Zero-padded: the engine reads files in the order of their names,
+                    // which is then the order they were written in.
+                    name: format!("{}-{:020}.parquet", key.0, key.1),
                     bytes,
                 }
             })

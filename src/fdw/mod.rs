@@ -9,9 +9,9 @@ mod options;
 mod ordered;
 mod parallel;
 mod query;
-mod row_estimate;
 mod scan;
 mod state;
+mod table_summary;
 mod time_bounds;
 mod time_zone;
 mod translate;
@@ -22,7 +22,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 
 pub use options::table_id;
-pub use row_estimate::{changed as files_changed, install_invalidation};
+pub use table_summary::{changed as files_changed, install_invalidation};
 pub use time_zone::install_replanning;
 
 /// Version-1 calling convention records for the two C functions of the wrapper.

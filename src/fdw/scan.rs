@@ -76,7 +76,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     baserel: *mut pg_sys::RelOptInfo,
     foreigntableid: pg_sys::Oid,
 ) {
-    let rows = super::row_estimate::rows(foreigntableid);
+    let rows = super::table_summary::rows(foreigntableid);
     // SAFETY: the planner hands a valid relation; clauselist_selectivity reads its quals.
     unsafe {
         let selectivity = pg_sys::clauselist_selectivity(

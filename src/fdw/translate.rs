@@ -41,6 +41,7 @@ enum ColumnRef {
 
 pub struct Translator {
     relid: pg_sys::Index,
+    table: pg_sys::Oid,
     columns: HashMap<i16, ColumnRef>,
     /// The value expressions found so far: the query's parameters, in order.
     params: *mut pg_sys::List,
@@ -246,6 +247,7 @@ impl Translator {
         }
         Translator {
             relid,
+            table,
             columns,
             params,
             needs_utc: false,
@@ -567,13 +569,16 @@ impl Translator {
                     _ => self.column_expr(node),
                 };
             }
-            if let Some(expr) = self.date_trunc(node) {
-                return Some(expr);
-            }
-            if let Some(expr) = self.date_bin(node) {
-                return Some(expr);
-            }
-            self.epoch_bucket(node)
+            let bucket = match self.date_trunc(node) {
+                Some(bucket) => bucket,
+                None => self.date_bin(node).or_else(|| self.epoch_bucket(node))?,
+            };
+            // Left to Postgres where the engine cannot hold the start of the earliest
+            // bucket: times within a bucket's width of 1677-09-21.
+            let earliest = super::table_summary::earliest_ns(self.table);
+            earliest
+                .is_none_or(|earliest| bucket.bucket_starts_in_range(earliest))
+                .then_some(bucket)
         }
     }
 

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::time_bin::bucket_start;
+
 /// A value known when the query starts: a constant of the plan or a parameter's value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
@@ -148,6 +150,34 @@ impl Expr {
     pub fn compare(op: CompareOp, left: Expr, right: Expr) -> Expr {
         Expr::Compare(op, Box::new(left), Box::new(right))
     }
+
+    /// Whether the time bucket this is (if it is one) starts at a time the engine can
+    /// hold, nanoseconds from -2^63, for every stored time from `earliest_ns` on. A
+    /// bucket starts no later than its times, and later times fall in buckets no earlier:
+    /// the earliest time's bucket is the earliest. Postgres reaches further back.
+    pub fn bucket_starts_in_range(&self, earliest_ns: i64) -> bool {
+        const DAY: i64 = 86_400_000_000_000;
+        match self {
+            Expr::DateTrunc(unit, _) => match unit.utc_width_and_origin_ns() {
+                Some((width, origin)) => bucket_start(earliest_ns, width, origin).is_some(),
+                // The longest month, quarter or year before the time.
+                None => {
+                    let longest = match unit {
+                        TruncUnit::Month => 31 * DAY,
+                        TruncUnit::Quarter => 92 * DAY,
+                        _ => 366 * DAY,
+                    };
+                    earliest_ns.checked_sub(longest).is_some()
+                }
+            },
+            Expr::TimeBin {
+                width_ns,
+                origin_ns,
+                ..
+            } => bucket_start(earliest_ns, *width_ns, *origin_ns).is_some(),
+            _ => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,7 +212,7 @@ pub fn like_pattern_ends_in_escape(pattern: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::like_pattern_ends_in_escape;
+    use super::{like_pattern_ends_in_escape, BinOutput, Expr, TruncUnit};
 
     #[test]
     fn a_pattern_ends_in_escape_with_an_odd_run_of_backslashes() {
@@ -192,5 +222,29 @@ mod tests {
         assert!(!like_pattern_ends_in_escape("a\\\\"));
         assert!(!like_pattern_ends_in_escape("a%"));
         assert!(!like_pattern_ends_in_escape(""));
+    }
+
+    #[test]
+    fn buckets_of_the_earliest_storable_times_start_out_of_range() {
+        let earliest = i64::MIN + 1_000;
+        let day =
+            |ns| Expr::DateTrunc(TruncUnit::Day, Box::new(Expr::Time)).bucket_starts_in_range(ns);
+        assert!(!day(earliest));
+        assert!(day(0));
+        // 1677-09-22, the first whole day the engine holds.
+        assert!(day(-9_223_286_400_000_000_000));
+        let year = Expr::DateTrunc(TruncUnit::Year, Box::new(Expr::Time));
+        assert!(!year.bucket_starts_in_range(earliest));
+        assert!(year.bucket_starts_in_range(i64::MIN / 2));
+        let bin = |width_ns, origin_ns| Expr::TimeBin {
+            width_ns,
+            origin_ns,
+            time: Box::new(Expr::Time),
+            output: BinOutput::Timestamp,
+        };
+        assert!(!bin(60_000_000_000, 0).bucket_starts_in_range(earliest));
+        // Buckets counted from the earliest time itself start there.
+        assert!(bin(60_000_000_000, earliest).bucket_starts_in_range(earliest));
+        assert!(Expr::Time.bucket_starts_in_range(earliest));
     }
 }

@@ -20,7 +20,7 @@ use datafusion::prelude::lit;
 /// The start of the bucket of `width` nanoseconds counted from `origin` that `ns` falls
 /// in, all in nanoseconds since 1970; None where it starts before the earliest stored
 /// time. The Euclidean remainder floors times before the origin, as Postgres does.
-fn bucket_start(ns: i64, width: i64, origin: i64) -> Option<i64> {
+pub(super) fn bucket_start(ns: i64, width: i64, origin: i64) -> Option<i64> {
     let into_bucket = match ns.checked_sub(origin) {
         Some(since_origin) => since_origin.rem_euclid(width),
         // Less than `width`, so it fits.

@@ -349,6 +349,25 @@ SELECT host, sum(v) FROM heap_huge WHERE host <> 'a' GROUP BY host ORDER BY host
 SELECT host, avg(v) FROM pd.huge WHERE host IN ('c', 'd') GROUP BY host ORDER BY host;
 SELECT host, avg(v) FROM heap_huge WHERE host IN ('c', 'd') GROUP BY host ORDER BY host;
 
+-- A time bucket starting before the earliest time the engine holds (1677-09-21 00:12:43
+-- UTC, -2^63 ns), as the bucket of a time stored within its width of it does, is left to
+-- PostgreSQL, which gives it.
+SELECT written FROM
+  (SELECT string_agg(format('early,host=a u=%si %s', i, 1704067200000000000 + i::bigint * 1000000000),
+     E'\n') AS lines FROM generate_series(0, 99) i) input,
+  tsparquet.write_lp('pd', input.lines, 'ns');
+EXPLAIN (COSTS OFF) SELECT date_trunc('day', time), count(*) FROM pd.early GROUP BY 1;
+INSERT INTO pd.early (time, host, u) VALUES ('1677-09-21 00:12:43.145225+00', 'min', -1);
+EXPLAIN (COSTS OFF) SELECT date_trunc('day', time), count(*) FROM pd.early GROUP BY 1;
+SELECT date_trunc('day', time), count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
+SELECT tsparquet.time_bucket('1 week', time), count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
+SELECT floor(extract(epoch from time)/300)*300 AS b, count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
+-- Buckets counted from that time start within range: pushed.
+EXPLAIN (COSTS OFF)
+SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1;
+SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1
+ORDER BY 1;
+
 -- The engine's memory is capped by work_mem: over it, a clear error, and the session goes on.
 SET work_mem = '64kB';
 \set VERBOSITY terse
