@@ -49,6 +49,9 @@ struct InsertState {
     /// Each stored column's index in the inserted tuple.
     targets: Vec<(usize, Target)>,
     batch: MeasurementBatch,
+    /// Whether the table has `AFTER INSERT` triggers: Postgres fires them before the
+    /// statement ends, so each batch Postgres hands over is stored at once for them to find.
+    store_each_batch: bool,
 }
 
 #[pg_guard]
@@ -167,11 +170,18 @@ unsafe fn begin(mtstate: *mut pg_sys::ModifyTableState, rinfo: *mut pg_sys::Resu
         };
         targets.push((index, target));
     }
+    // SAFETY: the result relation's trigger description, if it has triggers.
+    let store_each_batch = unsafe {
+        let triggers = (*rinfo).ri_TrigDesc;
+        !triggers.is_null()
+            && ((*triggers).trig_insert_after_row || (*triggers).trig_insert_after_statement)
+    };
     let state = InsertState {
         database,
         measurement,
         targets,
         batch: MeasurementBatch::default(),
+        store_each_batch,
     };
     // SAFETY: the state lives as long as the statement's memory.
     unsafe { (*rinfo).ri_FdwState = state::attach(context, state).cast() };
@@ -182,12 +192,12 @@ pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(
     rinfo: *mut pg_sys::ResultRelInfo,
 ) -> std::ffi::c_int {
     // SAFETY: reads the result relation's settings. Batching would hold rows back from
-    // RETURNING, WITH CHECK OPTION and AFTER ROW triggers, which need them one at a time.
+    // RETURNING and WITH CHECK OPTION, which need them one at a time. AFTER ROW triggers
+    // are queued for each row of a batch and fire when the statement ends, after the
+    // batches are stored (`store_each_batch`).
     unsafe {
-        let triggers = (*rinfo).ri_TrigDesc;
-        let one_at_a_time = !(*rinfo).ri_projectReturning.is_null()
-            || !(*rinfo).ri_WithCheckOptions.is_null()
-            || (!triggers.is_null() && (*triggers).trig_insert_after_row);
+        let one_at_a_time =
+            !(*rinfo).ri_projectReturning.is_null() || !(*rinfo).ri_WithCheckOptions.is_null();
         if one_at_a_time {
             1
         } else {
@@ -207,6 +217,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     unsafe {
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
         buffer(state, slot);
+        if state.store_each_batch {
+            flush(state);
+        }
     }
     slot
 }
@@ -224,6 +237,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
         for i in 0..*count as usize {
             buffer(state, *slots.add(i));
+        }
+        if state.store_each_batch {
+            flush(state);
         }
     }
     slots

@@ -125,3 +125,47 @@ REVOKE ALL ON SCHEMA ins FROM ins_reader, ins_writer;
 DROP ROLE ins_reader;
 DROP ROLE ins_writer;
 DROP TABLE heap_cpu;
+
+-- AFTER triggers on a measurement find the statement's rows stored, as on a heap table
+-- (row and statement triggers, INSERT and COPY), and a point a trigger writes is the
+-- later write of that point.
+SELECT written FROM tsparquet.write_lp('trg', 'cpu,host=a u=1i 1704067200000000000', 'ns');
+CREATE TABLE trg_heap AS SELECT * FROM trg.cpu;
+CREATE TABLE trg_log (tbl text, host text, seen bigint);
+CREATE FUNCTION trg_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  seen bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO seen;
+  INSERT INTO trg_log VALUES (TG_TABLE_NAME, CASE TG_LEVEL WHEN 'ROW' THEN NEW.host END, seen);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER seen_row AFTER INSERT ON trg.cpu FOR EACH ROW EXECUTE FUNCTION trg_seen();
+CREATE TRIGGER seen_row AFTER INSERT ON trg_heap FOR EACH ROW EXECUTE FUNCTION trg_seen();
+CREATE TRIGGER seen_statement AFTER INSERT ON trg.cpu FOR EACH STATEMENT EXECUTE FUNCTION trg_seen();
+CREATE TRIGGER seen_statement AFTER INSERT ON trg_heap FOR EACH STATEMENT EXECUTE FUNCTION trg_seen();
+INSERT INTO trg.cpu (time, host, u) VALUES ('2024-01-02 00:00:00+00', 'b', 2), ('2024-01-03 00:00:00+00', 'c', 3);
+INSERT INTO trg_heap (time, host, u) VALUES ('2024-01-02 00:00:00+00', 'b', 2), ('2024-01-03 00:00:00+00', 'c', 3);
+COPY trg.cpu (time, host, u) FROM STDIN WITH (FORMAT csv);
+2024-01-05 00:00:00+00,d,4
+2024-01-06 00:00:00+00,e,5
+\.
+COPY trg_heap (time, host, u) FROM STDIN WITH (FORMAT csv);
+2024-01-05 00:00:00+00,d,4
+2024-01-06 00:00:00+00,e,5
+\.
+SELECT host, seen, count(*) FILTER (WHERE tbl = 'cpu') AS measurement,
+       count(*) FILTER (WHERE tbl = 'trg_heap') AS heap
+FROM trg_log GROUP BY host, seen ORDER BY seen, host;
+CREATE FUNCTION trg_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM tsparquet.write_lp('trg', 'cpu,host=x u=101i 1704326400000000000', 'ns');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER rewrite AFTER INSERT ON trg.cpu FOR EACH ROW WHEN (NEW.host = 'x')
+  EXECUTE FUNCTION trg_rewrite();
+INSERT INTO trg.cpu (time, host, u) VALUES ('2024-01-04 00:00:00+00', 'x', 100);
+SELECT host, u FROM trg.cpu WHERE host = 'x';
+DROP SCHEMA trg CASCADE;
+DROP TABLE trg_heap, trg_log;
+DROP FUNCTION trg_seen(), trg_rewrite();
