@@ -327,6 +327,17 @@ impl ScanState {
         let stored = unsafe { self.files.load(node) };
         self.batch = None;
         self.next_row = 0;
+        // Nothing to read, and nothing to give: the parameters are left uncomputed, as
+        // Postgres computes a filter's values only for a row that reaches them (a failing
+        // sub-query over an empty time range raises no error), and the engine unstarted.
+        let empty = |query: &(QueryRequest, Vec<Value>)| query.0.is_empty_without_rows();
+        if stored.is_empty() && self.query.as_ref().is_none_or(empty) {
+            self.batches = Some(Batches::Files(TableScan::new(
+                Vec::new(),
+                self.files.wanted.clone(),
+            )));
+            return;
+        }
         if let Some(query) = &mut self.query {
             // SAFETY: as above.
             query.1 = unsafe { self.files.bounds.param_values(node) };

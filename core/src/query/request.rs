@@ -51,6 +51,15 @@ pub enum Shape {
 }
 
 impl QueryRequest {
+    /// Whether the request gives no rows when no stored row is read, whatever the values
+    /// of its parameters: rows, or groups by keys. An aggregate without keys gives a row.
+    pub fn is_empty_without_rows(&self) -> bool {
+        match &self.shape {
+            Shape::Rows { .. } => true,
+            Shape::Groups { keys, .. } => !keys.is_empty(),
+        }
+    }
+
     /// Whether result column `output` is one the engine computes, so it can order and
     /// filter by it: any but an average of integers, which Postgres divides itself to give
     /// it numeric's scale.

@@ -368,6 +368,23 @@ SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM 
 SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1
 ORDER BY 1;
 
+-- Over a time range holding no stored row, a query that then gives no rows leaves its
+-- filter's values uncomputed, as PostgreSQL computes them only for a row that reaches
+-- them: a failing sub-query raises nothing. An aggregate without keys, which gives a row
+-- even then, still computes them when the scan starts, and raises.
+CREATE TABLE zero AS SELECT 0 AS z;
+EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero);
+SELECT * FROM pd.cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero);
+EXPLAIN (COSTS OFF)
+SELECT host, count(*) FROM pd.cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero) GROUP BY host;
+SELECT host, count(*) FROM pd.cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero) GROUP BY host;
+SELECT host, count(*) FROM heap_cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero) GROUP BY host;
+\set VERBOSITY sqlstate
+SELECT count(*) FROM pd.cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero);
+\set VERBOSITY default
+SELECT count(*) FROM heap_cpu WHERE time > '2030-01-01' AND u > (SELECT 1/z FROM zero);
+DROP TABLE zero;
+
 -- The engine's memory is capped by work_mem: over it, a clear error, and the session goes on.
 SET work_mem = '64kB';
 \set VERBOSITY terse
