@@ -39,7 +39,7 @@ pub enum QueryError {
     Cancelled,
     /// The query needed more memory than it may use.
     ResourcesExhausted(String),
-    /// A sum of `double precision` overflowed from finite values, as Postgres reports it.
+    /// A sum or average of `double precision` overflowed, where Postgres reports it.
     Overflow,
     /// Matching a value reached the lone escape character ending a `LIKE` pattern.
     LikeEndsInEscape,
