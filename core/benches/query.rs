@@ -12,14 +12,14 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tsparquet_core::batch::MeasurementBatch;
-use tsparquet_core::line_protocol::{parse, ParseOptions, Precision};
+use tsparquet_core::line_protocol::{parse, FieldType, ParseOptions, Precision};
 use tsparquet_core::parquet_file;
 use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit, Value,
 };
 use tsparquet_core::query::request::{QueryRequest, Shape};
 use tsparquet_core::query::{Engine, Limits, StoredFile};
-use tsparquet_core::schema::TableSchema;
+use tsparquet_core::schema::{ColumnKind, TableSchema};
 
 mod tsbs;
 use tsbs::tsbs_cpu_lines;
@@ -248,6 +248,9 @@ fn bench_query(c: &mut Criterion) {
         .replace("i ", ".5 ");
     let (schema, files) = files_from(&floats, LINES);
     let request = every_average_per_host_hour(&schema);
+    let float = ColumnKind::Field(FieldType::Float);
+    let float_fields = schema.columns().iter().filter(|c| c.kind == float).count();
+    assert_eq!(float_fields, 10, "every field a float");
     let mut group = c.benchmark_group("every_average_per_host_hour");
     group.sample_size(20);
     group.bench_function("float_fields", |b| {

@@ -203,26 +203,9 @@ pub struct Aggregate {
     pub argument: Option<Expr>,
 }
 
-/// Whether a `LIKE` pattern (in Postgres' form, `\` escaping) ends in a lone escape
-/// character. Postgres raises `22025` for it, but only for values its matching reaches the
-/// end of the pattern with: the engine's own matching cannot answer as it does.
-pub fn like_pattern_ends_in_escape(pattern: &str) -> bool {
-    pattern.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{like_pattern_ends_in_escape, BinOutput, Expr, TruncUnit};
-
-    #[test]
-    fn a_pattern_ends_in_escape_with_an_odd_run_of_backslashes() {
-        assert!(like_pattern_ends_in_escape("abc\\"));
-        assert!(like_pattern_ends_in_escape("\\"));
-        assert!(like_pattern_ends_in_escape("a\\\\\\"));
-        assert!(!like_pattern_ends_in_escape("a\\\\"));
-        assert!(!like_pattern_ends_in_escape("a%"));
-        assert!(!like_pattern_ends_in_escape(""));
-    }
+    use super::{BinOutput, Expr, TruncUnit};
 
     #[test]
     fn buckets_of_the_earliest_storable_times_start_out_of_range() {

@@ -33,7 +33,7 @@ use std::fmt;
 pub type StopCheck = fn() -> bool;
 
 /// Why a pushed-down query failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum QueryError {
     /// The caller asked to stop (a cancel or a statement timeout is pending).
     Cancelled,
@@ -86,13 +86,19 @@ impl From<datafusion::error::DataFusionError> for QueryError {
 fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError> {
     let mut error: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(current) = error {
-        match current.downcast_ref::<QueryError>() {
-            Some(QueryError::Overflow) => return Some(QueryError::Overflow),
-            Some(QueryError::LikeEndsInEscape) => return Some(QueryError::LikeEndsInEscape),
-            _ => error = current.source(),
+        if let Some(refusal @ (QueryError::Overflow | QueryError::LikeEndsInEscape)) =
+            current.downcast_ref::<QueryError>()
+        {
+            return Some(refusal.clone());
         }
+        error = current.source();
     }
-    None
+    // The Parquet reader's row filter keeps only the text of the error it wraps
+    // ("Error evaluating filter predicate: {error:?}").
+    let text = e.to_string();
+    [QueryError::Overflow, QueryError::LikeEndsInEscape]
+        .into_iter()
+        .find(|refusal| text.contains(&format!("External({refusal:?})")))
 }
 
 impl From<object_store::Error> for QueryError {

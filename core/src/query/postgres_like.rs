@@ -1,9 +1,11 @@
-//! Postgres' own `LIKE` matching, for the one kind of pattern the engine's matching cannot
-//! answer as Postgres does: a pattern ending in a lone escape character. Postgres refuses
-//! it (`22025`) only when matching a value reaches that end, so whether a query fails
-//! depends on the values; this follows its matching step by step to fail where it fails.
-//! Slow beside the engine's, and used for such patterns alone.
+//! `LIKE` as the engine runs it: DataFusion's matching, except for the one kind of pattern
+//! it cannot answer as Postgres does, a pattern ending in a lone escape character.
+//! Postgres refuses that (`22025`) only when matching a value reaches that end, so whether
+//! a query fails depends on the values; for it, Postgres' own matching is followed step
+//! by step to fail where it fails. Slow beside DataFusion's, and used for such patterns
+//! alone.
 
+use std::ops::Not;
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, AsArray, BooleanArray};
@@ -33,7 +35,7 @@ enum Outcome {
 }
 
 /// Whether `text` is `LIKE pattern`, `\` escaping, in Postgres' order of steps.
-pub fn like(text: &str, pattern: &str) -> Result<bool, EscapeAtEnd> {
+fn like(text: &str, pattern: &str) -> Result<bool, EscapeAtEnd> {
     Ok(match_from(text.as_bytes(), pattern.as_bytes())? == Outcome::Matched)
 }
 
@@ -160,14 +162,45 @@ static POSTGRES_LIKE: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
     }))
 });
 
-/// `value LIKE pattern` matched as Postgres matches it, `pattern` a constant.
-pub fn postgres_like(value: DfExpr, pattern: DfExpr) -> DfExpr {
-    POSTGRES_LIKE.call(vec![cast(value, DataType::Utf8), pattern])
+/// Whether a pattern (in Postgres' form, `\` escaping) ends in a lone escape character.
+fn ends_in_escape(pattern: &str) -> bool {
+    pattern.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
+}
+
+/// `value [NOT] LIKE pattern`, `pattern_text` the pattern's value where it is known when
+/// the query starts.
+pub fn like_filter(
+    value: DfExpr,
+    pattern: DfExpr,
+    pattern_text: Option<&str>,
+    negated: bool,
+) -> DfExpr {
+    if !pattern_text.is_some_and(ends_in_escape) {
+        return match negated {
+            true => value.not_like(pattern),
+            false => value.like(pattern),
+        };
+    }
+    let matched = POSTGRES_LIKE.call(vec![cast(value, DataType::Utf8), pattern]);
+    match negated {
+        true => matched.not(),
+        false => matched,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{like, EscapeAtEnd};
+    use super::{ends_in_escape, like, EscapeAtEnd};
+
+    #[test]
+    fn a_pattern_ends_in_escape_with_an_odd_run_of_backslashes() {
+        assert!(ends_in_escape("abc\\"));
+        assert!(ends_in_escape("\\"));
+        assert!(ends_in_escape("a\\\\\\"));
+        assert!(!ends_in_escape("a\\\\"));
+        assert!(!ends_in_escape("a%"));
+        assert!(!ends_in_escape(""));
+    }
 
     #[test]
     fn matches_as_postgres_does() {
@@ -201,19 +234,24 @@ mod tests {
 
     #[test]
     fn a_trailing_escape_fails_only_where_matching_reaches_it() {
-        // Each as Postgres 15 answers it: 22025 or a boolean.
-        assert_eq!(like("xbc", "x\\"), Err(EscapeAtEnd));
-        assert_eq!(like("abc", "x\\"), Ok(false));
-        assert_eq!(like("", "x\\"), Ok(false));
-        assert_eq!(like("a", "%\\"), Err(EscapeAtEnd));
-        assert_eq!(like("", "%\\"), Ok(false));
-        assert_eq!(like("ab", "a\\"), Err(EscapeAtEnd));
-        // Text used up before the pattern: the escape is never read.
-        assert_eq!(like("a", "a\\"), Ok(false));
-        assert_eq!(like("ab", "ab\\"), Ok(false));
-        assert_eq!(like("ab", "%b\\"), Ok(false));
-        assert_eq!(like("abx", "%b\\"), Err(EscapeAtEnd));
-        assert_eq!(like("xy", "%b\\"), Ok(false));
-        assert_eq!(like("x\\", "x\\\\"), Ok(true));
+        // Each as Postgres 15 answers it: 22025 or a boolean. Where the text is used up
+        // before the pattern, the escape is never read.
+        let cases = [
+            ("xbc", "x\\", Err(EscapeAtEnd)),
+            ("abc", "x\\", Ok(false)),
+            ("", "x\\", Ok(false)),
+            ("a", "%\\", Err(EscapeAtEnd)),
+            ("", "%\\", Ok(false)),
+            ("ab", "a\\", Err(EscapeAtEnd)),
+            ("a", "a\\", Ok(false)),
+            ("ab", "ab\\", Ok(false)),
+            ("ab", "%b\\", Ok(false)),
+            ("abx", "%b\\", Err(EscapeAtEnd)),
+            ("xy", "%b\\", Ok(false)),
+            ("x\\", "x\\\\", Ok(true)),
+        ];
+        for (text, pattern, expected) in cases {
+            assert_eq!(like(text, pattern), expected, "{text:?} LIKE {pattern:?}");
+        }
     }
 }

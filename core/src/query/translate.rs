@@ -18,11 +18,9 @@ use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable, SortExpr};
 
 use super::column_facts::ColumnFacts;
-use super::expr::{
-    like_pattern_ends_in_escape, Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value,
-};
+use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
-use super::postgres_like::postgres_like;
+use super::postgres_like::like_filter;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::time_bin::time_bin;
 use super::QueryError;
@@ -144,22 +142,16 @@ impl Translator<'_> {
                 pattern,
                 negated,
             } => {
-                let e = self.expr(expr)?;
-                let p = self.expr(pattern)?;
-                let ends_in_escape = matches!(self.value(pattern),
-                    Some(Value::Text(t)) if like_pattern_ends_in_escape(&t));
-                if ends_in_escape {
-                    let matched = postgres_like(e, p);
-                    if *negated {
-                        matched.not()
-                    } else {
-                        matched
-                    }
-                } else if *negated {
-                    e.not_like(p)
-                } else {
-                    e.like(p)
-                }
+                let text = match self.value(pattern) {
+                    Some(Value::Text(text)) => Some(text),
+                    _ => None,
+                };
+                like_filter(
+                    self.expr(expr)?,
+                    self.expr(pattern)?,
+                    text.as_deref(),
+                    *negated,
+                )
             }
             Expr::DateTrunc(unit, time) => match unit.utc_width_and_origin_ns() {
                 // DataFusion's date_trunc converts each zoned timestamp through the

@@ -154,6 +154,9 @@ COPY trg_heap (time, host, u) FROM STDIN WITH (FORMAT csv);
 2024-01-05 00:00:00+00,d,4
 2024-01-06 00:00:00+00,e,5
 \.
+-- With RETURNING, PostgreSQL hands the rows over one at a time: each is stored at once.
+INSERT INTO trg.cpu (time, host, u) VALUES ('2024-01-07 00:00:00+00', 'f', 6) RETURNING host, u;
+INSERT INTO trg_heap (time, host, u) VALUES ('2024-01-07 00:00:00+00', 'f', 6) RETURNING host, u;
 SELECT host, seen, count(*) FILTER (WHERE tbl = 'cpu') AS measurement,
        count(*) FILTER (WHERE tbl = 'trg_heap') AS heap
 FROM trg_log GROUP BY host, seen ORDER BY seen, host;

@@ -451,6 +451,11 @@ SELECT h FROM ties.o WHERE h LIKE 'a\';
 SELECT h FROM heap_o WHERE h LIKE 'a\';
 SELECT h FROM ties.o WHERE h NOT LIKE 'c\' ORDER BY h;
 SELECT h FROM heap_o WHERE h NOT LIKE 'c\' ORDER BY h;
+-- The same through the Parquet reader, whose row filter wraps the error in its own.
+SET tsparquet.small_file_cache_size = 0;
+SELECT h FROM ties.o WHERE h LIKE '%\';
+SELECT h FROM ties.o WHERE h NOT LIKE 'c\' ORDER BY h;
+RESET tsparquet.small_file_cache_size;
 PREPARE o_like(text) AS SELECT count(*) FROM ties.o WHERE h LIKE $1;
 PREPARE heap_o_like(text) AS SELECT count(*) FROM heap_o WHERE h LIKE $1;
 SET plan_cache_mode = force_generic_plan;
