@@ -14,6 +14,7 @@ use tsparquet_core::line_protocol::{FieldType, FieldValue};
 use tsparquet_core::prepare::encode;
 use tsparquet_core::schema::{ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::sql_row::{row_point, RowError};
+use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
 use super::state;
 use crate::catalog::{lock_measurement, measurements, with_safe_search_path};
@@ -52,6 +53,8 @@ struct InsertState {
     /// Whether the table has `AFTER INSERT` triggers: Postgres fires them before the
     /// statement ends, so each batch Postgres hands over is stored at once for them to find.
     store_each_batch: bool,
+    /// Whether the table has `AFTER ROW` insert triggers, which read each row back.
+    after_row_triggers: bool,
 }
 
 #[pg_guard]
@@ -170,18 +173,22 @@ unsafe fn begin(mtstate: *mut pg_sys::ModifyTableState, rinfo: *mut pg_sys::Resu
         };
         targets.push((index, target));
     }
-    // SAFETY: the result relation's trigger description, if it has triggers.
-    let store_each_batch = unsafe {
+    // SAFETY: the result relation's trigger description, if it has triggers, and its
+    // projections.
+    let (after_row_triggers, after_statement_triggers) = unsafe {
         let triggers = (*rinfo).ri_TrigDesc;
-        !triggers.is_null()
-            && ((*triggers).trig_insert_after_row || (*triggers).trig_insert_after_statement)
+        (
+            !triggers.is_null() && (*triggers).trig_insert_after_row,
+            !triggers.is_null() && (*triggers).trig_insert_after_statement,
+        )
     };
     let state = InsertState {
         database,
         measurement,
         targets,
         batch: MeasurementBatch::default(),
-        store_each_batch,
+        store_each_batch: after_row_triggers || after_statement_triggers,
+        after_row_triggers,
     };
     // SAFETY: the state lives as long as the statement's memory.
     unsafe { (*rinfo).ri_FdwState = state::attach(context, state).cast() };
@@ -216,7 +223,11 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     // SAFETY: the state set in begin, and a slot of the relation's row type.
     unsafe {
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
-        buffer(state, slot);
+        // RETURNING and WITH CHECK OPTION are set up after the insert began.
+        let read_back = state.after_row_triggers
+            || !(*rinfo).ri_projectReturning.is_null()
+            || !(*rinfo).ri_WithCheckOptions.is_null();
+        buffer(state, slot, read_back);
         if state.store_each_batch {
             flush(state);
         }
@@ -235,8 +246,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     // SAFETY: the state set in begin, and `count` slots of the relation's row type.
     unsafe {
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
+        let read_back = state.after_row_triggers;
         for i in 0..*count as usize {
-            buffer(state, *slots.add(i));
+            buffer(state, *slots.add(i), read_back);
         }
         if state.store_each_batch {
             flush(state);
@@ -256,8 +268,21 @@ pub unsafe extern "C-unwind" fn end_foreign_modify(
     }
 }
 
-/// Adds the row in `slot` to the buffer, storing the buffer when it is full.
-unsafe fn buffer(state: &mut InsertState, slot: *mut pg_sys::TupleTableSlot) {
+/// Adds the row in `slot` to the buffer, storing the buffer when it is full. When the row
+/// is `read_back` (by `RETURNING`, `AFTER ROW` triggers, `WITH CHECK OPTION`), the slot is
+/// given the `time` and `time_ns` stored for it where the statement named only one.
+unsafe fn buffer(state: &mut InsertState, slot: *mut pg_sys::TupleTableSlot, read_back: bool) {
+    // SAFETY: as for `buffer_row`, and the slot is the executor's to be given a new tuple.
+    unsafe {
+        let time_ns = buffer_row(state, slot);
+        if read_back {
+            complete_times(state, slot, time_ns);
+        }
+    }
+}
+
+/// Adds the row in `slot` to the buffer and returns its time in nanoseconds.
+unsafe fn buffer_row(state: &mut InsertState, slot: *mut pg_sys::TupleTableSlot) -> i64 {
     // SAFETY: a slot of the relation's row type; all its attributes are made readable.
     let (values, nulls) = unsafe {
         pg_sys::slot_getallattrs(slot);
@@ -295,8 +320,43 @@ unsafe fn buffer(state: &mut InsertState, slot: *mut pg_sys::TupleTableSlot) {
     let point = row_point(&state.measurement, time, time_ns, tags, fields)
         .unwrap_or_else(|e| crate::errors::raise(&e));
     state.batch.push(&point);
+    let time_ns = point.time_ns;
     if state.batch.rows() >= BUFFERED_ROWS {
         flush(state);
+    }
+    time_ns
+}
+
+/// Gives the row in `slot` the `time` and `time_ns` it is stored with, where it has NULL:
+/// what reads the row back sees the stored row's times, as a heap table's reader would.
+unsafe fn complete_times(state: &InsertState, slot: *mut pg_sys::TupleTableSlot, time_ns: i64) {
+    // SAFETY: the slot's attributes were all made readable by `buffer_row`; the new tuple
+    // is formed from copies of them before the slot lets go of its old one.
+    unsafe {
+        let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+        let mut values = std::slice::from_raw_parts((*slot).tts_values, natts).to_vec();
+        let mut nulls = std::slice::from_raw_parts((*slot).tts_isnull, natts).to_vec();
+        let mut changed = false;
+        for (index, target) in &state.targets {
+            let value = match target {
+                Target::Time => unix_nanos_to_postgres_micros(time_ns),
+                Target::TimeNs => time_ns,
+                Target::Tag(_) | Target::Field(..) => continue,
+            };
+            if nulls[*index] {
+                values[*index] = pg_sys::Datum::from(value);
+                nulls[*index] = false;
+                changed = true;
+            }
+        }
+        if changed {
+            let tuple = pg_sys::heap_form_tuple(
+                (*slot).tts_tupleDescriptor,
+                values.as_mut_ptr(),
+                nulls.as_mut_ptr(),
+            );
+            pg_sys::ExecForceStoreHeapTuple(tuple, slot, true);
+        }
     }
 }
 

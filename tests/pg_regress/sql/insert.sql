@@ -10,6 +10,10 @@ INSERT INTO ins.cpu (time, host, region, usage, count, total, note, ok) VALUES
 SELECT * FROM ins.cpu ORDER BY host, time;
 EXPLAIN (COSTS OFF) INSERT INTO ins.cpu (time, host, usage) VALUES (now(), 'x', 1);
 INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-14 22:13:25+00', 'r', 9) RETURNING host, usage;
+-- RETURNING shows the row with the time and time_ns it is stored with.
+INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-14 22:13:26.5+00', 'r', 10) RETURNING time, time_ns, host, usage;
+INSERT INTO ins.cpu (time_ns, host, usage) VALUES (1700000007000000789, 'r', 11) RETURNING *;
+SELECT time, time_ns, host, usage FROM ins.cpu WHERE host = 'r' ORDER BY time_ns;
 
 -- time_ns alone gives the exact time; with time, both must name the same instant.
 INSERT INTO ins.cpu (time_ns, host, usage) VALUES (1700000000000000123, 'ns', 1);
@@ -160,6 +164,18 @@ INSERT INTO trg_heap (time, host, u) VALUES ('2024-01-07 00:00:00+00', 'f', 6) R
 SELECT host, seen, count(*) FILTER (WHERE tbl = 'cpu') AS measurement,
        count(*) FILTER (WHERE tbl = 'trg_heap') AS heap
 FROM trg_log GROUP BY host, seen ORDER BY seen, host;
+-- An AFTER ROW trigger reads the row with the times it is stored with.
+CREATE FUNCTION trg_times() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE WARNING 'stored % at % (% ns)', NEW.host, NEW.time, NEW.time_ns;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER times AFTER INSERT ON trg.cpu FOR EACH ROW WHEN (NEW.host IN ('t', 'tns'))
+  EXECUTE FUNCTION trg_times();
+INSERT INTO trg.cpu (time, host, u) VALUES ('2024-01-08 00:00:00.25+00', 't', 7);
+INSERT INTO trg.cpu (time_ns, host, u) VALUES (1704672000250000999, 'tns', 8);
+-- The same for rows PostgreSQL hands over in a batch.
+INSERT INTO trg.cpu (time, host, u) VALUES ('2024-01-08 00:00:01+00', 't', 9), ('2024-01-08 00:00:02+00', 't', 10);
 CREATE FUNCTION trg_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM tsparquet.write_lp('trg', 'cpu,host=x u=101i 1704326400000000000', 'ns');
@@ -171,4 +187,4 @@ INSERT INTO trg.cpu (time, host, u) VALUES ('2024-01-04 00:00:00+00', 'x', 100);
 SELECT host, u FROM trg.cpu WHERE host = 'x';
 DROP SCHEMA trg CASCADE;
 DROP TABLE trg_heap, trg_log;
-DROP FUNCTION trg_seen(), trg_rewrite();
+DROP FUNCTION trg_seen(), trg_rewrite(), trg_times();
