@@ -477,11 +477,13 @@ fn ordered(request: &QueryRequest, files: Vec<StoredFile>) -> Vec<Vec<String>> {
     rows
 }
 
+/// A sort key as Postgres sorts `time` (to the microsecond) or a result of another type.
 fn sort_key(output: usize, descending: bool, nulls_first: bool) -> SortKey {
     SortKey {
         output,
         descending,
         nulls_first,
+        microseconds: true,
     }
 }
 
@@ -541,7 +543,7 @@ fn order_and_limit_follow_postgres() {
 }
 
 #[test]
-fn times_in_one_microsecond_tie_in_an_order_by_time_then_another_key() {
+fn times_in_one_microsecond_tie_in_an_order_by_time_then_another_key_but_not_by_time_ns() {
     // Postgres sees one time in each pair (microseconds; before 1970 too), so v decides.
     let (mut request, files) = request(
         &[
@@ -562,7 +564,20 @@ fn times_in_one_microsecond_tie_in_an_order_by_time_then_another_key() {
         offset: 0,
         count: Some(1),
     });
-    assert_eq!(hosts(ordered(&request, files)), ["a"]);
+    assert_eq!(hosts(ordered(&request, files.clone())), ["a"]);
+    // `time_ns`, the same stored times, orders them to the nanosecond.
+    let time_ns = |descending| SortKey {
+        microseconds: false,
+        ..sort_key(0, descending, false)
+    };
+    request.limit = None;
+    request.order = vec![time_ns(false), sort_key(2, false, false)];
+    assert_eq!(
+        hosts(ordered(&request, files.clone())),
+        ["d", "c", "a", "b"]
+    );
+    request.order = vec![time_ns(true), sort_key(2, false, false)];
+    assert_eq!(hosts(ordered(&request, files)), ["b", "a", "c", "d"]);
 }
 
 #[test]
@@ -877,6 +892,100 @@ fn the_latest_and_earliest_time_per_group_come_from_the_files_extreme_rows() {
             ["c", "10235"]
         ]
     );
+}
+
+#[test]
+fn groups_and_their_tag_values_and_time_ranges_come_from_the_files_extreme_rows() {
+    let writes = series_with_many_rows();
+    let time_range = [
+        (AggregateFunction::Min, Some(Expr::Time)),
+        (AggregateFunction::Max, Some(Expr::TimeNs)),
+    ];
+    // The engine takes no first or last value beside a count of distinct values.
+    let values = [
+        time_range.to_vec(),
+        vec![
+            (AggregateFunction::First, Some(column("u"))),
+            (AggregateFunction::Last, Some(column("v"))),
+        ],
+    ]
+    .concat();
+    let tag_values = [
+        time_range.to_vec(),
+        vec![
+            (AggregateFunction::CountDistinct, Some(column("host"))),
+            (AggregateFunction::Min, Some(column("host"))),
+            (AggregateFunction::Max, Some(column("host"))),
+        ],
+    ]
+    .concat();
+    let on_tags = vec![Expr::compare(
+        CompareOp::NotEqual,
+        column("host"),
+        text("c"),
+    )];
+    for (keys, aggregates, filters) in [
+        (vec![column("host")], vec![], vec![]),
+        (vec![column("region"), column("host")], vec![], vec![]),
+        (vec![column("region")], vec![], on_tags.clone()),
+        (vec![column("region")], values.clone(), vec![]),
+        (vec![], values.clone(), vec![]),
+        (vec![column("region")], values, on_tags.clone()),
+        (vec![column("region")], tag_values.clone(), vec![]),
+        (vec![], tag_values.clone(), vec![]),
+        (vec![column("region")], tag_values, on_tags),
+    ] {
+        let shape = groups(keys.clone(), aggregates.clone());
+        let (extremes, all_rows) = per_group_both_ways(&writes, filters.clone(), shape);
+        assert_eq!(
+            extremes, all_rows,
+            "{aggregates:?} by {keys:?} where {filters:?}"
+        );
+    }
+    let (series, _) = per_group_both_ways(
+        &writes,
+        vec![],
+        groups(vec![column("region"), column("host")], vec![]),
+    );
+    assert_eq!(
+        series,
+        [
+            ["eu", "NULL"],
+            ["eu", "a"],
+            ["eu", "b"],
+            ["us", "NULL"],
+            ["us", "b"],
+            ["us", "c"]
+        ]
+    );
+}
+
+#[test]
+fn aggregates_of_other_rows_than_the_extreme_ones_read_the_files() {
+    let writes = series_with_many_rows();
+    let writes: Vec<&str> = writes.iter().map(String::as_str).collect();
+    for aggregate in [
+        (AggregateFunction::CountRows, None),
+        (AggregateFunction::Count, Some(column("host"))),
+        (AggregateFunction::Min, Some(column("u"))),
+        (AggregateFunction::CountDistinct, Some(column("v"))),
+    ] {
+        let (request, files) = request(
+            &writes,
+            vec![],
+            groups(vec![column("host")], vec![aggregate.clone()]),
+        );
+        let engine = engine();
+        let mut query = engine
+            .start(&request, &[], files, &limits_reading_each_file())
+            .unwrap();
+        let plan = query.executed_plan();
+        drain(&mut query, &engine);
+        assert!(
+            plan.contains(".parquet"),
+            "{aggregate:?} reads the files: {plan}"
+        );
+    }
 }
 
 #[test]

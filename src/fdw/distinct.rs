@@ -1,12 +1,17 @@
-//! The latest (or earliest) row of each series pushed down (`UPPERREL_DISTINCT`):
-//! `SELECT DISTINCT ON (hostname) * FROM cpu ORDER BY hostname, time DESC` keeps, per
-//! value of the `DISTINCT ON` columns, the row first in the order, which is the row with the
-//! latest time. The engine groups by those columns and takes every other column's value at
-//! the latest (or, with `time ASC`, earliest) time: `tsparquet.last`/`first` per column.
+//! `DISTINCT` pushed down (`UPPERREL_DISTINCT`), as a grouping in the engine.
 //!
-//! Offered when `ORDER BY` is the `DISTINCT ON` columns followed by `time` (or `time_ns`)
-//! alone, every filter is pushable and the target holds only columns; Postgres then sorts
-//! the few result rows by `ORDER BY` itself.
+//! `SELECT DISTINCT host, region FROM cpu` groups by its columns (or time buckets) with no
+//! aggregate: Grafana's variable queries, which a table's footers often answer alone.
+//!
+//! The latest (or earliest) row of each series: `SELECT DISTINCT ON (hostname) * FROM cpu
+//! ORDER BY hostname, time DESC` keeps, per value of the `DISTINCT ON` columns, the row
+//! first in the order, which is the row with the latest time. The engine groups by those
+//! columns and takes every other column's value at the latest (or, with `time ASC`,
+//! earliest) time: `tsparquet.last`/`first` per column. Offered when `ORDER BY` is the
+//! `DISTINCT ON` columns followed by `time` (or `time_ns`) alone.
+//!
+//! Both need every filter pushable and a target of the grouped columns alone (and columns,
+//! for `DISTINCT ON`); Postgres then sorts the few result rows by `ORDER BY` itself.
 
 use pgrx::prelude::*;
 use pgrx::PgList;
@@ -69,19 +74,79 @@ pub unsafe fn add_distinct_path(
     // SAFETY: the planner's structures for the distinct step over one relation.
     unsafe {
         let parse = (*root).parse;
-        if !(*parse).hasDistinctOn
-            || (*parse).hasTargetSRFs
-            || (*input_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL
-        {
+        if (*parse).hasTargetSRFs || (*input_rel).reloptkind != pg_sys::RelOptKind::RELOPT_BASEREL {
             return;
         }
-        if let Some(path) = distinct_path(root, input_rel, output_rel) {
+        let path = if (*parse).hasDistinctOn {
+            distinct_on_path(root, input_rel, output_rel)
+        } else {
+            distinct_path(root, input_rel, output_rel)
+        };
+        if let Some(path) = path {
             pg_sys::add_path(output_rel, path.cast());
         }
     }
 }
 
+/// The target's distinct values: the groups of the `DISTINCT` clauses, if the target
+/// holds nothing else that reads the rows.
 unsafe fn distinct_path(
+    root: *mut pg_sys::PlannerInfo,
+    input_rel: *mut pg_sys::RelOptInfo,
+    output_rel: *mut pg_sys::RelOptInfo,
+) -> Option<*mut pg_sys::ForeignPath> {
+    // SAFETY: as add_distinct_path.
+    unsafe {
+        let parse = (*root).parse;
+        let mut filtered = FilteredRel::new(root, input_rel)?;
+        let (scan_tlist, keys, key_nodes) = distinct_keys(parse, &mut filtered)?;
+        let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_DISTINCT as usize];
+        for expr in PgList::<pg_sys::Node>::from_pg((*target).exprs).iter_ptr() {
+            if pg_sys::tlist_member(expr.cast(), scan_tlist).is_null()
+                && pg_sys::contain_var_clause(expr)
+            {
+                return None;
+            }
+        }
+        let keys_shown = deparse(filtered.table, filtered.relid, &key_nodes, ", ");
+        filtered
+            .pushed
+            .push(("Pushed Distinct".to_owned(), keys_shown));
+        let request = filtered.request(Shape::Groups {
+            keys,
+            aggregates: Vec::new(),
+        });
+        let (plan, params) = filtered.into_plan(Vec::new(), request);
+        let private = upper_private(&plan, params, scan_tlist);
+        Some(grouped_upper_path(
+            root, input_rel, output_rel, target, &key_nodes, 0.5, private,
+        ))
+    }
+}
+
+/// The `DISTINCT` (or `DISTINCT ON`) clauses as group keys: the scan target list holding
+/// them, the keys and their expressions.
+unsafe fn distinct_keys(
+    parse: *mut pg_sys::Query,
+    filtered: &mut FilteredRel,
+) -> Option<(*mut pg_sys::List, Vec<Expr>, Vec<*mut pg_sys::Node>)> {
+    // SAFETY: the query being planned.
+    unsafe {
+        let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
+        let mut keys = Vec::new();
+        let mut key_nodes = Vec::new();
+        for clause in PgList::<pg_sys::SortGroupClause>::from_pg((*parse).distinctClause).iter_ptr()
+        {
+            let expr = clause_expr(clause, (*parse).targetList);
+            keys.push(filtered.translator.group_key(expr)?);
+            key_nodes.push(expr);
+            append_target(&mut scan_tlist, expr);
+        }
+        Some((scan_tlist, keys, key_nodes))
+    }
+}
+
+unsafe fn distinct_on_path(
     root: *mut pg_sys::PlannerInfo,
     input_rel: *mut pg_sys::RelOptInfo,
     output_rel: *mut pg_sys::RelOptInfo,
@@ -91,22 +156,14 @@ unsafe fn distinct_path(
         let parse = (*root).parse;
         let (time_clause, latest) = time_clause_after_distinct(parse)?;
         let mut filtered = FilteredRel::new(root, input_rel)?;
-        let translator = &mut filtered.translator;
-        let time = translator.column_expr(clause_expr(time_clause, (*parse).targetList))?;
+        let time = filtered
+            .translator
+            .column_expr(clause_expr(time_clause, (*parse).targetList))?;
         if !matches!(time, Expr::Time | Expr::TimeNs) {
             return None;
         }
-
-        let mut scan_tlist: *mut pg_sys::List = std::ptr::null_mut();
-        let mut keys = Vec::new();
-        let mut key_nodes = Vec::new();
-        for clause in PgList::<pg_sys::SortGroupClause>::from_pg((*parse).distinctClause).iter_ptr()
-        {
-            let expr = clause_expr(clause, (*parse).targetList);
-            keys.push(translator.group_key(expr)?);
-            key_nodes.push(expr);
-            append_target(&mut scan_tlist, expr);
-        }
+        let (mut scan_tlist, keys, key_nodes) = distinct_keys(parse, &mut filtered)?;
+        let translator = &mut filtered.translator;
         let function = if latest {
             AggregateFunction::Last
         } else {

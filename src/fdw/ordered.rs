@@ -211,9 +211,8 @@ unsafe fn sort_keys(
                 pg_sys::BTGreaterStrategyNumber => true,
                 _ => return None,
             };
-            if !request.is_engine_result(output)
-                || !default_order(pathkey, pg_sys::exprType(expr.cast()))
-            {
+            let type_oid = pg_sys::exprType(expr.cast());
+            if !request.is_engine_result(output) || !default_order(pathkey, type_oid) {
                 return None;
             }
             let nulls_first = (*pathkey).pk_nulls_first;
@@ -221,6 +220,7 @@ unsafe fn sort_keys(
                 output,
                 descending,
                 nulls_first,
+                microseconds: type_oid == pg_sys::TIMESTAMPTZOID,
             });
             let table = pg_sys::Oid::from(input.plan.table);
             let direction = if descending { " DESC" } else { "" };

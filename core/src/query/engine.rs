@@ -749,9 +749,11 @@ fn order(
         let mut expr = column(name);
         match expr.get_type(frame.schema())? {
             DataType::Float64 => expr = pg_float_order(expr),
-            // Stored times in one microsecond are one Postgres value: the keys after it
+            // Stored times in one microsecond are one `timestamptz`: the keys after it
             // decide between them, as in Postgres.
-            DataType::Timestamp(TimeUnit::Nanosecond, _) if index + 1 < keys.len() => {
+            DataType::Timestamp(TimeUnit::Nanosecond, _)
+                if key.microseconds && index + 1 < keys.len() =>
+            {
                 expr = date_trunc(lit("microsecond"), expr);
             }
             _ => {}
@@ -979,6 +981,7 @@ mod tests {
                 output: 0,
                 descending: false,
                 nulls_first: false,
+                microseconds: false,
             }],
             limit: None,
         };
@@ -1298,6 +1301,7 @@ mod tests {
             output: 0,
             descending: true,
             nulls_first: true,
+            microseconds: false,
         }];
         let requests = [
             rows(&["host", "dc", "v", "n", "s", "ok"], Vec::new()),
@@ -1383,6 +1387,7 @@ mod tests {
             output: 0,
             descending: true,
             nulls_first: true,
+            microseconds: false,
         }];
         limited.limit = Some(Limit {
             offset: 0,

@@ -28,6 +28,10 @@ pub struct SortKey {
     pub output: usize,
     pub descending: bool,
     pub nulls_first: bool,
+    /// Whether Postgres compares the result as a `timestamptz` (`time`, a time bucket),
+    /// which holds stored times to the microsecond: times in one microsecond are equal.
+    /// `time_ns`, the same stored times, is compared to the nanosecond.
+    pub microseconds: bool,
 }
 
 /// `LIMIT count OFFSET offset`.
@@ -110,44 +114,12 @@ impl QueryRequest {
     /// `Last` if every aggregate takes the value at its group's latest time, `First` if
     /// every one takes it at the earliest; None for any other query.
     pub fn extreme_aggregate(&self) -> Option<AggregateFunction> {
-        self.common_extreme(|a| {
-            matches!(
-                a.function,
-                AggregateFunction::Last | AggregateFunction::First
-            )
-            .then_some(a.function)
-        })
-    }
-
-    /// As [`Self::extreme_aggregate`], also counting `max(time)` as the time of the
-    /// group's latest row and `min(time)` as that of its earliest: whether each group's
-    /// latest (earliest) row answers every aggregate.
-    pub fn extreme_row_aggregate(&self) -> Option<AggregateFunction> {
-        self.common_extreme(|a| match (a.function, &a.argument) {
-            (AggregateFunction::Last | AggregateFunction::First, _) => Some(a.function),
-            (AggregateFunction::Max, Some(Expr::Time | Expr::TimeNs)) => {
-                Some(AggregateFunction::Last)
-            }
-            (AggregateFunction::Min, Some(Expr::Time | Expr::TimeNs)) => {
-                Some(AggregateFunction::First)
-            }
-            _ => None,
-        })
-    }
-
-    /// The extreme every aggregate takes, by `extreme`; None if one takes none or another.
-    fn common_extreme(
-        &self,
-        extreme: impl Fn(&Aggregate) -> Option<AggregateFunction>,
-    ) -> Option<AggregateFunction> {
         let Shape::Groups { aggregates, .. } = &self.shape else {
             return None;
         };
-        let function = extreme(aggregates.first()?)?;
-        aggregates
-            .iter()
-            .all(|a| extreme(a) == Some(function))
-            .then_some(function)
+        let function = aggregates.first()?.function;
+        let extreme = matches!(function, AggregateFunction::Last | AggregateFunction::First);
+        (extreme && aggregates.iter().all(|a| a.function == function)).then_some(function)
     }
 
     /// The columns some aggregate of the request adds up (`sum`, `avg`).

@@ -3,7 +3,9 @@
 //! series, so each group's latest row is the latest of its runs' latest rows, which every
 //! large file keeps in its footer ([`crate::extreme_rows`]). The query then runs over those
 //! rows instead of the files. `max(time)` is the time of that latest row (and `min(time)`
-//! of the earliest): the last time a host reported is answered the same way.
+//! of the earliest): the last time a host reported is answered the same way. So are the
+//! groups themselves and what depends only on the tag values a group holds (`SELECT
+//! DISTINCT host`, `count(DISTINCT host)`), since every series keeps its extreme rows.
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use rustc_hash::FxHashSet;
 
-use super::expr::Expr;
+use super::expr::{Aggregate, AggregateFunction, Expr};
 use super::file_set::StoredFile;
 use super::request::{QueryRequest, Shape};
 use super::QueryError;
@@ -49,15 +51,12 @@ pub fn rows_answering(
     Ok(Some(rows))
 }
 
-/// Whether every aggregate takes the value at its group's latest time (or every one at the
-/// earliest) and the groups and filters depend on tags alone.
+/// Whether the groups and filters depend on tags alone and the extreme rows give every
+/// aggregate the value all rows give it.
 fn answered_by_extremes(request: &QueryRequest) -> bool {
-    let Shape::Groups { keys, .. } = &request.shape else {
+    let Shape::Groups { keys, aggregates } = &request.shape else {
         return false;
     };
-    if request.extreme_row_aggregate().is_none() {
-        return false;
-    }
     let tags: FxHashSet<&str> = request
         .columns
         .iter()
@@ -67,6 +66,25 @@ fn answered_by_extremes(request: &QueryRequest) -> bool {
     keys.iter()
         .chain(&request.filters)
         .all(|expr| on_tags_only(expr, &tags))
+        && aggregates
+            .iter()
+            .all(|aggregate| answered_by_extreme_rows(aggregate, &tags))
+}
+
+/// Whether a group's extreme rows give `aggregate` the value its rows give it: a value at
+/// the group's earliest or latest time, which is that of an earliest or latest row of one
+/// of its series; that time itself; or a function of the tag values the group holds, which
+/// every row of a series shares with that series' extreme rows.
+fn answered_by_extreme_rows(aggregate: &Aggregate, tags: &FxHashSet<&str>) -> bool {
+    match (aggregate.function, &aggregate.argument) {
+        (AggregateFunction::First | AggregateFunction::Last, _) => true,
+        (AggregateFunction::Min | AggregateFunction::Max, Some(Expr::Time | Expr::TimeNs)) => true,
+        (
+            AggregateFunction::Min | AggregateFunction::Max | AggregateFunction::CountDistinct,
+            Some(argument),
+        ) => on_tags_only(argument, tags),
+        _ => false,
+    }
 }
 
 /// Whether `expr` reads no column but the tags `tags`.

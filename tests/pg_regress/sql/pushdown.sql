@@ -45,7 +45,7 @@ DECLARE
 BEGIN
   pushed := '';
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
-    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit|Distinct On):' THEN
+    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit|Distinct|Distinct On):' THEN
       pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
     END IF;
   END LOOP;
@@ -192,6 +192,20 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT DISTINCT ON (b) b, u FROM TABLE ORDER BY b, u DESC$$),
   ($$SELECT DISTINCT ON (host) host, u + 1 FROM TABLE WHERE host <> 'big' ORDER BY host, time DESC$$),
   ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host$$),
+  -- distinct values, as Grafana's variable queries ask for them
+  ($$SELECT DISTINCT host FROM TABLE$$),
+  ($$SELECT DISTINCT host, region FROM TABLE WHERE host <> 'h1' ORDER BY 1, 2$$),
+  ($$SELECT DISTINCT region FROM TABLE WHERE time >= '2024-01-02' ORDER BY region DESC NULLS LAST$$),
+  ($$SELECT DISTINCT host FROM TABLE ORDER BY host LIMIT 2$$),
+  ($$SELECT DISTINCT b, s FROM TABLE WHERE u > 500 ORDER BY b, s$$),
+  ($$SELECT DISTINCT u FROM TABLE WHERE host = 'h3' ORDER BY u$$),
+  ($$SELECT DISTINCT date_bin('6 hours', time, '2024-01-01') FROM TABLE ORDER BY 1$$),
+  ($$SELECT DISTINCT host, 'x' AS label FROM TABLE ORDER BY host$$),
+  ($$SELECT DISTINCT host, host AS again FROM TABLE ORDER BY host$$),
+  ($$SELECT DISTINCT f FROM TABLE ORDER BY f$$),
+  ($$SELECT DISTINCT upper(host) FROM TABLE ORDER BY 1$$),
+  ($$SELECT DISTINCT host FROM TABLE WHERE s LIKE 'v%' ORDER BY 1$$),
+  ($$SELECT count(*) FROM (SELECT DISTINCT host, region FROM TABLE) d$$),
   ($$SELECT t FROM TABLE t ORDER BY time DESC LIMIT 2$$),
   ($$SELECT time, u FROM TABLE ORDER BY time DESC LIMIT 9000 OFFSET 1001$$),
   -- times as ISO 8601 (Grafana's $__timeFilter), infinities and dates; a volatile bound
@@ -306,6 +320,7 @@ SELECT host, max(u) FROM pd.cpu GROUP BY host ORDER BY 2 DESC NULLS LAST LIMIT 3
 EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host HAVING count(*) > 600 AND max(f) > 3 ORDER BY host;
 EXPLAIN (COSTS OFF) SELECT DISTINCT ON (host) * FROM pd.cpu ORDER BY host, time DESC;
+EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM pd.cpu WHERE time >= '2024-01-02' ORDER BY host;
 -- What cannot be pushed down stays with Postgres.
 EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE u > 700 AND f > 2 AND f::real < 3;
 
@@ -472,3 +487,20 @@ DEALLOCATE o_like;
 DEALLOCATE heap_o_like;
 DROP SCHEMA ties CASCADE;
 DROP TABLE heap_ties, heap_o;
+
+-- time_ns orders stored times to the nanosecond, where time ties those of one microsecond
+-- and the next key decides.
+SELECT written FROM tsparquet.write_lp('ns_order',
+  E'm,h=x k=1i 1000\nm,h=x k=2i 1999\nm,h=x k=3i 1500\nm,h=y k=4i 2000', 'ns');
+CREATE TABLE ns_order_heap AS SELECT * FROM ns_order.m;
+EXPLAIN (COSTS OFF) SELECT k, time_ns FROM ns_order.m ORDER BY time_ns DESC, k LIMIT 3;
+SELECT k, time_ns FROM ns_order.m ORDER BY time_ns DESC, k LIMIT 3;
+SELECT k, time_ns FROM ns_order_heap ORDER BY time_ns DESC, k LIMIT 3;
+SELECT k FROM ns_order.m ORDER BY time_ns, k DESC LIMIT 3;
+SELECT k FROM ns_order_heap ORDER BY time_ns, k DESC LIMIT 3;
+SELECT k FROM ns_order.m ORDER BY time, time_ns DESC, k LIMIT 3;
+SELECT k FROM ns_order_heap ORDER BY time, time_ns DESC, k LIMIT 3;
+SELECT k FROM ns_order.m ORDER BY time DESC, k LIMIT 3;
+SELECT k FROM ns_order_heap ORDER BY time DESC, k LIMIT 3;
+DROP SCHEMA ns_order CASCADE;
+DROP TABLE ns_order_heap;
