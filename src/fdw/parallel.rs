@@ -9,6 +9,9 @@ use std::sync::atomic::AtomicU64;
 use pgrx::prelude::*;
 use pgrx::PgList;
 
+use tsparquet_core::schema::ColumnKind;
+
+use super::options;
 use super::scan;
 use super::time_bounds;
 
@@ -30,8 +33,11 @@ pub(super) unsafe fn add_partial_path(
         // A dashboard's window of time reads few of a table's files: PostgreSQL expects a
         // closed range to hold half a percent of the rows, and a scan of them is over
         // before workers would have started. A bound on one side only it expects to hold
-        // a third, whether it leaves an hour or a year.
-        let rows = (*baserel).tuples * time_bounds::share_in_bounds(root, baserel, table);
+        // a third, whether it leaves an hour or a year. Files keep each series' rows
+        // together, so filters on tags skip the row groups and pages of other series.
+        let rows = (*baserel).tuples
+            * time_bounds::share_in_bounds(root, baserel, table)
+            * share_of_series(root, baserel, table);
         let width = pg_sys::get_relation_data_width(table, std::ptr::null_mut());
         let pages = rows * f64::from(width.max(1)) / f64::from(pg_sys::BLCKSZ);
         let workers = pg_sys::compute_parallel_worker(
@@ -60,6 +66,40 @@ pub(super) unsafe fn add_partial_path(
         (*path).path.parallel_safe = true;
         (*path).path.parallel_workers = workers;
         pg_sys::add_partial_path(baserel, path.cast());
+    }
+}
+
+/// The share of a relation's rows that its filters on tags alone are expected to keep.
+unsafe fn share_of_series(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    table: pg_sys::Oid,
+) -> f64 {
+    // SAFETY: a base relation being planned, its RestrictInfos and the table's catalog.
+    unsafe {
+        let mut on_tags: *mut pg_sys::List = std::ptr::null_mut();
+        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg((*rel).baserestrictinfo).iter_ptr() {
+            let mut attributes: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+            pg_sys::pull_varattnos((*rinfo).clause.cast(), (*rel).relid, &mut attributes);
+            let mut member = pg_sys::bms_next_member(attributes, -1);
+            let mut all_tags = member >= 0;
+            while member >= 0 && all_tags {
+                let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+                all_tags = options::column_role(table, attnum as i16).as_deref()
+                    == Some(ColumnKind::Tag.role());
+                member = pg_sys::bms_next_member(attributes, member);
+            }
+            if all_tags {
+                on_tags = pg_sys::lappend(on_tags, rinfo.cast());
+            }
+        }
+        pg_sys::clauselist_selectivity(
+            root,
+            on_tags,
+            0,
+            pg_sys::JoinType::JOIN_INNER,
+            std::ptr::null_mut(),
+        )
     }
 }
 
