@@ -125,7 +125,9 @@ unsafe fn distinct_path(
 }
 
 /// The `DISTINCT` (or `DISTINCT ON`) clauses as group keys: the scan target list holding
-/// them, the keys and their expressions.
+/// them, the keys and their expressions. A clause the same for every row (`'cpu' AS
+/// measurement`) distinguishes no rows and is no key; None if no clause is left, since
+/// a grouping without keys gives a row even over no rows.
 unsafe fn distinct_keys(
     parse: *mut pg_sys::Query,
     filtered: &mut FilteredRel,
@@ -138,11 +140,14 @@ unsafe fn distinct_keys(
         for clause in PgList::<pg_sys::SortGroupClause>::from_pg((*parse).distinctClause).iter_ptr()
         {
             let expr = clause_expr(clause, (*parse).targetList);
+            if !pg_sys::contain_var_clause(expr) && !pg_sys::contain_volatile_functions(expr) {
+                continue;
+            }
             keys.push(filtered.translator.group_key(expr)?);
             key_nodes.push(expr);
             append_target(&mut scan_tlist, expr);
         }
-        Some((scan_tlist, keys, key_nodes))
+        (!keys.is_empty()).then_some((scan_tlist, keys, key_nodes))
     }
 }
 
