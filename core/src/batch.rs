@@ -561,6 +561,73 @@ fn row_series_key(batch: &RecordBatch, row: usize) -> String {
     key
 }
 
+/// A day's new rows merged into the `stored` batches of the files holding rows of the same
+/// series and time: each such stored row takes the fields the new one names. Only those
+/// rows are merged; the files' other rows stay as they are, even two that share a series
+/// and time, as dropping the tag that told them apart leaves them.
+pub fn merge_into_stored(
+    stored: &[RecordBatch],
+    new: &DayBatch,
+    schema: &TableSchema,
+) -> Vec<DayBatch> {
+    let new_times: FxHashSet<i64> = times(&new.batch).iter().copied().collect();
+    let new_keys: FxHashSet<(String, i64)> = times(&new.batch)
+        .iter()
+        .enumerate()
+        .map(|(row, &t)| (row_series_key(&new.batch, row), t))
+        .collect();
+    let mut repeated = Vec::new();
+    let mut kept = Vec::new();
+    for batch in stored {
+        let repeats: BooleanArray = times(batch)
+            .iter()
+            .enumerate()
+            .map(|(row, &t)| {
+                Some(new_times.contains(&t) && new_keys.contains(&(row_series_key(batch, row), t)))
+            })
+            .collect();
+        let filter = |mask: &BooleanArray| {
+            arrow::compute::filter_record_batch(batch, mask).expect("a mask of the batch's rows")
+        };
+        repeated.push(filter(&repeats));
+        let others = filter(&arrow::compute::not(&repeats).expect("a boolean mask"));
+        if others.num_rows() > 0 {
+            kept.push(others);
+        }
+    }
+    let mut in_order: Vec<&RecordBatch> = repeated.iter().collect();
+    in_order.push(&new.batch);
+    let merged = merge(&in_order, schema);
+    if kept.is_empty() {
+        return merged;
+    }
+    let all: Vec<RecordBatch> = kept
+        .iter()
+        .cloned()
+        .chain(merged.iter().map(|day| day.batch.clone()))
+        .collect();
+    match crate::compact::merge_files(&all, schema) {
+        Ok(day) => vec![day],
+        // A stored column of another type than the table's: each part stays a file.
+        Err(_) => kept.into_iter().map(day_of_rows).chain(merged).collect(),
+    }
+}
+
+/// Stored rows of one day, sorted as stored, as a day's batch.
+fn day_of_rows(batch: RecordBatch) -> DayBatch {
+    let (min_time_ns, max_time_ns) = times(&batch)
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(low, high), &t| {
+            (low.min(t), high.max(t))
+        });
+    DayBatch {
+        day: min_time_ns.div_euclid(NANOS_PER_DAY),
+        batch,
+        min_time_ns,
+        max_time_ns,
+    }
+}
+
 /// Merges stored rows with new ones as one write would: `batches` in write order, later
 /// values of a field winning.
 pub fn merge(batches: &[&RecordBatch], schema: &TableSchema) -> Vec<DayBatch> {

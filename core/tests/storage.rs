@@ -308,6 +308,36 @@ fn only_rows_with_the_same_series_and_time_collide() {
 }
 
 #[test]
+fn a_write_merges_only_the_stored_rows_it_repeats() {
+    // Two series stored, then their tag dropped: one series with two rows at each time.
+    let (_, stored) = batches(
+        "m,h=a,r=x f=1 1\nm,h=b,r=x f=2 1\nm,h=a,r=x f=3 2\nm,h=b,r=x f=4 2\n\
+         m,h=a,r=x f=5 3\nm,h=b,r=x f=6 3",
+    );
+    let mut stored = stored[0].batch.clone();
+    stored.remove_column(stored.schema().index_of("h").unwrap());
+    let (schema, _) = batches("m,r=x f=0,w=0 0");
+    let (_, new) = batches("m,r=x w=7 3");
+    let merged = tsparquet_core::batch::merge_into_stored(&[stored], &new[0], &schema);
+    let mut points: Vec<String> = merged
+        .iter()
+        .flat_map(|day| tsparquet_core::batch::points_of(&day.batch))
+        .map(|p| p.to_string())
+        .collect();
+    points.sort();
+    assert_eq!(
+        points,
+        [
+            ",r=x f=1 1",
+            ",r=x f=2 1",
+            ",r=x f=3 2",
+            ",r=x f=4 2",
+            ",r=x f=6,w=7 3"
+        ]
+    );
+}
+
+#[test]
 fn keys_are_read_only_for_rows_in_the_time_range() {
     let (_, days) = batches("m,h=a,r=x f=1 10\nm,h=a f=2 20\nm,h=b f=3 15\nm,h=c f=4 30");
     let file = Bytes::from(parquet_file::write(&days[0].batch).unwrap());

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
-use tsparquet_core::batch::{collides, merge, repeats_any, DayBatch};
+use tsparquet_core::batch::{collides, merge_into_stored, repeats_any, DayBatch};
 use tsparquet_core::compact;
 use tsparquet_core::ingest::Existing;
 use tsparquet_core::parquet_file::{self, FileReader, StorageError};
@@ -121,10 +121,8 @@ fn store_beside(
         return Some(insert_as_is(table_id, day, parquet));
     }
     let stored_batches = read(&colliding, FileReader::read_all);
-    let mut in_order: Vec<_> = stored_batches.iter().collect();
-    in_order.push(&day.batch);
     files::delete(&colliding_ids);
-    for merged in merge(&in_order, schema) {
+    for merged in merge_into_stored(&stored_batches, day, schema) {
         files::insert(table_id, &merged, &encode(&merged.batch));
     }
     None

@@ -68,6 +68,16 @@ SELECT hostname, time FROM altered.m WHERE hostname = 'a' ORDER BY hostname, tim
 SELECT * FROM tsparquet.compact('altered.m');
 SELECT * FROM differences();
 
+-- Points two series had at one time stay two rows once the tag telling them apart is
+-- dropped, also after a write repeats a point of the series they became: the write merges
+-- with the rows at its own time only.
+SELECT written FROM tsparquet.write_lp('merged',
+  E'm,h=a,r=x f=1 1\nm,h=b,r=x f=2 1\nm,h=a,r=x f=3 2\nm,h=b,r=x f=4 2', 's');
+ALTER FOREIGN TABLE merged.m DROP COLUMN h;
+SELECT written FROM tsparquet.write_lp('merged', 'm,r=x w=5 2', 's');
+SELECT extract(epoch FROM time) AS second, count(*), max(w) FROM merged.m GROUP BY 1 ORDER BY 1;
+DROP SCHEMA merged CASCADE;
+
 -- A rolled-back drop leaves the files as they were.
 BEGIN;
 ALTER FOREIGN TABLE altered.m DROP COLUMN usage;
