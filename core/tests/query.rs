@@ -942,6 +942,16 @@ fn groups_and_their_tag_values_and_time_ranges_come_from_the_files_extreme_rows(
             "{aggregates:?} by {keys:?} where {filters:?}"
         );
     }
+    // No row has host 'zz': no distinct value, whatever the statistics of a filter on it.
+    let (nobody, _) = per_group_both_ways(
+        &writes,
+        vec![Expr::compare(CompareOp::Equal, column("host"), text("zz"))],
+        groups(
+            vec![],
+            vec![(AggregateFunction::CountDistinct, Some(column("host")))],
+        ),
+    );
+    assert_eq!(nobody, [["0"]]);
     let (series, _) = per_group_both_ways(
         &writes,
         vec![],

@@ -566,6 +566,9 @@ impl Translator {
                     {
                         None
                     }
+                    // Under a collation that finds 'A' equal to 'a', Postgres groups them
+                    // together; the engine groups by bytes.
+                    _ if !deterministic(pg_sys::exprCollation(node)) => None,
                     _ => self.column_expr(node),
                 };
             }
@@ -722,8 +725,12 @@ impl Translator {
             let ordered = numeric || matches!(column, ColumnRef::Time | ColumnRef::TimeNs);
             let function = match (name.as_str(), a.aggdistinct.is_null()) {
                 ("count", true) => AggregateFunction::Count,
-                // Distinct floats are left to Postgres: it counts -0 and 0 as one value.
-                ("count", false) if kind != Some(ColumnKind::Field(FieldType::Float)) => {
+                // Distinct floats are left to Postgres: it counts -0 and 0 as one value;
+                // so is text under a collation that finds different strings equal.
+                ("count", false)
+                    if kind != Some(ColumnKind::Field(FieldType::Float))
+                        && deterministic(a.inputcollid) =>
+                {
                     AggregateFunction::CountDistinct
                 }
                 ("sum", true) if numeric => AggregateFunction::Sum,

@@ -41,7 +41,7 @@ unsafe fn grouped_target_list(
                 *(*target).sortgrouprefs.add(i)
             };
             if pgrx::is_a(expr, pg_sys::NodeTag::T_Aggref) {
-                aggregates.push((expr, 0));
+                aggregates.push(expr);
             } else if sortgroupref != 0
                 && !pg_sys::get_sortgroupref_clause_noerr(sortgroupref, group_clause).is_null()
             {
@@ -50,13 +50,20 @@ unsafe fn grouped_target_list(
                 return None;
             }
         }
+        // A key grouped by twice (`SELECT host AS __text, host AS __value ... GROUP BY 1, 2`,
+        // as Grafana asks for a variable's values) is one result column.
         let mut list: *mut pg_sys::List = std::ptr::null_mut();
-        let key_count = keys.len();
-        for (expr, sortgroupref) in keys.into_iter().chain(aggregates) {
-            if !pg_sys::tlist_member(expr.cast(), list).is_null() {
-                continue;
+        let mut key_count = 0;
+        for (expr, sortgroupref) in keys {
+            if pg_sys::tlist_member(expr.cast(), list).is_null() {
+                (*append_target(&mut list, expr)).ressortgroupref = sortgroupref;
+                key_count += 1;
             }
-            (*append_target(&mut list, expr)).ressortgroupref = sortgroupref;
+        }
+        for expr in aggregates {
+            if pg_sys::tlist_member(expr.cast(), list).is_null() {
+                append_target(&mut list, expr);
+            }
         }
         Some((list, key_count))
     }

@@ -534,7 +534,10 @@ fn context(threads: usize) -> Result<SessionContext, QueryError> {
     let physical = PhysicalOptimizer::new()
         .rules
         .into_iter()
-        .filter(|rule| !UNNEEDED_PHYSICAL_RULES.contains(&rule.name()))
+        .filter(|rule| {
+            !UNNEEDED_PHYSICAL_RULES.contains(&rule.name())
+                && !WRONG_PHYSICAL_RULES.contains(&rule.name())
+        })
         .collect();
     let state = SessionStateBuilder::new()
         .with_config(config)
@@ -570,6 +573,12 @@ const UNNEEDED_PHYSICAL_RULES: &[&str] = &[
     "LimitPushPastWindows",
     "HashJoinBuffering",
 ];
+
+/// Rules that give wrong answers for our plans. `aggregate_statistics` answers
+/// `count(DISTINCT host)` from the statistics of a filter `host = 'b'`, which claim exactly
+/// one distinct value whenever the input's row count is known, even where no row matches:
+/// it answered 1 instead of 0 over in-memory rows (the files' statistics go uncollected).
+const WRONG_PHYSICAL_RULES: &[&str] = &["aggregate_statistics"];
 
 /// The engine's runtime with a memory pool of the query's own.
 fn query_runtime(shared: &RuntimeEnv, limits: &Limits) -> Arc<RuntimeEnv> {
@@ -943,7 +952,7 @@ mod tests {
         for name in UNNEEDED_LOGICAL_RULES {
             assert!(logical.contains(name), "no logical rule {name}");
         }
-        for name in UNNEEDED_PHYSICAL_RULES {
+        for name in UNNEEDED_PHYSICAL_RULES.iter().chain(WRONG_PHYSICAL_RULES) {
             assert!(physical.contains(name), "no physical rule {name}");
         }
     }

@@ -209,6 +209,9 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT DISTINCT upper(host) FROM TABLE ORDER BY 1$$),
   ($$SELECT DISTINCT host FROM TABLE WHERE s LIKE 'v%' ORDER BY 1$$),
   ($$SELECT count(*) FROM (SELECT DISTINCT host, region FROM TABLE) d$$),
+  -- a key grouped by twice, as Grafana asks for a variable's text and value
+  ($$SELECT host AS __text, host AS __value FROM TABLE GROUP BY 1, 2 ORDER BY 1$$),
+  ($$SELECT host AS a, region, host AS b, max(time) FROM TABLE GROUP BY 1, 2, 3 ORDER BY 1, 2$$),
   ($$SELECT t FROM TABLE t ORDER BY time DESC LIMIT 2$$),
   ($$SELECT time, u FROM TABLE ORDER BY time DESC LIMIT 9000 OFFSET 1001$$),
   -- times as ISO 8601 (Grafana's $__timeFilter), infinities and dates; a volatile bound
@@ -507,3 +510,16 @@ SELECT k FROM ns_order.m ORDER BY time DESC, k LIMIT 3;
 SELECT k FROM ns_order_heap ORDER BY time DESC, k LIMIT 3;
 DROP SCHEMA ns_order CASCADE;
 DROP TABLE ns_order_heap;
+
+-- Under a collation that finds 'A' equal to 'a', PostgreSQL groups and counts them as one:
+-- such a tag's groups stay with PostgreSQL (its filters already did).
+CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+SELECT written FROM tsparquet.write_lp('blind', 'm,h=x v=0i 0', 's');
+ALTER FOREIGN TABLE blind.m ADD COLUMN hc text OPTIONS (role 'tag') COLLATE case_blind;
+SELECT written FROM tsparquet.write_lp('blind', E'm,hc=A v=1i 1\nm,hc=a v=2i 2\nm,hc=B v=3i 3', 's');
+EXPLAIN (COSTS OFF) SELECT hc, count(*) FROM blind.m GROUP BY hc;
+SELECT count(*) AS groups FROM (SELECT hc, count(*) FROM blind.m GROUP BY hc) g;
+SELECT count(*) AS values FROM (SELECT DISTINCT hc FROM blind.m) d;
+SELECT count(DISTINCT hc) FROM blind.m;
+DROP SCHEMA blind CASCADE;
+DROP COLLATION case_blind;
