@@ -1,6 +1,7 @@
 """The 16 TSBS cpu-only query types as PostgreSQL SQL (../shared/bench/queries.md), with
 parameters drawn the way TSBS draws them: random windows inside the data's time range and
-random distinct hosts, from a seeded generator."""
+random distinct hosts, from a seeded generator. Then two dashboard queries TSBS lacks: a
+Grafana variable's values, and one host's points since a time."""
 
 import datetime as dt
 import random
@@ -98,6 +99,16 @@ ORDER BY minute DESC
 LIMIT 5"""
 
 
+def host_variable(_p):
+    return "SELECT DISTINCT hostname FROM cpu ORDER BY hostname"
+
+
+def host_points_since(p):
+    begin, _ = p.window(12)
+    return (f"SELECT time, usage_user FROM cpu WHERE hostname IN ({p.host_list(1)}) "
+            f"AND time >= {sql_time(begin)} ORDER BY time")
+
+
 # name -> (SQL for a parameter draw, whether the result order is defined)
 QUERY_TYPES = {
     "single-groupby-1-1-1": (lambda p: single_groupby(p, 1, 1, 1), True),
@@ -116,4 +127,6 @@ QUERY_TYPES = {
     "high-cpu-1": (lambda p: high_cpu(p, 1), False),
     "lastpoint": (lastpoint, True),
     "groupby-orderby-limit": (groupby_orderby_limit, True),
+    "dashboard-host-variable": (host_variable, True),
+    "dashboard-host-points-since": (host_points_since, True),
 }

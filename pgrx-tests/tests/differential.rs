@@ -1,4 +1,4 @@
-//! Random queries (filters, groupings, aggregates, HAVING, ORDER BY with LIMIT; values
+//! Random queries (filters, groupings, DISTINCT, aggregates, HAVING, ORDER BY with LIMIT; values
 //! written out or as parameters of prepared statements) over a measurement and over a heap
 //! table holding the same rows give the same results: the randomised counterpart of
 //! `pushdown.sql`'s fixed list. The last seed runs where parallel plans cost nothing, so

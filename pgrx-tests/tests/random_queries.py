@@ -97,6 +97,13 @@ def condition(depth=0):
 def query():
     """A query with TABLE for the table, and whether its order is part of its result."""
     where = f" WHERE {condition()}" if rng.random() < 0.85 else ""
+    if rng.random() < 0.1:
+        keys = rng.sample(KEYS + ["u", "b", "'label'"], rng.randint(1, 3))
+        sql = f"SELECT DISTINCT {', '.join(keys)} FROM TABLE{where}"
+        if rng.random() < 0.4:
+            orders = [f"{i + 1} {rng.choice(['', 'DESC', 'NULLS FIRST'])}" for i in range(len(keys))]
+            return f"{sql} ORDER BY {', '.join(orders)} LIMIT {rng.randint(1, 20)}", True
+        return sql, False
     if rng.random() < 0.35:
         sql = f"SELECT {rng.choice(['*', 'host, u', 'time, f', 's, b, region'])} FROM TABLE{where}"
         if rng.random() < 0.3:
