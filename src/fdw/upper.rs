@@ -199,7 +199,8 @@ pub(super) struct FilteredRel {
 }
 
 impl FilteredRel {
-    /// None if some qual is not translatable.
+    /// None if some qual is not translatable, or if the scan also reads tables inheriting
+    /// from the measurement, whose rows the engine does not hold.
     pub unsafe fn new(
         root: *mut pg_sys::PlannerInfo,
         rel: *mut pg_sys::RelOptInfo,
@@ -207,7 +208,11 @@ impl FilteredRel {
         // SAFETY: a base relation of the query being planned.
         unsafe {
             let relid = (*rel).relid;
-            let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
+            let entry = *(*root).simple_rte_array.add(relid as usize);
+            if (*entry).inh {
+                return None;
+            }
+            let table = (*entry).relid;
             let quals = (*rel).baserestrictinfo;
             let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
             let mut translator = Translator::new(relid, table, bound_values);

@@ -523,3 +523,18 @@ SELECT count(*) AS values FROM (SELECT DISTINCT hc FROM blind.m) d;
 SELECT count(DISTINCT hc) FROM blind.m;
 DROP SCHEMA blind CASCADE;
 DROP COLLATION case_blind;
+
+-- A table inheriting from a measurement adds its rows to the measurement's scans: their
+-- groups, distinct values and top rows are left to PostgreSQL, since the engine holds the
+-- measurement's rows only (ONLY reads those alone, and is pushed).
+SELECT written FROM tsparquet.write_lp('inherited', (SELECT string_agg(
+  format('m,host=h%s v=%si %s', i % 3, i, i), E'\n') FROM generate_series(1, 3000) i), 's');
+CREATE TABLE inherited.older () INHERITS (inherited.m);
+INSERT INTO inherited.older (time, time_ns, host, v) VALUES ('1960-01-01', -315619200000000000, 'z', 3);
+EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM inherited.m;
+SELECT DISTINCT host FROM inherited.m ORDER BY host;
+SELECT host, max(v) FROM inherited.m GROUP BY host ORDER BY host;
+SELECT host FROM inherited.m ORDER BY time LIMIT 1;
+EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM ONLY inherited.m;
+SELECT DISTINCT host FROM ONLY inherited.m ORDER BY host;
+DROP SCHEMA inherited CASCADE;
