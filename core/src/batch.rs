@@ -493,40 +493,45 @@ pub fn repeats_any<'a>(earlier: impl IntoIterator<Item = &'a DayBatch>, new: &Da
 
 /// Whether any row of `new` has the series and time of a row in `existing`, files that
 /// overlap it in time. Only then must they be merged for reads to see one row per key.
-/// Series keys are built only for rows whose times match, which are few: files of
-/// successive writes usually share no more than the instant where one ends and the next
-/// begins.
 pub fn collides(existing: &[RecordBatch], new: &DayBatch) -> bool {
-    if existing.is_empty() {
-        return false;
+    let shared = SharedKeys::of(existing, &new.batch);
+    !shared.times.is_empty()
+        && existing
+            .iter()
+            .any(|batch| (0..batch.num_rows()).any(|row| shared.repeats(batch, row)))
+}
+
+/// The series and time of the rows of a new batch at times that stored rows have too: the
+/// only new rows that may repeat stored ones. Series keys are built only for rows whose
+/// times match, which are few: files of successive writes usually share no more than the
+/// instant where one ends and the next begins.
+struct SharedKeys {
+    times: FxHashSet<i64>,
+    keys: FxHashSet<(String, i64)>,
+}
+
+impl SharedKeys {
+    fn of(existing: &[RecordBatch], new: &RecordBatch) -> SharedKeys {
+        let new_times: FxHashSet<i64> = times(new).iter().copied().collect();
+        let times: FxHashSet<i64> = existing
+            .iter()
+            .flat_map(|batch| times(batch).iter().copied())
+            .filter(|t| new_times.contains(t))
+            .collect();
+        let keys = self::times(new)
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| times.contains(t))
+            .map(|(row, &t)| (row_series_key(new, row), t))
+            .collect();
+        SharedKeys { times, keys }
     }
-    let new_times: FxHashSet<i64> = times(&new.batch).iter().copied().collect();
-    let candidates: Vec<(&RecordBatch, usize)> = existing
-        .iter()
-        .flat_map(|batch| {
-            times(batch)
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| new_times.contains(t))
-                .map(move |(row, _)| (batch, row))
-        })
-        .collect();
-    if candidates.is_empty() {
-        return false;
+
+    /// Whether row `row` of a stored `batch` has the series and time of a new row.
+    fn repeats(&self, batch: &RecordBatch, row: usize) -> bool {
+        let t = times(batch)[row];
+        self.times.contains(&t) && self.keys.contains(&(row_series_key(batch, row), t))
     }
-    let shared_times: FxHashSet<i64> = candidates
-        .iter()
-        .map(|(batch, row)| times(batch)[*row])
-        .collect();
-    let new_keys: FxHashSet<(String, i64)> = times(&new.batch)
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| shared_times.contains(t))
-        .map(|(row, &t)| (row_series_key(&new.batch, row), t))
-        .collect();
-    candidates
-        .iter()
-        .any(|(batch, row)| new_keys.contains(&(row_series_key(batch, *row), times(batch)[*row])))
 }
 
 fn times(batch: &RecordBatch) -> &[i64] {
@@ -570,21 +575,12 @@ pub fn merge_into_stored(
     new: &DayBatch,
     schema: &TableSchema,
 ) -> Vec<DayBatch> {
-    let new_times: FxHashSet<i64> = times(&new.batch).iter().copied().collect();
-    let new_keys: FxHashSet<(String, i64)> = times(&new.batch)
-        .iter()
-        .enumerate()
-        .map(|(row, &t)| (row_series_key(&new.batch, row), t))
-        .collect();
+    let shared = SharedKeys::of(stored, &new.batch);
     let mut repeated = Vec::new();
     let mut kept = Vec::new();
     for batch in stored {
-        let repeats: BooleanArray = times(batch)
-            .iter()
-            .enumerate()
-            .map(|(row, &t)| {
-                Some(new_times.contains(&t) && new_keys.contains(&(row_series_key(batch, row), t)))
-            })
+        let repeats: BooleanArray = (0..batch.num_rows())
+            .map(|row| Some(shared.repeats(batch, row)))
             .collect();
         let filter = |mask: &BooleanArray| {
             arrow::compute::filter_record_batch(batch, mask).expect("a mask of the batch's rows")
@@ -614,7 +610,7 @@ pub fn merge_into_stored(
 }
 
 /// Stored rows of one day, sorted as stored, as a day's batch.
-fn day_of_rows(batch: RecordBatch) -> DayBatch {
+pub(crate) fn day_of_rows(batch: RecordBatch) -> DayBatch {
     let (min_time_ns, max_time_ns) = times(&batch)
         .iter()
         .fold((i64::MAX, i64::MIN), |(low, high), &t| {

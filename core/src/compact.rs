@@ -14,7 +14,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Arr
 use arrow::datatypes::{Field, Int32Type, Schema, TimestampNanosecondType};
 use rustc_hash::FxHashMap;
 
-use crate::batch::{arrow_schema_of, conform, DayBatch, NANOS_PER_DAY};
+use crate::batch::{arrow_schema_of, conform, day_of_rows, DayBatch, NANOS_PER_DAY};
 use crate::schema::TableSchema;
 
 /// A stored file, as compaction plans by it.
@@ -247,14 +247,7 @@ pub fn merge_files(
     order.sort_by_key(|&r| (series[r as usize], times[r as usize]));
     let sorted = arrow::compute::take_record_batch(&all, &UInt32Array::from(order))
         .expect("row indices are in range");
-    let min_time_ns = times.iter().copied().min().unwrap_or(0);
-    let max_time_ns = times.iter().copied().max().unwrap_or(0);
-    Ok(DayBatch {
-        day: min_time_ns.div_euclid(NANOS_PER_DAY),
-        batch: sorted,
-        min_time_ns,
-        max_time_ns,
-    })
+    Ok(day_of_rows(sorted))
 }
 
 /// For each row, the rank of its series (its tag values in column order, NULL first)

@@ -11,7 +11,8 @@
 //! `DISTINCT ON` columns followed by `time` (or `time_ns`) alone.
 //!
 //! Both need every filter pushable and a target of the grouped columns alone (and columns,
-//! for `DISTINCT ON`); Postgres then sorts the few result rows by `ORDER BY` itself.
+//! for `DISTINCT ON`). An `ORDER BY` of the few result rows, with a `LIMIT`, is pushed as
+//! over any grouping (`ordered`); without one Postgres sorts them.
 
 use pgrx::prelude::*;
 use pgrx::PgList;
@@ -19,6 +20,7 @@ use tsparquet_core::query::expr::{Aggregate, AggregateFunction, Expr};
 use tsparquet_core::query::request::Shape;
 
 use super::describe::deparse;
+use super::ordered;
 use super::upper::{append_target, grouped_upper_path, upper_private, FilteredRel};
 
 /// The expression a sort or distinct clause refers to in the query's target list.
@@ -101,12 +103,8 @@ unsafe fn distinct_path(
         let mut filtered = FilteredRel::new(root, input_rel)?;
         let (scan_tlist, keys, key_nodes) = distinct_keys(parse, &mut filtered)?;
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_DISTINCT as usize];
-        for expr in PgList::<pg_sys::Node>::from_pg((*target).exprs).iter_ptr() {
-            if pg_sys::tlist_member(expr.cast(), scan_tlist).is_null()
-                && pg_sys::contain_var_clause(expr)
-            {
-                return None;
-            }
+        if !ordered::computable(target, scan_tlist) {
+            return None;
         }
         let keys_shown = deparse(filtered.table, filtered.relid, &key_nodes, ", ");
         filtered

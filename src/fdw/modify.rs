@@ -223,7 +223,8 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     // SAFETY: the state set in begin, and a slot of the relation's row type.
     unsafe {
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
-        // RETURNING and WITH CHECK OPTION are set up after the insert began.
+        // RETURNING and WITH CHECK OPTION may be set up after the insert began (an INSERT
+        // begins before its projections are made).
         let read_back = state.after_row_triggers
             || !(*rinfo).ri_projectReturning.is_null()
             || !(*rinfo).ri_WithCheckOptions.is_null();

@@ -154,7 +154,10 @@ unsafe fn rows_input(
 }
 
 /// Whether every expression of `target` is one the scan returns, or needs no row.
-unsafe fn computable(target: *mut pg_sys::PathTarget, scan_tlist: *mut pg_sys::List) -> bool {
+pub(super) unsafe fn computable(
+    target: *mut pg_sys::PathTarget,
+    scan_tlist: *mut pg_sys::List,
+) -> bool {
     // SAFETY: the planner's target and a target list built for it.
     unsafe {
         PgList::<pg_sys::Node>::from_pg((*target).exprs)

@@ -9,11 +9,9 @@ use std::sync::atomic::AtomicU64;
 use pgrx::prelude::*;
 use pgrx::PgList;
 
-use tsparquet_core::schema::ColumnKind;
-
-use super::options;
 use super::scan;
 use super::time_bounds;
+use super::translate::Translator;
 
 /// The partial path of a scan of `baserel` whose whole path costs `startup` and `total`:
 /// the same scan shared among the workers that the table's size calls for.
@@ -33,8 +31,8 @@ pub(super) unsafe fn add_partial_path(
         // A dashboard's window of time reads few of a table's files: PostgreSQL expects a
         // closed range to hold half a percent of the rows, and a scan of them is over
         // before workers would have started. A bound on one side only it expects to hold
-        // a third, whether it leaves an hour or a year. Files keep each series' rows
-        // together, so filters on tags skip the row groups and pages of other series.
+        // a third, whether it leaves an hour or a year. One host's rows are together in
+        // each file, and a filter on the first tag reads only theirs.
         let rows = (*baserel).tuples
             * time_bounds::share_in_bounds(root, baserel, table)
             * share_of_series(root, baserel, table);
@@ -69,7 +67,10 @@ pub(super) unsafe fn add_partial_path(
     }
 }
 
-/// The share of a relation's rows that its filters on tags alone are expected to keep.
+/// The share of a relation's rows that its filters on the first tag are expected to keep,
+/// where the engine takes them: files sort rows by their tags in column order, so such a
+/// filter skips the row groups and pages of other series. A filter on a later tag skips
+/// little, one the engine does not take nothing.
 unsafe fn share_of_series(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
@@ -77,25 +78,27 @@ unsafe fn share_of_series(
 ) -> f64 {
     // SAFETY: a base relation being planned, its RestrictInfos and the table's catalog.
     unsafe {
-        let mut on_tags: *mut pg_sys::List = std::ptr::null_mut();
+        let relid = (*rel).relid;
+        let mut translator = Translator::new(relid, table, std::ptr::null_mut());
+        let Some(first_tag) = translator.first_tag() else {
+            return 1.0;
+        };
+        let member = i32::from(first_tag) - pg_sys::FirstLowInvalidHeapAttributeNumber;
+        let mut on_first_tag: *mut pg_sys::List = std::ptr::null_mut();
         for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg((*rel).baserestrictinfo).iter_ptr() {
+            let clause = (*rinfo).clause.cast::<pg_sys::Node>();
             let mut attributes: *mut pg_sys::Bitmapset = std::ptr::null_mut();
-            pg_sys::pull_varattnos((*rinfo).clause.cast(), (*rel).relid, &mut attributes);
-            let mut member = pg_sys::bms_next_member(attributes, -1);
-            let mut all_tags = member >= 0;
-            while member >= 0 && all_tags {
-                let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
-                all_tags = options::column_role(table, attnum as i16).as_deref()
-                    == Some(ColumnKind::Tag.role());
-                member = pg_sys::bms_next_member(attributes, member);
-            }
-            if all_tags {
-                on_tags = pg_sys::lappend(on_tags, rinfo.cast());
+            pg_sys::pull_varattnos(clause, relid, &mut attributes);
+            if pg_sys::bms_num_members(attributes) == 1
+                && pg_sys::bms_is_member(member, attributes)
+                && translator.filter(clause).is_some()
+            {
+                on_first_tag = pg_sys::lappend(on_first_tag, rinfo.cast());
             }
         }
         pg_sys::clauselist_selectivity(
             root,
-            on_tags,
+            on_first_tag,
             0,
             pg_sys::JoinType::JOIN_INNER,
             std::ptr::null_mut(),

@@ -289,6 +289,16 @@ impl Translator {
         stored.into_iter().map(|(_, c)| c).collect()
     }
 
+    /// The attribute of the first tag in column order, by which stored rows are sorted
+    /// first.
+    pub fn first_tag(&self) -> Option<i16> {
+        self.columns
+            .iter()
+            .filter(|(_, c)| matches!(c, ColumnRef::Stored(c) if c.kind == ColumnKind::Tag))
+            .map(|(attnum, _)| *attnum)
+            .min()
+    }
+
     /// The name of the stored column of an attribute.
     pub fn stored_name(&self, attnum: i16) -> Option<&str> {
         match self.columns.get(&attnum) {

@@ -405,9 +405,9 @@ impl Translator<'_> {
     /// a request, after the time: their text and boolean arguments joined into one key.
     /// DataFusion breaks such ties one way for those types and another way for numbers, so
     /// with the key every such aggregate takes its value from the same row, and a
-    /// `DISTINCT ON` (the last value of each column) returns a row that exists. Rows tied
-    /// on a time are of different series, which their tags tell apart; numbers alone need
-    /// no key, as they all break ties the same way.
+    /// `DISTINCT ON` (the last value of each column) returns a row that exists. Rows whose
+    /// keys are equal too give the same text and booleans whichever of them is taken;
+    /// numbers alone need no key, as they all break ties the same way.
     pub fn tie_breaker(&self, aggregates: &[Aggregate]) -> Result<Option<DfExpr>, QueryError> {
         let mut parts: Vec<DfExpr> = Vec::new();
         for aggregate in aggregates {

@@ -113,6 +113,25 @@ SELECT count(*) AS differing FROM (
   UNION ALL
   ((SELECT dc, min(time) FROM latest_heap GROUP BY dc)
    EXCEPT ALL (SELECT dc, min(time) FROM latest.m GROUP BY dc))) d;
+-- So do the time range each series covers, first and last values beside it, the distinct
+-- tags (a Grafana variable's values) and their number, also where no row matches.
+SELECT host, dc, min(time), max(time), tsparquet.first(v, time), tsparquet.last(n, time)
+FROM latest.m GROUP BY host, dc ORDER BY host;
+SELECT * FROM pg_temp.engine_rows('SELECT dc, min(time), max(time), tsparquet.last(n, time) FROM latest.m GROUP BY dc');
+SELECT DISTINCT host FROM latest.m ORDER BY host;
+SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT host, dc FROM latest.m');
+SELECT dc, count(DISTINCT host) FROM latest.m GROUP BY dc ORDER BY dc;
+SELECT count(DISTINCT host) AS nobody FROM latest.m WHERE host = 'h9';
+SELECT * FROM pg_temp.engine_rows($$SELECT count(DISTINCT host) FROM latest.m WHERE host = 'h9'$$);
+SELECT count(*) AS differing FROM (
+  (SELECT dc, min(time), max(time), tsparquet.first(v, time) FROM latest.m WHERE host <> 'h0' GROUP BY dc)
+  EXCEPT ALL
+  (SELECT dc, min(time), max(time), tsparquet.first(v, time) FROM latest_heap WHERE host <> 'h0' GROUP BY dc)) d;
+SELECT count(*) AS differing FROM (
+  ((SELECT dc, count(DISTINCT host)::text FROM latest.m WHERE host <> 'h0' GROUP BY dc)
+   EXCEPT ALL (SELECT dc, count(DISTINCT host)::text FROM latest_heap WHERE host <> 'h0' GROUP BY dc))
+  UNION ALL
+  ((SELECT DISTINCT dc, host FROM latest_heap) EXCEPT ALL (SELECT DISTINCT dc, host FROM latest.m))) d;
 -- A filter on a field or on time needs other rows than the extreme ones: the files are read.
 SELECT DISTINCT ON (host) host, time, n FROM latest.m WHERE n < 2000 ORDER BY host, time DESC;
 SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT ON (host) * FROM latest.m WHERE n < 2000 ORDER BY host, time DESC');

@@ -14,6 +14,13 @@ INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-14 22:13:25+00', 'r', 9
 INSERT INTO ins.cpu (time, host, usage) VALUES ('2023-11-14 22:13:26.5+00', 'r', 10) RETURNING time, time_ns, host, usage;
 INSERT INTO ins.cpu (time_ns, host, usage) VALUES (1700000007000000789, 'r', 11) RETURNING *;
 SELECT time, time_ns, host, usage FROM ins.cpu WHERE host = 'r' ORDER BY time_ns;
+-- WITH CHECK OPTION checks the row with them too.
+CREATE VIEW ins.recent AS SELECT * FROM ins.cpu WHERE time_ns >= 1700000000000000000
+  WITH CHECK OPTION;
+INSERT INTO ins.recent (time, host, usage) VALUES ('2023-11-14 22:13:30+00', 'view', 1);
+INSERT INTO ins.recent (time, host, usage) VALUES ('2020-01-01 00:00:00+00', 'view', 2);
+SELECT time_ns, usage FROM ins.cpu WHERE host = 'view';
+DROP VIEW ins.recent;
 
 -- time_ns alone gives the exact time; with time, both must name the same instant.
 INSERT INTO ins.cpu (time_ns, host, usage) VALUES (1700000000000000123, 'ns', 1);

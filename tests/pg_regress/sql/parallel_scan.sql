@@ -21,7 +21,8 @@ EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m WHERE f > 90;
 EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m;
 -- Workers as for a heap table of the rows the scan is expected to read: the whole table is
 -- worth sharing, a window of time (half a percent, by PostgreSQL's estimate) is not, nor
--- one series (files keep a series' rows together), even after a time on one side only.
+-- one series (files keep a series' rows together, sorted by their first tag first), even
+-- after a time on one side only.
 RESET min_parallel_table_scan_size;
 EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m WHERE f > 90;
 EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m
@@ -29,6 +30,8 @@ WHERE f > 90 AND time >= '2024-01-01 01:00' AND time < '2024-01-01 02:00';
 SET min_parallel_table_scan_size = '1MB';
 EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m WHERE f > 90 AND time >= '2024-01-01 01:00';
 EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m WHERE host = 'h3' AND time >= '2024-01-01 01:00';
+-- A filter on the tag that the engine does not take reads every row.
+EXPLAIN (COSTS OFF) SELECT time, host, v FROM par.m WHERE host ~ '^h3' AND time >= '2024-01-01 01:00';
 SET min_parallel_table_scan_size = 0;
 -- Aggregates and top-N are still answered by the engine, in one process.
 EXPLAIN (COSTS OFF) SELECT host, count(*) FROM par.m GROUP BY host;
