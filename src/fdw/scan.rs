@@ -792,10 +792,19 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         }
         let state = state::get::<ScanState>((*node).fdw_state);
         if let Some(state) = &state {
+            let footers = matches!(
+                &state.batches,
+                Some(Batches::Query(running)) if running.from_footers
+            );
             let read = format!(
-                "{} of {}",
+                "{} of {}{}",
                 state.files.read,
-                files::count(state.files.table_id)
+                files::count(state.files.table_id),
+                if footers {
+                    " (their footers' earliest and latest row of each series only)"
+                } else {
+                    ""
+                }
             );
             text("Files Read", &read);
         }

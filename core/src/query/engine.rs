@@ -168,9 +168,11 @@ impl Engine {
                 facts: &ColumnFacts::default(),
                 footers: &[],
             };
-            return self
+            let mut query = self
                 .runtime
-                .block_on(self.run(table, request, &plan, task, None));
+                .block_on(self.run(table, request, &plan, task, None))?;
+            query.from_footers = true;
+            return Ok(query);
         }
         let files = self.register(files)?;
         let started = self.runtime.block_on(async {
@@ -672,6 +674,7 @@ fn execute(
         plan,
         stream,
         outputs,
+        from_footers: false,
         _files: files,
     })
 }
@@ -909,6 +912,8 @@ pub struct RunningQuery {
     plan: Arc<dyn ExecutionPlan>,
     stream: SendableRecordBatchStream,
     pub outputs: Vec<Output>,
+    /// Whether it runs over the files' extreme rows, kept in their footers, alone.
+    pub from_footers: bool,
     /// The files it reads; none when it runs over rows already read.
     _files: Option<RegisteredFiles>,
 }

@@ -119,6 +119,7 @@ SELECT host, dc, min(time), max(time), tsparquet.first(v, time), tsparquet.last(
 FROM latest.m GROUP BY host, dc ORDER BY host;
 SELECT * FROM pg_temp.engine_rows('SELECT dc, min(time), max(time), tsparquet.last(n, time) FROM latest.m GROUP BY dc');
 SELECT DISTINCT host FROM latest.m ORDER BY host;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT DISTINCT host FROM latest.m;
 SELECT * FROM pg_temp.engine_rows('SELECT DISTINCT host, dc FROM latest.m');
 SELECT dc, count(DISTINCT host) FROM latest.m GROUP BY dc ORDER BY dc;
 SELECT count(DISTINCT host) AS nobody FROM latest.m WHERE host = 'h9';
