@@ -208,11 +208,10 @@ impl FilteredRel {
         // SAFETY: a base relation of the query being planned.
         unsafe {
             let relid = (*rel).relid;
-            let entry = *(*root).simple_rte_array.add(relid as usize);
-            if (*entry).inh {
+            let table = (**(*root).simple_rte_array.add(relid as usize)).relid;
+            if reads_inheriting_tables(root, relid, table) {
                 return None;
             }
-            let table = (*entry).relid;
             let quals = (*rel).baserestrictinfo;
             let (time_bounds, bound_values) = time_bounds::find(relid, table, quals);
             let mut translator = Translator::new(relid, table, bound_values);
@@ -242,6 +241,26 @@ impl FilteredRel {
                 pushed,
             })
         }
+    }
+}
+
+/// Whether the scan of range table entry `relid`, of `table`, also reads tables inheriting
+/// from it. A table that once had such tables is planned as the parent of itself alone.
+unsafe fn reads_inheriting_tables(
+    root: *mut pg_sys::PlannerInfo,
+    relid: pg_sys::Index,
+    table: pg_sys::Oid,
+) -> bool {
+    // SAFETY: the planner's range table and the inheritance it expanded.
+    unsafe {
+        (**(*root).simple_rte_array.add(relid as usize)).inh
+            && PgList::<pg_sys::AppendRelInfo>::from_pg((*root).append_rel_list)
+                .iter_ptr()
+                .any(|info| {
+                    (*info).parent_relid == relid
+                        && (**(*root).simple_rte_array.add((*info).child_relid as usize)).relid
+                            != table
+                })
     }
 }
 

@@ -537,4 +537,11 @@ SELECT host, max(v) FROM inherited.m GROUP BY host ORDER BY host;
 SELECT host FROM inherited.m ORDER BY time LIMIT 1;
 EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM ONLY inherited.m;
 SELECT DISTINCT host FROM ONLY inherited.m ORDER BY host;
+-- Once the inheriting table is gone, the measurement is pushed down again, though
+-- PostgreSQL still plans it as a parent (of itself alone) until a VACUUM or ANALYZE.
+DROP TABLE inherited.older;
+SELECT relhassubclass FROM pg_class WHERE oid = 'inherited.m'::regclass;
+EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM inherited.m;
+SELECT DISTINCT host FROM inherited.m ORDER BY host;
+SELECT host, max(v) FROM inherited.m GROUP BY host ORDER BY host;
 DROP SCHEMA inherited CASCADE;
