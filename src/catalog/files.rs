@@ -246,19 +246,22 @@ pub fn count(table_id: i64) -> i64 {
 }
 
 /// What the planner needs of a table's files: the rows stored (for its estimates) and the
-/// earliest stored time, if any. As of now rather than as of the statement's snapshot: a
-/// summary kept until the table's next invalidation must include every commit whose
-/// invalidation this backend has already heard.
-pub fn planner_summary(table_id: i64) -> (i64, Option<i64>) {
+/// earliest and latest stored times, if any. As of now rather than as of the statement's
+/// snapshot: a summary kept until the table's next invalidation must include every commit
+/// whose invalidation this backend has already heard.
+pub fn planner_summary(table_id: i64) -> (i64, Option<(i64, i64)>) {
     as_extension_owner(|| {
         // SAFETY: a snapshot of now, which SPI copies for the statement it runs.
         let now = unsafe { pg_sys::GetLatestSnapshot() };
         statements::select(
-            c"SELECT coalesce(sum(row_count), 0)::bigint, min(min_time_ns) \
+            c"SELECT coalesce(sum(row_count), 0)::bigint, min(min_time_ns), max(max_time_ns) \
               FROM tsparquet.files WHERE table_id = $1",
             &[table_id.into()],
             now,
-            |row| (row.get::<i64>(1).unwrap_or(0), row.get::<i64>(2)),
+            |row| {
+                let range = row.get::<i64>(2).zip(row.get::<i64>(3));
+                (row.get::<i64>(1).unwrap_or(0), range)
+            },
         )
     })
     .into_iter()

@@ -33,7 +33,8 @@ use super::parallel;
 use super::query;
 use super::state;
 use super::time_bounds::{self, BoundValues};
-use super::translate::{session_is_utc, Translator};
+use super::time_zone::session_zone;
+use super::translate::Translator;
 use super::upper;
 use crate::catalog::files;
 use crate::errors;
@@ -50,9 +51,9 @@ pub(super) struct ScanPlan {
     pub time_bounds: Vec<TimeBound>,
     /// The work pushed down to the query engine; its parameters are the `fdw_exprs`.
     pub query: Option<QueryRequest>,
-    /// Whether the pushed-down work is only exact in a session whose time zone is UTC (as
-    /// it was when planned): a cached plan may run after `SET TimeZone`.
-    pub needs_utc: bool,
+    /// The session time zone the pushed-down work is only exact in (the one it was planned
+    /// in): a cached plan may run after `SET TimeZone`.
+    pub time_zone: Option<String>,
     /// What EXPLAIN shows about the pushed-down work: labels and SQL text.
     pub pushed: Vec<(String, String)>,
 }
@@ -205,7 +206,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             table: foreigntableid.to_u32(),
             attributes,
             time_bounds,
-            needs_utc: translator.needs_utc(),
+            time_zone: translator.time_zone(),
             query,
             pushed,
         };
@@ -427,10 +428,10 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     unsafe {
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
         let plan = scan_plan(plan_node);
-        if plan.needs_utc && !session_is_utc() {
+        if let Some(zone) = plan.time_zone.as_ref().filter(|z| **z != session_zone()) {
             errors::report(
                 PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                "this plan groups by date_trunc at UTC boundaries, but the session's TimeZone is no longer UTC",
+                &format!("this plan groups by date_trunc as in time zone \"{zone}\", but the session's TimeZone has changed"),
                 None,
                 Some("Prepare the statement again in this time zone, or SET tsparquet.enable_pushdown = off before preparing it."),
             );

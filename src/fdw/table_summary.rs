@@ -1,5 +1,5 @@
 //! What the planner asks of a measurement table's files in every query, kept per backend:
-//! its row count and its earliest stored time. Reading them from the catalog took a
+//! its row count and the range of its stored times. Reading them from the catalog took a
 //! twentieth of a short query. Whatever changes a table's rows (writes, TRUNCATE;
 //! compaction only regroups them) invalidates its relcache entry ([`changed`]); Postgres
 //! delivers that to every backend with the commit (to the writer at its next command, and
@@ -12,11 +12,11 @@ use pgrx::prelude::*;
 
 use crate::catalog::files;
 
-/// A table's rows, and its earliest stored time if it has rows.
+/// A table's rows, and its earliest and latest stored times if it has rows.
 #[derive(Clone, Copy)]
 struct Summary {
     rows: f64,
-    earliest_ns: Option<i64>,
+    times_ns: Option<(i64, i64)>,
 }
 
 thread_local! {
@@ -31,10 +31,10 @@ fn summary(table: pg_sys::Oid) -> Summary {
     }
     let heard = HEARD.get();
     // Reading the catalog can take a lock, and so hear invalidations (`forget`).
-    let (rows, earliest_ns) = files::planner_summary(super::table_id(table));
+    let (rows, times_ns) = files::planner_summary(super::table_id(table));
     let summary = Summary {
         rows: rows as f64,
-        earliest_ns,
+        times_ns,
     };
     if HEARD.get() == heard {
         SUMMARIES.with(|kept| kept.borrow_mut().insert(table, summary));
@@ -47,9 +47,10 @@ pub fn rows(table: pg_sys::Oid) -> f64 {
     summary(table).rows
 }
 
-/// The earliest time stored in the measurement table `table`, in nanoseconds since 1970.
-pub fn earliest_ns(table: pg_sys::Oid) -> Option<i64> {
-    summary(table).earliest_ns
+/// The earliest and latest times stored in the measurement table `table`, in nanoseconds
+/// since 1970.
+pub fn times_ns(table: pg_sys::Oid) -> Option<(i64, i64)> {
+    summary(table).times_ns
 }
 
 /// Tells every backend that the rows of `table` changed, when the transaction commits.

@@ -45,8 +45,8 @@ pub struct Translator {
     columns: HashMap<i16, ColumnRef>,
     /// The value expressions found so far: the query's parameters, in order.
     params: *mut pg_sys::List,
-    /// Whether something translated (`date_trunc`) is only exact in a UTC session.
-    needs_utc: bool,
+    /// The session time zone something translated (`date_trunc`) is only exact in.
+    time_zone: Option<String>,
     /// In `HAVING`: the expressions of the grouped results the engine computes, which the
     /// conditions are read over instead of the table's columns.
     results: Vec<(*mut pg_sys::Node, ColumnRef)>,
@@ -250,7 +250,7 @@ impl Translator {
             table,
             columns,
             params,
-            needs_utc: false,
+            time_zone: None,
             results: Vec::new(),
         }
     }
@@ -308,8 +308,8 @@ impl Translator {
     }
 
     /// Whether the translation is only exact while the session's time zone is UTC.
-    pub fn needs_utc(&self) -> bool {
-        self.needs_utc
+    pub fn time_zone(&self) -> Option<String> {
+        self.time_zone.clone()
     }
 
     /// The parameter expressions, for the plan's `fdw_exprs`.
@@ -588,9 +588,8 @@ impl Translator {
             };
             // Left to Postgres where the engine cannot hold the start of the earliest
             // bucket: times within a bucket's width of 1677-09-21.
-            let earliest = super::table_summary::earliest_ns(self.table);
-            earliest
-                .is_none_or(|earliest| bucket.bucket_starts_in_range(earliest))
+            super::table_summary::times_ns(self.table)
+                .is_none_or(|(earliest, _)| bucket.bucket_starts_in_range(earliest))
                 .then_some(bucket)
         }
     }
@@ -600,7 +599,7 @@ impl Translator {
     unsafe fn date_trunc(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node.
         unsafe {
-            if !is_a(node, pg_sys::NodeTag::T_FuncExpr) || !session_is_utc() {
+            if !is_a(node, pg_sys::NodeTag::T_FuncExpr) {
                 return None;
             }
             let f = node.cast::<pg_sys::FuncExpr>();
@@ -614,7 +613,23 @@ impl Translator {
                 return None;
             }
             let unit = TruncUnit::from_name(&const_text(unit)?)?;
-            self.needs_utc = true;
+            if !session_is_utc() {
+                let unit_seconds = match unit {
+                    TruncUnit::Second => 1,
+                    TruncUnit::Minute => 60,
+                    TruncUnit::Hour => 3600,
+                    // Days start at local midnight, whose offset Postgres works out anew.
+                    _ => return None,
+                };
+                // A later write invalidates the plan: the range is the one it reads.
+                let whole = super::table_summary::times_ns(self.table).is_none_or(|(from, to)| {
+                    super::time_zone::offsets_are_whole(unit_seconds, from, to)
+                });
+                if !whole {
+                    return None;
+                }
+            }
+            self.time_zone = Some(super::time_zone::session_zone());
             Some(Expr::DateTrunc(unit, Box::new(Expr::Time)))
         }
     }

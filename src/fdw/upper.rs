@@ -288,7 +288,7 @@ impl FilteredRel {
             table: self.table.to_u32(),
             attributes,
             time_bounds: self.time_bounds,
-            needs_utc: self.translator.needs_utc(),
+            time_zone: self.translator.time_zone(),
             query: Some(query),
             pushed: self.pushed,
         };

@@ -266,6 +266,33 @@ SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE 
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02'::date;
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+-- Hours, minutes and seconds are cut where UTC cuts them in a time zone whose offsets over
+-- the stored times are whole hours (minutes, seconds): PostgreSQL keeps each value's own
+-- offset when it truncates to them. Asia/Kolkata's 5:30 keeps hours with PostgreSQL.
+SET TimeZone = 'Asia/Kolkata';
+SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('minute', time), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
+-- Europe/Berlin: the hour repeated when clocks go back is two hours, as in PostgreSQL.
+SELECT written FROM tsparquet.write_lp('zones', (SELECT string_agg(
+  format('m,host=a u=%si %s', i, 1698537600 + i * 600), E'\n') FROM generate_series(0, 36) i), 's');
+CREATE TABLE zones_heap AS SELECT * FROM zones.m;
+SET TimeZone = 'Europe/Berlin';
+EXPLAIN (COSTS OFF) SELECT date_trunc('hour', time), count(*), sum(u) FROM zones.m GROUP BY 1;
+SELECT date_trunc('hour', time), count(*), sum(u) FROM zones.m GROUP BY 1 ORDER BY 1;
+SELECT date_trunc('hour', time), count(*), sum(u) FROM zones_heap GROUP BY 1 ORDER BY 1;
+-- A point of 1890, when Berlin was 0:53:28 ahead of UTC: minutes and hours are then cut
+-- by PostgreSQL, seconds still by the engine.
+SELECT written FROM tsparquet.write_lp('zones', 'm,host=a u=100i -2524521570', 's');
+INSERT INTO zones_heap SELECT * FROM zones.m WHERE u = 100;
+EXPLAIN (COSTS OFF) SELECT date_trunc('minute', time), count(*) FROM zones.m GROUP BY 1;
+EXPLAIN (COSTS OFF) SELECT date_trunc('second', time), count(*) FROM zones.m GROUP BY 1;
+SELECT date_trunc('minute', time), count(*) FROM zones.m WHERE u >= 100 GROUP BY 1;
+SELECT date_trunc('minute', time), count(*) FROM zones_heap WHERE u >= 100 GROUP BY 1;
+SELECT count(*) AS differing FROM (
+  (SELECT date_trunc('second', time), count(*) FROM zones.m GROUP BY 1)
+  EXCEPT ALL (SELECT date_trunc('second', time), count(*) FROM zones_heap GROUP BY 1)) d;
+DROP SCHEMA zones CASCADE;
+DROP TABLE zones_heap;
 RESET TimeZone;
 SET TimeZone = 'UTC';
 -- A plan made in UTC that pushed date_trunc down is made anew once the time zone changes,
