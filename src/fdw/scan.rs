@@ -305,6 +305,9 @@ struct ScanState {
     /// The files read: those whose time range meets the range the bounds allow.
     files: ScanFiles,
     fill: Fill,
+    /// The session time zone the pushed-down query is only exact in, as Postgres' zone and
+    /// by name: a cursor's rows are fetched after the scan began, maybe in another zone.
+    time_zone: Option<(*mut pg_sys::pg_tz, String)>,
     /// The pushed-down query and its parameters' values, when there is one.
     query: Option<(QueryRequest, Vec<Value>)>,
     batch: Option<RecordBatch>,
@@ -429,12 +432,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         let plan_node = (*node).ss.ps.plan.cast::<pg_sys::ForeignScan>();
         let plan = scan_plan(plan_node);
         if let Some(zone) = plan.time_zone.as_ref().filter(|z| **z != session_zone()) {
-            errors::report(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                &format!("this plan groups by date_trunc as in time zone \"{zone}\", but the session's TimeZone has changed"),
-                None,
-                Some("Prepare the statement again in this time zone, or SET tsparquet.enable_pushdown = off before preparing it."),
-            );
+            time_zone_changed(zone);
         }
         let table = pg_sys::Oid::from(plan.table);
         let mut attributes = Vec::new();
@@ -506,6 +504,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             batches: None,
             files,
             fill,
+            time_zone: plan.time_zone.map(|zone| (pg_sys::session_timezone, zone)),
             query: plan.query.map(|request| (request, Vec::new())),
             batch: None,
             next_row: 0,
@@ -525,6 +524,16 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
     }
 }
 
+/// Refuses to run a pushed-down `date_trunc` made for time zone `zone` in another one.
+fn time_zone_changed(zone: &str) -> ! {
+    errors::report(
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        &format!("this plan groups by date_trunc as in time zone \"{zone}\", but the session's TimeZone has changed"),
+        None,
+        Some("Prepare the statement or declare the cursor again in this time zone, or SET tsparquet.enable_pushdown = off before preparing it."),
+    )
+}
+
 #[pg_guard]
 pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
@@ -536,6 +545,14 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         let Some(state) = state::get::<ScanState>((*node).fdw_state) else {
             return slot;
         };
+        // Postgres keeps one zone per name: another zone is another TimeZone.
+        if let Some((_, zone)) = state
+            .time_zone
+            .as_ref()
+            .filter(|(planned, _)| *planned != pg_sys::session_timezone)
+        {
+            time_zone_changed(zone);
+        }
         if state.batches.is_none() {
             state.start(node);
         }

@@ -322,6 +322,15 @@ EXECUTE per_day;
 DEALLOCATE per_day;
 DEALLOCATE heap_per_day;
 RESET plan_cache_mode;
+-- A cursor declared in one time zone and fetched in another would give the buckets of the
+-- first: it is refused.
+SET TimeZone = 'Europe/Berlin';
+BEGIN;
+DECLARE zoned CURSOR FOR SELECT date_trunc('hour', time), count(*) FROM pd.cpu GROUP BY 1 ORDER BY 1;
+SET TimeZone = 'Asia/Kolkata';
+FETCH 1 FROM zoned;
+ROLLBACK;
+SET TimeZone = 'UTC';
 
 -- Query parameters of a generic plan, evaluated at each execution.
 SET plan_cache_mode = force_generic_plan;
