@@ -498,7 +498,7 @@ pub fn collides(existing: &[RecordBatch], new: &DayBatch) -> bool {
     !shared.times.is_empty()
         && existing
             .iter()
-            .any(|batch| (0..batch.num_rows()).any(|row| shared.repeats(batch, row)))
+            .any(|batch| shared.repeats(batch).any(|repeats| repeats))
 }
 
 /// The series and time of the rows of a new batch at times that stored rows have too: the
@@ -527,10 +527,11 @@ impl SharedKeys {
         SharedKeys { times, keys }
     }
 
-    /// Whether row `row` of a stored `batch` has the series and time of a new row.
-    fn repeats(&self, batch: &RecordBatch, row: usize) -> bool {
-        let t = times(batch)[row];
-        self.times.contains(&t) && self.keys.contains(&(row_series_key(batch, row), t))
+    /// For each row of a stored `batch`, whether it has the series and time of a new row.
+    fn repeats<'b>(&'b self, batch: &'b RecordBatch) -> impl Iterator<Item = bool> + 'b {
+        times(batch).iter().enumerate().map(move |(row, &t)| {
+            self.times.contains(&t) && self.keys.contains(&(row_series_key(batch, row), t))
+        })
     }
 }
 
@@ -579,9 +580,7 @@ pub fn merge_into_stored(
     let mut repeated = Vec::new();
     let mut kept = Vec::new();
     for batch in stored {
-        let repeats: BooleanArray = (0..batch.num_rows())
-            .map(|row| Some(shared.repeats(batch, row)))
-            .collect();
+        let repeats: BooleanArray = shared.repeats(batch).map(Some).collect();
         let filter = |mask: &BooleanArray| {
             arrow::compute::filter_record_batch(batch, mask).expect("a mask of the batch's rows")
         };

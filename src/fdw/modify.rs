@@ -223,11 +223,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     // SAFETY: the state set in begin, and a slot of the relation's row type.
     unsafe {
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
-        // RETURNING and WITH CHECK OPTION may be set up after the insert began (an INSERT
-        // begins before its projections are made).
-        let read_back = state.after_row_triggers
-            || !(*rinfo).ri_projectReturning.is_null()
-            || !(*rinfo).ri_WithCheckOptions.is_null();
+        let read_back = reads_rows_back(state, rinfo);
         buffer(state, slot, read_back);
         if state.store_each_batch {
             flush(state);
@@ -247,7 +243,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     // SAFETY: the state set in begin, and `count` slots of the relation's row type.
     unsafe {
         let state = state::get::<InsertState>((*rinfo).ri_FdwState).expect("insert begun");
-        let read_back = state.after_row_triggers;
+        let read_back = reads_rows_back(state, rinfo);
         for i in 0..*count as usize {
             buffer(state, *slots.add(i), read_back);
         }
@@ -266,6 +262,18 @@ pub unsafe extern "C-unwind" fn end_foreign_modify(
     // SAFETY: the state set in begin, if the statement was run.
     if let Some(mut state) = unsafe { state::release::<InsertState>((*rinfo).ri_FdwState) } {
         flush(&mut state);
+    }
+}
+
+/// Whether something reads each inserted row back: `AFTER ROW` triggers, `RETURNING` or
+/// `WITH CHECK OPTION`. The last two may be set up after the insert began (an INSERT begins
+/// before its projections are made), so they are asked for when rows come.
+unsafe fn reads_rows_back(state: &InsertState, rinfo: *mut pg_sys::ResultRelInfo) -> bool {
+    // SAFETY: the executor's result relation of the running insert.
+    unsafe {
+        state.after_row_triggers
+            || !(*rinfo).ri_projectReturning.is_null()
+            || !(*rinfo).ri_WithCheckOptions.is_null()
     }
 }
 

@@ -96,13 +96,7 @@ unsafe fn share_of_series(
                 on_first_tag = pg_sys::lappend(on_first_tag, rinfo.cast());
             }
         }
-        pg_sys::clauselist_selectivity(
-            root,
-            on_first_tag,
-            0,
-            pg_sys::JoinType::JOIN_INNER,
-            std::ptr::null_mut(),
-        )
+        super::scan::selectivity(root, on_first_tag)
     }
 }
 

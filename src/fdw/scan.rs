@@ -78,17 +78,29 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     foreigntableid: pg_sys::Oid,
 ) {
     let rows = super::table_summary::rows(foreigntableid);
-    // SAFETY: the planner hands a valid relation; clauselist_selectivity reads its quals.
+    // SAFETY: the planner hands a valid relation, whose quals are read.
     unsafe {
-        let selectivity = pg_sys::clauselist_selectivity(
+        let selectivity = selectivity(root, (*baserel).baserestrictinfo);
+        (*baserel).tuples = rows;
+        (*baserel).rows = (rows * selectivity).max(1.0).round();
+    }
+}
+
+/// The share of a base relation's rows the planner expects `clauses` (RestrictInfos of
+/// it) to keep.
+pub(super) unsafe fn selectivity(
+    root: *mut pg_sys::PlannerInfo,
+    clauses: *mut pg_sys::List,
+) -> f64 {
+    // SAFETY: the caller's planner state and clauses.
+    unsafe {
+        pg_sys::clauselist_selectivity(
             root,
-            (*baserel).baserestrictinfo,
+            clauses,
             0,
             pg_sys::JoinType::JOIN_INNER,
             std::ptr::null_mut(),
-        );
-        (*baserel).tuples = rows;
-        (*baserel).rows = (rows * selectivity).max(1.0).round();
+        )
     }
 }
 

@@ -43,13 +43,7 @@ pub unsafe fn share_in_bounds(
         for (_, rinfo, _) in bounding((*rel).relid, table, (*rel).baserestrictinfo) {
             clauses = pg_sys::lappend(clauses, rinfo.cast());
         }
-        pg_sys::clauselist_selectivity(
-            root,
-            clauses,
-            0,
-            pg_sys::JoinType::JOIN_INNER,
-            std::ptr::null_mut(),
-        )
+        super::scan::selectivity(root, clauses)
     }
 }
 

@@ -307,7 +307,7 @@ impl Translator {
         }
     }
 
-    /// Whether the translation is only exact while the session's time zone is UTC.
+    /// The session time zone the translation is only exact in, if it depends on one.
     pub fn time_zone(&self) -> Option<String> {
         self.time_zone.clone()
     }

@@ -245,7 +245,8 @@ impl FilteredRel {
 }
 
 /// Whether the scan of range table entry `relid`, of `table`, also reads tables inheriting
-/// from it. A table that once had such tables is planned as the parent of itself alone.
+/// from it: whether the planner gave it a child of another table. A table that once had
+/// such tables is planned as the parent of itself alone.
 unsafe fn reads_inheriting_tables(
     root: *mut pg_sys::PlannerInfo,
     relid: pg_sys::Index,
@@ -253,14 +254,12 @@ unsafe fn reads_inheriting_tables(
 ) -> bool {
     // SAFETY: the planner's range table and the inheritance it expanded.
     unsafe {
-        (**(*root).simple_rte_array.add(relid as usize)).inh
-            && PgList::<pg_sys::AppendRelInfo>::from_pg((*root).append_rel_list)
-                .iter_ptr()
-                .any(|info| {
-                    (*info).parent_relid == relid
-                        && (**(*root).simple_rte_array.add((*info).child_relid as usize)).relid
-                            != table
-                })
+        PgList::<pg_sys::AppendRelInfo>::from_pg((*root).append_rel_list)
+            .iter_ptr()
+            .any(|info| {
+                (*info).parent_relid == relid
+                    && (**(*root).simple_rte_array.add((*info).child_relid as usize)).relid != table
+            })
     }
 }
 
