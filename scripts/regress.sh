@@ -38,7 +38,7 @@ CONF
 as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w start >/dev/null
 
 # In this order: later tests show ids (table_id) that depend on the tests before them.
-tests=(setup parse_lp write_lp copy_lp insert parallel_write time_pruning pushdown compact parallel_scan auto_compact streaming column_changes)
+tests=(setup parse_lp write_lp copy_lp insert parallel_write time_pruning pushdown compact parallel_scan auto_compact streaming column_changes read_in_ranges)
 for f in "$INPUT"/sql/*.sql; do
   name=$(basename "$f" .sql)
   if [[ ! " ${tests[*]} " =~ " $name " ]]; then

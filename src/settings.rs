@@ -19,8 +19,8 @@ pub fn write_threads() -> usize {
 /// engine over the Parquet files. Off makes every scan hand Postgres all rows.
 pub static ENABLE_PUSHDOWN: GucSetting<bool> = GucSetting::<bool>::new(true);
 
-/// `tsparquet.file_cache_size`: kilobytes of stored files each backend keeps in memory
-/// between queries. 0 reads every file from the catalog for each query.
+/// `tsparquet.file_cache_size`: kilobytes of stored files, and of ranges of large ones, each
+/// backend keeps in memory between queries. 0 reads them from the catalog for each query.
 pub static FILE_CACHE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 
 /// `tsparquet.small_file_cache_size`: kilobytes of small files each backend keeps decoded
@@ -44,7 +44,7 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"tsparquet.file_cache_size",
         c"Memory each session uses to keep stored Parquet files between queries.",
-        c"Files never change once stored, so a session reads each one from the catalog once while it stays in this cache; 0 turns the cache off.",
+        c"Files never change once stored, so a session reads each one (of a file of 2 MiB or more, each range a query needs) from the catalog once while it stays in this cache; 0 turns the cache off.",
         &FILE_CACHE_SIZE_KB,
         0,
         i32::MAX,

@@ -109,8 +109,12 @@ fn encode(batch: &RecordBatch) -> Result<String, StorageError> {
 
 /// The extreme rows kept in `file`'s footer; None for a file that keeps none.
 pub fn read(file: &Bytes) -> Result<Option<RecordBatch>, StorageError> {
-    let metadata = ParquetMetaDataReader::new().parse_and_finish(file)?;
-    let entry = metadata
+    from_footer(&ParquetMetaDataReader::new().parse_and_finish(file)?)
+}
+
+/// The extreme rows kept in a file's `footer`; None if it keeps none.
+pub fn from_footer(footer: &ParquetMetaData) -> Result<Option<RecordBatch>, StorageError> {
+    let entry = footer
         .file_metadata()
         .key_value_metadata()
         .and_then(|entries| entries.iter().find(|e| e.key == FOOTER_KEY))

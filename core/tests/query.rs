@@ -1,5 +1,7 @@
 //! Pushed-down queries run by DataFusion over stored files, with Postgres' meaning.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::RecordBatch;
@@ -12,7 +14,10 @@ use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit, Value,
 };
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
-use tsparquet_core::query::{Engine, Limits, Output, QueryError, StoredFile};
+use tsparquet_core::query::{
+    Engine, FileInRanges, Limits, Output, QueryError, QueryFile, QueryFiles, StoredFile,
+    WantedRange,
+};
 use tsparquet_core::schema::TableSchema;
 use tsparquet_core::sql_row::row_point;
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
@@ -1673,4 +1678,122 @@ fn lists_of_one_column_leave_its_nulls_null_however_they_combine() {
     // Against no values the answer is the same for every row, as `s <> ALL ('{}')` is.
     assert_eq!(hosts(list(&[], true)), ["a", "b", "c"]);
     assert!(hosts(list(&[], false)).is_empty());
+}
+
+/// `files` as files read in ranges, served from their bytes; the reads are counted: the
+/// calls of the reader, and the bytes it hands on.
+fn in_ranges(files: &[StoredFile]) -> (QueryFiles, Rc<Cell<(usize, usize)>>) {
+    let read = Rc::new(Cell::new((0, 0)));
+    let counted = read.clone();
+    let by_id: Vec<Bytes> = files.iter().map(|file| file.bytes.clone()).collect();
+    let files = files
+        .iter()
+        .enumerate()
+        .map(|(id, file)| {
+            QueryFile::InRanges(FileInRanges {
+                name: file.name.clone(),
+                id: id as i64,
+                size: file.bytes.len() as u64,
+            })
+        })
+        .collect();
+    let reader = move |wanted: &[WantedRange]| {
+        let bytes: Vec<Bytes> = wanted
+            .iter()
+            .map(|w| by_id[w.file as usize].slice(w.range.start as usize..w.range.end as usize))
+            .collect();
+        let (calls, total) = counted.get();
+        counted.set((
+            calls + 1,
+            total + bytes.iter().map(Bytes::len).sum::<usize>(),
+        ));
+        bytes
+    };
+    let files = QueryFiles {
+        files,
+        read: Some(Box::new(reader)),
+    };
+    (files, read)
+}
+
+#[test]
+fn files_read_in_ranges_give_the_rows_of_files_loaded_whole_reading_what_the_query_needs() {
+    // 30 hosts of 5,000 rows each with five fields, in two row groups, written twice:
+    // two large files, both keeping their extreme rows. The fields are noise, which
+    // does not compress, so each file is far larger than the suffix read for its footer.
+    let mut noise = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        noise ^= noise << 13;
+        noise ^= noise >> 7;
+        noise ^= noise << 17;
+        (noise >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut write = |offset: i64| {
+        let mut lines = String::new();
+        for host in 0..30 {
+            for t in 0..5000 {
+                let time = offset + t * 1000;
+                let (v, w, x, y, z) = (next(), next(), next(), next(), next());
+                lines.push_str(&format!(
+                    "m,host=h{host:02} v={v},w={w},x={x},y={y},z={z} {time}\n"
+                ));
+            }
+        }
+        lines
+    };
+    let (first, second) = (write(0), write(86_400_000_000_000));
+    let one_host = vec![Expr::compare(CompareOp::Equal, column("host"), text("h07"))];
+    let cases = [
+        (
+            "one host's rows",
+            one_host.clone(),
+            rows(&["host", "v"]),
+            true,
+        ),
+        (
+            "sums per host",
+            vec![],
+            groups(
+                vec![column("host")],
+                vec![(AggregateFunction::Sum, Some(column("w")))],
+            ),
+            false,
+        ),
+        (
+            "latest per host",
+            vec![],
+            groups(
+                vec![column("host")],
+                vec![(AggregateFunction::Last, Some(column("v")))],
+            ),
+            true,
+        ),
+    ];
+    let engine = engine();
+    for (what, filters, shape, reads_a_part) in cases {
+        let (request, files) = request(&[&first, &second], filters, shape);
+        assert_eq!(files.len(), 2, "{what}");
+        let total: usize = files.iter().map(|file| file.bytes.len()).sum();
+        let mut whole = engine
+            .start(&request, &[], files.clone(), &limits())
+            .unwrap();
+        let mut expected = drain(&mut whole, &engine);
+        expected.sort();
+        assert!(!expected.is_empty(), "{what}");
+        // The footers are kept by name: the files are read anew under other names.
+        let renamed: Vec<StoredFile> = files
+            .iter()
+            .map(|file| stored(file.bytes.to_vec()))
+            .collect();
+        let (in_ranges, read) = in_ranges(&renamed);
+        let mut query = engine.start(&request, &[], in_ranges, &limits()).unwrap();
+        let mut got = drain(&mut query, &engine);
+        got.sort();
+        assert_eq!(got, expected, "{what}");
+        let (calls, bytes) = read.get();
+        assert!(calls > 0, "{what}: reads ranges");
+        if reads_a_part {
+            assert!(bytes * 4 < total, "{what}: read {bytes} of {total} bytes");
+        }
+    }
 }

@@ -167,26 +167,34 @@ pub fn column_types(file_ids: &[i64]) -> Vec<(i64, Vec<(String, String)>)> {
 /// recreated extension starts its ids again in a new table).
 pub type FileKey = (u32, i64);
 
-/// The keys of a table's files whose time range meets `[min_time_ns, max_time_ns]`, oldest
-/// first, as `snapshot` (a query's) sees them. A scan must not see files its own
-/// transaction wrote or replaced after the query started (a cursor read after a write),
-/// which a plain SPI query would once the transaction has written.
-pub fn keys_in_time_range_as_of(
+/// A stored file as a scan lists it: its key and its size in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ListedFile {
+    pub key: FileKey,
+    pub size: u64,
+}
+
+/// The table's files whose time range meets `[min_time_ns, max_time_ns]`, oldest first,
+/// as `snapshot` (a query's) sees them. A scan must not see files its own transaction
+/// wrote or replaced after the query started (a cursor read after a write), which a plain
+/// SPI query would once the transaction has written.
+pub fn in_time_range_as_of(
     table_id: i64,
     min_time_ns: i64,
     max_time_ns: i64,
     snapshot: pg_sys::Snapshot,
-) -> Vec<FileKey> {
+) -> Vec<ListedFile> {
     select_as_of(
-        c"SELECT tableoid, file_id FROM tsparquet.files
+        c"SELECT tableoid, file_id, byte_size FROM tsparquet.files
           WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3 ORDER BY file_id",
         &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
         snapshot,
-        |row| {
-            (
+        |row| ListedFile {
+            key: (
                 row.get::<pg_sys::Oid>(1).expect("tableoid").to_u32(),
                 row.get::<i64>(2).expect("file_id is not null"),
-            )
+            ),
+            size: row.get::<i64>(3).expect("byte_size is not null") as u64,
         },
     )
 }
@@ -203,6 +211,29 @@ pub fn data_as_of(file_ids: &[i64], snapshot: pg_sys::Snapshot) -> Vec<(i64, Vec
                 row.get::<Vec<u8>>(2).expect("data is not null"),
             )
         },
+    )
+}
+
+/// The bytes of ranges of stored files, each (file id, first byte, length), in their
+/// order, as `snapshot` sees them (None for a file it does not see). Files are stored
+/// uncompressed out of line, so Postgres reads only the chunks of a file that hold a range.
+pub fn ranges_as_of(
+    ranges: &[(i64, i64, i64)],
+    snapshot: pg_sys::Snapshot,
+) -> Vec<Option<Vec<u8>>> {
+    let column = |pick: fn(&(i64, i64, i64)) -> i64| ranges.iter().map(pick).collect::<Vec<_>>();
+    select_as_of(
+        c"SELECT substring(f.data FROM (r.start + 1)::int FOR r.length::int)
+          FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY
+               AS r(file_id, start, length, n)
+          LEFT JOIN tsparquet.files f USING (file_id) ORDER BY r.n",
+        &[
+            column(|r| r.0).into(),
+            column(|r| r.1).into(),
+            column(|r| r.2).into(),
+        ],
+        snapshot,
+        |row| row.get::<Vec<u8>>(1),
     )
 }
 

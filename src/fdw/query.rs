@@ -10,7 +10,9 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::QueryRequest;
-use tsparquet_core::query::{Engine, Limits, Output, QueryError, RunningQuery, StoredFile};
+use tsparquet_core::query::{
+    Engine, Limits, Output, QueryError, QueryFiles, RunningQuery, StoredFile,
+};
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
 use super::scan::{datum_reader, DatumReader};
@@ -68,7 +70,7 @@ fn should_stop() -> bool {
 }
 
 /// Starts a pushed-down query; a cancel while it starts raises Postgres' own error.
-pub fn start(request: &QueryRequest, params: &[Value], files: Vec<StoredFile>) -> RunningQuery {
+pub fn start(request: &QueryRequest, params: &[Value], files: QueryFiles) -> RunningQuery {
     with_engine(|engine| engine.start(request, params, files, &limits()))
         .unwrap_or_else(|e| raise_start_error(e))
 }

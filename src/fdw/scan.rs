@@ -28,7 +28,7 @@ use tsparquet_core::time::unix_nanos_to_postgres_micros;
 use tsparquet_core::time_range::{NanosRange, TimeBound};
 
 use super::describe::deparse;
-use super::file_cache;
+use super::file_cache::{self, RangeReads};
 use super::parallel;
 use super::query;
 use super::state;
@@ -36,7 +36,7 @@ use super::time_bounds::{self, BoundValues};
 use super::time_zone::session_zone;
 use super::translate::Translator;
 use super::upper;
-use crate::catalog::files;
+use crate::catalog::files::{self, ListedFile};
 use crate::errors;
 use crate::settings::ENABLE_PUSHDOWN;
 
@@ -340,14 +340,14 @@ impl ScanState {
     /// Loads the files the bounds allow and starts reading them.
     unsafe fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
         // SAFETY: the node the state belongs to.
-        let stored = unsafe { self.files.load(node) };
+        let listed = unsafe { self.files.list(node) };
         self.batch = None;
         self.next_row = 0;
         // Nothing to read, and nothing to give: the parameters are left uncomputed, as
         // Postgres computes a filter's values only for a row that reaches them (a failing
         // sub-query over an empty time range raises no error), and the engine unstarted.
         let empty = |query: &(QueryRequest, Vec<Value>)| query.0.is_empty_without_rows();
-        if stored.is_empty() && self.query.as_ref().is_none_or(empty) {
+        if listed.is_empty() && self.query.as_ref().is_none_or(empty) {
             self.batches = Some(Batches::Files(TableScan::new(
                 Vec::new(),
                 self.files.wanted.clone(),
@@ -359,6 +359,7 @@ impl ScanState {
             query.1 = unsafe { self.files.bounds.param_values(node) };
         }
         if let Some(taken) = self.taken {
+            let stored = self.files.load(&listed);
             let parts = parts::parts(stored.iter().map(|file| &file.bytes));
             self.batches = Some(Batches::Parts(PartScan {
                 parts: parts.unwrap_or_else(|e| errors::raise(&e)),
@@ -372,10 +373,15 @@ impl ScanState {
         }
         self.batches = Some(match &self.query {
             None => {
+                let stored = self.files.load(&listed);
                 let files = stored.into_iter().map(|file| file.bytes).collect();
                 Batches::Files(TableScan::new(files, self.files.wanted.clone()))
             }
-            Some((request, params)) => Batches::Query(query::start(request, params, stored)),
+            Some((request, params)) => {
+                let (files, reads) = file_cache::for_query(&listed, self.files.snapshot);
+                self.files.in_ranges = reads;
+                Batches::Query(query::start(request, params, files))
+            }
         });
     }
 
@@ -510,6 +516,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             wanted,
             range: NanosRange::ALL,
             read: 0,
+            in_ranges: RangeReads::default(),
             bounds,
         };
         let state = ScanState {
@@ -773,30 +780,32 @@ struct ScanFiles {
     range: NanosRange,
     /// How many files were read, for EXPLAIN ANALYZE.
     read: usize,
+    /// Of those, the files read in ranges by a pushed-down query.
+    in_ranges: RangeReads,
 }
 
 impl ScanFiles {
-    /// Computes the bounds and loads the files that meet them.
-    unsafe fn load(&mut self, node: *mut pg_sys::ForeignScanState) -> Vec<StoredFile> {
+    /// Computes the bounds and lists the files that meet them.
+    unsafe fn list(&mut self, node: *mut pg_sys::ForeignScanState) -> Vec<ListedFile> {
         self.range = if self.bounds.is_empty() {
             NanosRange::ALL
         } else {
             // SAFETY: the caller passes the node the bounds were prepared for.
             unsafe { self.bounds.range(node) }
         };
-        let stored = if self.range.is_empty() {
+        let listed = if self.range.is_empty() {
             Vec::new()
         } else {
-            let keys = files::keys_in_time_range_as_of(
-                self.table_id,
-                self.range.min,
-                self.range.max,
-                self.snapshot,
-            );
-            file_cache::load(&keys, self.snapshot)
+            files::in_time_range_as_of(self.table_id, self.range.min, self.range.max, self.snapshot)
         };
-        self.read = stored.len();
-        stored
+        self.read = listed.len();
+        listed
+    }
+
+    /// The files `listed`, loaded whole.
+    fn load(&self, listed: &[ListedFile]) -> Vec<StoredFile> {
+        let keys: Vec<_> = listed.iter().map(|file| file.key).collect();
+        file_cache::load(&keys, self.snapshot)
     }
 }
 
@@ -837,6 +846,17 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
                 }
             );
             text("Files Read", &read);
+            let in_ranges = &state.files.in_ranges;
+            if in_ranges.files > 0 {
+                let read = format!(
+                    "{} of {} bytes of {} file{}",
+                    in_ranges.read.get(),
+                    in_ranges.size,
+                    in_ranges.files,
+                    if in_ranges.files == 1 { "" } else { "s" }
+                );
+                text("Read In Ranges", &read);
+            }
         }
         if let (Some(request), true) = (&plan.query, (*es).verbose) {
             let params = match &state {

@@ -3,8 +3,11 @@
 //! statistics, and results stream back one batch at a time on the caller's thread.
 
 use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
 use std::num::NonZeroUsize;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use arrow::array::{AsArray, RecordBatch};
@@ -36,6 +39,7 @@ use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use futures::future::try_join_all;
 use futures::StreamExt;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
@@ -44,7 +48,7 @@ use super::direct_plan::{self, ScanFiles};
 use super::distinct_groups::aggregate_in_two_steps;
 use super::expr::{Aggregate, AggregateFunction, CompareOp, Expr, Value};
 use super::file_scans::replace_file_scans;
-use super::file_set::{FileSet, StoredFile};
+use super::file_set::{FileSet, QueryFile, StoredFile, WantedRange};
 use super::float_order::pg_float_order;
 use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
@@ -62,6 +66,25 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 const MAX_PRUNING_LIST: usize = 1000;
 /// Memory for parsed Parquet footers and page indexes kept between queries.
 const METADATA_CACHE_BYTES: usize = 64 << 20;
+
+/// Reads ranges of a query's files read in ranges, in the order asked: called between
+/// polls of the engine, never while DataFusion runs, so it may call Postgres.
+pub type ReadRanges = Box<dyn FnMut(&[WantedRange]) -> Vec<bytes::Bytes>>;
+
+/// The files of a query, and how to read those read in ranges.
+pub struct QueryFiles {
+    pub files: Vec<QueryFile>,
+    pub read: Option<ReadRanges>,
+}
+
+impl From<Vec<StoredFile>> for QueryFiles {
+    fn from(files: Vec<StoredFile>) -> Self {
+        QueryFiles {
+            files: files.into_iter().map(QueryFile::Loaded).collect(),
+            read: None,
+        }
+    }
+}
 
 /// What a query may use.
 pub struct Limits {
@@ -152,7 +175,7 @@ impl Engine {
         &self,
         request: &QueryRequest,
         params: &[Value],
-        files: Vec<StoredFile>,
+        files: impl Into<QueryFiles>,
         limits: &Limits,
     ) -> Result<RunningQuery, QueryError> {
         let stop = self.stop;
@@ -161,7 +184,20 @@ impl Engine {
             .borrow_mut()
             .keep_at_most(limits.decoded_file_bytes);
         let schema = arrow_schema(request);
-        if let Some(rows) = series_extremes::rows_answering(request, &files, &schema)? {
+        let mut files = self.register(files.into())?;
+        let store = files.store.clone();
+        // Held here while the files go into the query being started, and returned to them.
+        let mut read = files.read.take();
+        let extremes = series_extremes::rows_answering(
+            request,
+            &store,
+            &schema,
+            self.parquet.global.metadata_size_hint,
+        );
+        let extremes = self
+            .drive(&store, &mut read, extremes)
+            .map_err(|e| stopped_or(e, stop))?;
+        if let Some(rows) = extremes {
             let table = Arc::new(MemTable::try_new(schema, vec![rows])?);
             let plan = Plan {
                 params,
@@ -174,8 +210,7 @@ impl Engine {
             query.from_footers = true;
             return Ok(query);
         }
-        let files = self.register(files)?;
-        let started = self.runtime.block_on(async {
+        let started = self.drive(&store, &mut read, async {
             let footers = self.read_footers(&files.store).await?;
             let facts = ColumnFacts::of(&schema, &footers, request);
             let plan = Plan {
@@ -202,7 +237,11 @@ impl Engine {
             self.run_over_files(schema, request, &plan, task, files, None)
                 .await
         });
-        started.map_err(|e| stopped_or(e, stop))
+        let mut started = started.map_err(|e| stopped_or(e, stop))?;
+        if let Some(files) = &mut started.files {
+            files.read = read;
+        }
+        Ok(started)
     }
 
     /// Starts a request for rows (filters and columns, no grouping or order) over one row
@@ -227,7 +266,7 @@ impl Engine {
         let stop = self.stop;
         let task = self.task(limits);
         let schema = arrow_schema(request);
-        let files = self.register(vec![file])?;
+        let files = self.register(vec![file].into())?;
         let started = self.runtime.block_on(async {
             let footers = self.read_footers(&files.store).await?;
             let row_groups = footers.first().map_or(0, |footer| footer.num_row_groups());
@@ -242,6 +281,37 @@ impl Engine {
                 .await
         });
         started.map_err(|e| stopped_or(e, stop))
+    }
+
+    /// Runs `future` to its end on the backend's thread, handing the ranges its reads of
+    /// `files` wait for to `read` whenever none of its work can go on without them.
+    fn drive<T>(
+        &self,
+        files: &FileSet,
+        read: &mut Option<ReadRanges>,
+        future: impl Future<Output = Result<T, QueryError>>,
+    ) -> Result<T, QueryError> {
+        let mut future = pin!(future);
+        loop {
+            let polled = self
+                .runtime
+                .block_on(poll_fn(|cx| match future.as_mut().poll(cx) {
+                    Poll::Ready(done) => Poll::Ready(Some(done)),
+                    Poll::Pending if files.waits(cx.waker()) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                }));
+            match polled {
+                Some(done) => return done,
+                None => {
+                    let read = read.as_mut().ok_or_else(|| {
+                        QueryError::Engine("a file read in ranges with no way to read".to_owned())
+                    })?;
+                    let wanted = files.take_wanted();
+                    let bytes = read(&wanted);
+                    files.fill(wanted, bytes)?;
+                }
+            }
+        }
     }
 
     /// The context of one query, with its memory limit.
@@ -381,17 +451,18 @@ impl Engine {
     }
 
     /// Makes `files` readable by the next query, under a name no other query uses.
-    fn register(&self, files: Vec<StoredFile>) -> Result<RegisteredFiles, QueryError> {
+    fn register(&self, files: QueryFiles) -> Result<RegisteredFiles, QueryError> {
         let number = self.started.get();
         self.started.set(number + 1);
         let url = ObjectStoreUrl::parse(format!("tsparquet://query-{number}/"))?;
         let registry = self.context.runtime_env().object_store_registry.clone();
-        let store = Arc::new(FileSet::new(files, self.stop));
+        let store = Arc::new(FileSet::new(files.files, self.stop));
         registry.register_store(url.as_ref(), store.clone());
         Ok(RegisteredFiles {
             registry,
             url,
             store,
+            read: files.read,
         })
     }
 
@@ -404,29 +475,33 @@ impl Engine {
             .runtime_env()
             .cache_manager
             .get_file_metadata_cache();
-        let mut footers = Vec::new();
-        for meta in store.under(None) {
-            let footer = DFParquetMetadata::new(store, &meta)
-                .with_file_metadata_cache(Some(cache.clone()))
-                .with_page_index_policy(Some(PageIndexPolicy::Optional))
-                .fetch_metadata()
-                .await?;
-            // Kept without the extreme rows, which the scans would copy again and again.
-            footers.push(match extreme_rows::footer_without(&footer) {
-                Some(lean) => {
-                    let lean = Arc::new(lean);
-                    let entry = CachedParquetMetaData::new(lean.clone());
-                    let location = meta.location.clone();
-                    cache.put(
-                        &location,
-                        CachedFileMetadataEntry::new(meta, Arc::new(entry)),
-                    );
-                    lean
-                }
-                None => footer,
-            });
-        }
-        Ok(footers)
+        // All at once: the reads of files read in ranges are then handed on together.
+        try_join_all(store.under(None).into_iter().map(|meta| {
+            let cache = cache.clone();
+            async move {
+                let footer = DFParquetMetadata::new(store, &meta)
+                    .with_file_metadata_cache(Some(cache.clone()))
+                    .with_metadata_size_hint(self.parquet.global.metadata_size_hint)
+                    .with_page_index_policy(Some(PageIndexPolicy::Optional))
+                    .fetch_metadata()
+                    .await?;
+                // Kept without the extreme rows, which the scans would copy again and again.
+                Ok(match extreme_rows::footer_without(&footer) {
+                    Some(lean) => {
+                        let lean = Arc::new(lean);
+                        let entry = CachedParquetMetaData::new(lean.clone());
+                        let location = meta.location.clone();
+                        cache.put(
+                            &location,
+                            CachedFileMetadataEntry::new(meta, Arc::new(entry)),
+                        );
+                        lean
+                    }
+                    None => footer,
+                })
+            }
+        }))
+        .await
     }
 }
 
@@ -435,6 +510,7 @@ struct RegisteredFiles {
     registry: Arc<dyn ObjectStoreRegistry>,
     url: ObjectStoreUrl,
     store: Arc<FileSet>,
+    read: Option<ReadRanges>,
 }
 
 impl Drop for RegisteredFiles {
@@ -675,7 +751,7 @@ fn execute(
         stream,
         outputs,
         from_footers: false,
-        _files: files,
+        files,
     })
 }
 
@@ -915,16 +991,18 @@ pub struct RunningQuery {
     /// Whether it runs over the files' extreme rows, kept in their footers, alone.
     pub from_footers: bool,
     /// The files it reads; none when it runs over rows already read.
-    _files: Option<RegisteredFiles>,
+    files: Option<RegisteredFiles>,
 }
 
 impl RunningQuery {
-    /// The next batch of results; [`QueryError::Cancelled`] once the engine's stop check
-    /// says so.
+    /// The next batch of results, reading the ranges of files it needs;
+    /// [`QueryError::Cancelled`] once the engine's stop check says so.
     pub fn next_batch(&mut self, engine: &Engine) -> Result<Option<RecordBatch>, QueryError> {
-        engine
-            .runtime
-            .block_on(next_or_stop(&mut self.stream, engine.stop))
+        let next = next_or_stop(&mut self.stream, engine.stop);
+        match &mut self.files {
+            Some(files) => engine.drive(&files.store, &mut files.read, next),
+            None => engine.runtime.block_on(next),
+        }
     }
 
     /// The physical plan with what it measured so far.
@@ -1215,7 +1293,7 @@ mod tests {
 
     fn both_plans(engine: &Engine, request: &QueryRequest, files: Vec<StoredFile>) -> Plans {
         let schema = arrow_schema(request);
-        let files = engine.register(files).unwrap();
+        let files = engine.register(files.into()).unwrap();
         engine.runtime.block_on(async {
             let footers = engine.read_footers(&files.store).await.unwrap();
             let facts = ColumnFacts::of(&schema, &footers, request);

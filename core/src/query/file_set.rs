@@ -3,18 +3,29 @@
 //! object's metadata is the same in every query that reads it: DataFusion's cache of
 //! parsed Parquet footers, which checks an object's size and modification time, stays
 //! valid from one query to the next.
+//!
+//! A large file is not loaded whole: DataFusion reads its footer and the column chunks
+//! and pages the query needs, which the caller reads from Postgres. Postgres may not be
+//! called while DataFusion runs, so a read of a range not yet at hand waits, and the
+//! engine, between polls, hands every waiting range to the caller at once (see
+//! [`FileSet::take_wanted`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::poll_fn;
+use std::ops::Range;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::future::try_join_all;
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
 use super::{QueryError, StopCheck};
@@ -26,9 +37,68 @@ pub struct StoredFile {
     pub bytes: Bytes,
 }
 
+/// A stored file read in ranges as a query needs them: its name (as [`StoredFile`]'s),
+/// the caller's id for it, and its size.
+#[derive(Debug, Clone)]
+pub struct FileInRanges {
+    pub name: String,
+    pub id: i64,
+    pub size: u64,
+}
+
+/// A file a query reads: loaded whole, or read in ranges.
+#[derive(Debug, Clone)]
+pub enum QueryFile {
+    Loaded(StoredFile),
+    InRanges(FileInRanges),
+}
+
+impl From<StoredFile> for QueryFile {
+    fn from(file: StoredFile) -> Self {
+        QueryFile::Loaded(file)
+    }
+}
+
+/// A range of a file read in ranges that a query waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedRange {
+    /// The file's id, as [`FileInRanges::id`].
+    pub file: i64,
+    pub range: Range<u64>,
+}
+
+#[derive(Debug)]
+enum Contents {
+    Loaded(Bytes),
+    InRanges {
+        id: i64,
+        size: u64,
+        /// The ranges read so far, each with its bytes.
+        read: Mutex<Vec<(Range<u64>, Bytes)>>,
+    },
+}
+
+impl Contents {
+    fn size(&self) -> u64 {
+        match self {
+            Contents::Loaded(bytes) => bytes.len() as u64,
+            Contents::InRanges { size, .. } => *size,
+        }
+    }
+}
+
+/// Ranges waited for, the reads waiting and the engine's wake-up for handing them on.
+#[derive(Debug, Default)]
+struct Waiting {
+    wanted: Vec<WantedRange>,
+    readers: Vec<Waker>,
+    engine: Option<Waker>,
+}
+
 #[derive(Debug)]
 pub struct FileSet {
-    files: BTreeMap<Path, Bytes>,
+    files: BTreeMap<Path, Contents>,
+    waiting: Mutex<Waiting>,
     stop: StopCheck,
 }
 
@@ -36,12 +106,25 @@ impl FileSet {
     /// The files of a query that ends once `stop` says so: every read asks it first.
     /// A blocking operator (an aggregate, a sort) reads all its input before DataFusion
     /// yields, so between reads of row groups is where a cancel can reach it in time.
-    pub fn new(files: Vec<StoredFile>, stop: StopCheck) -> FileSet {
+    pub fn new(files: Vec<QueryFile>, stop: StopCheck) -> FileSet {
         FileSet {
             files: files
                 .into_iter()
-                .map(|file| (Path::from(file.name), file.bytes))
+                .map(|file| match file {
+                    QueryFile::Loaded(file) => {
+                        (Path::from(file.name), Contents::Loaded(file.bytes))
+                    }
+                    QueryFile::InRanges(file) => (
+                        Path::from(file.name),
+                        Contents::InRanges {
+                            id: file.id,
+                            size: file.size,
+                            read: Mutex::new(Vec::new()),
+                        },
+                    ),
+                })
                 .collect(),
+            waiting: Mutex::new(Waiting::default()),
             stop,
         }
     }
@@ -51,9 +134,12 @@ impl FileSet {
         self.stop
     }
 
-    /// The bytes of the file at `location`, if it is one of the query's.
+    /// The bytes of the file at `location`, if it is one of the query's and loaded whole.
     pub(super) fn bytes(&self, location: &Path) -> Option<&Bytes> {
-        self.files.get(location)
+        match self.files.get(location)? {
+            Contents::Loaded(bytes) => Some(bytes),
+            Contents::InRanges { .. } => None,
+        }
     }
 
     /// The files under `prefix`; names hold no `/`, so there are no directories to list.
@@ -61,19 +147,109 @@ impl FileSet {
         self.files
             .iter()
             .filter(|(location, _)| prefix.is_none_or(|p| location.prefix_matches(p)))
-            .map(|(location, bytes)| meta(location, bytes))
+            .map(|(location, contents)| meta(location, contents.size()))
             .collect()
+    }
+
+    /// Whether a read waits for ranges; `engine` is woken when one starts waiting.
+    pub(super) fn waits(&self, engine: &Waker) -> bool {
+        let mut waiting = self.waiting.lock().expect("not poisoned");
+        if !waiting.engine.as_ref().is_some_and(|w| w.will_wake(engine)) {
+            waiting.engine = Some(engine.clone());
+        }
+        !waiting.wanted.is_empty()
+    }
+
+    /// The ranges reads wait for, handed on to be read; each is then [`FileSet::fill`]ed.
+    pub(super) fn take_wanted(&self) -> Vec<WantedRange> {
+        std::mem::take(&mut self.waiting.lock().expect("not poisoned").wanted)
+    }
+
+    /// Gives the reads the bytes of `wanted`, in its order, and wakes them.
+    pub(super) fn fill(
+        &self,
+        wanted: Vec<WantedRange>,
+        bytes: Vec<Bytes>,
+    ) -> Result<(), QueryError> {
+        if wanted.len() != bytes.len() {
+            return Err(QueryError::Engine(format!(
+                "{} ranges of stored files read for {} asked",
+                bytes.len(),
+                wanted.len()
+            )));
+        }
+        for (wanted, bytes) in wanted.into_iter().zip(bytes) {
+            let read = self.files.values().find_map(|contents| match contents {
+                Contents::InRanges { id, read, .. } if *id == wanted.file => Some(read),
+                _ => None,
+            });
+            let Some(read) = read else {
+                return Err(QueryError::Engine(format!(
+                    "no stored file {} in the query",
+                    wanted.file
+                )));
+            };
+            if bytes.len() as u64 != wanted.range.end - wanted.range.start {
+                return Err(QueryError::Engine(format!(
+                    "stored file {} has {} bytes at {:?}",
+                    wanted.file,
+                    bytes.len(),
+                    wanted.range
+                )));
+            }
+            read.lock()
+                .expect("not poisoned")
+                .push((wanted.range, bytes));
+        }
+        let readers = std::mem::take(&mut self.waiting.lock().expect("not poisoned").readers);
+        readers.into_iter().for_each(Waker::wake);
+        Ok(())
+    }
+
+    /// The bytes of `range` of a file read in ranges: ready once read, else waited for.
+    fn poll_range(
+        &self,
+        id: i64,
+        read: &Mutex<Vec<(Range<u64>, Bytes)>>,
+        range: &Range<u64>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Bytes> {
+        let held = read
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .find_map(|(at, bytes)| {
+                (at.start <= range.start && range.end <= at.end).then(|| {
+                    bytes.slice((range.start - at.start) as usize..(range.end - at.start) as usize)
+                })
+            });
+        if let Some(bytes) = held {
+            return Poll::Ready(bytes);
+        }
+        let mut waiting = self.waiting.lock().expect("not poisoned");
+        let wanted = WantedRange {
+            file: id,
+            range: range.clone(),
+        };
+        if !waiting.wanted.contains(&wanted) {
+            waiting.wanted.push(wanted);
+        }
+        waiting.readers.push(cx.waker().clone());
+        if let Some(engine) = &waiting.engine {
+            engine.wake_by_ref();
+        }
+        Poll::Pending
     }
 }
 
 /// Every object's modification time: the bytes under a name never change.
 const MODIFIED: DateTime<Utc> = DateTime::UNIX_EPOCH;
 
-fn meta(location: &Path, bytes: &Bytes) -> ObjectMeta {
+fn meta(location: &Path, size: u64) -> ObjectMeta {
     ObjectMeta {
         location: location.clone(),
         last_modified: MODIFIED,
-        size: bytes.len() as u64,
+        size,
         e_tag: None,
         version: None,
     }
@@ -122,13 +298,13 @@ impl ObjectStore for FileSet {
                 source: Box::new(QueryError::Cancelled),
             });
         }
-        let Some(bytes) = self.files.get(location) else {
+        let Some(contents) = self.files.get(location) else {
             return Err(object_store::Error::NotFound {
                 path: location.to_string(),
                 source: "not a file of this query".into(),
             });
         };
-        let meta = meta(location, bytes);
+        let meta = meta(location, contents.size());
         options.check_preconditions(&meta)?;
         let range = match options.range {
             Some(range) => range
@@ -139,13 +315,35 @@ impl ObjectStore for FileSet {
                 })?,
             None => 0..meta.size,
         };
-        let data = bytes.slice(range.start as usize..range.end as usize);
+        let data = match contents {
+            Contents::Loaded(bytes) => bytes.slice(range.start as usize..range.end as usize),
+            Contents::InRanges { .. } if options.head => Bytes::new(),
+            Contents::InRanges { id, read, .. } => {
+                poll_fn(|cx| self.poll_range(*id, read, &range, cx)).await
+            }
+        };
         Ok(GetResult {
             payload: GetResultPayload::Stream(stream::once(async { Ok(data) }).boxed()),
             meta,
             range,
             attributes: Default::default(),
         })
+    }
+
+    /// Each range as asked, all at once. By default ranges less than a MiB apart are read
+    /// as one, which saves requests to a remote store; here a range costs no request of
+    /// its own, and the bytes between two ranges would be read for nothing.
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        try_join_all(
+            ranges
+                .iter()
+                .map(|range| self.get_range(location, range.clone())),
+        )
+        .await
     }
 
     fn delete_stream(

@@ -23,8 +23,8 @@ mod small_files;
 mod time_bin;
 mod translate;
 
-pub use engine::{Engine, Limits, Output, RunningQuery};
-pub use file_set::StoredFile;
+pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
+pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 
 use std::fmt;
 

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use futures::future::try_join_all;
+use parquet::file::metadata::PageIndexPolicy;
 use rustc_hash::FxHashSet;
 
 use super::expr::{Aggregate, AggregateFunction, Expr};
-use super::file_set::StoredFile;
+use super::file_set::FileSet;
 use super::request::{QueryRequest, Shape};
 use super::QueryError;
 use crate::batch::conform;
@@ -22,19 +25,30 @@ use crate::extreme_rows;
 use crate::schema::ColumnKind;
 
 /// The extreme rows of all `files` in `schema`, the request's table schema, if they answer
-/// `request`: None when it needs other rows or a file keeps no extreme rows.
-pub fn rows_answering(
+/// `request`: None when it needs other rows or a file keeps no extreme rows. Footers are
+/// read with a suffix of `size_hint` bytes, as the query's scans read them.
+pub async fn rows_answering(
     request: &QueryRequest,
-    files: &[StoredFile],
+    files: &FileSet,
     schema: &Arc<Schema>,
+    size_hint: Option<usize>,
 ) -> Result<Option<Vec<RecordBatch>>, QueryError> {
     if !answered_by_extremes(request) {
         return Ok(None);
     }
-    let mut rows = Vec::with_capacity(files.len());
-    for file in files {
-        let kept = extreme_rows::read(&file.bytes)
-            .map_err(|e| QueryError::Engine(format!("reading stored file {}: {e}", file.name)))?;
+    // All at once: the reads of files read in ranges are then handed on together.
+    let footers = try_join_all(files.under(None).into_iter().map(|meta| async move {
+        let footer = DFParquetMetadata::new(files, &meta)
+            .with_metadata_size_hint(size_hint)
+            .with_page_index_policy(Some(PageIndexPolicy::Skip))
+            .fetch_metadata()
+            .await?;
+        extreme_rows::from_footer(&footer)
+            .map_err(|e| QueryError::Engine(format!("reading stored file {}: {e}", meta.location)))
+    }))
+    .await?;
+    let mut rows = Vec::with_capacity(footers.len());
+    for kept in footers {
         let Some(kept) = kept else {
             return Ok(None);
         };
