@@ -4,7 +4,8 @@
 //! exists; which files a query reads still comes from its own snapshot.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -19,21 +20,34 @@ use crate::settings::FILE_CACHE_SIZE_KB;
 /// series needs a small part of the rest.
 const READ_IN_RANGES_FROM: u64 = 2 << 20;
 
-/// What the cache keeps of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Piece {
-    Whole(FileKey),
-    /// Bytes `start..end`.
-    Range(FileKey, u64, u64),
+/// Bytes kept, with the tick of their last use.
+struct Kept {
+    bytes: Bytes,
+    used: u64,
 }
+
+/// What the cache keeps of one file: the file whole, or ranges of it by their first byte.
+#[derive(Default)]
+struct KeptFile {
+    whole: Option<Kept>,
+    ranges: BTreeMap<u64, Kept>,
+}
+
+/// Where kept bytes are, for eviction: the file, and the first byte of a range (None for
+/// the whole file).
+type Place = (FileKey, Option<u64>);
 
 #[derive(Default)]
 struct Cache {
-    /// Piece → bytes and the tick of their last use.
-    pieces: HashMap<Piece, (Bytes, u64)>,
+    files: HashMap<FileKey, KeptFile>,
+    /// What the kept bytes cost, each piece charged [`PIECE_OVERHEAD`] besides its bytes.
     bytes: usize,
     tick: u64,
 }
+
+/// What keeping a piece costs besides its bytes (its entries and allocation): a query of a
+/// few pages keeps pieces of tens of bytes.
+const PIECE_OVERHEAD: usize = 128;
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
@@ -96,7 +110,7 @@ pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<StoredFile> {
         let tick = cache.next_tick();
         let missing: Vec<i64> = keys
             .iter()
-            .filter(|key| !cache.pieces.contains_key(&Piece::Whole(**key)))
+            .filter(|key| cache.files.get(key).is_none_or(|file| file.whole.is_none()))
             .map(|(_, id)| *id)
             .collect();
         let mut loaded: HashMap<FileKey, Bytes> = HashMap::new();
@@ -110,7 +124,7 @@ pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<StoredFile> {
             .iter()
             .map(|key| StoredFile {
                 name: name(*key),
-                bytes: cache.take(Piece::Whole(*key), tick).unwrap_or_else(|| {
+                bytes: cache.whole(*key, tick).unwrap_or_else(|| {
                     loaded
                         .get(key)
                         .cloned()
@@ -119,9 +133,9 @@ pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<StoredFile> {
             })
             .collect();
         for (key, bytes) in loaded {
-            cache.keep(Piece::Whole(key), bytes, tick);
+            cache.keep((key, None), bytes, tick, capacity());
         }
-        cache.evict_to_capacity();
+        cache.evict_to(capacity());
         wanted
     })
 }
@@ -132,9 +146,10 @@ fn read_ranges(table: u32, wanted: &[WantedRange], snapshot: pg_sys::Snapshot) -
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let tick = cache.next_tick();
-        let piece = |w: &WantedRange| Piece::Range((table, w.file), w.range.start, w.range.end);
-        let mut found: Vec<Option<Bytes>> =
-            wanted.iter().map(|w| cache.take(piece(w), tick)).collect();
+        let mut found: Vec<Option<Bytes>> = wanted
+            .iter()
+            .map(|w| cache.range((table, w.file), &w.range, tick))
+            .collect();
         let missing: Vec<usize> = (0..wanted.len()).filter(|&i| found[i].is_none()).collect();
         if !missing.is_empty() {
             let ranges: Vec<(i64, i64, i64)> = missing
@@ -152,10 +167,11 @@ fn read_ranges(table: u32, wanted: &[WantedRange], snapshot: pg_sys::Snapshot) -
             for (&i, data) in missing.iter().zip(read) {
                 let Some(data) = data else { continue };
                 let bytes = Bytes::from(data);
-                cache.keep(piece(&wanted[i]), bytes.clone(), tick);
+                let place = ((table, wanted[i].file), Some(wanted[i].range.start));
+                cache.keep(place, bytes.clone(), tick, capacity());
                 found[i] = Some(bytes);
             }
-            cache.evict_to_capacity();
+            cache.evict_to(capacity());
         }
         // A range of a file the snapshot does not see is left out: the engine refuses an
         // answer short of what it asked.
@@ -175,41 +191,85 @@ impl Cache {
         self.tick
     }
 
-    /// The bytes of `piece`, if kept, marked as used at `tick`.
-    fn take(&mut self, piece: Piece, tick: u64) -> Option<Bytes> {
-        let (bytes, used) = self.pieces.get_mut(&piece)?;
-        *used = tick;
-        Some(bytes.clone())
+    /// The file `key` whole, if kept, marked as used at `tick`.
+    fn whole(&mut self, key: FileKey, tick: u64) -> Option<Bytes> {
+        let kept = self.files.get_mut(&key)?.whole.as_mut()?;
+        kept.used = tick;
+        Some(kept.bytes.clone())
     }
 
-    /// Keeps `bytes` as `piece` if the cache can hold them at all.
-    fn keep(&mut self, piece: Piece, bytes: Bytes, tick: u64) {
-        if bytes.len() <= capacity() {
-            self.bytes += bytes.len();
-            if let Some((replaced, _)) = self.pieces.insert(piece, (bytes, tick)) {
-                self.bytes -= replaced.len();
+    /// The bytes `range` of the file `key`, if kept whole or within a kept range, marked as
+    /// used at `tick`.
+    fn range(&mut self, key: FileKey, range: &Range<u64>, tick: u64) -> Option<Bytes> {
+        let file = self.files.get_mut(&key)?;
+        let (start, kept) = match &mut file.whole {
+            Some(whole) => (0, whole),
+            None => {
+                let (start, kept) = file.ranges.range_mut(..=range.start).next_back()?;
+                (*start, kept)
             }
+        };
+        if start + (kept.bytes.len() as u64) < range.end {
+            return None;
+        }
+        kept.used = tick;
+        Some(
+            kept.bytes
+                .slice((range.start - start) as usize..(range.end - start) as usize),
+        )
+    }
+
+    /// Keeps `bytes` at `place` if a cache of `capacity` can hold them at all.
+    fn keep(&mut self, place: Place, bytes: Bytes, tick: u64, capacity: usize) {
+        let cost = bytes.len() + PIECE_OVERHEAD;
+        if cost > capacity {
+            return;
+        }
+        let file = self.files.entry(place.0).or_default();
+        let kept = Kept { bytes, used: tick };
+        let replaced = match place.1 {
+            None => file.whole.replace(kept),
+            Some(start) => file.ranges.insert(start, kept),
+        };
+        self.bytes += cost;
+        if let Some(replaced) = replaced {
+            self.bytes -= replaced.bytes.len() + PIECE_OVERHEAD;
         }
     }
 
-    /// Drops the least recently used pieces until the cache holds at most its capacity.
-    fn evict_to_capacity(&mut self) {
-        let capacity = capacity();
+    /// Once the cache holds more than `capacity`, drops the least recently used pieces
+    /// until it holds at most nine tenths of it: a full cache is sorted once per tenth of
+    /// its capacity read, not once per query.
+    fn evict_to(&mut self, capacity: usize) {
         if self.bytes <= capacity {
             return;
         }
-        let mut by_use: Vec<(u64, Piece, usize)> = self
-            .pieces
-            .iter()
-            .map(|(piece, (bytes, used))| (*used, *piece, bytes.len()))
-            .collect();
+        let mut by_use: Vec<(u64, Place, usize)> = Vec::new();
+        for (key, file) in &self.files {
+            if let Some(whole) = &file.whole {
+                by_use.push((whole.used, (*key, None), whole.bytes.len()));
+            }
+            for (start, kept) in &file.ranges {
+                by_use.push((kept.used, (*key, Some(*start)), kept.bytes.len()));
+            }
+        }
         by_use.sort_unstable_by_key(|(used, _, _)| *used);
-        for (_, piece, size) in by_use {
-            if self.bytes <= capacity {
+        let target = capacity / 10 * 9;
+        for (_, (key, start), size) in by_use {
+            if self.bytes <= target {
                 break;
             }
-            self.pieces.remove(&piece);
-            self.bytes -= size;
+            let file = self.files.get_mut(&key).expect("listed above");
+            match start {
+                None => file.whole = None,
+                Some(start) => {
+                    file.ranges.remove(&start);
+                }
+            }
+            if file.whole.is_none() && file.ranges.is_empty() {
+                self.files.remove(&key);
+            }
+            self.bytes -= size + PIECE_OVERHEAD;
         }
     }
 }
@@ -217,4 +277,68 @@ impl Cache {
 /// What the cache may hold: `tsparquet.file_cache_size`.
 fn capacity() -> usize {
     FILE_CACHE_SIZE_KB.get().max(0) as usize * 1024
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use super::*;
+    use pgrx::prelude::*;
+
+    fn bytes(len: usize) -> Bytes {
+        Bytes::from((0..len).map(|i| i as u8).collect::<Vec<u8>>())
+    }
+
+    #[pg_test]
+    fn a_range_is_served_from_a_kept_range_or_file_that_holds_it() {
+        let mut cache = Cache::default();
+        let (file, other) = ((1, 7), (1, 8));
+        cache.keep((file, Some(100)), bytes(50), 1, 1 << 20);
+        assert_eq!(
+            cache.range(file, &(110..120), 2),
+            Some(bytes(50).slice(10..20))
+        );
+        assert_eq!(cache.range(file, &(100..150), 2), Some(bytes(50)));
+        assert_eq!(
+            cache.range(file, &(140..151), 2),
+            None,
+            "runs past the kept range"
+        );
+        assert_eq!(cache.range(file, &(90..110), 2), None, "starts before it");
+        cache.keep((other, None), bytes(300), 3, 1 << 20);
+        assert_eq!(
+            cache.range(other, &(200..260), 4),
+            Some(bytes(300).slice(200..260))
+        );
+        assert_eq!(cache.bytes, 350 + 2 * PIECE_OVERHEAD);
+    }
+
+    #[pg_test]
+    fn a_full_cache_drops_its_least_recently_used_pieces_to_nine_tenths() {
+        let mut cache = Cache::default();
+        let piece = 1000 - PIECE_OVERHEAD;
+        let capacity = 10 * 1000;
+        for start in 0..10u64 {
+            cache.keep(
+                ((1, 7), Some(start * 5000)),
+                bytes(piece),
+                start + 1,
+                capacity,
+            );
+        }
+        // The first piece used again: the second is now the least recently used.
+        assert!(cache.range((1, 7), &(0..10), 11).is_some());
+        cache.keep(((1, 7), Some(99_000)), bytes(piece), 12, capacity);
+        cache.evict_to(capacity);
+        assert_eq!(cache.bytes, 9 * 1000);
+        assert!(cache.range((1, 7), &(0..10), 13).is_some());
+        assert!(cache.range((1, 7), &(5000..5010), 13).is_none());
+        assert!(cache.range((1, 7), &(10_000..10_010), 13).is_none());
+        assert!(cache.range((1, 7), &(15_000..15_010), 13).is_some());
+        // Replacing a piece counts its bytes once; one larger than the cache is not kept.
+        cache.keep(((1, 7), Some(0)), bytes(piece), 14, capacity);
+        assert_eq!(cache.bytes, 9 * 1000);
+        cache.keep(((1, 9), None), bytes(capacity), 15, capacity);
+        assert_eq!(cache.bytes, 9 * 1000);
+    }
 }

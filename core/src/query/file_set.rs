@@ -330,20 +330,38 @@ impl ObjectStore for FileSet {
         })
     }
 
-    /// Each range as asked, all at once. By default ranges less than a MiB apart are read
-    /// as one, which saves requests to a remote store; here a range costs no request of
-    /// its own, and the bytes between two ranges would be read for nothing.
+    /// The ranges read all at once, those that touch or overlap as one (the pages of a
+    /// column chunk one after another). By default ranges less than a MiB apart are read as
+    /// one, which saves requests to a remote store; here a range costs no request of its
+    /// own, and the bytes between two ranges would be read for nothing.
     async fn get_ranges(
         &self,
         location: &Path,
         ranges: &[Range<u64>],
     ) -> object_store::Result<Vec<Bytes>> {
-        try_join_all(
-            ranges
+        let mut joined: Vec<Range<u64>> = ranges.to_vec();
+        joined.sort_unstable_by_key(|range| range.start);
+        joined.dedup_by(|next, last| {
+            let touches = next.start <= last.end;
+            if touches {
+                last.end = last.end.max(next.end);
+            }
+            touches
+        });
+        let read = try_join_all(
+            joined
                 .iter()
                 .map(|range| self.get_range(location, range.clone())),
         )
-        .await
+        .await?;
+        Ok(ranges
+            .iter()
+            .map(|range| {
+                let i = joined.partition_point(|joined| joined.start <= range.start) - 1;
+                let start = joined[i].start;
+                read[i].slice((range.start - start) as usize..(range.end - start) as usize)
+            })
+            .collect())
     }
 
     fn delete_stream(
