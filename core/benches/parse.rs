@@ -6,12 +6,12 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tsparquet_core::line_protocol::{parse, ParseOptions, Precision};
 
 mod tsbs;
-use tsbs::tsbs_cpu_lines;
+use tsbs::{tsbs_cpu_lines, Fields};
 
 const LINES: usize = 100_000;
 
 fn bench_parse(c: &mut Criterion) {
-    let input = tsbs_cpu_lines(LINES);
+    let input = tsbs_cpu_lines(LINES, Fields::Integers);
     let options = ParseOptions {
         precision: Precision::Nanoseconds,
         now_ns: 0,

@@ -10,7 +10,7 @@ use tsparquet_core::line_protocol::{ParseOptions, Precision};
 use tsparquet_core::prepare::prepare;
 
 mod tsbs;
-use tsbs::tsbs_cpu_lines;
+use tsbs::{tsbs_cpu_lines, Fields};
 
 /// A large write's part, and half of a 5,000-line write (a write's part on each of two
 /// threads), where the costs of each part weigh more.
@@ -24,7 +24,7 @@ fn bench_prepare(c: &mut Criterion) {
     let existing = BTreeMap::from([("cpu".to_owned(), Existing::Missing)]);
     let mut group = c.benchmark_group("prepare_tsbs_cpu_lines");
     for lines in PART_LINES {
-        let input = tsbs_cpu_lines(lines);
+        let input = tsbs_cpu_lines(lines, Fields::Integers);
         group.throughput(Throughput::Elements(lines as u64));
         group.bench_function(format!("{lines}"), |b| {
             b.iter(|| {

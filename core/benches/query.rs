@@ -4,7 +4,8 @@
 //! functions, parsed file footers and plans, with the same window or one that moves. And
 //! the latest row per host (TSBS lastpoint) from the file's extreme rows, next to the same
 //! query reading the file. And the average of every field per host and hour over the day
-//! with float fields, as agents write CPU usage: the cost of the accumulator of `avg`.
+//! with float fields, as agents write CPU usage: the cost of the accumulator of `avg`; and
+//! with floats of full precision, as agents compute them, that query and one host's hour.
 //! `cargo bench -p tsparquet-core --bench query`.
 
 use std::hint::black_box;
@@ -22,7 +23,7 @@ use tsparquet_core::query::{Engine, Limits, StoredFile};
 use tsparquet_core::schema::{ColumnKind, TableSchema};
 
 mod tsbs;
-use tsbs::tsbs_cpu_lines;
+use tsbs::{tsbs_cpu_lines, Fields};
 
 /// One day of 100 hosts every 10 seconds.
 const LINES: usize = 864_000;
@@ -37,7 +38,7 @@ fn one_day_file() -> (TableSchema, StoredFile) {
 
 /// The first `lines` TSBS lines as files of `per_file` lines each, one table schema.
 fn files_of(lines: usize, per_file: usize) -> (TableSchema, Vec<StoredFile>) {
-    files_from(&tsbs_cpu_lines(lines), per_file)
+    files_from(&tsbs_cpu_lines(lines, Fields::Integers), per_file)
 }
 
 /// `lines` as files of `per_file` lines each, one table schema.
@@ -243,7 +244,7 @@ fn bench_query(c: &mut Criterion) {
     group.finish();
 
     // The integers' `i` suffixes dropped and a fraction added: every field a float.
-    let floats = tsbs_cpu_lines(LINES)
+    let floats = tsbs_cpu_lines(LINES, Fields::Integers)
         .replace("i,", ".5,")
         .replace("i ", ".5 ");
     let (schema, files) = files_from(&floats, LINES);
@@ -255,6 +256,20 @@ fn bench_query(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("float_fields", |b| {
         b.iter(|| black_box(run(&engine, &request, &files[0], HOSTS * 24)))
+    });
+    group.finish();
+
+    // Floats as agents compute them: nearly every value differs.
+    let (schema, files) = files_from(&tsbs_cpu_lines(LINES, Fields::FloatsOfFullPrecision), LINES);
+    let mut group = c.benchmark_group("float_fields_of_full_precision");
+    group.sample_size(20);
+    let every_average = every_average_per_host_hour(&schema);
+    group.bench_function("every_average_per_host_hour", |b| {
+        b.iter(|| black_box(run(&engine, &every_average, &files[0], HOSTS * 24)))
+    });
+    let hour = one_host_hour(&schema, 7 * 60);
+    group.bench_function("one_host_one_hour_by_minute", |b| {
+        b.iter(|| black_box(run(&engine, &hour, &files[0], 60)))
     });
     group.finish();
 }

@@ -23,6 +23,12 @@ use parquet::schema::types::ColumnPath;
 /// Rows per row group: small enough that statistics on the leading tag skip most of a file
 /// for a query on one series.
 pub(crate) const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// The largest dictionary of a float column's values in a row group. A gauge of few values
+/// keeps one; values computed from counters (`usage_user=2.5125628140703518`) nearly all
+/// differ, and past this the rest of the column chunk is split by byte stream instead, which
+/// zstd compresses better. Any page of a chunk is read with its dictionary: Parquet's 1 MiB
+/// made a query of one series' hour decode a megabyte of dictionary per column.
+const FLOAT_DICTIONARY_BYTES: usize = 64 * 1024;
 /// Rows per data page: about six hours of one series at a 10 s interval. A query of a window
 /// of hours reads only the pages that hold it: rows inside a page that it leaves out are
 /// decoded anyway to be skipped, as delta-encoded values cannot be stepped over.
@@ -147,6 +153,12 @@ fn properties(batch: &RecordBatch) -> Result<WriterProperties, StorageError> {
         .set_data_page_row_count_limit(PAGE_ROWS)
         .set_key_value_metadata(extreme_rows::footer_entry(batch)?.map(|entry| vec![entry]));
     for field in batch.schema().fields() {
+        if field.data_type() == &DataType::Float64 {
+            let path = ColumnPath::from(field.name().as_str());
+            properties = properties
+                .set_column_dictionary_page_size_limit(path.clone(), FLOAT_DICTIONARY_BYTES)
+                .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT);
+        }
         if matches!(
             field.data_type(),
             DataType::Timestamp(..) | DataType::Int64 | DataType::UInt64
@@ -260,7 +272,9 @@ impl FileReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_files::stored_footer;
+    use crate::test_files::{stored, stored_footer};
+    use arrow::array::AsArray;
+    use arrow::datatypes::Float64Type;
 
     #[test]
     fn export_file_names_stay_in_their_directory() {
@@ -310,6 +324,58 @@ mod tests {
         let hosts = column("host").statistics().unwrap();
         assert_eq!(hosts.min_bytes_opt(), Some(&b"h0"[..]));
         assert_eq!(hosts.max_bytes_opt(), Some(&b"h2"[..]));
+    }
+
+    #[test]
+    fn floats_of_few_values_keep_a_dictionary_and_others_are_split_by_byte_stream() {
+        let rows = 20_000;
+        let noise = |t: usize| (t as f64 * 0.618_033_988_749_894_9).fract() * 100.0;
+        let lines: String = (0..rows)
+            .map(|t| format!("m,host=a few={}.5,many={} {t}\n", t % 10, noise(t)))
+            .collect();
+        let metadata = stored_footer(&lines);
+        let row_group = metadata.row_group(0);
+        let column = |name: &str| {
+            row_group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap_or_else(|| panic!("column {name}"))
+        };
+        let encodings = |name: &str| column(name).encodings().collect::<Vec<_>>();
+        assert!(
+            encodings("few").contains(&Encoding::RLE_DICTIONARY),
+            "{:?}",
+            encodings("few")
+        );
+        assert!(!encodings("few").contains(&Encoding::BYTE_STREAM_SPLIT));
+        assert!(
+            encodings("many").contains(&Encoding::BYTE_STREAM_SPLIT),
+            "{:?}",
+            encodings("many")
+        );
+        let many = column("many");
+        let dictionary = many.data_page_offset() - many.dictionary_page_offset().unwrap();
+        assert!(
+            dictionary as usize <= FLOAT_DICTIONARY_BYTES + 64,
+            "{dictionary} bytes"
+        );
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(stored(&lines))
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut read = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let values = batch
+                .column_by_name("many")
+                .unwrap()
+                .as_primitive::<Float64Type>();
+            read.extend(values.values().iter().copied());
+        }
+        let written: Vec<f64> = (0..rows).map(noise).collect();
+        assert_eq!(read, written);
     }
 
     #[test]

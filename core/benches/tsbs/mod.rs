@@ -1,10 +1,20 @@
 //! TSBS-shaped line protocol for the benchmarks.
 
-/// Lines shaped like TSBS cpu-only data: 10 tags, 10 integer fields, nanosecond timestamps,
-/// all hosts at one time, then the next interval.
-pub fn tsbs_cpu_lines(count: usize) -> String {
+/// The values of the fields of [`tsbs_cpu_lines`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// Integers from 0 to 100, as TSBS writes them.
+    Integers,
+    /// Floats of full precision, as agents compute CPU usage from counters
+    /// (`usage_user=2.5125628140703518`): nearly every value differs.
+    FloatsOfFullPrecision,
+}
+
+/// Lines shaped like TSBS cpu-only data: 10 tags, 10 fields, nanosecond timestamps, all
+/// hosts at one time, then the next interval.
+pub fn tsbs_cpu_lines(count: usize, fields: Fields) -> String {
     let regions = ["us-east-1", "eu-central-1", "ap-northeast-1", "sa-east-1"];
-    let fields = [
+    let names = [
         "usage_user",
         "usage_system",
         "usage_idle",
@@ -33,11 +43,19 @@ pub fn tsbs_cpu_lines(count: usize) -> String {
             host % 100,
             host % 20
         ));
-        for (k, field) in fields.iter().enumerate() {
+        for (k, field) in names.iter().enumerate() {
             if k > 0 {
                 out.push(',');
             }
-            out.push_str(&format!("{field}={}i", next() % 101));
+            let value = next() % 101;
+            if fields == Fields::FloatsOfFullPrecision {
+                out.push_str(&format!(
+                    "{field}={value}.{:016}",
+                    next() % 10_000_000_000_000_000
+                ));
+            } else {
+                out.push_str(&format!("{field}={value}i"));
+            }
         }
         let time = 1_451_606_400_000_000_000_i64 + (i / hosts) as i64 * 10_000_000_000;
         out.push_str(&format!(" {time}\n"));

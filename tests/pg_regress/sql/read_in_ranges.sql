@@ -2,12 +2,12 @@
 -- column chunks and pages of the row groups it reads), not whole: from the session's cache
 -- or from the catalog, with the rows a heap table gives, and as its snapshot sees the file.
 SET TimeZone = 'UTC';
--- 240,000 rows over 20 hours of one day, with fields of noise: one file of several MiB.
+-- 240,000 rows over 20 hours of one day, with fields of noise: one file of over 2 MiB.
 SELECT written FROM tsparquet.write_lp('ranges', (
   SELECT string_agg(format('m,host=h%s a=%s,b=%s,c=%si %s', i % 40, sin(i), cos(i),
                            (i * 7919) % 100003, 1704067200000 + i * 300), E'\n')
   FROM generate_series(0, 239999) i), 'ms');
-SELECT count(*) AS files, min(byte_size) > 4 * 1024 * 1024 AS over_4_mib
+SELECT count(*) AS files, min(byte_size) >= 2 * 1024 * 1024 AS read_in_ranges
 FROM tsparquet.files f, pg_foreign_table t
 WHERE t.ftrelid = 'ranges.m'::regclass AND 'table_id=' || f.table_id = ANY (t.ftoptions);
 CREATE TABLE ranges_heap AS SELECT * FROM ranges.m;
