@@ -275,6 +275,7 @@ mod tests {
     use crate::test_files::{stored, stored_footer};
     use arrow::array::AsArray;
     use arrow::datatypes::Float64Type;
+    use parquet::file::metadata::{ColumnChunkMetaData, RowGroupMetaData};
 
     #[test]
     fn export_file_names_stay_in_their_directory() {
@@ -288,6 +289,14 @@ mod tests {
         }
     }
 
+    fn column_chunk<'a>(row_group: &'a RowGroupMetaData, name: &str) -> &'a ColumnChunkMetaData {
+        row_group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    }
+
     #[test]
     fn files_are_zstd_with_statistics_dictionary_tags_and_delta_times() {
         let lines: String = (0..100)
@@ -295,13 +304,7 @@ mod tests {
             .collect();
         let metadata = stored_footer(&lines);
         let row_group = metadata.row_group(0);
-        let column = |name: &str| {
-            row_group
-                .columns()
-                .iter()
-                .find(|c| c.column_path().string() == name)
-                .unwrap_or_else(|| panic!("column {name}"))
-        };
+        let column = |name: &str| column_chunk(row_group, name);
         for chunk in row_group.columns() {
             assert!(
                 matches!(chunk.compression(), Compression::ZSTD(_)),
@@ -335,13 +338,7 @@ mod tests {
             .collect();
         let metadata = stored_footer(&lines);
         let row_group = metadata.row_group(0);
-        let column = |name: &str| {
-            row_group
-                .columns()
-                .iter()
-                .find(|c| c.column_path().string() == name)
-                .unwrap_or_else(|| panic!("column {name}"))
-        };
+        let column = |name: &str| column_chunk(row_group, name);
         let encodings = |name: &str| column(name).encodings().collect::<Vec<_>>();
         assert!(
             encodings("few").contains(&Encoding::RLE_DICTIONARY),
