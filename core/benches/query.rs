@@ -19,7 +19,9 @@ use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, CompareOp, Expr, TruncUnit, Value,
 };
 use tsparquet_core::query::request::{QueryRequest, Shape};
-use tsparquet_core::query::{Engine, Limits, StoredFile};
+use tsparquet_core::query::{
+    Engine, FileInRanges, Limits, QueryFile, QueryFiles, StoredFile, WantedRange,
+};
 use tsparquet_core::schema::{ColumnKind, TableSchema};
 
 mod tsbs;
@@ -163,28 +165,44 @@ fn every_average_per_host_hour(schema: &TableSchema) -> QueryRequest {
 }
 
 fn run(engine: &Engine, request: &QueryRequest, file: &StoredFile, expected: usize) -> usize {
-    run_over(engine, request, std::slice::from_ref(file), expected)
+    run_over(engine, request, vec![file.clone()], expected)
 }
 
 fn run_over(
     engine: &Engine,
     request: &QueryRequest,
-    files: &[StoredFile],
+    files: impl Into<QueryFiles>,
     expected: usize,
 ) -> usize {
     let limits = Limits {
         memory_bytes: 4 << 20,
         decoded_file_bytes: 64 << 20,
     };
-    let mut query = engine
-        .start(request, &[], files.to_vec(), &limits)
-        .expect("starts");
+    let mut query = engine.start(request, &[], files, &limits).expect("starts");
     let mut rows = 0;
     while let Some(batch) = query.next_batch(engine).expect("runs") {
         rows += batch.num_rows();
     }
     assert_eq!(rows, expected);
     rows
+}
+
+/// `file` read in ranges, served from its bytes.
+fn in_ranges(file: &StoredFile) -> QueryFiles {
+    let bytes = file.bytes.clone();
+    QueryFiles {
+        files: vec![QueryFile::InRanges(FileInRanges {
+            name: file.name.clone(),
+            id: 0,
+            size: bytes.len() as u64,
+        })],
+        read: Some(Box::new(move |wanted: &[WantedRange]| {
+            wanted
+                .iter()
+                .map(|w| bytes.slice(w.range.start as usize..w.range.end as usize))
+                .collect()
+        })),
+    }
 }
 
 fn bench_query(c: &mut Criterion) {
@@ -219,6 +237,46 @@ fn bench_query(c: &mut Criterion) {
         Expr::TimeNs,
         Expr::Value(Value::Integer(i64::MIN)),
     ));
+    // The file read in ranges, each served from memory as a backend's cache serves it:
+    // what reading in ranges costs a query whose ranges are all at hand.
+    // Over 12 hours (TSBS double-groupby-all), which the reader reads page by page.
+    let mut group = c.benchmark_group("read_in_ranges_from_memory");
+    let mut every_average = every_average_per_host_hour(&schema);
+    every_average.filters = vec![
+        Expr::compare(
+            CompareOp::GreaterOrEqual,
+            Expr::TimeNs,
+            Expr::Value(Value::Integer(DAY_START_NS + 10 * HOUR_NS)),
+        ),
+        Expr::compare(
+            CompareOp::Less,
+            Expr::TimeNs,
+            Expr::Value(Value::Integer(DAY_START_NS + 22 * HOUR_NS)),
+        ),
+    ];
+    group.sample_size(20);
+    group.bench_function("every_average_per_host_hour_whole", |b| {
+        b.iter(|| {
+            black_box(run_over(
+                &engine,
+                &every_average,
+                vec![file.clone()],
+                HOSTS * 12,
+            ))
+        })
+    });
+    group.bench_function("every_average_per_host_hour_in_ranges", |b| {
+        b.iter(|| {
+            black_box(run_over(
+                &engine,
+                &every_average,
+                in_ranges(&file),
+                HOSTS * 12,
+            ))
+        })
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("latest_row_per_host");
     group.bench_function("from_extreme_rows", |b| {
         b.iter(|| black_box(run(&engine, &latest, &file, HOSTS)))
@@ -236,10 +294,10 @@ fn bench_query(c: &mut Criterion) {
     let request = one_host_hour(&schema, 0);
     let mut group = c.benchmark_group("one_host_one_hour_written_by_an_agent");
     group.bench_function("one_file", |b| {
-        b.iter(|| black_box(run_over(&engine, &request, &one_file, 60)))
+        b.iter(|| black_box(run_over(&engine, &request, one_file.clone(), 60)))
     });
     group.bench_function("36_files", |b| {
-        b.iter(|| black_box(run_over(&engine, &request, &small_files, 60)))
+        b.iter(|| black_box(run_over(&engine, &request, small_files.clone(), 60)))
     });
     group.finish();
 

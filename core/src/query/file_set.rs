@@ -73,8 +73,9 @@ enum Contents {
     InRanges {
         id: i64,
         size: u64,
-        /// The ranges read so far, each with its bytes.
-        read: Mutex<Vec<(Range<u64>, Bytes)>>,
+        /// The ranges read so far, by their first byte: a scan of many pages looks each
+        /// up here.
+        read: Mutex<BTreeMap<u64, Bytes>>,
     },
 }
 
@@ -119,7 +120,7 @@ impl FileSet {
                         Contents::InRanges {
                             id: file.id,
                             size: file.size,
-                            read: Mutex::new(Vec::new()),
+                            read: Mutex::new(BTreeMap::new()),
                         },
                     ),
                 })
@@ -197,9 +198,13 @@ impl FileSet {
                     wanted.range
                 )));
             }
-            read.lock()
-                .expect("not poisoned")
-                .push((wanted.range, bytes));
+            let mut read = read.lock().expect("not poisoned");
+            let longer = read
+                .get(&wanted.range.start)
+                .is_none_or(|held| held.len() < bytes.len());
+            if longer {
+                read.insert(wanted.range.start, bytes);
+            }
         }
         let readers = std::mem::take(&mut self.waiting.lock().expect("not poisoned").readers);
         readers.into_iter().for_each(Waker::wake);
@@ -210,18 +215,19 @@ impl FileSet {
     fn poll_range(
         &self,
         id: i64,
-        read: &Mutex<Vec<(Range<u64>, Bytes)>>,
+        read: &Mutex<BTreeMap<u64, Bytes>>,
         range: &Range<u64>,
         cx: &mut Context<'_>,
     ) -> Poll<Bytes> {
         let held = read
             .lock()
             .expect("not poisoned")
-            .iter()
-            .find_map(|(at, bytes)| {
-                (at.start <= range.start && range.end <= at.end).then(|| {
-                    bytes.slice((range.start - at.start) as usize..(range.end - at.start) as usize)
-                })
+            .range(..=range.start)
+            .next_back()
+            .and_then(|(start, bytes)| {
+                let offset = (range.start - start) as usize;
+                let end = (range.end - start) as usize;
+                (end <= bytes.len()).then(|| bytes.slice(offset..end))
             });
         if let Some(bytes) = held {
             return Poll::Ready(bytes);
