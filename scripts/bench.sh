@@ -25,6 +25,8 @@ as_postgres() { runuser -u postgres -- "$@"; }
 scripts/install-deps.sh
 
 say "building and installing the extension (release)"
+source scripts/extension.sh
+unlink_installed_library
 cargo pgrx install --release --pg-config "$BIN/pg_config" >/dev/null
 
 scripts/python-env.sh
@@ -52,7 +54,6 @@ as_postgres "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/server.log" -w start >/dev/n
 trap stop EXIT
 # A new build may need the extension created anew, which drops the loaded tables; the
 # benchmark then loads them again.
-source scripts/extension.sh
 ensure_extension "$PORT" postgres "$ROOT/extension.sha256"
 
 .venv/bin/python bench/run.py --dsn "host=localhost port=$PORT user=postgres dbname=postgres" \

@@ -1,4 +1,6 @@
-# Sourced by run.sh and bench.sh: creates the extension in a database, anew when the
+# Sourced by run.sh, bench.sh and test.sh.
+#
+# ensure_extension creates the extension in a database, anew when the
 # installed build's extension script differs from the one the database was created with.
 # Version 0.1.0 has no upgrade scripts, so that drops the measurements stored by the earlier
 # build (README: "The extension stays at version 0.1.0 during development").
@@ -17,4 +19,11 @@ ensure_extension() {
   "${psql[@]}" -c "CREATE EXTENSION IF NOT EXISTS tsparquet"
   echo "$sum" >"$stamp"
   chown --reference="$(dirname "$stamp")" "$stamp"
+}
+
+# Unlinks the installed library before a build is installed over it: a running server keeps
+# the copy it mapped (every process maps it, under shared_preload_libraries), where a file
+# written over in place makes them crash. The server runs the new build once restarted.
+unlink_installed_library() {
+  rm -f "$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)/tsparquet.so"
 }

@@ -22,6 +22,8 @@ sql() { psql -X -q -v ON_ERROR_STOP=1 -h localhost -p "$PORT" -U postgres "$@"; 
 scripts/install-deps.sh
 
 say "building and installing the extension (release)"
+source scripts/extension.sh
+unlink_installed_library
 cargo pgrx install --release --pg-config "$BIN/pg_config" >/dev/null
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -52,7 +54,6 @@ env -u RUST_BACKTRACE runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGD
 if [ -z "$(sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
   sql -d postgres -c "CREATE DATABASE \"$DB\""
 fi
-source scripts/extension.sh
 ensure_extension "$PORT" "$DB" "$PGDATA/tsparquet-$DB.sha256"
 
 say "writing examples/sample.lp into database \"example\" with tsparquet.write_lp"

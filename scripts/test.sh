@@ -11,6 +11,7 @@ TEST_ROOT=${TSPARQUET_TEST_ROOT:-/tmp/tsp-test}
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
 step() { printf '\n==> %s\n' "$*"; }
+source scripts/extension.sh
 
 scripts/install-deps.sh
 mkdir -p "$TEST_ROOT"
@@ -26,9 +27,12 @@ step "plain Rust tests (tsparquet-core)"
 cargo test -p tsparquet-core
 
 step "#[pg_test] tests"
+# This step and the next each install a build into the system PostgreSQL.
+unlink_installed_library
 cargo pgrx test pg15 --runas postgres --pgdata "$TEST_ROOT/pg_test"
 
 step "installing the extension (debug build) for the cluster tests"
+unlink_installed_library
 cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
 
 step "pg_regress golden tests"
