@@ -1698,6 +1698,18 @@ fn in_ranges(files: &[StoredFile]) -> (QueryFiles, Rc<Cell<(usize, usize)>>) {
         })
         .collect();
     let reader = move |wanted: &[WantedRange]| {
+        // Ranges that touch (a column chunk's pages one after another) are asked for as one.
+        let mut asked: Vec<(i64, u64, u64)> = wanted
+            .iter()
+            .map(|w| (w.file, w.range.start, w.range.end))
+            .collect();
+        asked.sort_unstable();
+        for pair in asked.windows(2) {
+            assert!(
+                pair[0].0 != pair[1].0 || pair[0].2 < pair[1].1,
+                "touching ranges asked apart: {pair:?}"
+            );
+        }
         let bytes: Vec<Bytes> = wanted
             .iter()
             .map(|w| by_id[w.file as usize].slice(w.range.start as usize..w.range.end as usize))

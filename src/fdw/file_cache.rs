@@ -66,15 +66,20 @@ pub struct RangeReads {
 /// The files `listed` for a pushed-down query: small ones whole (from the cache, or read
 /// under `snapshot` now), large ones in ranges, read under `snapshot` when the query asks.
 pub fn for_query(listed: &[ListedFile], snapshot: pg_sys::Snapshot) -> (QueryFiles, RangeReads) {
-    let (large, small): (Vec<ListedFile>, Vec<ListedFile>) = listed
+    let in_ranges = |file: &ListedFile| file.size >= READ_IN_RANGES_FROM;
+    let small: Vec<FileKey> = listed
         .iter()
-        .partition(|file| file.size >= READ_IN_RANGES_FROM);
-    let small: Vec<FileKey> = small.iter().map(|file| file.key).collect();
+        .filter(|file| !in_ranges(file))
+        .map(|file| file.key)
+        .collect();
     let mut loaded = load(&small, snapshot).into_iter();
+    let mut reads = RangeReads::default();
     let files = listed
         .iter()
         .map(|file| {
-            if file.size >= READ_IN_RANGES_FROM {
+            if in_ranges(file) {
+                reads.files += 1;
+                reads.size += file.size;
                 QueryFile::InRanges(FileInRanges {
                     name: name(file.key),
                     id: file.key.1,
@@ -85,14 +90,10 @@ pub fn for_query(listed: &[ListedFile], snapshot: pg_sys::Snapshot) -> (QueryFil
             }
         })
         .collect();
-    let reads = RangeReads {
-        files: large.len(),
-        size: large.iter().map(|file| file.size).sum(),
-        read: Rc::default(),
-    };
     let counted = reads.read.clone();
-    let read = (!large.is_empty()).then(|| {
-        let table = large[0].key.0;
+    let read = (reads.files > 0).then(|| {
+        // Every file of a scan is in the same catalog table.
+        let table = listed[0].key.0;
         Box::new(move |wanted: &[WantedRange]| {
             let bytes = read_ranges(table, wanted, snapshot);
             counted.set(counted.get() + bytes.iter().map(|b| b.len() as u64).sum::<u64>());

@@ -614,13 +614,14 @@ impl Translator {
             }
             let unit = TruncUnit::from_name(&const_text(unit)?)?;
             if !session_is_utc() {
-                let unit_seconds = match unit {
-                    TruncUnit::Second => 1,
-                    TruncUnit::Minute => 60,
-                    TruncUnit::Hour => 3600,
-                    // Days start at local midnight, whose offset Postgres works out anew.
-                    _ => return None,
-                };
+                // Days start at local midnight, whose offset Postgres works out anew.
+                if !matches!(
+                    unit,
+                    TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour
+                ) {
+                    return None;
+                }
+                let unit_seconds = unit.utc_width_and_origin_ns()?.0 / 1_000_000_000;
                 // A later write invalidates the plan: the range is the one it reads.
                 let whole = super::table_summary::times_ns(self.table).is_none_or(|(from, to)| {
                     super::time_zone::offsets_are_whole(unit_seconds, from, to)
