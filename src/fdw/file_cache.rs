@@ -61,6 +61,8 @@ pub struct RangeReads {
     pub size: u64,
     /// The bytes of the ranges read so far, from the cache or the catalog.
     pub read: Rc<Cell<u64>>,
+    /// Of those, the bytes read from the catalog: the session's cache held the others.
+    pub from_catalog: Rc<Cell<u64>>,
 }
 
 /// The files `listed` for a pushed-down query: small ones whole (from the cache, or read
@@ -90,13 +92,14 @@ pub fn for_query(listed: &[ListedFile], snapshot: pg_sys::Snapshot) -> (QueryFil
             }
         })
         .collect();
-    let counted = reads.read.clone();
+    let (counted, from_catalog) = (reads.read.clone(), reads.from_catalog.clone());
     let read = (reads.files > 0).then(|| {
         // Every file of a scan is in the same catalog table.
         let table = listed[0].key.0;
         Box::new(move |wanted: &[WantedRange]| {
-            let bytes = read_ranges(table, wanted, snapshot);
+            let (bytes, read_from_catalog) = read_ranges(table, wanted, snapshot);
             counted.set(counted.get() + bytes.iter().map(|b| b.len() as u64).sum::<u64>());
+            from_catalog.set(from_catalog.get() + read_from_catalog);
             bytes
         }) as _
     });
@@ -142,8 +145,12 @@ pub fn load(keys: &[FileKey], snapshot: pg_sys::Snapshot) -> Vec<StoredFile> {
 }
 
 /// The ranges `wanted` of files of the catalog table `table`, in their order: from the
-/// cache, or read under `snapshot` in one query.
-fn read_ranges(table: u32, wanted: &[WantedRange], snapshot: pg_sys::Snapshot) -> Vec<Bytes> {
+/// cache, or read under `snapshot` in one query; and how many bytes that query read.
+fn read_ranges(
+    table: u32,
+    wanted: &[WantedRange],
+    snapshot: pg_sys::Snapshot,
+) -> (Vec<Bytes>, u64) {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let tick = cache.next_tick();
@@ -152,6 +159,7 @@ fn read_ranges(table: u32, wanted: &[WantedRange], snapshot: pg_sys::Snapshot) -
             .map(|w| cache.range((table, w.file), &w.range, tick))
             .collect();
         let missing: Vec<usize> = (0..wanted.len()).filter(|&i| found[i].is_none()).collect();
+        let mut from_catalog = 0;
         if !missing.is_empty() {
             let ranges: Vec<(i64, i64, i64)> = missing
                 .iter()
@@ -168,6 +176,7 @@ fn read_ranges(table: u32, wanted: &[WantedRange], snapshot: pg_sys::Snapshot) -
             for (&i, data) in missing.iter().zip(read) {
                 let Some(data) = data else { continue };
                 let bytes = Bytes::from(data);
+                from_catalog += bytes.len() as u64;
                 let place = ((table, wanted[i].file), Some(wanted[i].range.start));
                 cache.keep(place, bytes.clone(), tick, capacity());
                 found[i] = Some(bytes);
@@ -176,7 +185,7 @@ fn read_ranges(table: u32, wanted: &[WantedRange], snapshot: pg_sys::Snapshot) -
         }
         // A range of a file the snapshot does not see is left out: the engine refuses an
         // answer short of what it asked.
-        found.into_iter().flatten().collect()
+        (found.into_iter().flatten().collect(), from_catalog)
     })
 }
 

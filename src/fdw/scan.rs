@@ -849,11 +849,12 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
             let in_ranges = &state.files.in_ranges;
             if in_ranges.files > 0 {
                 let read = format!(
-                    "{} of {} bytes of {} file{}",
+                    "{} of {} bytes of {} file{}, {} of them from the catalog",
                     in_ranges.read.get(),
                     in_ranges.size,
                     in_ranges.files,
-                    if in_ranges.files == 1 { "" } else { "s" }
+                    if in_ranges.files == 1 { "" } else { "s" },
+                    in_ranges.from_catalog.get()
                 );
                 text("Read In Ranges", &read);
             }

@@ -64,3 +64,9 @@ FETCH ALL FROM before_write;
 SELECT time, a, c FROM ranges.m WHERE host = 'h3' AND time < '2024-01-01 00:01' ORDER BY time LIMIT 2;
 COMMIT;
 RESET tsparquet.file_cache_size;
+-- With the session's cache: the first read of an hour comes from the catalog, the second
+-- from the cache.
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT time, a FROM ranges.m WHERE host = 'h7' AND time >= '2024-01-01 12:00' AND time < '2024-01-01 13:00';
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT time, a FROM ranges.m WHERE host = 'h7' AND time >= '2024-01-01 12:00' AND time < '2024-01-01 13:00';
