@@ -6,6 +6,7 @@
 //! query reading the file. And the average of every field per host and hour over the day
 //! with float fields, as agents write CPU usage: the cost of the accumulator of `avg`; and
 //! with floats of full precision, as agents compute them, that query and one host's hour.
+//! And every column of the rows over a threshold (TSBS high-cpu-all).
 //! `cargo bench -p tsparquet-core --bench query`.
 
 use std::hint::black_box;
@@ -174,6 +175,12 @@ fn run_over(
     files: impl Into<QueryFiles>,
     expected: usize,
 ) -> usize {
+    let rows = count_rows(engine, request, files);
+    assert_eq!(rows, expected);
+    rows
+}
+
+fn count_rows(engine: &Engine, request: &QueryRequest, files: impl Into<QueryFiles>) -> usize {
     let limits = Limits {
         memory_bytes: 4 << 20,
         decoded_file_bytes: 64 << 20,
@@ -183,7 +190,6 @@ fn run_over(
     while let Some(batch) = query.next_batch(engine).expect("runs") {
         rows += batch.num_rows();
     }
-    assert_eq!(rows, expected);
     rows
 }
 
@@ -272,6 +278,33 @@ fn bench_query(c: &mut Criterion) {
                 &every_average,
                 in_ranges(&file),
                 HOSTS * 12,
+            ))
+        })
+    });
+    group.finish();
+
+    // TSBS high-cpu-all: every column of the rows over a threshold in 12 hours, where a
+    // host's walk stays above it for a while.
+    let mut high_usage = every_average.clone();
+    high_usage.shape = Shape::Rows {
+        columns: schema.columns().iter().map(|c| c.name.clone()).collect(),
+    };
+    high_usage.filters.push(Expr::compare(
+        CompareOp::Greater,
+        Expr::Column("usage_user".into()),
+        Expr::Value(Value::Integer(90)),
+    ));
+    let high_rows = count_rows(&engine, &high_usage, vec![file.clone()]);
+    assert!(high_rows > 0);
+    let mut group = c.benchmark_group("rows_over_a_threshold");
+    group.sample_size(20);
+    group.bench_function("every_column_over_12_hours", |b| {
+        b.iter(|| {
+            black_box(run_over(
+                &engine,
+                &high_usage,
+                vec![file.clone()],
+                high_rows,
             ))
         })
     });
