@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod byte_ranges;
 pub mod column_change;
 pub mod compact;
 pub mod extreme_rows;

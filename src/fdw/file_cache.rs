@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use pgrx::pg_sys;
+use tsparquet_core::byte_ranges;
 use tsparquet_core::query::{FileInRanges, QueryFile, QueryFiles, StoredFile, WantedRange};
 
 use crate::catalog::files::{self, FileKey, ListedFile};
@@ -26,7 +27,7 @@ struct Kept {
     used: u64,
 }
 
-/// What the cache keeps of one file: the file whole, or ranges of it by their first byte.
+/// What the cache keeps of one file: the file whole, or ranges of it (see [`byte_ranges`]).
 #[derive(Default)]
 struct KeptFile {
     whole: Option<Kept>,
@@ -213,15 +214,9 @@ impl Cache {
     fn range(&mut self, key: FileKey, range: &Range<u64>, tick: u64) -> Option<Bytes> {
         let file = self.files.get_mut(&key)?;
         let (start, kept) = match &mut file.whole {
-            Some(whole) => (0, whole),
-            None => {
-                let (start, kept) = file.ranges.range_mut(..=range.start).next_back()?;
-                (*start, kept)
-            }
+            Some(whole) => (whole.bytes.len() as u64 >= range.end).then_some((0, whole))?,
+            None => byte_ranges::holding(&mut file.ranges, range, |kept| kept.bytes.len())?,
         };
-        if start + (kept.bytes.len() as u64) < range.end {
-            return None;
-        }
         kept.used = tick;
         Some(
             kept.bytes
@@ -237,13 +232,13 @@ impl Cache {
         }
         let file = self.files.entry(place.0).or_default();
         let kept = Kept { bytes, used: tick };
-        let replaced = match place.1 {
-            None => file.whole.replace(kept),
-            Some(start) => file.ranges.insert(start, kept),
+        let dropped = match place.1 {
+            None => file.whole.replace(kept).into_iter().collect(),
+            Some(start) => byte_ranges::keep(&mut file.ranges, start, kept, |k| k.bytes.len()),
         };
         self.bytes += cost;
-        if let Some(replaced) = replaced {
-            self.bytes -= replaced.bytes.len() + PIECE_OVERHEAD;
+        for dropped in dropped {
+            self.bytes -= dropped.bytes.len() + PIECE_OVERHEAD;
         }
     }
 

@@ -29,6 +29,7 @@ use object_store::{
 };
 
 use super::{QueryError, StopCheck};
+use crate::byte_ranges;
 
 /// A stored file: a name unique to its bytes for the life of the backend, and the bytes.
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ enum Contents {
     InRanges {
         id: i64,
         size: u64,
-        /// The ranges read so far, by their first byte: a scan of many pages looks each
+        /// The ranges read so far (see [`byte_ranges`]): a scan of many pages looks each
         /// up here.
         read: Mutex<BTreeMap<u64, Bytes>>,
     },
@@ -199,12 +200,7 @@ impl FileSet {
                 )));
             }
             let mut read = read.lock().expect("not poisoned");
-            let longer = read
-                .get(&wanted.range.start)
-                .is_none_or(|held| held.len() < bytes.len());
-            if longer {
-                read.insert(wanted.range.start, bytes);
-            }
+            byte_ranges::keep(&mut read, wanted.range.start, bytes, Bytes::len);
         }
         let readers = std::mem::take(&mut self.waiting.lock().expect("not poisoned").readers);
         readers.into_iter().for_each(Waker::wake);
@@ -219,15 +215,9 @@ impl FileSet {
         range: &Range<u64>,
         cx: &mut Context<'_>,
     ) -> Poll<Bytes> {
-        let held = read
-            .lock()
-            .expect("not poisoned")
-            .range(..=range.start)
-            .next_back()
-            .and_then(|(start, bytes)| {
-                let offset = (range.start - start) as usize;
-                let end = (range.end - start) as usize;
-                (end <= bytes.len()).then(|| bytes.slice(offset..end))
+        let held = byte_ranges::holding(&mut read.lock().expect("not poisoned"), range, Bytes::len)
+            .map(|(start, bytes)| {
+                bytes.slice((range.start - start) as usize..(range.end - start) as usize)
             });
         if let Some(bytes) = held {
             return Poll::Ready(bytes);
