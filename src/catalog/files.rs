@@ -167,11 +167,13 @@ pub fn column_types(file_ids: &[i64]) -> Vec<(i64, Vec<(String, String)>)> {
 /// recreated extension starts its ids again in a new table).
 pub type FileKey = (u32, i64);
 
-/// A stored file as a scan lists it: its key and its size in bytes.
+/// A stored file as a scan lists it: its key, its size in bytes and the range of its
+/// times (nanoseconds since 1970).
 #[derive(Debug, Clone, Copy)]
 pub struct ListedFile {
     pub key: FileKey,
     pub size: u64,
+    pub times: (i64, i64),
 }
 
 /// The table's files whose time range meets `[min_time_ns, max_time_ns]`, oldest first,
@@ -185,7 +187,7 @@ pub fn in_time_range_as_of(
     snapshot: pg_sys::Snapshot,
 ) -> Vec<ListedFile> {
     select_as_of(
-        c"SELECT tableoid, file_id, byte_size FROM tsparquet.files
+        c"SELECT tableoid, file_id, byte_size, min_time_ns, max_time_ns FROM tsparquet.files
           WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3 ORDER BY file_id",
         &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
         snapshot,
@@ -195,6 +197,10 @@ pub fn in_time_range_as_of(
                 row.get::<i64>(2).expect("file_id is not null"),
             ),
             size: row.get::<i64>(3).expect("byte_size is not null") as u64,
+            times: (
+                row.get::<i64>(4).expect("min_time_ns is not null"),
+                row.get::<i64>(5).expect("max_time_ns is not null"),
+            ),
         },
     )
 }

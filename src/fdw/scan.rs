@@ -33,7 +33,7 @@ use super::parallel;
 use super::query;
 use super::state;
 use super::time_bounds::{self, BoundValues};
-use super::time_zone::session_zone;
+use super::time_zone::{self, session_zone};
 use super::translate::Translator;
 use super::upper;
 use crate::catalog::files::{self, ListedFile};
@@ -357,6 +357,12 @@ impl ScanState {
         if let Some(query) = &mut self.query {
             // SAFETY: as above.
             query.1 = unsafe { self.files.bounds.param_values(node) };
+            let times = listed.iter().map(|file| file.times);
+            if let Some((from, to)) = times.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))) {
+                for (unit, buckets) in query.0.local_buckets_mut() {
+                    *buckets = time_zone::local_buckets(unit, from, to);
+                }
+            }
         }
         if let Some(taken) = self.taken {
             let stored = self.files.load(&listed);

@@ -562,7 +562,7 @@ impl Translator {
     }
 
     /// A `GROUP BY` key: a tag, text, integer or boolean column, `time`, `time_ns`,
-    /// `date_trunc(unit, time)` in a UTC session, `date_bin`, or Grafana's epoch bucket.
+    /// `date_trunc(unit, time)` (see [`Self::date_trunc`]), `date_bin`, or Grafana's epoch bucket.
     pub unsafe fn group_key(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression of the grouped target list.
         unsafe {
@@ -594,8 +594,9 @@ impl Translator {
         }
     }
 
-    /// `date_trunc('minute', time)`: only with the session in UTC, where Postgres cuts at
-    /// the same instants DataFusion does.
+    /// `date_trunc(unit, time)` in the session's time zone: a floor in UTC where that cuts
+    /// at the instants Postgres does, buckets found when the scan starts for a day or
+    /// longer (see `time_zone`).
     unsafe fn date_trunc(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node.
         unsafe {
@@ -613,14 +614,19 @@ impl Translator {
                 return None;
             }
             let unit = TruncUnit::from_name(&const_text(unit)?)?;
-            if !session_is_utc() {
+            let bucket = if session_is_utc() {
+                Expr::DateTrunc(unit, Box::new(Expr::Time))
+            } else if !matches!(
+                unit,
+                TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour
+            ) {
                 // Days start at local midnight, whose offset Postgres works out anew.
-                if !matches!(
+                Expr::LocalDateTrunc {
                     unit,
-                    TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour
-                ) {
-                    return None;
+                    time: Box::new(Expr::Time),
+                    buckets: Default::default(),
                 }
+            } else {
                 let unit_seconds = unit.utc_width_and_origin_ns()?.0 / 1_000_000_000;
                 // A later write invalidates the plan: the range is the one it reads.
                 let whole = super::table_summary::times_ns(self.table).is_none_or(|(from, to)| {
@@ -629,9 +635,10 @@ impl Translator {
                 if !whole {
                     return None;
                 }
-            }
+                Expr::DateTrunc(unit, Box::new(Expr::Time))
+            };
             self.time_zone = Some(super::time_zone::session_zone());
-            Some(Expr::DateTrunc(unit, Box::new(Expr::Time)))
+            Some(bucket)
         }
     }
 

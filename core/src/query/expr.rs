@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::local_trunc::LocalBuckets;
 use super::time_bin::bucket_start;
 
 /// A value known when the query starts: a constant of the plan or a parameter's value.
@@ -89,6 +90,20 @@ impl TruncUnit {
             TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => None,
         }
     }
+
+    /// The longest a unit lasts, in nanoseconds: a second, minute or hour, a day of 24
+    /// hours, a week, the longest month, quarter or year.
+    fn longest_ns(self) -> i64 {
+        const DAY: i64 = 86_400_000_000_000;
+        match self.utc_width_and_origin_ns() {
+            Some((width, _)) => width,
+            None => match self {
+                TruncUnit::Month => 31 * DAY,
+                TruncUnit::Quarter => 92 * DAY,
+                _ => 366 * DAY,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,8 +139,17 @@ pub enum Expr {
         pattern: Box<Expr>,
         negated: bool,
     },
-    /// `date_trunc(unit, time)` with the session time zone UTC.
+    /// `date_trunc(unit, time)` with the session time zone UTC, or in one whose offsets
+    /// from UTC are whole units over the stored times: a floor in UTC.
     DateTrunc(TruncUnit, Box<Expr>),
+    /// `date_trunc(unit, time)` to a day or longer in a session time zone other than UTC,
+    /// by the buckets of the times the scan reads: empty in the plan, found when the scan
+    /// starts (see [`crate::query::request::QueryRequest::local_buckets_mut`]).
+    LocalDateTrunc {
+        unit: TruncUnit,
+        time: Box<Expr>,
+        buckets: LocalBuckets,
+    },
     /// The start of the bucket of width `width_ns` that `time` falls in, buckets counted
     /// from `origin_ns` (nanoseconds since 1970) in both directions: `date_bin`,
     /// `time_bucket`, and Grafana's `$__timeGroup` expression.
@@ -160,16 +184,12 @@ impl Expr {
         match self {
             Expr::DateTrunc(unit, _) => match unit.utc_width_and_origin_ns() {
                 Some((width, origin)) => bucket_start(earliest_ns, width, origin).is_some(),
-                // The longest month, quarter or year before the time.
-                None => {
-                    let longest = match unit {
-                        TruncUnit::Month => 31 * DAY,
-                        TruncUnit::Quarter => 92 * DAY,
-                        _ => 366 * DAY,
-                    };
-                    earliest_ns.checked_sub(longest).is_some()
-                }
+                None => earliest_ns.checked_sub(unit.longest_ns()).is_some(),
             },
+            // A day more for the offset of local time from UTC, always less.
+            Expr::LocalDateTrunc { unit, .. } => {
+                earliest_ns.checked_sub(unit.longest_ns() + DAY).is_some()
+            }
             Expr::TimeBin {
                 width_ns,
                 origin_ns,

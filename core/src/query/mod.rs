@@ -13,6 +13,7 @@ mod file_scans;
 mod file_set;
 mod float_order;
 pub mod integer_bounds;
+mod local_trunc;
 mod narrow_sums;
 mod plan_cache;
 mod postgres_like;
@@ -25,6 +26,7 @@ mod translate;
 
 pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
+pub use local_trunc::{step_starts, LocalBuckets};
 
 use std::fmt;
 

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expr::{Aggregate, AggregateFunction, Expr};
+use super::expr::{Aggregate, AggregateFunction, Expr, TruncUnit};
+use super::local_trunc::LocalBuckets;
 use crate::line_protocol::FieldType;
 use crate::schema::{Column, ColumnKind};
 
@@ -62,6 +63,20 @@ impl QueryRequest {
             Shape::Rows { .. } => true,
             Shape::Groups { keys, .. } => !keys.is_empty(),
         }
+    }
+
+    /// The buckets of each `date_trunc` in local time the request groups by, for the
+    /// executor to find when the scan starts (see [`Expr::LocalDateTrunc`]).
+    pub fn local_buckets_mut(&mut self) -> Vec<(TruncUnit, &mut LocalBuckets)> {
+        let Shape::Groups { keys, .. } = &mut self.shape else {
+            return Vec::new();
+        };
+        keys.iter_mut()
+            .filter_map(|key| match key {
+                Expr::LocalDateTrunc { unit, buckets, .. } => Some((*unit, buckets)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether result column `output` is one the engine computes, so it can order and

@@ -111,6 +111,7 @@ fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
         | Expr::TimeNs
         | Expr::Output(_)
         | Expr::DateTrunc(..)
+        | Expr::LocalDateTrunc { .. }
         | Expr::TimeBin { .. } => false,
         Expr::Compare(_, left, right) => on_tags_only(left, tags) && on_tags_only(right, tags),
         Expr::InList { expr, list, .. } => on_tags_only(expr, tags) && all(list),

@@ -20,6 +20,7 @@ use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchem
 use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
+use super::local_trunc::local_trunc;
 use super::postgres_like::like_filter;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::time_bin::time_bin;
@@ -159,6 +160,10 @@ impl Translator<'_> {
                 Some((width, origin)) => self.bin(width, origin, time, BinOutput::Timestamp)?,
                 None => date_trunc(lit(unit.name()), self.time_source(time)?),
             },
+            Expr::LocalDateTrunc { time, buckets, .. } => {
+                let ns = cast(self.time_source(time)?, DataType::Int64);
+                cast(local_trunc(ns, buckets), stored_time_type())
+            }
             Expr::TimeBin {
                 width_ns,
                 origin_ns,
@@ -316,7 +321,11 @@ impl Translator<'_> {
     fn may_be_null(&self, expr: &Expr) -> bool {
         match expr {
             Expr::Column(name) => !self.facts.never_null.contains(name),
-            Expr::Time | Expr::TimeNs | Expr::DateTrunc(..) | Expr::TimeBin { .. } => false,
+            Expr::Time
+            | Expr::TimeNs
+            | Expr::DateTrunc(..)
+            | Expr::LocalDateTrunc { .. }
+            | Expr::TimeBin { .. } => false,
             _ => true,
         }
     }

@@ -257,7 +257,8 @@ RESET tsparquet.small_file_cache_size;
 SELECT tsparquet.time_bucket('1 week', timestamptz '2024-01-03 12:00+00');
 SELECT tsparquet.time_bucket('1 month', time) FROM pd.cpu LIMIT 1;
 
--- date_trunc cuts days at local midnight: outside UTC it is left to Postgres.
+-- date_trunc cuts days at local midnight, which the engine finds from the session's time
+-- zone (see the zones below).
 SET TimeZone = 'Asia/Kolkata';
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('day', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT host, count(*), max(time) FROM TABLE GROUP BY 1 ORDER BY 1$$);
@@ -291,6 +292,67 @@ SELECT date_trunc('minute', time), count(*) FROM zones_heap WHERE u >= 100 GROUP
 SELECT count(*) AS differing FROM (
   (SELECT date_trunc('second', time), count(*) FROM zones.m GROUP BY 1)
   EXCEPT ALL (SELECT date_trunc('second', time), count(*) FROM zones_heap GROUP BY 1)) d;
+DROP SCHEMA zones CASCADE;
+DROP TABLE zones_heap;
+-- Days, weeks, months, quarters and years start at local midnight, whose offset PostgreSQL
+-- finds anew: the engine looks each time's bucket up among those PostgreSQL gives the
+-- times of the files read. Every half hour from 2014 to March 2015, and a microsecond
+-- before, in zones whose clocks change at midnight (Santiago, Havana, Sao Paulo: a day
+-- starting at 01:00, or an hour of the day before repeated after midnight), by half an
+-- hour (Lord Howe), at 45 minutes past (Chatham), once for good (Moscow, October 2014),
+-- never (Kolkata); and points of 1870 to 1890, before New York and Berlin kept standard
+-- time.
+SELECT sum(written) AS written FROM (
+  SELECT (tsparquet.write_lp('zones', string_agg(format('m,host=a u=%si %s', i,
+            (extract(epoch FROM t) * 1000000)::bigint - i % 2), E'\n'), 'us')).written
+  FROM (SELECT row_number() OVER () AS i, t
+        FROM generate_series(timestamptz '2014-01-01 00:00+00', '2015-03-31', '30 min') t,
+             generate_series(1, 2)) points
+  GROUP BY date_trunc('month', t)) months;
+SELECT written FROM tsparquet.write_lp('zones',
+  E'm,host=b u=1i -2524521570\nm,host=b u=2i -2800000000\nm,host=b u=3i -3155760000', 's');
+CREATE TABLE zones_heap AS SELECT * FROM zones.m;
+CREATE FUNCTION local_buckets_check(zone text, unit text,
+  OUT pushed boolean, OUT groups bigint, OUT differing bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  query text := format('SELECT date_trunc(%L, time), count(*), min(time), max(time), sum(u)
+                        FROM %%s GROUP BY 1', unit);
+BEGIN
+  PERFORM set_config('TimeZone', zone, true);
+  pushed := false;
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || format(query, 'zones.m') LOOP
+    pushed := pushed OR line ~ 'Pushed Group Key: date_trunc';
+  END LOOP;
+  EXECUTE format('SELECT count(*) FROM (%s) g', format(query, 'zones.m')) INTO groups;
+  EXECUTE format('SELECT count(*) FROM ((%1$s EXCEPT ALL %2$s) UNION ALL (%2$s EXCEPT ALL %1$s)) d',
+                 format(query, 'zones.m'), format(query, 'zones_heap')) INTO differing;
+END $$;
+BEGIN;
+SELECT zone, unit, c.*
+FROM unnest(ARRAY['America/New_York', 'America/Santiago', 'America/Havana', 'America/Sao_Paulo',
+                  'Australia/Lord_Howe', 'Pacific/Chatham', 'Europe/Moscow', 'Asia/Kolkata']) zone,
+     unnest(ARRAY['day', 'week', 'month', 'quarter', 'year']) unit,
+     local_buckets_check(zone, unit) c;
+COMMIT;
+-- Ordered, limited and filtered by the engine: the weeks not of 7 times 24 hours (the
+-- last is cut short by the data's end) when clocks change.
+SET TimeZone = 'America/Havana';
+EXPLAIN (COSTS OFF) SELECT date_trunc('week', time), count(*) FROM zones.m GROUP BY 1
+HAVING count(*) <> 7 * 24 * 4 ORDER BY 1 DESC LIMIT 4;
+SELECT date_trunc('week', time), count(*) FROM zones.m GROUP BY 1
+HAVING count(*) <> 7 * 24 * 4 ORDER BY 1 DESC LIMIT 4;
+SELECT date_trunc('week', time), count(*) FROM zones_heap GROUP BY 1
+HAVING count(*) <> 7 * 24 * 4 ORDER BY 1 DESC LIMIT 4;
+SET TimeZone = 'America/Sao_Paulo';
+EXPLAIN (VERBOSE, COSTS OFF) SELECT date_trunc('day', time), count(*) FROM zones.m GROUP BY 1;
+SELECT date_trunc('day', time), count(*), min(time), max(time) FROM zones.m
+WHERE time BETWEEN '2014-10-18 22:00-03' AND '2014-10-19 02:00-02' GROUP BY 1 ORDER BY 1;
+SET TimeZone = 'America/Santiago';
+SELECT date_trunc('day', time), count(*), min(time), max(time) FROM zones.m
+WHERE time BETWEEN '2014-04-26 22:00-03' AND '2014-04-27 01:00-04' GROUP BY 1 ORDER BY 1;
+DROP FUNCTION local_buckets_check;
 DROP SCHEMA zones CASCADE;
 DROP TABLE zones_heap;
 RESET TimeZone;

@@ -1,0 +1,311 @@
+//! `date_trunc` to a day or longer in a time zone whose offset from UTC changes. Postgres
+//! truncates such a time in local time and finds the offset of the truncated local time
+//! anew, with its own rules for a midnight skipped or repeated when clocks change. Over
+//! the times a scan reads, that truncation is a step function of time, which steps where a
+//! local day, week, month, quarter or year starts and where the offset changes. The
+//! executor finds the steps from Postgres' zone and asks Postgres for the bucket of each
+//! (see [`step_starts`]); the engine looks each time's bucket up.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Int64Type};
+use arrow::error::ArrowError;
+use chrono::{Datelike, NaiveDate};
+use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+use serde::{Deserialize, Serialize};
+
+use super::columnar::map_values;
+use super::expr::TruncUnit;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+/// The buckets of the times of a range, as Postgres truncates them in one time zone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LocalBuckets {
+    /// In time order, (from, bucket): the times from second `from` (since 1970) until the
+    /// next step's fall in the bucket starting at nanosecond `bucket` (since 1970).
+    pub steps: Vec<(i64, i64)>,
+    /// The last second the steps hold for.
+    pub until: i64,
+}
+
+impl LocalBuckets {
+    /// The buckets of the seconds `starts` (from [`step_starts`]) up to second `until`,
+    /// with `bucket` the start of the bucket of a second; None if it has none.
+    pub fn new(
+        starts: &[i64],
+        until: i64,
+        mut bucket: impl FnMut(i64) -> Option<i64>,
+    ) -> Option<LocalBuckets> {
+        let mut steps: Vec<(i64, i64)> = Vec::with_capacity(starts.len());
+        for &from in starts {
+            let start = bucket(from)?;
+            // A change of offset within a local day starts no new bucket.
+            if steps.last().is_none_or(|(_, last)| *last != start) {
+                steps.push((from, start));
+            }
+        }
+        Some(LocalBuckets { steps, until })
+    }
+
+    /// The start of the bucket of the time `ns` (nanoseconds since 1970), None outside
+    /// the range the buckets were found for.
+    pub fn bucket_of(&self, ns: i64) -> Option<i64> {
+        let second = ns.div_euclid(NANOS_PER_SECOND);
+        let after = self.steps.partition_point(|(from, _)| *from <= second);
+        if second > self.until || after == 0 {
+            return None;
+        }
+        Some(self.steps[after - 1].1)
+    }
+}
+
+/// The seconds in `[from, to]` (since 1970) where the local time of a time zone can enter
+/// another `unit`: `from`, each change of the zone's offset, and each start of a local
+/// unit. `offsets` are the zone's offsets over the range, in order: (from second, seconds
+/// east of UTC), the first from at or before `from`. Between two of these seconds local
+/// times stay in one unit and keep one offset, so Postgres truncates them all alike.
+pub fn step_starts(unit: TruncUnit, offsets: &[(i64, i64)], from: i64, to: i64) -> Vec<i64> {
+    let mut starts = Vec::new();
+    for (i, &(since, offset)) in offsets.iter().enumerate() {
+        let segment_end = offsets
+            .get(i + 1)
+            .map_or(to, |(next, _)| (next - 1).min(to));
+        let mut at = since.max(from);
+        if at > segment_end {
+            continue;
+        }
+        starts.push(at);
+        loop {
+            let next = next_unit_start(unit, at + offset) - offset;
+            if next > segment_end {
+                break;
+            }
+            starts.push(next);
+            at = next;
+        }
+    }
+    starts
+}
+
+/// The first second after local second `local` (counted as if local time were UTC) that
+/// starts a `unit`. Weeks start on Monday, quarters in January, April, July and October.
+fn next_unit_start(unit: TruncUnit, local: i64) -> i64 {
+    let day = local.div_euclid(SECONDS_PER_DAY);
+    let next_day = match unit {
+        TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour => {
+            unreachable!("units shorter than a day keep each time's own offset")
+        }
+        TruncUnit::Day => day + 1,
+        // 1970-01-05 was a Monday.
+        TruncUnit::Week => day - (day - 4).rem_euclid(7) + 7,
+        TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => {
+            let date = date_of(day);
+            let months = match unit {
+                TruncUnit::Month => 1,
+                TruncUnit::Quarter => 3,
+                _ => 12,
+            };
+            let month0 = date.month0() - date.month0() % months + months;
+            let (year, month0) = (date.year() + (month0 / 12) as i32, month0 % 12);
+            let first = NaiveDate::from_ymd_opt(year, month0 + 1, 1).expect("a first of a month");
+            days_of(first)
+        }
+    };
+    next_day * SECONDS_PER_DAY
+}
+
+/// 1970-01-01 as days since 0001-01-01.
+const UNIX_EPOCH_DAY_FROM_CE: i64 = 719_163;
+
+fn date_of(day: i64) -> NaiveDate {
+    i32::try_from(day + UNIX_EPOCH_DAY_FROM_CE)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .expect("a stored time's day is a date")
+}
+
+fn days_of(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - UNIX_EPOCH_DAY_FROM_CE
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct LocalTrunc {
+    buckets: LocalBuckets,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for LocalTrunc {
+    fn name(&self) -> &str {
+        "local_date_trunc"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [times] = args.args.as_slice() else {
+            return exec_err!("local_date_trunc takes times");
+        };
+        map_values(times, |array| {
+            let starts = array
+                .as_primitive::<Int64Type>()
+                .try_unary::<_, Int64Type, ArrowError>(|ns| {
+                    self.buckets.bucket_of(ns).ok_or_else(|| {
+                        ArrowError::ComputeError(format!(
+                            "no local bucket was found for the time {ns} ns"
+                        ))
+                    })
+                })?;
+            Ok(Arc::new(starts) as ArrayRef)
+        })
+    }
+}
+
+/// The start of the bucket of `ns` (nanoseconds since 1970) among `buckets`, in
+/// nanoseconds since 1970.
+pub fn local_trunc(ns: DfExpr, buckets: &LocalBuckets) -> DfExpr {
+    let function = ScalarUDF::from(LocalTrunc {
+        buckets: buckets.clone(),
+        signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+    });
+    function.call(vec![ns])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600;
+    const DAY: i64 = SECONDS_PER_DAY;
+
+    fn second_of(date: &str, time: &str) -> i64 {
+        chrono::NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S")
+            .unwrap()
+            .and_utc()
+            .timestamp()
+    }
+
+    #[test]
+    fn a_fixed_offset_steps_at_each_local_midnight() {
+        let from = second_of("2024-03-01", "12:00:00");
+        let to = second_of("2024-03-03", "12:00:00");
+        // UTC-5: local midnights at 05:00 UTC.
+        let starts = step_starts(TruncUnit::Day, &[(i64::MIN, -5 * HOUR)], from, to);
+        assert_eq!(
+            starts,
+            [
+                from,
+                second_of("2024-03-02", "05:00:00"),
+                second_of("2024-03-03", "05:00:00")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_of_offset_is_a_step_and_moves_the_next_midnight() {
+        // New York, 2024-03-10 07:00 UTC: from -5 to -4 hours.
+        let change = second_of("2024-03-10", "07:00:00");
+        let offsets = [(i64::MIN, -5 * HOUR), (change, -4 * HOUR)];
+        let from = second_of("2024-03-09", "12:00:00");
+        let to = second_of("2024-03-12", "00:00:00");
+        let starts = step_starts(TruncUnit::Day, &offsets, from, to);
+        assert_eq!(
+            starts,
+            [
+                from,
+                second_of("2024-03-10", "05:00:00"),
+                change,
+                second_of("2024-03-11", "04:00:00"),
+            ]
+        );
+        // The change starts no bucket: its times are still in the local day of the 10th.
+        let buckets = LocalBuckets::new(&starts, to, |s| {
+            Some(
+                if s < change {
+                    s + (-5 * HOUR)
+                } else {
+                    s + (-4 * HOUR)
+                }
+                .div_euclid(DAY)
+                    * DAY
+                    * NANOS_PER_SECOND,
+            )
+        })
+        .unwrap();
+        assert_eq!(buckets.steps.len(), 3);
+        let ns = |s: i64| s * NANOS_PER_SECOND;
+        assert_eq!(
+            buckets.bucket_of(ns(change + 5)),
+            Some(ns(second_of("2024-03-10", "00:00:00")))
+        );
+        assert_eq!(buckets.bucket_of(ns(from - 1)), None);
+        assert_eq!(buckets.bucket_of(ns(to + 1)), None);
+        assert_eq!(
+            buckets.bucket_of(ns(to) + NANOS_PER_SECOND - 1),
+            Some(ns(second_of("2024-03-11", "00:00:00")))
+        );
+    }
+
+    #[test]
+    fn clocks_going_back_over_midnight_enter_the_day_before_again() {
+        // At local midnight, clocks go back an hour: from +1 to 0 at 23:00 UTC.
+        let change = second_of("2024-10-26", "23:00:00");
+        let offsets = [(i64::MIN, HOUR), (change, 0)];
+        let from = second_of("2024-10-26", "22:00:00");
+        let to = second_of("2024-10-27", "01:00:00");
+        assert_eq!(
+            step_starts(TruncUnit::Day, &offsets, from, to),
+            [
+                from,
+                second_of("2024-10-26", "23:00:00"),
+                second_of("2024-10-27", "00:00:00")
+            ]
+        );
+    }
+
+    #[test]
+    fn weeks_months_quarters_and_years_start_on_their_local_first_day() {
+        let utc = [(i64::MIN, 0)];
+        let from = second_of("2024-01-15", "00:00:00");
+        let to = second_of("2025-02-01", "00:00:00");
+        let count = |unit| step_starts(unit, &utc, from, to).len();
+        assert_eq!(count(TruncUnit::Year), 2);
+        assert_eq!(count(TruncUnit::Quarter), 5);
+        assert_eq!(count(TruncUnit::Month), 14);
+        let weeks = step_starts(TruncUnit::Week, &utc, from, to);
+        // 2024-01-15 was a Monday; 2025-01-27 the last Monday of the range.
+        assert_eq!(weeks.len(), 55);
+        assert_eq!(weeks[1], second_of("2024-01-22", "00:00:00"));
+        assert_eq!(*weeks.last().unwrap(), second_of("2025-01-27", "00:00:00"));
+        let quarters = step_starts(TruncUnit::Quarter, &[(i64::MIN, 2 * HOUR)], from, to);
+        assert_eq!(quarters[1], second_of("2024-03-31", "22:00:00"));
+        assert_eq!(quarters[4], second_of("2024-12-31", "22:00:00"));
+    }
+
+    #[test]
+    fn offsets_outside_the_range_add_no_steps() {
+        let from = second_of("2024-05-01", "10:00:00");
+        let offsets = [
+            (i64::MIN, 0),
+            (from - DAY, HOUR),
+            (from + 3 * DAY, 0),
+            (from + 10 * DAY, HOUR),
+        ];
+        assert_eq!(
+            step_starts(TruncUnit::Month, &offsets, from, from + HOUR),
+            [from]
+        );
+    }
+}
