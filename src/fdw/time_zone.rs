@@ -1,12 +1,11 @@
 //! A plan that pushes `date_trunc` down is only right in the time zone it was planned in.
-//! To a second, minute or hour it cuts at UTC boundaries: in UTC, or a zone whose offsets
-//! from UTC over the table's stored times are whole units of the truncation
-//! ([`offsets_are_whole`]). To a day or longer it looks each time's bucket up among the
-//! buckets Postgres gives the times the scan reads in the session's zone
-//! ([`local_buckets`]). Postgres' own plans
-//! never depend on TimeZone, so nothing makes it plan a cached statement again when the
-//! setting changes: the setting's assign hook is chained so that every change marks the
-//! cached plans for planning anew, in the new time zone.
+//! It cuts at UTC boundaries in UTC, and to a second, minute or hour in a zone whose
+//! offsets from UTC over the table's stored times are whole units of the truncation
+//! ([`offsets_are_whole`]). Otherwise it cuts by the zone's offsets or the buckets
+//! Postgres gives, found for the times the scan reads ([`local_buckets`]). Postgres' own
+//! plans never depend on TimeZone, so nothing makes it plan a cached statement again when
+//! the setting changes: the setting's assign hook is chained so that every change marks
+//! the cached plans for planning anew, in the new time zone.
 
 use std::ffi::{c_char, c_long, c_void, CStr};
 
@@ -16,6 +15,7 @@ use tsparquet_core::query::{step_starts, LocalBuckets};
 use tsparquet_core::time::{postgres_micros_to_unix_nanos, unix_nanos_to_postgres_micros};
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
+const DAY_NS: i64 = 86_400 * NANOS_PER_SECOND;
 
 static mut ASSIGN_TIME_ZONE: pg_sys::GucStringAssignHook = None;
 
@@ -89,8 +89,9 @@ pub fn offsets_are_whole(unit_seconds: i64, from_ns: i64, to_ns: i64) -> bool {
 }
 
 /// The buckets of `date_trunc(unit, time)` in the session's time zone for the times from
-/// `from_ns` to `to_ns` (nanoseconds since 1970), each computed by Postgres' own
-/// `date_trunc`, at the seconds where local time enters another unit or changes offset.
+/// `from_ns` to `to_ns` (nanoseconds since 1970): for a second, minute or hour the zone's
+/// offsets, each time floored in local time; for a day or longer, Postgres' own
+/// `date_trunc` at the seconds where local time enters another unit or changes offset.
 pub fn local_buckets(unit: TruncUnit, from_ns: i64, to_ns: i64) -> LocalBuckets {
     let (from, to) = (
         from_ns.div_euclid(NANOS_PER_SECOND),
@@ -105,9 +106,19 @@ pub fn local_buckets(unit: TruncUnit, from_ns: i64, to_ns: i64) -> LocalBuckets 
         offsets.push((change, local_offset(change)));
         at = change;
     }
+    if let Some((width_ns, _)) = unit
+        .utc_width_and_origin_ns()
+        .filter(|(width, _)| *width < DAY_NS)
+    {
+        return LocalBuckets::Floors {
+            width_ns,
+            offsets,
+            until: to,
+        };
+    }
     let starts = step_starts(unit, &offsets, from, to);
     let unit_name = unit.name().into_datum();
-    let buckets = LocalBuckets::new(&starts, to, |second| {
+    let buckets = LocalBuckets::steps(&starts, to, |second| {
         let micros = unix_nanos_to_postgres_micros(second.checked_mul(NANOS_PER_SECOND)?);
         // SAFETY: Postgres' date_trunc(text, timestamptz), in the session's time zone.
         let bucket = unsafe {

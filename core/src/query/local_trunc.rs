@@ -1,10 +1,12 @@
-//! `date_trunc` to a day or longer in a time zone whose offset from UTC changes. Postgres
-//! truncates such a time in local time and finds the offset of the truncated local time
-//! anew, with its own rules for a midnight skipped or repeated when clocks change. Over
-//! the times a scan reads, that truncation is a step function of time, which steps where a
-//! local day, week, month, quarter or year starts and where the offset changes. The
-//! executor finds the steps from Postgres' zone and asks Postgres for the bucket of each
-//! (see [`step_starts`]); the engine looks each time's bucket up.
+//! `date_trunc` in a time zone that is not UTC, where a floor in UTC does not cut where
+//! Postgres does. To a second, minute or hour, Postgres truncates each time in local time
+//! keeping its own offset: a floor of local time, by the offset of each time. To a day or
+//! longer it finds the offset of the truncated local time anew, with its own rules for a
+//! midnight skipped or repeated when clocks change. Over the times a scan reads, that
+//! truncation is a step function of time, which steps where a local day, week, month,
+//! quarter or year starts and where the offset changes. The executor finds the offsets
+//! from Postgres' zone and, for the steps (see [`step_starts`]), asks Postgres for the
+//! bucket of each; the engine looks each time's bucket up.
 
 use std::sync::Arc;
 
@@ -26,19 +28,36 @@ const SECONDS_PER_DAY: i64 = 86_400;
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// The buckets of the times of a range, as Postgres truncates them in one time zone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct LocalBuckets {
-    /// In time order, (from, bucket): the times from second `from` (since 1970) until the
-    /// next step's fall in the bucket starting at nanosecond `bucket` (since 1970).
-    pub steps: Vec<(i64, i64)>,
-    /// The last second the steps hold for.
-    pub until: i64,
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LocalBuckets {
+    /// To a day or longer, in time order (from, bucket): the times from second `from`
+    /// (since 1970) until the next step's fall in the bucket starting at nanosecond
+    /// `bucket` (since 1970). `until` is the last second the steps hold for.
+    Steps { steps: Vec<(i64, i64)>, until: i64 },
+    /// To a second, minute or hour of `width_ns`, which Postgres cuts in local time keeping
+    /// each time's own offset; in time order (from, offset): from second `from` on, local
+    /// time is `offset` seconds east of UTC. `until` is the last second they hold for.
+    Floors {
+        width_ns: i64,
+        offsets: Vec<(i64, i64)>,
+        until: i64,
+    },
+}
+
+impl Default for LocalBuckets {
+    /// No buckets: those of a plan, before the scan finds them.
+    fn default() -> Self {
+        LocalBuckets::Steps {
+            steps: Vec::new(),
+            until: i64::MIN,
+        }
+    }
 }
 
 impl LocalBuckets {
     /// The buckets of the seconds `starts` (from [`step_starts`]) up to second `until`,
     /// with `bucket` the start of the bucket of a second; None if it has none.
-    pub fn new(
+    pub fn steps(
         starts: &[i64],
         until: i64,
         mut bucket: impl FnMut(i64) -> Option<i64>,
@@ -51,19 +70,36 @@ impl LocalBuckets {
                 steps.push((from, start));
             }
         }
-        Some(LocalBuckets { steps, until })
+        Some(LocalBuckets::Steps { steps, until })
     }
 
     /// The start of the bucket of the time `ns` (nanoseconds since 1970), None outside
     /// the range the buckets were found for.
     pub fn bucket_of(&self, ns: i64) -> Option<i64> {
         let second = ns.div_euclid(NANOS_PER_SECOND);
-        let after = self.steps.partition_point(|(from, _)| *from <= second);
-        if second > self.until || after == 0 {
-            return None;
+        match self {
+            LocalBuckets::Steps { steps, until } => step_at(steps, *until, second),
+            LocalBuckets::Floors {
+                width_ns,
+                offsets,
+                until,
+            } => {
+                let offset = i128::from(step_at(offsets, *until, second)?) * 1_000_000_000;
+                let into_bucket = (i128::from(ns) + offset).rem_euclid(i128::from(*width_ns));
+                ns.checked_sub(into_bucket as i64)
+            }
         }
-        Some(self.steps[after - 1].1)
     }
+}
+
+/// The value of the last step from `second` or before, None before the first or after
+/// `until`.
+fn step_at(steps: &[(i64, i64)], until: i64, second: i64) -> Option<i64> {
+    let after = steps.partition_point(|(from, _)| *from <= second);
+    if second > until || after == 0 {
+        return None;
+    }
+    Some(steps[after - 1].1)
 }
 
 /// The seconds in `[from, to]` (since 1970) where the local time of a time zone can enter
@@ -231,7 +267,7 @@ mod tests {
             ]
         );
         // The change starts no bucket: its times are still in the local day of the 10th.
-        let buckets = LocalBuckets::new(&starts, to, |s| {
+        let buckets = LocalBuckets::steps(&starts, to, |s| {
             Some(
                 if s < change {
                     s + (-5 * HOUR)
@@ -244,7 +280,10 @@ mod tests {
             )
         })
         .unwrap();
-        assert_eq!(buckets.steps.len(), 3);
+        let LocalBuckets::Steps { steps, .. } = &buckets else {
+            panic!("steps")
+        };
+        assert_eq!(steps.len(), 3);
         let ns = |s: i64| s * NANOS_PER_SECOND;
         assert_eq!(
             buckets.bucket_of(ns(change + 5)),
@@ -256,6 +295,31 @@ mod tests {
             buckets.bucket_of(ns(to) + NANOS_PER_SECOND - 1),
             Some(ns(second_of("2024-03-11", "00:00:00")))
         );
+    }
+
+    #[test]
+    fn hours_floor_in_local_time_with_each_times_own_offset() {
+        let ns = |s: i64| s * NANOS_PER_SECOND;
+        // Kolkata, 5:30 ahead, and a change to 6:30 ahead at 12:00 UTC.
+        let from = second_of("2024-01-01", "00:00:00");
+        let change = second_of("2024-01-01", "12:00:00");
+        let buckets = LocalBuckets::Floors {
+            width_ns: ns(HOUR),
+            offsets: vec![(from, 5 * HOUR + 1800), (change, 6 * HOUR + 1800)],
+            until: from + DAY,
+        };
+        // 11:59:59.5 UTC is 17:29:59.5 local: its hour started at 17:00 local, 11:30 UTC.
+        assert_eq!(
+            buckets.bucket_of(ns(change) - NANOS_PER_SECOND / 2),
+            Some(ns(second_of("2024-01-01", "11:30:00")))
+        );
+        // 12:00 UTC is 18:30 local: from 18:00 local, 11:30 UTC again.
+        assert_eq!(
+            buckets.bucket_of(ns(change)),
+            Some(ns(second_of("2024-01-01", "11:30:00")))
+        );
+        assert_eq!(buckets.bucket_of(ns(from) - 1), None);
+        assert_eq!(buckets.bucket_of(ns(from + DAY + 1)), None);
     }
 
     #[test]

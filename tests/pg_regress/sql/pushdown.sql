@@ -269,7 +269,7 @@ SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count
 SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 -- Hours, minutes and seconds are cut where UTC cuts them in a time zone whose offsets over
 -- the stored times are whole hours (minutes, seconds): PostgreSQL keeps each value's own
--- offset when it truncates to them. Asia/Kolkata's 5:30 keeps hours with PostgreSQL.
+-- offset when it truncates to them. Asia/Kolkata's 5:30 has its hours cut in local time.
 SET TimeZone = 'Asia/Kolkata';
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('minute', time), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
@@ -282,7 +282,7 @@ EXPLAIN (COSTS OFF) SELECT date_trunc('hour', time), count(*), sum(u) FROM zones
 SELECT date_trunc('hour', time), count(*), sum(u) FROM zones.m GROUP BY 1 ORDER BY 1;
 SELECT date_trunc('hour', time), count(*), sum(u) FROM zones_heap GROUP BY 1 ORDER BY 1;
 -- A point of 1890, when Berlin was 0:53:28 ahead of UTC: minutes and hours are then cut
--- by PostgreSQL, seconds still by the engine.
+-- in local time, seconds still in UTC.
 SELECT written FROM tsparquet.write_lp('zones', 'm,host=a u=100i -2524521570', 's');
 INSERT INTO zones_heap SELECT * FROM zones.m WHERE u = 100;
 EXPLAIN (COSTS OFF) SELECT date_trunc('minute', time), count(*) FROM zones.m GROUP BY 1;
@@ -296,12 +296,14 @@ DROP SCHEMA zones CASCADE;
 DROP TABLE zones_heap;
 -- Days, weeks, months, quarters and years start at local midnight, whose offset PostgreSQL
 -- finds anew: the engine looks each time's bucket up among those PostgreSQL gives the
--- times of the files read. Every half hour from 2014 to March 2015, and a microsecond
--- before, in zones whose clocks change at midnight (Santiago, Havana, Sao Paulo: a day
--- starting at 01:00, or an hour of the day before repeated after midnight), by half an
--- hour (Lord Howe), at 45 minutes past (Chatham), once for good (Moscow, October 2014),
--- never (Kolkata); and points of 1870 to 1890, before New York and Berlin kept standard
--- time.
+-- times of the files read. Minutes and hours are cut in local time, each time keeping its
+-- own offset, where the offsets are not whole units (Kolkata's and Chatham's hours, and
+-- New York's minutes, 4:56:02 behind UTC before 1883). Every half hour from 2014 to
+-- March 2015, and a microsecond before, in zones whose clocks change at midnight
+-- (Santiago, Havana, Sao Paulo: a day starting at 01:00, or an hour of the day before
+-- repeated after midnight), by half an hour (Lord Howe), at 45 minutes past (Chatham),
+-- once for good (Moscow, October 2014), never (Kolkata); and points of 1870 to 1890,
+-- before New York and Berlin kept standard time.
 SELECT sum(written) AS written FROM (
   SELECT (tsparquet.write_lp('zones', string_agg(format('m,host=a u=%si %s', i,
             (extract(epoch FROM t) * 1000000)::bigint - i % 2), E'\n'), 'us')).written
@@ -333,7 +335,7 @@ BEGIN;
 SELECT zone, unit, c.*
 FROM unnest(ARRAY['America/New_York', 'America/Santiago', 'America/Havana', 'America/Sao_Paulo',
                   'Australia/Lord_Howe', 'Pacific/Chatham', 'Europe/Moscow', 'Asia/Kolkata']) zone,
-     unnest(ARRAY['day', 'week', 'month', 'quarter', 'year']) unit,
+     unnest(ARRAY['minute', 'hour', 'day', 'week', 'month', 'quarter', 'year']) unit,
      local_buckets_check(zone, unit) c;
 COMMIT;
 -- Ordered, limited and filtered by the engine: the weeks not of 7 times 24 hours (the
