@@ -359,8 +359,8 @@ impl ScanState {
             query.1 = unsafe { self.files.bounds.param_values(node) };
             let times = listed.iter().map(|file| file.times);
             if let Some((from, to)) = times.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))) {
-                for (unit, buckets) in query.0.local_buckets_mut() {
-                    *buckets = time_zone::local_buckets(unit, from, to);
+                for (unit, zone, buckets) in query.0.local_buckets_mut() {
+                    *buckets = time_zone::local_buckets(unit, zone, from, to);
                 }
             }
         }

@@ -13,7 +13,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::line_protocol::FieldType;
 use tsparquet_core::query::expr::{
-    Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, TruncUnit,
+    Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, LocalZone, TruncUnit,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
@@ -596,33 +596,49 @@ impl Translator {
 
     /// `date_trunc(unit, time)` in the session's time zone: a floor in UTC where that cuts
     /// at the instants Postgres does, otherwise by buckets found from the zone when the
-    /// scan starts (see `time_zone`).
+    /// scan starts (see `time_zone`); also `date_trunc(unit, time, zone)` and
+    /// `date_trunc(unit, time AT TIME ZONE zone)` with a constant zone.
     unsafe fn date_trunc(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node.
         unsafe {
-            if !is_a(node, pg_sys::NodeTag::T_FuncExpr) {
-                return None;
-            }
-            let f = node.cast::<pg_sys::FuncExpr>();
-            if builtin_function((*f).funcid)? != "date_trunc"
-                || (*f).funcresulttype != pg_sys::TIMESTAMPTZOID
-            {
-                return None;
-            }
-            let (unit, time) = two_args((*f).args)?;
-            if !matches!(self.column(time)?, ColumnRef::Time) {
-                return None;
-            }
-            let unit = TruncUnit::from_name(&const_text(unit)?)?;
-            self.time_zone = Some(super::time_zone::session_zone());
-            if session_is_utc() || self.floors_in_utc(unit) {
-                return Some(Expr::DateTrunc(unit, Box::new(Expr::Time)));
-            }
-            Some(Expr::LocalDateTrunc {
+            let args = function_call(node, "date_trunc")?;
+            let result_type = (*node.cast::<pg_sys::FuncExpr>()).funcresulttype;
+            let unit = TruncUnit::from_name(&const_text(*args.first()?)?)?;
+            let is_time = |node| matches!(self.column(node), Some(ColumnRef::Time));
+            let local = |zone| Expr::LocalDateTrunc {
                 unit,
+                zone,
                 time: Box::new(Expr::Time),
                 buckets: Default::default(),
-            })
+            };
+            match (args.as_slice(), result_type) {
+                (&[_, time], pg_sys::TIMESTAMPTZOID) if is_time(time) => {
+                    self.time_zone = Some(super::time_zone::session_zone());
+                    if session_is_utc() || self.floors_in_utc(unit) {
+                        return Some(Expr::DateTrunc(unit, Box::new(Expr::Time)));
+                    }
+                    Some(local(LocalZone::Session))
+                }
+                (&[_, time, zone], pg_sys::TIMESTAMPTZOID) if is_time(time) => {
+                    let zone = const_text(zone)?;
+                    super::time_zone::zone_by_name(&zone, false)?;
+                    Some(local(LocalZone::Named(zone)))
+                }
+                // date_trunc(unit, time AT TIME ZONE zone), of a timestamp without zone.
+                (&[_, local_time], pg_sys::TIMESTAMPOID) => {
+                    let at_zone = function_call(local_time, "timezone")?;
+                    let &[zone, time] = at_zone.as_slice() else {
+                        return None;
+                    };
+                    if pg_sys::exprType(time) != pg_sys::TIMESTAMPTZOID || !is_time(time) {
+                        return None;
+                    }
+                    let zone = const_text(zone)?;
+                    super::time_zone::zone_by_name(&zone, true)?;
+                    Some(local(LocalZone::WallClock(zone)))
+                }
+                _ => None,
+            }
         }
     }
 

@@ -33,7 +33,7 @@ pub enum CompareOp {
 }
 
 /// A unit of `date_trunc` whose result does not depend on the time zone when that is UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TruncUnit {
     Second,
     Minute,
@@ -142,11 +142,12 @@ pub enum Expr {
     /// `date_trunc(unit, time)` with the session time zone UTC, or in one whose offsets
     /// from UTC are whole units over the stored times: a floor in UTC.
     DateTrunc(TruncUnit, Box<Expr>),
-    /// `date_trunc(unit, time)` to a day or longer in a session time zone other than UTC,
-    /// by the buckets of the times the scan reads: empty in the plan, found when the scan
-    /// starts (see [`crate::query::request::QueryRequest::local_buckets_mut`]).
+    /// `date_trunc(unit, time)` in local time where that is not a floor in UTC, by the
+    /// buckets of the times the scan reads: empty in the plan, found when the scan starts
+    /// (see [`crate::query::request::QueryRequest::local_buckets_mut`]).
     LocalDateTrunc {
         unit: TruncUnit,
+        zone: LocalZone,
         time: Box<Expr>,
         buckets: LocalBuckets,
     },
@@ -159,6 +160,18 @@ pub enum Expr {
         time: Box<Expr>,
         output: BinOutput,
     },
+}
+
+/// The time zone whose local time a `date_trunc` truncates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LocalZone {
+    /// The session's `TimeZone`: `date_trunc(unit, time)`.
+    Session,
+    /// `date_trunc(unit, time, zone)`.
+    Named(String),
+    /// `date_trunc(unit, time AT TIME ZONE zone)`, whose buckets are local times without
+    /// time zone.
+    WallClock(String),
 }
 
 /// How a time bin is given back.

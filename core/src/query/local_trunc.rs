@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columnar::map_values;
 use super::expr::TruncUnit;
+use super::time_bin::bucket_start;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -39,6 +40,14 @@ pub enum LocalBuckets {
     /// time is `offset` seconds east of UTC. `until` is the last second they hold for.
     Floors {
         width_ns: i64,
+        offsets: Vec<(i64, i64)>,
+        until: i64,
+    },
+    /// `date_trunc(unit, time AT TIME ZONE zone)`: each time's local time, by `offsets`
+    /// as in `Floors`, truncated to `unit` as a `timestamp` without time zone is, in
+    /// nanoseconds of local time since 1970.
+    WallClock {
+        unit: TruncUnit,
         offsets: Vec<(i64, i64)>,
         until: i64,
     },
@@ -88,8 +97,33 @@ impl LocalBuckets {
                 let into_bucket = (i128::from(ns) + offset).rem_euclid(i128::from(*width_ns));
                 ns.checked_sub(into_bucket as i64)
             }
+            LocalBuckets::WallClock {
+                unit,
+                offsets,
+                until,
+            } => {
+                let offset = step_at(offsets, *until, second)?.checked_mul(NANOS_PER_SECOND)?;
+                unit_start(*unit, ns.checked_add(offset)?)
+            }
         }
     }
+}
+
+/// The start of the `unit` that `ns` (nanoseconds since 1970, of a time without zone)
+/// is in, as `date_trunc` of a `timestamp` finds it; None before the earliest such time.
+fn unit_start(unit: TruncUnit, ns: i64) -> Option<i64> {
+    if let Some((width, origin)) = unit.utc_width_and_origin_ns() {
+        return bucket_start(ns, width, origin);
+    }
+    let date = date_of(ns.div_euclid(NANOS_PER_SECOND * SECONDS_PER_DAY));
+    let months = match unit {
+        TruncUnit::Month => 1,
+        TruncUnit::Quarter => 3,
+        _ => 12,
+    };
+    let first = NaiveDate::from_ymd_opt(date.year(), date.month0() / months * months + 1, 1)
+        .expect("a first of a month");
+    days_of(first).checked_mul(NANOS_PER_SECOND * SECONDS_PER_DAY)
 }
 
 /// The value of the last step from `second` or before, None before the first or after
@@ -320,6 +354,40 @@ mod tests {
         );
         assert_eq!(buckets.bucket_of(ns(from) - 1), None);
         assert_eq!(buckets.bucket_of(ns(from + DAY + 1)), None);
+    }
+
+    #[test]
+    fn wall_clock_buckets_are_local_times_without_zone() {
+        let ns = |s: i64| s * NANOS_PER_SECOND;
+        // Two hours behind UTC, then one.
+        let from = second_of("2024-03-31", "00:00:00");
+        let change = second_of("2024-03-31", "01:00:00");
+        let offsets = vec![(from, -2 * HOUR), (change, -HOUR)];
+        let buckets = |unit| LocalBuckets::WallClock {
+            unit,
+            offsets: offsets.clone(),
+            until: from + DAY,
+        };
+        // 00:30 UTC is 22:30 on the 30th; 01:30 UTC is 00:30 on the 31st.
+        let before = ns(from + 1800);
+        let after = ns(change + 1800);
+        for (unit, time, bucket) in [
+            (TruncUnit::Day, before, "2024-03-30 00:00:00"),
+            (TruncUnit::Day, after, "2024-03-31 00:00:00"),
+            (TruncUnit::Hour, before, "2024-03-30 22:00:00"),
+            (TruncUnit::Week, before, "2024-03-25 00:00:00"),
+            (TruncUnit::Month, before, "2024-03-01 00:00:00"),
+            (TruncUnit::Quarter, after, "2024-01-01 00:00:00"),
+            (TruncUnit::Year, after, "2024-01-01 00:00:00"),
+        ] {
+            let (date, time_of_day) = bucket.split_once(' ').unwrap();
+            assert_eq!(
+                buckets(unit).bucket_of(time),
+                Some(ns(second_of(date, time_of_day))),
+                "{unit:?} of {time}"
+            );
+        }
+        assert_eq!(buckets(TruncUnit::Month).bucket_of(ns(from) - 1), None);
     }
 
     #[test]

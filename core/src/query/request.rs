@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expr::{Aggregate, AggregateFunction, Expr, TruncUnit};
+use super::expr::{Aggregate, AggregateFunction, Expr, LocalZone, TruncUnit};
 use super::local_trunc::LocalBuckets;
 use crate::line_protocol::FieldType;
 use crate::schema::{Column, ColumnKind};
@@ -65,15 +65,21 @@ impl QueryRequest {
         }
     }
 
-    /// The buckets of each `date_trunc` in local time the request groups by, for the
-    /// executor to find when the scan starts (see [`Expr::LocalDateTrunc`]).
-    pub fn local_buckets_mut(&mut self) -> Vec<(TruncUnit, &mut LocalBuckets)> {
+    /// The buckets of each `date_trunc` in local time the request groups by, with its
+    /// unit and zone, for the executor to find when the scan starts (see
+    /// [`Expr::LocalDateTrunc`]).
+    pub fn local_buckets_mut(&mut self) -> Vec<(TruncUnit, &LocalZone, &mut LocalBuckets)> {
         let Shape::Groups { keys, .. } = &mut self.shape else {
             return Vec::new();
         };
         keys.iter_mut()
             .filter_map(|key| match key {
-                Expr::LocalDateTrunc { unit, buckets, .. } => Some((*unit, buckets)),
+                Expr::LocalDateTrunc {
+                    unit,
+                    zone,
+                    buckets,
+                    ..
+                } => Some((*unit, &*zone, buckets)),
                 _ => None,
             })
             .collect()

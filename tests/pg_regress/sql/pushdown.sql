@@ -314,15 +314,22 @@ SELECT sum(written) AS written FROM (
 SELECT written FROM tsparquet.write_lp('zones',
   E'm,host=b u=1i -2524521570\nm,host=b u=2i -2800000000\nm,host=b u=3i -3155760000', 's');
 CREATE TABLE zones_heap AS SELECT * FROM zones.m;
-CREATE FUNCTION local_buckets_check(zone text, unit text,
+-- Each bucket is checked in the session's time zone (date_trunc(unit, time)), as
+-- date_trunc(unit, time, zone) and as date_trunc(unit, time AT TIME ZONE zone), whose
+-- buckets are local times without zone, in a session in another zone.
+CREATE FUNCTION local_buckets_check(zone text, unit text, form text,
   OUT pushed boolean, OUT groups bigint, OUT differing bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
   line text;
-  query text := format('SELECT date_trunc(%L, time), count(*), min(time), max(time), sum(u)
-                        FROM %%s GROUP BY 1', unit);
+  bucket text := CASE form
+    WHEN 'session' THEN format('date_trunc(%L, time)', unit)
+    WHEN 'named' THEN format('date_trunc(%L, time, %L)', unit, zone)
+    ELSE format('date_trunc(%L, time AT TIME ZONE %L)', unit, zone) END;
+  query text := format('SELECT %s, count(*), min(time), max(time), sum(u) FROM %%s GROUP BY 1',
+                       bucket);
 BEGIN
-  PERFORM set_config('TimeZone', zone, true);
+  PERFORM set_config('TimeZone', CASE form WHEN 'session' THEN zone ELSE 'Asia/Tokyo' END, true);
   pushed := false;
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || format(query, 'zones.m') LOOP
     pushed := pushed OR line ~ 'Pushed Group Key: date_trunc';
@@ -332,11 +339,17 @@ BEGIN
                  format(query, 'zones.m'), format(query, 'zones_heap')) INTO differing;
 END $$;
 BEGIN;
-SELECT zone, unit, c.*
+SELECT zone, unit, form, c.*
 FROM unnest(ARRAY['America/New_York', 'America/Santiago', 'America/Havana', 'America/Sao_Paulo',
-                  'Australia/Lord_Howe', 'Pacific/Chatham', 'Europe/Moscow', 'Asia/Kolkata']) zone,
+                  'Australia/Lord_Howe', 'Pacific/Chatham', 'Europe/Moscow', 'Asia/Kolkata',
+                  'EST']) zone,
      unnest(ARRAY['minute', 'hour', 'day', 'week', 'month', 'quarter', 'year']) unit,
-     local_buckets_check(zone, unit) c;
+     unnest(ARRAY['session', 'named', 'wall clock']) form,
+     local_buckets_check(zone, unit, form) c
+WHERE form = 'session' OR unit IN ('hour', 'day', 'month');
+-- 'MSK' in AT TIME ZONE stands for Europe/Moscow's offset at each time as its own
+-- abbreviation rules find it: PostgreSQL keeps that grouping.
+SELECT pushed, differing FROM local_buckets_check('MSK', 'day', 'wall clock');
 COMMIT;
 -- Ordered, limited and filtered by the engine: the weeks not of 7 times 24 hours (the
 -- last is cut short by the data's end) when clocks change.
