@@ -56,7 +56,11 @@ FLOAT_VALUES = ["0", "-0", "'NaN'", "'Infinity'", "'-Infinity'", "1.25", "2", "3
 LIKES = ["'h%'", "'%1'", "'_2'", "'v_'", "'%'", r"'r\_%'", "'%#_%' ESCAPE '#'"]
 KEYS = ["host", "region", "b", "s", "date_trunc('hour', time)", "date_trunc('day', time)", "date_trunc('week', time)",
         "date_bin('7 hours', time, '2000-01-01')", "tsparquet.time_bucket('90 minutes', time)",
-        "floor(extract(epoch from time)/300)*300"]
+        "floor(extract(epoch from time)/300)*300", "date_trunc('day', time, 'America/New_York')",
+        "date_trunc('hour', time AT TIME ZONE 'Asia/Kathmandu')", "date_trunc('month', time AT TIME ZONE 'EST')"]
+# Each query runs in one of these session time zones, which date_trunc(unit, time) and
+# constants without zone are read in.
+ZONES = ["UTC", "UTC", "America/Santiago", "Asia/Kolkata"]
 AGGREGATES = ["count(*)", "count(u)", "count(f)", "sum(u)", "avg(u)", "sum(f)", "avg(f)", "min(u)", "max(u)",
               "min(f)", "max(f)", "min(time)", "max(time)", "count(DISTINCT host)", "count(DISTINCT region)",
               "tsparquet.last(u, time)", "tsparquet.first(f, time)"]
@@ -164,6 +168,8 @@ for _ in range(count):
     else:
         (sql, ordered), values, runs = query(), None, 1
     measurement = sql.replace("TABLE", "db.cpu")
+    zone = rng.choice(ZONES)
+    conn.execute(f"SET TimeZone = '{zone}'")
     for _ in range(runs):
         ours, our_error = outcome(measurement, values)
         heap, heap_error = outcome(sql.replace("TABLE", "heap_cpu"), values)
@@ -177,7 +183,7 @@ for _ in range(count):
         if (ours, our_error) != (heap, heap_error):
             differences += 1
             first = next((f"{a} against {b}" for a, b in zip(ours or [], heap or []) if a != b), "")
-            print(f"{sql} {values or ''}\n  tsparquet: {len(ours or [])} rows, error {our_error}; heap: "
+            print(f"[{zone}] {sql} {values or ''}\n  tsparquet: {len(ours or [])} rows, error {our_error}; heap: "
                   f"{len(heap or [])} rows, error {heap_error}; first difference: {first}")
             break
     if our_error is None and values is None:
