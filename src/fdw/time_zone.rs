@@ -78,7 +78,7 @@ pub fn offsets_are_whole(unit_seconds: i64, from_ns: i64, to_ns: i64) -> bool {
     let to = to_ns.div_euclid(NANOS_PER_SECOND);
     let mut at = from_ns.div_euclid(NANOS_PER_SECOND);
     loop {
-        let Some((before, change)) = next_offset_change(at, session_zone_data()) else {
+        let Some((before, change)) = next_offset_change(at, session_time_zone()) else {
             return false;
         };
         if before % unit_seconds != 0 {
@@ -98,7 +98,7 @@ pub fn offsets_are_whole(unit_seconds: i64, from_ns: i64, to_ns: i64) -> bool {
 /// for a truncation of local time without time zone, the zone's offsets.
 pub fn local_buckets(unit: TruncUnit, zone: &LocalZone, from_ns: i64, to_ns: i64) -> LocalBuckets {
     let tz = match zone {
-        LocalZone::Session => Some(session_zone_data()),
+        LocalZone::Session => Some(session_time_zone()),
         LocalZone::Named(name) => zone_by_name(name, false),
         LocalZone::WallClock(name) => zone_by_name(name, true),
     };
@@ -200,7 +200,7 @@ pub fn zone_by_name(name: &str, wall_clock: bool) -> Option<*mut pg_sys::pg_tz> 
     }
 }
 
-fn session_zone_data() -> *mut pg_sys::pg_tz {
+fn session_time_zone() -> *mut pg_sys::pg_tz {
     // SAFETY: Postgres always sets the session's time zone.
     unsafe { pg_sys::session_timezone }
 }

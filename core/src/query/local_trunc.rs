@@ -44,8 +44,8 @@ pub enum LocalBuckets {
         until: i64,
     },
     /// `date_trunc(unit, time AT TIME ZONE zone)`: each time's local time, by `offsets`
-    /// as in `Floors`, truncated to `unit` as a `timestamp` without time zone is, in
-    /// nanoseconds of local time since 1970.
+    /// as in `Floors`, truncated to `unit`, in nanoseconds of local time since 1970 (a
+    /// `timestamp` without time zone).
     WallClock {
         unit: TruncUnit,
         offsets: Vec<(i64, i64)>,
@@ -116,14 +116,20 @@ fn unit_start(unit: TruncUnit, ns: i64) -> Option<i64> {
         return bucket_start(ns, width, origin);
     }
     let date = date_of(ns.div_euclid(NANOS_PER_SECOND * SECONDS_PER_DAY));
-    let months = match unit {
-        TruncUnit::Month => 1,
-        TruncUnit::Quarter => 3,
-        _ => 12,
-    };
+    let months = months_in(unit);
     let first = NaiveDate::from_ymd_opt(date.year(), date.month0() / months * months + 1, 1)
         .expect("a first of a month");
     days_of(first).checked_mul(NANOS_PER_SECOND * SECONDS_PER_DAY)
+}
+
+/// The months of a month, quarter or year.
+fn months_in(unit: TruncUnit) -> u32 {
+    match unit {
+        TruncUnit::Month => 1,
+        TruncUnit::Quarter => 3,
+        TruncUnit::Year => 12,
+        other => unreachable!("{other:?} is not counted in months"),
+    }
 }
 
 /// The value of the last step from `second` or before, None before the first or after
@@ -177,11 +183,7 @@ fn next_unit_start(unit: TruncUnit, local: i64) -> i64 {
         TruncUnit::Week => day - (day - 4).rem_euclid(7) + 7,
         TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => {
             let date = date_of(day);
-            let months = match unit {
-                TruncUnit::Month => 1,
-                TruncUnit::Quarter => 3,
-                _ => 12,
-            };
+            let months = months_in(unit);
             let month0 = date.month0() - date.month0() % months + months;
             let (year, month0) = (date.year() + (month0 / 12) as i32, month0 % 12);
             let first = NaiveDate::from_ymd_opt(year, month0 + 1, 1).expect("a first of a month");
