@@ -1,7 +1,8 @@
 """The 16 TSBS cpu-only query types as PostgreSQL SQL (../shared/bench/queries.md), with
 parameters drawn the way TSBS draws them: random windows inside the data's time range and
-random distinct hosts, from a seeded generator. Then two dashboard queries TSBS lacks: a
-Grafana variable's values, and one host's points since a time."""
+random distinct hosts, from a seeded generator. Then three dashboard queries TSBS lacks: a
+Grafana variable's values, one host's points since a time, and each host's average per
+day in a time zone's local time."""
 
 import datetime as dt
 import random
@@ -109,6 +110,11 @@ def host_points_since(p):
             f"AND time >= {sql_time(begin)} ORDER BY time")
 
 
+def local_days(_p):
+    return ("SELECT date_trunc('day', time AT TIME ZONE 'America/New_York') AS day, hostname, "
+            "avg(usage_user) AS avg_usage_user FROM cpu GROUP BY 1, 2 ORDER BY 1, 2")
+
+
 # name -> (SQL for a parameter draw, whether the result order is defined)
 QUERY_TYPES = {
     "single-groupby-1-1-1": (lambda p: single_groupby(p, 1, 1, 1), True),
@@ -129,4 +135,5 @@ QUERY_TYPES = {
     "groupby-orderby-limit": (groupby_orderby_limit, True),
     "dashboard-host-variable": (host_variable, True),
     "dashboard-host-points-since": (host_points_since, True),
+    "dashboard-local-days": (local_days, True),
 }
