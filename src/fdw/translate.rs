@@ -584,7 +584,10 @@ impl Translator {
             }
             let bucket = match self.date_trunc(node) {
                 Some(bucket) => bucket,
-                None => self.date_bin(node).or_else(|| self.epoch_bucket(node))?,
+                None => self
+                    .local_start(node)
+                    .or_else(|| self.date_bin(node))
+                    .or_else(|| self.epoch_bucket(node))?,
             };
             // Left to Postgres where the engine cannot hold the start of the earliest
             // bucket: times within a bucket's width of 1677-09-21.
@@ -639,6 +642,47 @@ impl Translator {
                 }
                 _ => None,
             }
+        }
+    }
+
+    /// `date_trunc(unit, time AT TIME ZONE zone) AT TIME ZONE zone`, the start of a local
+    /// day (or longer) as a `timestamptz` written before `date_trunc` took a zone: Postgres
+    /// finds the offset of the local start anew in both, so to a day or longer it is
+    /// `date_trunc(unit, time, zone)`. (To an hour it differs in the hour repeated when
+    /// clocks go back, which `date_trunc` keeps apart.)
+    unsafe fn local_start(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: an expression node.
+        unsafe {
+            let args = function_call(node, "timezone")?;
+            let &[zone, truncated] = args.as_slice() else {
+                return None;
+            };
+            if pg_sys::exprType(node) != pg_sys::TIMESTAMPTZOID {
+                return None;
+            }
+            let zone = const_text(zone)?;
+            let Some(Expr::LocalDateTrunc {
+                unit,
+                zone: LocalZone::WallClock(inner),
+                ..
+            }) = self.date_trunc(truncated)
+            else {
+                return None;
+            };
+            if inner != zone
+                || matches!(
+                    unit,
+                    TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour
+                )
+            {
+                return None;
+            }
+            Some(Expr::LocalDateTrunc {
+                unit,
+                zone: LocalZone::Named(zone),
+                time: Box::new(Expr::Time),
+                buckets: Default::default(),
+            })
         }
     }
 
