@@ -1,11 +1,9 @@
 //! A plan that pushes `date_trunc` down is only right in the time zone it was planned in.
-//! It cuts at UTC boundaries in UTC, and to a second, minute or hour in a zone whose
-//! offsets from UTC over the table's stored times are whole units of the truncation
-//! ([`offsets_are_whole`]). Otherwise it cuts by the zone's offsets or the buckets
-//! Postgres gives, found for the times the scan reads ([`local_buckets`]). Postgres' own
-//! plans never depend on TimeZone, so nothing makes it plan a cached statement again when
-//! the setting changes: the setting's assign hook is chained so that every change marks
-//! the cached plans for planning anew, in the new time zone.
+//! It cuts at UTC boundaries in UTC; in any other zone by the zone's offsets or the
+//! buckets Postgres gives, found for the times the scan reads ([`local_buckets`]).
+//! Postgres' own plans never depend on TimeZone, so nothing makes it plan a cached
+//! statement again when the setting changes: the setting's assign hook is chained so that
+//! every change marks the cached plans for planning anew, in the new time zone.
 
 use std::ffi::{c_char, c_int, c_long, c_void, CStr, CString};
 
@@ -68,29 +66,6 @@ pub fn session_zone() -> String {
     }
 }
 
-/// Whether every offset from UTC of the session's time zone between `from_ns` and `to_ns`
-/// (nanoseconds since 1970) is a whole number of `unit_seconds`. Postgres truncates a
-/// `timestamptz` to a second, minute or hour in local time and keeps the value's own
-/// offset (even in the hour repeated when clocks go back), so there the truncation in local
-/// time and the one in UTC are the same instant: Europe/Berlin's hours since 1893, but not
-/// its minutes before (an offset of 0:53:28), nor Asia/Kolkata's hours (5:30).
-pub fn offsets_are_whole(unit_seconds: i64, from_ns: i64, to_ns: i64) -> bool {
-    let to = to_ns.div_euclid(NANOS_PER_SECOND);
-    let mut at = from_ns.div_euclid(NANOS_PER_SECOND);
-    loop {
-        let Some((before, change)) = next_offset_change(at, session_time_zone()) else {
-            return false;
-        };
-        if before % unit_seconds != 0 {
-            return false;
-        }
-        match change {
-            Some(change) if change <= to => at = change + 1,
-            _ => return true,
-        }
-    }
-}
-
 /// The buckets of `date_trunc` to `unit` in local time of `zone` for the times from
 /// `from_ns` to `to_ns` (nanoseconds since 1970): for a second, minute or hour the zone's
 /// offsets, each time floored in local time; for a day or longer, Postgres' own
@@ -116,7 +91,7 @@ pub fn local_buckets(unit: TruncUnit, zone: &LocalZone, from_ns: i64, to_ns: i64
     );
     let mut offsets = vec![(from, local_offset(from, tz))];
     let mut at = from;
-    while let Some((_, Some(change))) = next_offset_change(at, tz) {
+    while let Some(change) = next_offset_change(at, tz) {
         if change > to {
             break;
         }
@@ -205,10 +180,9 @@ fn session_time_zone() -> *mut pg_sys::pg_tz {
     unsafe { pg_sys::session_timezone }
 }
 
-/// The offset from UTC (seconds east) of `zone` just after second `at` (since 1970), and
-/// the second of its next change, None if no later change is known (the zone's last
-/// offset holds). None if the zone cannot tell.
-fn next_offset_change(at: i64, zone: *const pg_sys::pg_tz) -> Option<(i64, Option<i64>)> {
+/// The second (since 1970) of the next change of `zone`'s offset from UTC after second
+/// `at`, None if no later change is known (the zone's last offset holds).
+fn next_offset_change(at: i64, zone: *const pg_sys::pg_tz) -> Option<i64> {
     let (mut before, mut after): (c_long, c_long) = (0, 0);
     let (mut before_dst, mut after_dst) = (0, 0);
     let mut change: pg_sys::pg_time_t = 0;
@@ -224,11 +198,11 @@ fn next_offset_change(at: i64, zone: *const pg_sys::pg_tz) -> Option<(i64, Optio
             zone,
         )
     };
-    match found {
-        0 => Some((before, None)),
-        1 => Some((before, Some(change))),
-        _ => None,
-    }
+    assert!(
+        found >= 0,
+        "the time zone knows the offsets of stored times"
+    );
+    (found == 1).then_some(change)
 }
 
 /// The offset from UTC (seconds east) of local time in `zone` at second `at` since 1970,

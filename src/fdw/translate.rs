@@ -597,9 +597,8 @@ impl Translator {
         }
     }
 
-    /// `date_trunc(unit, time)` in the session's time zone: a floor in UTC where that cuts
-    /// at the instants Postgres does, otherwise by buckets found from the zone when the
-    /// scan starts (see `time_zone`); also `date_trunc(unit, time, zone)` and
+    /// `date_trunc(unit, time)` in the session's time zone: a floor in UTC in UTC,
+    /// otherwise by buckets found from the zone when the scan starts (see `time_zone`); also `date_trunc(unit, time, zone)` and
     /// `date_trunc(unit, time AT TIME ZONE zone)` with a constant zone.
     unsafe fn date_trunc(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node.
@@ -617,7 +616,7 @@ impl Translator {
             match (args.as_slice(), result_type) {
                 (&[_, time], pg_sys::TIMESTAMPTZOID) if is_time(time) => {
                     self.time_zone = Some(super::time_zone::session_zone());
-                    if session_is_utc() || self.floors_in_utc(unit) {
+                    if session_is_utc() {
                         return Some(Expr::DateTrunc(unit, Box::new(Expr::Time)));
                     }
                     Some(local(LocalZone::Session))
@@ -684,26 +683,6 @@ impl Translator {
                 buckets: Default::default(),
             })
         }
-    }
-
-    /// Whether truncating to `unit` in the session's time zone floors the table's stored
-    /// times where a floor in UTC does: a second, minute or hour while the zone's offsets
-    /// from UTC over those times are whole units (Postgres keeps each time's own offset).
-    /// Days start at local midnight, whose offset Postgres works out anew.
-    fn floors_in_utc(&self, unit: TruncUnit) -> bool {
-        if !matches!(
-            unit,
-            TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour
-        ) {
-            return false;
-        }
-        let Some((width_ns, _)) = unit.utc_width_and_origin_ns() else {
-            return false;
-        };
-        // A later write invalidates the plan: the range is the one it reads.
-        super::table_summary::times_ns(self.table).is_none_or(|(from, to)| {
-            super::time_zone::offsets_are_whole(width_ns / 1_000_000_000, from, to)
-        })
     }
 
     /// `floor(extract(epoch from time) / n) * n` with a whole number `n` of seconds.

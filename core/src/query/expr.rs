@@ -139,8 +139,7 @@ pub enum Expr {
         pattern: Box<Expr>,
         negated: bool,
     },
-    /// `date_trunc(unit, time)` with the session time zone UTC, or in one whose offsets
-    /// from UTC are whole units over the stored times: a floor in UTC.
+    /// `date_trunc(unit, time)` with the session time zone UTC: a floor.
     DateTrunc(TruncUnit, Box<Expr>),
     /// `date_trunc(unit, time)` in local time where that is not a floor in UTC, by the
     /// buckets of the times the scan reads: empty in the plan, found when the scan starts

@@ -8,12 +8,11 @@
 //! from Postgres' zone and, for the steps (see [`step_starts`]), asks Postgres for the
 //! bucket of each; the engine looks each time's bucket up.
 
-use std::sync::Arc;
-
-use arrow::array::{ArrayRef, AsArray};
+use arrow::array::AsArray;
+use arrow::compute::{max, min};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::error::ArrowError;
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -21,7 +20,7 @@ use datafusion::logical_expr::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::columnar::map_values;
+use super::columnar::map_times;
 use super::expr::TruncUnit;
 use super::time_bin::bucket_start;
 
@@ -85,26 +84,50 @@ impl LocalBuckets {
     /// The start of the bucket of the time `ns` (nanoseconds since 1970), None outside
     /// the range the buckets were found for.
     pub fn bucket_of(&self, ns: i64) -> Option<i64> {
-        let second = ns.div_euclid(NANOS_PER_SECOND);
+        let (steps, until) = self.step_list();
+        self.bucket_in(ns, steps[step_index(steps, until, ns)?].1)
+    }
+
+    /// The value of the one step that holds every time from `from_ns` to `to_ns`, if one
+    /// does: a batch's times then need no lookup (see [`Self::bucket_in`]).
+    fn one_step(&self, from_ns: i64, to_ns: i64) -> Option<i64> {
+        let (steps, until) = self.step_list();
+        let first = step_index(steps, until, from_ns)?;
+        (step_index(steps, until, to_ns)? == first).then_some(steps[first].1)
+    }
+
+    /// The start of the bucket of the time `ns` in the step of value `value`.
+    fn bucket_in(&self, ns: i64, value: i64) -> Option<i64> {
         match self {
-            LocalBuckets::Steps { steps, until } => step_at(steps, *until, second),
-            LocalBuckets::Floors {
-                width_ns,
-                offsets,
-                until,
-            } => {
-                let offset = i128::from(step_at(offsets, *until, second)?) * 1_000_000_000;
-                let into_bucket = (i128::from(ns) + offset).rem_euclid(i128::from(*width_ns));
-                ns.checked_sub(into_bucket as i64)
+            LocalBuckets::Steps { .. } => Some(value),
+            LocalBuckets::Floors { width_ns, .. } => {
+                // A floor of local time: buckets counted from the offset's midnight.
+                bucket_start(
+                    ns,
+                    *width_ns,
+                    value.checked_mul(NANOS_PER_SECOND)?.checked_neg()?,
+                )
             }
-            LocalBuckets::WallClock {
-                unit,
-                offsets,
-                until,
-            } => {
-                let offset = step_at(offsets, *until, second)?.checked_mul(NANOS_PER_SECOND)?;
-                unit_start(*unit, ns.checked_add(offset)?)
+            LocalBuckets::WallClock { unit, .. } => {
+                unit_start(*unit, ns.checked_add(value.checked_mul(NANOS_PER_SECOND)?)?)
             }
+        }
+    }
+
+    /// The steps, each (from second, value), and the last second they hold for.
+    fn step_list(&self) -> (&[(i64, i64)], i64) {
+        match self {
+            LocalBuckets::Steps { steps, until }
+            | LocalBuckets::Floors {
+                offsets: steps,
+                until,
+                ..
+            }
+            | LocalBuckets::WallClock {
+                offsets: steps,
+                until,
+                ..
+            } => (steps, *until),
         }
     }
 }
@@ -115,10 +138,7 @@ fn unit_start(unit: TruncUnit, ns: i64) -> Option<i64> {
     if let Some((width, origin)) = unit.utc_width_and_origin_ns() {
         return bucket_start(ns, width, origin);
     }
-    let date = date_of(ns.div_euclid(NANOS_PER_SECOND * SECONDS_PER_DAY));
-    let months = months_in(unit);
-    let first = NaiveDate::from_ymd_opt(date.year(), date.month0() / months * months + 1, 1)
-        .expect("a first of a month");
+    let first = first_day(unit, ns.div_euclid(NANOS_PER_SECOND * SECONDS_PER_DAY));
     days_of(first).checked_mul(NANOS_PER_SECOND * SECONDS_PER_DAY)
 }
 
@@ -132,14 +152,12 @@ fn months_in(unit: TruncUnit) -> u32 {
     }
 }
 
-/// The value of the last step from `second` or before, None before the first or after
-/// `until`.
-fn step_at(steps: &[(i64, i64)], until: i64, second: i64) -> Option<i64> {
+/// The index of the last step from the second of `ns` or before, None before the first
+/// or after `until`.
+fn step_index(steps: &[(i64, i64)], until: i64, ns: i64) -> Option<usize> {
+    let second = ns.div_euclid(NANOS_PER_SECOND);
     let after = steps.partition_point(|(from, _)| *from <= second);
-    if second > until || after == 0 {
-        return None;
-    }
-    Some(steps[after - 1].1)
+    (second <= until && after > 0).then(|| after - 1)
 }
 
 /// The seconds in `[from, to]` (since 1970) where the local time of a time zone can enter
@@ -171,26 +189,30 @@ pub fn step_starts(unit: TruncUnit, offsets: &[(i64, i64)], from: i64, to: i64) 
 }
 
 /// The first second after local second `local` (counted as if local time were UTC) that
-/// starts a `unit`. Weeks start on Monday, quarters in January, April, July and October.
+/// starts a `unit`.
 fn next_unit_start(unit: TruncUnit, local: i64) -> i64 {
-    let day = local.div_euclid(SECONDS_PER_DAY);
-    let next_day = match unit {
-        TruncUnit::Second | TruncUnit::Minute | TruncUnit::Hour => {
-            unreachable!("units shorter than a day keep each time's own offset")
+    match unit.utc_width_and_origin_ns() {
+        Some((width, origin)) => {
+            let (width, origin) = (width / NANOS_PER_SECOND, origin / NANOS_PER_SECOND);
+            bucket_start(local, width, origin).expect("a stored time's unit") + width
         }
-        TruncUnit::Day => day + 1,
-        // 1970-01-05 was a Monday.
-        TruncUnit::Week => day - (day - 4).rem_euclid(7) + 7,
-        TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => {
-            let date = date_of(day);
-            let months = months_in(unit);
-            let month0 = date.month0() - date.month0() % months + months;
-            let (year, month0) = (date.year() + (month0 / 12) as i32, month0 % 12);
-            let first = NaiveDate::from_ymd_opt(year, month0 + 1, 1).expect("a first of a month");
-            days_of(first)
+        None => {
+            let first = first_day(unit, local.div_euclid(SECONDS_PER_DAY));
+            let next = first
+                .checked_add_months(Months::new(months_in(unit)))
+                .expect("a stored time's next unit");
+            days_of(next) * SECONDS_PER_DAY
         }
-    };
-    next_day * SECONDS_PER_DAY
+    }
+}
+
+/// The first day of the month, quarter or year that `day` (since 1970) is in. Quarters
+/// start in January, April, July and October.
+fn first_day(unit: TruncUnit, day: i64) -> NaiveDate {
+    let date = date_of(day);
+    let months = months_in(unit);
+    NaiveDate::from_ymd_opt(date.year(), date.month0() / months * months + 1, 1)
+        .expect("a first of a month")
 }
 
 /// 1970-01-01 as days since 0001-01-01.
@@ -230,17 +252,25 @@ impl ScalarUDFImpl for LocalTrunc {
         let [times] = args.args.as_slice() else {
             return exec_err!("local_date_trunc takes times");
         };
-        map_values(times, |array| {
-            let starts = array
-                .as_primitive::<Int64Type>()
-                .try_unary::<_, Int64Type, ArrowError>(|ns| {
-                    self.buckets.bucket_of(ns).ok_or_else(|| {
-                        ArrowError::ComputeError(format!(
-                            "no local bucket was found for the time {ns} ns"
-                        ))
-                    })
-                })?;
-            Ok(Arc::new(starts) as ArrayRef)
+        // Offsets change twice a year at most, and local units start once a day at most:
+        // nearly every batch lies within one step, found once for the batch.
+        let one_step = match times {
+            ColumnarValue::Array(array) => {
+                let times = array.as_primitive::<Int64Type>();
+                min(times)
+                    .zip(max(times))
+                    .and_then(|(first, last)| self.buckets.one_step(first, last))
+            }
+            ColumnarValue::Scalar(_) => None,
+        };
+        map_times(times, |ns| {
+            match one_step {
+                Some(value) => self.buckets.bucket_in(ns, value),
+                None => self.buckets.bucket_of(ns),
+            }
+            .ok_or_else(|| {
+                ArrowError::ComputeError(format!("no local bucket was found for the time {ns} ns"))
+            })
         })
     }
 }
@@ -356,6 +386,16 @@ mod tests {
         );
         assert_eq!(buckets.bucket_of(ns(from) - 1), None);
         assert_eq!(buckets.bucket_of(ns(from + DAY + 1)), None);
+        // A batch within one offset is floored by it; one across the change has no step.
+        let offset = buckets.one_step(ns(from), ns(change) - 1);
+        assert_eq!(offset, Some(5 * HOUR + 1800));
+        let late = ns(change) - NANOS_PER_SECOND / 2;
+        assert_eq!(
+            buckets.bucket_in(late, offset.unwrap()),
+            buckets.bucket_of(late)
+        );
+        assert_eq!(buckets.one_step(ns(from), ns(change)), None);
+        assert_eq!(buckets.one_step(ns(from), ns(from + DAY + 1)), None);
     }
 
     #[test]

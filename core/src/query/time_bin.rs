@@ -5,12 +5,11 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow::array::{ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use datafusion::common::{exec_err, Result, ScalarValue};
 
-use super::columnar::map_values;
+use super::columnar::map_times;
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
@@ -57,17 +56,12 @@ impl ScalarUDFImpl for TimeBin {
         if width <= 0 {
             return exec_err!("time_bin of width {width}");
         }
-        map_values(times, |array| {
-            let starts = array
-                .as_primitive::<Int64Type>()
-                .try_unary::<_, Int64Type, ArrowError>(|ns| {
-                    bucket_start(ns, width, origin).ok_or_else(|| {
-                        ArrowError::ArithmeticOverflow(format!(
-                            "the bucket of {ns} ns starts before the earliest stored time"
-                        ))
-                    })
-                })?;
-            Ok(Arc::new(starts) as ArrayRef)
+        map_times(times, |ns| {
+            bucket_start(ns, width, origin).ok_or_else(|| {
+                ArrowError::ArithmeticOverflow(format!(
+                    "the bucket of {ns} ns starts before the earliest stored time"
+                ))
+            })
         })
     }
 }

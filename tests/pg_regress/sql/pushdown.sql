@@ -267,9 +267,8 @@ SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE 
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02'::date;
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
--- Hours, minutes and seconds are cut where UTC cuts them in a time zone whose offsets over
--- the stored times are whole hours (minutes, seconds): PostgreSQL keeps each value's own
--- offset when it truncates to them. Asia/Kolkata's 5:30 has its hours cut in local time.
+-- Hours, minutes and seconds are cut in local time keeping each value's own offset, as
+-- PostgreSQL truncates to them: Asia/Kolkata's hours at half past UTC's.
 SET TimeZone = 'Asia/Kolkata';
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('minute', time), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
@@ -281,8 +280,8 @@ SET TimeZone = 'Europe/Berlin';
 EXPLAIN (COSTS OFF) SELECT date_trunc('hour', time), count(*), sum(u) FROM zones.m GROUP BY 1;
 SELECT date_trunc('hour', time), count(*), sum(u) FROM zones.m GROUP BY 1 ORDER BY 1;
 SELECT date_trunc('hour', time), count(*), sum(u) FROM zones_heap GROUP BY 1 ORDER BY 1;
--- A point of 1890, when Berlin was 0:53:28 ahead of UTC: minutes and hours are then cut
--- in local time, seconds still in UTC.
+-- A point of 1890, when Berlin was 0:53:28 ahead of UTC: its minute and hour start at
+-- 28 seconds past UTC's.
 SELECT written FROM tsparquet.write_lp('zones', 'm,host=a u=100i -2524521570', 's');
 INSERT INTO zones_heap SELECT * FROM zones.m WHERE u = 100;
 EXPLAIN (COSTS OFF) SELECT date_trunc('minute', time), count(*) FROM zones.m GROUP BY 1;
