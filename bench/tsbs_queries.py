@@ -1,8 +1,8 @@
 """The 16 TSBS cpu-only query types as PostgreSQL SQL (../shared/bench/queries.md), with
 parameters drawn the way TSBS draws them: random windows inside the data's time range and
-random distinct hosts, from a seeded generator. Then three dashboard queries TSBS lacks: a
-Grafana variable's values, one host's points since a time, and each host's average per
-day in a time zone's local time."""
+random distinct hosts, from a seeded generator. Then four dashboard queries TSBS lacks: a
+Grafana variable's values, one host's points since a time, each host's average per day in
+a time zone's local time, and a table panel of each host's spread and busy share."""
 
 import datetime as dt
 import random
@@ -115,6 +115,18 @@ def local_days(_p):
             "avg(usage_user) AS avg_usage_user FROM cpu GROUP BY 1, 2 ORDER BY 1, 2")
 
 
+def busy_share(p):
+    """Expressions over aggregates and aggregates of the rows meeting a condition, as a
+    dashboard's table panel writes them."""
+    begin, end = p.window(12)
+    return f"""SELECT hostname, max(usage_user) - min(usage_user) AS spread,
+       100.0 * count(*) FILTER (WHERE usage_user > 90) / count(*) AS busy_percent,
+       avg(usage_system) FILTER (WHERE usage_user > 90) AS system_when_busy
+FROM cpu
+WHERE time >= {sql_time(begin)} AND time < {sql_time(end)}
+GROUP BY hostname ORDER BY hostname"""
+
+
 # name -> (SQL for a parameter draw, whether the result order is defined)
 QUERY_TYPES = {
     "single-groupby-1-1-1": (lambda p: single_groupby(p, 1, 1, 1), True),
@@ -136,4 +148,5 @@ QUERY_TYPES = {
     "dashboard-host-variable": (host_variable, True),
     "dashboard-host-points-since": (host_points_since, True),
     "dashboard-local-days": (local_days, True),
+    "dashboard-busy-share": (busy_share, True),
 }

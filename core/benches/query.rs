@@ -101,10 +101,10 @@ fn one_host_hour(schema: &TableSchema, start_minute: i64) -> QueryRequest {
         ],
         shape: Shape::Groups {
             keys: vec![Expr::DateTrunc(TruncUnit::Minute, Box::new(Expr::Time))],
-            aggregates: vec![Aggregate {
-                function: AggregateFunction::Max,
-                argument: Some(Expr::Column("usage_user".into())),
-            }],
+            aggregates: vec![Aggregate::new(
+                AggregateFunction::Max,
+                Some(Expr::Column("usage_user".into())),
+            )],
         },
         having: Vec::new(),
         order: Vec::new(),
@@ -115,10 +115,7 @@ fn one_host_hour(schema: &TableSchema, start_minute: i64) -> QueryRequest {
 /// The latest value of every column per host, as `SELECT DISTINCT ON (hostname) * ...
 /// ORDER BY hostname, time DESC` asks for it.
 fn latest_per_host(schema: &TableSchema) -> QueryRequest {
-    let latest = |argument| Aggregate {
-        function: AggregateFunction::Last,
-        argument: Some(argument),
-    };
+    let latest = |argument| Aggregate::new(AggregateFunction::Last, Some(argument));
     QueryRequest {
         columns: schema.columns().to_vec(),
         filters: Vec::new(),
@@ -153,10 +150,7 @@ fn every_average_per_host_hour(schema: &TableSchema) -> QueryRequest {
                 .columns()
                 .iter()
                 .filter(|c| c.name.starts_with("usage_"))
-                .map(|c| Aggregate {
-                    function: AggregateFunction::Avg,
-                    argument: Some(Expr::Column(c.name.clone())),
-                })
+                .map(|c| Aggregate::new(AggregateFunction::Avg, Some(Expr::Column(c.name.clone()))))
                 .collect(),
         },
         having: Vec::new(),

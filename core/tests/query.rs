@@ -1056,7 +1056,7 @@ fn groups(keys: Vec<Expr>, aggregates: Vec<(AggregateFunction, Option<Expr>)>) -
         keys,
         aggregates: aggregates
             .into_iter()
-            .map(|(function, argument)| Aggregate { function, argument })
+            .map(|(function, argument)| Aggregate::new(function, argument))
             .collect(),
     }
 }

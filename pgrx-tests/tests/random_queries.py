@@ -99,6 +99,17 @@ def condition(depth=0):
     return f"u {rng.choice(['', 'NOT '])}BETWEEN {low} AND {high}"
 
 
+def decorated(aggregate):
+    """`aggregate`, sometimes over the rows meeting a condition, sometimes inside an
+    expression that PostgreSQL computes from it."""
+    if rng.random() < 0.2:
+        aggregate = f"{aggregate} FILTER (WHERE {condition(1)})"
+    # Not min(f) or max(f), whose -0 and 0 are told apart below only as floats.
+    if rng.random() < 0.15 and "(f)" not in aggregate[:7]:
+        aggregate = f"coalesce(({aggregate})::text, '-') || '!'"
+    return aggregate
+
+
 def query():
     """A query with TABLE for the table, and whether its order is part of its result."""
     where = f" WHERE {condition()}" if rng.random() < 0.85 else ""
@@ -115,12 +126,16 @@ def query():
             return f"{sql} ORDER BY time, host, u, f LIMIT {rng.randint(0, 50)}", True
         return sql, False
     keys = rng.sample(KEYS, rng.randint(0, 2))
-    sql = f"SELECT {', '.join(keys + rng.sample(AGGREGATES, rng.randint(1, 3)))} FROM TABLE{where}"
+    aggregates = [decorated(a) for a in rng.sample(AGGREGATES, rng.randint(1, 3))]
+    sql = f"SELECT {', '.join(keys + aggregates)} FROM TABLE{where}"
     if not keys:
         return sql, False
     sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
     if rng.random() < 0.3:
         sql += f" HAVING count(*) > {rng.randint(0, 200)}"
+        if rng.random() < 0.3:
+            # An average of integers, which the engine leaves PostgreSQL to compare.
+            sql += f" AND avg(u) > {rng.randint(-100, 500)}"
     if rng.random() < 0.4:
         orders = [f"{i + 1} {rng.choice(['', 'DESC', 'NULLS FIRST', 'DESC NULLS LAST'])}" for i in range(len(keys))]
         return f"{sql} ORDER BY {', '.join(orders)} LIMIT {rng.randint(1, 20)}", True

@@ -184,10 +184,10 @@ unsafe fn distinct_on_path(
                 }
                 continue;
             }
-            aggregates.push(Aggregate {
+            aggregates.push(Aggregate::new(
                 function,
-                argument: Some(translator.column_expr(expr)?),
-            });
+                Some(translator.column_expr(expr)?),
+            ));
             append_target(&mut scan_tlist, expr);
         }
 

@@ -16,7 +16,7 @@ use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 use super::describe::deparse;
 use super::parallel;
 use super::scan::{read_plan, ScanPlan};
-use super::upper::{append_target, upper_private, FilteredRel};
+use super::upper::{append_target, local_conditions, upper_private, FilteredRel};
 
 /// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
 /// and the database default when the database's LC_COLLATE is one of them.
@@ -78,6 +78,11 @@ unsafe fn upper_input(
             .iter_ptr()
             .find(|p| (**p).pathtype == pg_sys::NodeTag::T_ForeignScan)?
             .cast::<pg_sys::ForeignPath>();
+        // Postgres filters its groups after the scan: sorting and keeping the top ones in
+        // the engine would come before that.
+        if !local_conditions(path).is_null() {
+            return None;
+        }
         let private = PgList::<pg_sys::Node>::from_pg((*path).fdw_private);
         let plan = read_plan(private.get_ptr(0)?.cast());
         let scan_tlist = private.get_ptr(2)?.cast::<pg_sys::List>();
@@ -108,13 +113,12 @@ unsafe fn rows_input(
         let mut attributes = Vec::new();
         let mut columns: Vec<String> = Vec::new();
         let mut outputs = Vec::new();
-        for expr in PgList::<pg_sys::Node>::from_pg((*target).exprs).iter_ptr() {
-            if !pgrx::is_a(expr, pg_sys::NodeTag::T_Var) {
-                if pg_sys::contain_var_clause(expr) {
-                    return None;
-                }
-                continue;
-            }
+        // The columns the target uses: Postgres computes its expressions from them.
+        let vars = pg_sys::pull_var_clause(
+            (*target).exprs.cast(),
+            pg_sys::PVC_RECURSE_PLACEHOLDERS as i32,
+        );
+        for expr in PgList::<pg_sys::Node>::from_pg(vars).iter_ptr() {
             let var = expr.cast::<pg_sys::Var>();
             // A whole-row or system column, or another relation's column: not a result
             // column of the engine.
@@ -153,18 +157,28 @@ unsafe fn rows_input(
     }
 }
 
-/// Whether every expression of `target` is one the scan returns, or needs no row.
+/// Whether Postgres can compute every expression of `target` from what the scan returns:
+/// each is returned, or every column and aggregate it uses is.
 pub(super) unsafe fn computable(
     target: *mut pg_sys::PathTarget,
     scan_tlist: *mut pg_sys::List,
 ) -> bool {
     // SAFETY: the planner's target and a target list built for it.
     unsafe {
+        let returned =
+            |expr: *mut pg_sys::Node| !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null();
         PgList::<pg_sys::Node>::from_pg((*target).exprs)
             .iter_ptr()
             .all(|expr| {
-                !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null()
-                    || !(pg_sys::contain_var_clause(expr) || pg_sys::contain_agg_clause(expr))
+                returned(expr) || {
+                    let used = pg_sys::pull_var_clause(
+                        expr,
+                        (pg_sys::PVC_INCLUDE_AGGREGATES | pg_sys::PVC_RECURSE_PLACEHOLDERS) as i32,
+                    );
+                    PgList::<pg_sys::Node>::from_pg(used)
+                        .iter_ptr()
+                        .all(returned)
+                }
             })
     }
 }

@@ -746,13 +746,26 @@ impl Translator {
         }
     }
 
-    /// An aggregate call whose result DataFusion computes as Postgres would.
+    /// An aggregate call whose result DataFusion computes as Postgres would, with its
+    /// `FILTER (WHERE ...)` if it has one.
     pub unsafe fn aggregate(&mut self, aggref: *mut pg_sys::Aggref) -> Option<Aggregate> {
+        // SAFETY: an Aggref of the grouped target list.
+        unsafe {
+            let filter = match (*aggref).aggfilter {
+                f if f.is_null() => None,
+                f => Some(self.filter(f.cast())?),
+            };
+            let mut aggregate = self.aggregate_of_all_rows(aggref)?;
+            aggregate.filter = filter;
+            Some(aggregate)
+        }
+    }
+
+    unsafe fn aggregate_of_all_rows(&mut self, aggref: *mut pg_sys::Aggref) -> Option<Aggregate> {
         // SAFETY: an Aggref of the grouped target list.
         unsafe {
             let a = &*aggref;
             if !a.aggorder.is_null()
-                || !a.aggfilter.is_null()
                 || a.aggvariadic
                 || a.aggkind != AGGKIND_NORMAL
                 || a.agglevelsup != 0
@@ -771,17 +784,12 @@ impl Translator {
                 if !a.aggdistinct.is_null() || !matches!(self.column(time)?, ColumnRef::Time) {
                     return None;
                 }
-                return Some(Aggregate {
-                    function,
-                    argument: Some(self.column_expr(value)?),
-                });
+                return Some(Aggregate::new(function, Some(self.column_expr(value)?)));
             }
             let name = builtin_function(a.aggfnoid)?;
             if a.aggstar {
-                return (name == "count" && args.is_empty()).then_some(Aggregate {
-                    function: AggregateFunction::CountRows,
-                    argument: None,
-                });
+                return (name == "count" && args.is_empty())
+                    .then_some(Aggregate::new(AggregateFunction::CountRows, None));
             }
             let [arg] = args[..] else {
                 return None;
@@ -815,7 +823,7 @@ impl Translator {
                 ("max", true) if ordered => AggregateFunction::Max,
                 _ => return None,
             };
-            Some(Aggregate { function, argument })
+            Some(Aggregate::new(function, argument))
         }
     }
 }

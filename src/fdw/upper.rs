@@ -23,12 +23,14 @@ use super::translate::Translator;
 use crate::settings::ENABLE_PUSHDOWN;
 
 /// The target list of the grouped scan: group keys first, then aggregates, each once.
-/// None if the target holds something else that needs the rows (an expression over
-/// aggregates, or over columns that are not group keys).
+/// An expression over aggregates and group keys (`round(avg(x)::numeric, 2)`, `max(x) -
+/// min(x)`) is computed by Postgres from the scan's results, as `postgres_fdw` does: only
+/// its aggregates are pushed. Its columns outside aggregates are group keys or parts of
+/// one, which the parser checked, and Postgres finds them among the keys.
 unsafe fn grouped_target_list(
     target: *mut pg_sys::PathTarget,
     group_clause: *mut pg_sys::List,
-) -> Option<(*mut pg_sys::List, usize)> {
+) -> (*mut pg_sys::List, usize) {
     // SAFETY: the planner's grouped target.
     unsafe {
         let exprs = PgList::<pg_sys::Node>::from_pg((*target).exprs);
@@ -46,8 +48,8 @@ unsafe fn grouped_target_list(
                 && !pg_sys::get_sortgroupref_clause_noerr(sortgroupref, group_clause).is_null()
             {
                 keys.push((expr, sortgroupref));
-            } else if pg_sys::contain_var_clause(expr) || pg_sys::contain_agg_clause(expr) {
-                return None;
+            } else {
+                aggregates.extend(aggregates_in(expr));
             }
         }
         // A key grouped by twice (`SELECT host AS __text, host AS __value ... GROUP BY 1, 2`,
@@ -65,7 +67,22 @@ unsafe fn grouped_target_list(
                 append_target(&mut list, expr);
             }
         }
-        Some((list, key_count))
+        (list, key_count)
+    }
+}
+
+/// The aggregates `expr` uses, outermost first.
+pub(super) unsafe fn aggregates_in(expr: *mut pg_sys::Node) -> Vec<*mut pg_sys::Node> {
+    // SAFETY: an expression of the planner's.
+    unsafe {
+        let used = pg_sys::pull_var_clause(
+            expr,
+            (pg_sys::PVC_INCLUDE_AGGREGATES | pg_sys::PVC_RECURSE_PLACEHOLDERS) as i32,
+        );
+        PgList::<pg_sys::Node>::from_pg(used)
+            .iter_ptr()
+            .filter(|node| pgrx::is_a(*node, pg_sys::NodeTag::T_Aggref))
+            .collect()
     }
 }
 
@@ -128,7 +145,8 @@ pub(super) unsafe fn append_target(
 }
 
 /// The `fdw_private` of an upper path, read back by [`plan`]: the serialised plan, the
-/// parameter expressions and the scan target list.
+/// parameter expressions and the scan target list (a grouped path adds the `HAVING`
+/// conditions Postgres checks: [`local_conditions`]).
 pub(super) unsafe fn upper_private(
     plan: &ScanPlan,
     params: *mut pg_sys::List,
@@ -302,11 +320,8 @@ unsafe fn with_having_aggregates(
 ) -> *mut pg_sys::List {
     // SAFETY: the grouped scan's target list and the query's HAVING conditions.
     unsafe {
-        let used = pg_sys::pull_var_clause(having.cast(), pg_sys::PVC_INCLUDE_AGGREGATES as i32);
-        for node in PgList::<pg_sys::Node>::from_pg(used).iter_ptr() {
-            if pgrx::is_a(node, pg_sys::NodeTag::T_Aggref)
-                && pg_sys::tlist_member(node.cast(), list).is_null()
-            {
+        for node in aggregates_in(having.cast()) {
+            if pg_sys::tlist_member(node.cast(), list).is_null() {
                 append_target(&mut list, node);
             }
         }
@@ -326,7 +341,7 @@ unsafe fn grouped_path(
         let (table, relid) = (filtered.table, filtered.relid);
         let translator = &mut filtered.translator;
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_GROUP_AGG as usize];
-        let (list, key_count) = grouped_target_list(target, (*(*root).parse).groupClause)?;
+        let (list, key_count) = grouped_target_list(target, (*(*root).parse).groupClause);
         // The aggregates only HAVING uses are computed too, after the target's.
         let list = with_having_aggregates(list, having);
         let entries: Vec<*mut pg_sys::Node> = PgList::<pg_sys::TargetEntry>::from_pg(list)
@@ -350,14 +365,23 @@ unsafe fn grouped_path(
             PgList::<pg_sys::Node>::from_pg(having).iter_ptr().collect();
         let translator = &mut filtered.translator;
         translator.read_results(&entries, |output| request.is_engine_result(output));
-        for node in &having_nodes {
-            let condition = translator.filter(*node)?;
-            request.having.push(condition);
+        // A condition the engine cannot check is checked by Postgres on the groups the
+        // scan returns (its aggregates are among them).
+        let mut pushed_having = Vec::new();
+        let mut local_having: *mut pg_sys::List = std::ptr::null_mut();
+        for node in having_nodes {
+            match translator.filter(node) {
+                Some(condition) => {
+                    request.having.push(condition);
+                    pushed_having.push(node);
+                }
+                None => local_having = pg_sys::lappend(local_having, node.cast()),
+            }
         }
         for (label, nodes, separator) in [
             ("Pushed Group Key", key_nodes, ", "),
             ("Pushed Aggregates", aggregate_nodes, ", "),
-            ("Pushed Having", &having_nodes[..], " AND "),
+            ("Pushed Having", &pushed_having[..], " AND "),
         ] {
             if !nodes.is_empty() {
                 filtered
@@ -369,10 +393,21 @@ unsafe fn grouped_path(
 
         // The engine reads only the needed columns and aggregates them a batch at a time:
         // far less per row than handing each row to Postgres.
-        let private = upper_private(&plan, params, list);
+        let private = pg_sys::lappend(upper_private(&plan, params, list), local_having.cast());
         Some(grouped_upper_path(
             root, input_rel, output_rel, target, key_nodes, 0.5, private,
         ))
+    }
+}
+
+/// The conditions Postgres checks on the rows of the upper scan `path`: a grouped scan's
+/// `HAVING` conditions the engine cannot check.
+pub(super) unsafe fn local_conditions(path: *mut pg_sys::ForeignPath) -> *mut pg_sys::List {
+    // SAFETY: a path built here or in `ordered`.
+    unsafe {
+        PgList::<pg_sys::Node>::from_pg((*path).fdw_private)
+            .get_ptr(3)
+            .map_or(std::ptr::null_mut(), |list| list.cast())
     }
 }
 
@@ -392,7 +427,7 @@ pub unsafe fn plan(
         let scan_tlist = private.get_ptr(2).unwrap_or(std::ptr::null_mut());
         pg_sys::make_foreignscan(
             tlist,
-            std::ptr::null_mut(),
+            local_conditions(best_path),
             0,
             params.cast(),
             pg_sys::lappend(std::ptr::null_mut(), plan_text.cast()),

@@ -537,10 +537,7 @@ fn extreme_time_bound(request: &QueryRequest) -> Option<QueryRequest> {
     Some(QueryRequest {
         shape: Shape::Groups {
             keys: keys.clone(),
-            aggregates: vec![Aggregate {
-                function: bound,
-                argument: Some(Expr::TimeNs),
-            }],
+            aggregates: vec![Aggregate::new(bound, Some(Expr::TimeNs))],
         },
         having: Vec::new(),
         order: Vec::new(),
@@ -1063,10 +1060,10 @@ mod tests {
             filters,
             shape: Shape::Groups {
                 keys: vec![Expr::Column("host".into())],
-                aggregates: vec![Aggregate {
-                    function: AggregateFunction::Max,
-                    argument: Some(Expr::Column("v".into())),
-                }],
+                aggregates: vec![Aggregate::new(
+                    AggregateFunction::Max,
+                    Some(Expr::Column("v".into())),
+                )],
             },
             having: Vec::new(),
             order: vec![SortKey {
@@ -1365,7 +1362,7 @@ mod tests {
         ];
         let column = |name: &str| Expr::Column(name.into());
         let text = |t: &str| Expr::Value(Value::Text(t.into()));
-        let of = |function, argument| Aggregate { function, argument };
+        let of = |function, argument| Aggregate::new(function, argument);
         let rows = |columns: &[&str], filters| rows_request(&schema, columns, filters);
         let minute = Expr::DateTrunc(TruncUnit::Minute, Box::new(Expr::Time));
         let groups = |keys, aggregates, filters| QueryRequest {
@@ -1489,6 +1486,130 @@ mod tests {
     }
 
     #[test]
+    fn a_filtered_aggregate_takes_only_the_rows_meeting_its_condition() {
+        let (schema, bytes) = stored_table(
+            "m,host=a v=1,n=10i,ok=true 1\nm,host=a v=2,n=20i,ok=false 2\n\
+             m,host=a v=4,n=40i 3\nm,host=b v=8,n=80i,ok=false 4\n",
+        );
+        let files = vec![StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        }];
+        let column = |name: &str| Expr::Column(name.into());
+        let filtered = |function, argument, filter| Aggregate {
+            filter: Some(filter),
+            ..Aggregate::new(function, argument)
+        };
+        let above_one = Expr::compare(
+            CompareOp::Greater,
+            column("v"),
+            Expr::Value(Value::Float(1.0)),
+        );
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: Vec::new(),
+            shape: Shape::Groups {
+                keys: vec![column("host")],
+                aggregates: vec![
+                    // `ok` is NULL in the third row: a NULL condition takes no row.
+                    filtered(AggregateFunction::CountRows, None, column("ok")),
+                    filtered(AggregateFunction::Sum, Some(column("n")), above_one.clone()),
+                    filtered(AggregateFunction::Avg, Some(column("v")), above_one.clone()),
+                    filtered(
+                        AggregateFunction::Max,
+                        Some(column("n")),
+                        Expr::Not(Box::new(above_one)),
+                    ),
+                    Aggregate::new(AggregateFunction::CountRows, None),
+                ],
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let engine = Engine::new(1, || false, || {}).unwrap();
+        let plans = both_plans(&engine, &request, files.clone());
+        let expected = ["a|1|60|3.0|10|3", "b|0|80|8.0||1"];
+        assert_eq!(rows_of(&engine, plans.datafusion.clone()), expected);
+        let direct = plans.direct.clone().expect("a direct plan");
+        assert_eq!(rows_of(&engine, direct.clone()), expected);
+        let from_memory = plans.with_small_files_in_memory(&engine, &direct);
+        assert_eq!(rows_of(&engine, from_memory), expected);
+        // A distinct count and `last` keep their own DISTINCT and order, and filtered
+        // `last`s are not narrowed to the groups' latest times: through every plan, and
+        // through a started query, which narrows unfiltered ones.
+        let text_rows = |batches: Vec<RecordBatch>| -> Vec<String> {
+            let mut rows: Vec<String> = batches
+                .iter()
+                .flat_map(|batch| {
+                    (0..batch.num_rows()).map(move |row| {
+                        let values: Vec<String> = batch
+                            .columns()
+                            .iter()
+                            .map(|c| arrow::util::display::array_value_to_string(c, row).unwrap())
+                            .collect();
+                        values.join("|")
+                    })
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let below_three =
+            Expr::compare(CompareOp::Less, column("v"), Expr::Value(Value::Float(3.0)));
+        let above_one_and_a_half = Expr::compare(
+            CompareOp::Greater,
+            column("v"),
+            Expr::Value(Value::Float(1.5)),
+        );
+        let distinct_hosts = QueryRequest {
+            shape: Shape::Groups {
+                keys: Vec::new(),
+                aggregates: vec![filtered(
+                    AggregateFunction::CountDistinct,
+                    Some(column("host")),
+                    above_one_and_a_half.clone(),
+                )],
+            },
+            ..request.clone()
+        };
+        let extremes = QueryRequest {
+            shape: Shape::Groups {
+                keys: vec![column("host")],
+                aggregates: vec![
+                    filtered(AggregateFunction::Last, Some(column("n")), below_three),
+                    filtered(
+                        AggregateFunction::Last,
+                        Some(column("v")),
+                        above_one_and_a_half,
+                    ),
+                ],
+            },
+            ..request.clone()
+        };
+        let limits = Limits {
+            memory_bytes: 16 << 20,
+            decoded_file_bytes: 64 << 20,
+        };
+        for (request, expected) in [
+            (distinct_hosts, vec!["2"]),
+            (extremes, vec!["a|20|4.0", "b||8.0"]),
+        ] {
+            let plans = both_plans(&engine, &request, files.clone());
+            assert_eq!(rows_of(&engine, plans.datafusion.clone()), expected);
+            if let Some(direct) = plans.direct.clone() {
+                assert_eq!(rows_of(&engine, direct), expected);
+            }
+            let mut query = engine.start(&request, &[], files.clone(), &limits).unwrap();
+            let mut batches = Vec::new();
+            while let Some(batch) = query.next_batch(&engine).unwrap() {
+                batches.push(batch);
+            }
+            assert_eq!(text_rows(batches), expected, "{request:?}");
+        }
+    }
+
+    #[test]
     fn small_files_read_from_memory_give_the_rows_of_the_files_read_beside_them() {
         // A file too large to be small between two small ones, which the second round
         // reads as the first kept them decoded.
@@ -1517,14 +1638,8 @@ mod tests {
             shape: Shape::Groups {
                 keys: vec![Expr::Column("host".into())],
                 aggregates: vec![
-                    Aggregate {
-                        function: AggregateFunction::CountRows,
-                        argument: None,
-                    },
-                    Aggregate {
-                        function: AggregateFunction::Min,
-                        argument: Some(Expr::Column("v".into())),
-                    },
+                    Aggregate::new(AggregateFunction::CountRows, None),
+                    Aggregate::new(AggregateFunction::Min, Some(Expr::Column("v".into()))),
                 ],
             },
             having: Vec::new(),

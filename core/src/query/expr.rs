@@ -233,6 +233,20 @@ pub struct Aggregate {
     pub function: AggregateFunction,
     /// The argument; None for `count(*)`.
     pub argument: Option<Expr>,
+    /// `FILTER (WHERE condition)`: only the rows meeting it are aggregated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Expr>,
+}
+
+impl Aggregate {
+    /// `function` of `argument` over all the rows of each group.
+    pub fn new(function: AggregateFunction, argument: Option<Expr>) -> Aggregate {
+        Aggregate {
+            function,
+            argument,
+            filter: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -160,10 +160,10 @@ mod tests {
             )],
             shape: Shape::Groups {
                 keys: vec![Expr::Column("host".into())],
-                aggregates: vec![Aggregate {
-                    function: AggregateFunction::Max,
-                    argument: Some(Expr::Column("v".into())),
-                }],
+                aggregates: vec![Aggregate::new(
+                    AggregateFunction::Max,
+                    Some(Expr::Column("v".into())),
+                )],
             },
             having,
             order: Vec::new(),

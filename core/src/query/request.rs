@@ -111,8 +111,9 @@ impl QueryRequest {
     /// Whether the engine would count distinct values per group in one step, keeping a set
     /// of values for each group (about 2 KiB for text, so a few hundred groups can exceed
     /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, or beside a `count(DISTINCT)`
-    /// of another column, which do not merge from its two steps. Postgres groups such a
-    /// query instead, sorting the values; the engine refuses it.
+    /// of another column, which do not merge from its two steps, or with a `FILTER` on
+    /// any aggregate, which its steps do not carry. Postgres groups such a query instead,
+    /// sorting the values; the engine refuses it.
     pub fn counts_distinct_in_one_step(&self) -> bool {
         let Shape::Groups { aggregates, .. } = &self.shape else {
             return false;
@@ -125,10 +126,11 @@ impl QueryRequest {
         self.counts_distinct_per_group()
             && (counted.any(|other| Some(other) != first_counted)
                 || aggregates.iter().any(|a| {
-                    matches!(
-                        a.function,
-                        AggregateFunction::First | AggregateFunction::Last
-                    )
+                    a.filter.is_some()
+                        || matches!(
+                            a.function,
+                            AggregateFunction::First | AggregateFunction::Last
+                        )
                 }))
     }
 
@@ -140,7 +142,13 @@ impl QueryRequest {
         };
         let function = aggregates.first()?.function;
         let extreme = matches!(function, AggregateFunction::Last | AggregateFunction::First);
-        (extreme && aggregates.iter().all(|a| a.function == function)).then_some(function)
+        // A filtered one takes the value at the latest time its condition meets, which
+        // the group's latest time does not bound.
+        (extreme
+            && aggregates
+                .iter()
+                .all(|a| a.function == function && a.filter.is_none()))
+        .then_some(function)
     }
 
     /// The columns some aggregate of the request adds up (`sum`, `avg`).

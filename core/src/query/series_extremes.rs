@@ -90,6 +90,9 @@ fn answered_by_extremes(request: &QueryRequest) -> bool {
 /// of its series; that time itself; or a function of the tag values the group holds, which
 /// every row of a series shares with that series' extreme rows.
 fn answered_by_extreme_rows(aggregate: &Aggregate, tags: &FxHashSet<&str>) -> bool {
+    if aggregate.filter.is_some() {
+        return false;
+    }
     match (aggregate.function, &aggregate.argument) {
         (AggregateFunction::First | AggregateFunction::Last, _) => true,
         (AggregateFunction::Min | AggregateFunction::Max, Some(Expr::Time | Expr::TimeNs)) => true,

@@ -381,7 +381,7 @@ impl Translator<'_> {
                 _ => count(arg()?),
             }))
         };
-        Ok(match aggregate.function {
+        let parts = match aggregate.function {
             AggregateFunction::CountRows => vec![AggregatePart::plain(count_rows())],
             AggregateFunction::Count => vec![count_values()?],
             AggregateFunction::CountDistinct => vec![AggregatePart::plain(count_distinct(arg()?))],
@@ -407,7 +407,28 @@ impl Translator<'_> {
                     by_time_then(tie_breaker),
                 ))]
             }
-        })
+        };
+        let Some(filter) = &aggregate.filter else {
+            return Ok(parts);
+        };
+        let filter = self.expr(filter)?;
+        parts
+            .into_iter()
+            .map(|part| {
+                // Set on the call itself: DataFusion's builder (`.filter(..).build()`)
+                // would also reset the call's DISTINCT and ORDER BY.
+                let DfExpr::AggregateFunction(mut call) = part.aggregate else {
+                    return Err(QueryError::Unsupported(
+                        "a filter on a computed aggregate".into(),
+                    ));
+                };
+                call.params.filter = Some(Box::new(filter.clone()));
+                Ok(AggregatePart {
+                    aggregate: DfExpr::AggregateFunction(call),
+                    finish: part.finish,
+                })
+            })
+            .collect()
     }
 
     /// What orders each group's rows at one time for the `first` and `last` aggregates of

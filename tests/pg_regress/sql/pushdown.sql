@@ -241,7 +241,39 @@ INSERT INTO queries (sql) VALUES
   -- is left to Postgres, which compares it without converting it
   ($$SELECT count(*), max(time) FROM TABLE WHERE time < '2024-01-03'::date AND '2024-01-02'::date <= time$$),
   ($$SELECT count(*) FROM TABLE WHERE time < current_date$$),
-  ($$SELECT count(*) FROM TABLE WHERE time < '294277-01-01'::date AND time > '-infinity'::date$$);
+  ($$SELECT count(*) FROM TABLE WHERE time < '294277-01-01'::date AND time > '-infinity'::date$$),
+  -- FILTER on aggregates: the engine aggregates only the rows meeting each condition;
+  -- none, a NULL condition and no rows at all count nothing and give NULL. A distinct
+  -- count per group beside a filtered aggregate is left to PostgreSQL
+  ($$SELECT host, count(*) FILTER (WHERE u > 500), sum(u) FILTER (WHERE region = 'r1'),
+            avg(u) FILTER (WHERE s IS NULL), avg(f) FILTER (WHERE NOT b), min(time) FILTER (WHERE u < 0),
+            count(*) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT count(*) FILTER (WHERE extra > 0), sum(f) FILTER (WHERE f < 1), max(u) FILTER (WHERE host = 'nobody'),
+            sum(u) FILTER (WHERE region = 'r2') FROM TABLE$$),
+  ($$SELECT date_trunc('day', time) d, count(u) FILTER (WHERE u > 0), count(u) FILTER (WHERE u <= 0),
+            max(f) FILTER (WHERE f < 'NaN') FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT host, tsparquet.last(u, time) FILTER (WHERE b), tsparquet.first(s, time) FILTER (WHERE u > 300),
+            max(time) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, count(*) FILTER (WHERE b) AS n FROM TABLE GROUP BY host ORDER BY n DESC, host LIMIT 3$$),
+  ($$SELECT host, count(DISTINCT s), count(*) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT count(DISTINCT s) FILTER (WHERE b), count(DISTINCT host) FILTER (WHERE u > 900) FROM TABLE$$),
+  -- expressions over aggregates and group keys, which PostgreSQL computes from the pushed
+  -- aggregates, as a dashboard writes them
+  ($$SELECT host, round(avg(u)::numeric, 2), max(f) - min(f), sum(u) / nullif(count(u), 0),
+            upper(host) || ':' || count(*) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT date_trunc('hour', time) + interval '30 minutes' AS mid, round(avg(f)::numeric, 3) AS f
+     FROM TABLE WHERE host = 'h2' GROUP BY date_trunc('hour', time) ORDER BY 1$$),
+  ($$SELECT extract(epoch FROM date_trunc('day', time)) * 1000 AS t, coalesce(max(extra), -1) FROM TABLE GROUP BY date_trunc('day', time) ORDER BY 1$$),
+  ($$SELECT host, 100.0 * count(*) FILTER (WHERE u > 500) / count(*) AS busy FROM TABLE GROUP BY host ORDER BY host LIMIT 3$$),
+  ($$SELECT date_trunc('hour', time) h, max(f) * 2 FROM TABLE GROUP BY 1 ORDER BY 1 DESC LIMIT 4$$),
+  -- HAVING conditions the engine cannot check, checked by PostgreSQL on the pushed groups;
+  -- then no limit is pushed, which would come before them
+  ($$SELECT host, avg(u) FROM TABLE GROUP BY host HAVING avg(u) > 200 ORDER BY host$$),
+  ($$SELECT host, count(*) FROM TABLE GROUP BY host HAVING count(*) > 10 AND max(u) % 2 = 0 ORDER BY host$$),
+  ($$SELECT host, max(u) FROM TABLE GROUP BY host HAVING avg(u) > 0 AND max(u) > 100 ORDER BY 2 DESC LIMIT 2$$),
+  -- expressions over the columns of pushed rows
+  ($$SELECT time, u * 2, s || '!' FROM TABLE WHERE host = 'h3' ORDER BY time DESC LIMIT 4$$),
+  ($$SELECT upper(host), time FROM TABLE ORDER BY time LIMIT 3$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 -- These files are small: the session keeps them decoded and filters them in memory. With
@@ -441,6 +473,12 @@ EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host HAVING count(*) > 600 AND max(f) > 3 ORDER BY host;
 EXPLAIN (COSTS OFF) SELECT DISTINCT ON (host) * FROM pd.cpu ORDER BY host, time DESC;
 EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM pd.cpu WHERE time >= '2024-01-02' ORDER BY host;
+-- Filtered aggregates are pushed; an expression over aggregates is computed by PostgreSQL
+-- from the scan's groups, and a HAVING condition the engine cannot check (an average of
+-- integers, which PostgreSQL divides itself) is the scan's Filter.
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT host, round(avg(u)::numeric, 1), count(*) FILTER (WHERE b AND f > 1) FROM pd.cpu
+GROUP BY host HAVING avg(u) > 100 AND count(*) > 1;
 -- What cannot be pushed down stays with Postgres.
 EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE u > 700 AND f > 2 AND f::real < 3;
 
