@@ -73,7 +73,12 @@ def condition(depth=0):
         return f"({condition(depth + 1)} {rng.choice(['AND', 'OR'])} {condition(depth + 1)})"
     if depth < 2 and r < 0.3:
         return f"NOT ({condition(depth + 1)})"
-    kind = rng.choice(["text", "int", "float", "time", "bool", "null", "in", "like", "between"])
+    kind = rng.choice(["text", "int", "float", "time", "bool", "null", "in", "like", "between", "columns"])
+    if kind == "columns":
+        # Two columns of one type; PostgreSQL compares an integer with a float as floats.
+        ints, texts = rng.sample(INTS, 2), rng.sample(TEXTS, 2)
+        return rng.choice([f"{ints[0]} {rng.choice(OPS)} {ints[1]}", f"{texts[0]} {rng.choice(['=', '<>'])} {texts[1]}",
+                           f"f {rng.choice(OPS)} f", f"u {rng.choice(OPS)} f"])
     if kind == "text":
         return f"{rng.choice(TEXTS)} {rng.choice(OPS)} {rng.choice(TEXT_VALUES)}"
     if kind == "int":

@@ -461,7 +461,8 @@ impl Translator {
                         let flipped = symbol(swapped(compare_op(&name)?));
                         (right, left, flipped.to_owned(), left_type)
                     }
-                    _ => return None,
+                    (true, true) => return self.columns_compared(&name, collation, left, right),
+                    (false, false) => return None,
                 };
             let column = self.column(column_node)?;
             if matches!(column, ColumnRef::Time) && value_type == pg_sys::DATEOID {
@@ -481,6 +482,36 @@ impl Translator {
                 },
                 _ => Expr::compare(compare_op(&name)?, column, value),
             })
+        }
+    }
+
+    /// `left op right` of two columns (or, in `HAVING`, two results) of one type, which
+    /// each allows against the other's type as against a value (`usage_user >
+    /// usage_system`, `max(f) > min(f)`, `host = region`).
+    unsafe fn columns_compared(
+        &self,
+        name: &str,
+        collation: pg_sys::Oid,
+        left: *mut pg_sys::Node,
+        right: *mut pg_sys::Node,
+    ) -> Option<Expr> {
+        // SAFETY: the arguments of an operator expression.
+        unsafe {
+            let op = compare_op(name)?;
+            let (left_column, right_column) = (self.column(left)?, self.column(right)?);
+            let type_oid = pg_sys::exprType(left.cast());
+            if pg_sys::exprType(right.cast()) != type_oid
+                || !Self::comparable(left_column, name, type_oid)
+                || !Self::comparable(right_column, symbol(swapped(op)), type_oid)
+                || !deterministic(collation)
+            {
+                return None;
+            }
+            Some(Expr::compare(
+                op,
+                self.column_expr(left)?,
+                self.column_expr(right)?,
+            ))
         }
     }
 

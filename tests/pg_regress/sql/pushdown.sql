@@ -273,7 +273,15 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, max(u) FROM TABLE GROUP BY host HAVING avg(u) > 0 AND max(u) > 100 ORDER BY 2 DESC LIMIT 2$$),
   -- expressions over the columns of pushed rows
   ($$SELECT time, u * 2, s || '!' FROM TABLE WHERE host = 'h3' ORDER BY time DESC LIMIT 4$$),
-  ($$SELECT upper(host), time FROM TABLE ORDER BY time LIMIT 3$$);
+  ($$SELECT upper(host), time FROM TABLE ORDER BY time LIMIT 3$$),
+  -- two columns of one type compared (floats in PostgreSQL's order, NaN equal to itself);
+  -- an integer against a float is compared as floats by PostgreSQL, and stays with it
+  ($$SELECT * FROM TABLE WHERE u > extra OR extra >= u$$),
+  ($$SELECT host, count(*) FILTER (WHERE time_ns < u), count(*) FILTER (WHERE f = f) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT * FROM TABLE WHERE host = region OR s <> host$$),
+  ($$SELECT count(*) FROM TABLE WHERE b = b OR time > time$$),
+  ($$SELECT host, max(f), min(f) FROM TABLE GROUP BY host HAVING max(f) > min(f) AND max(u) <> min(u) ORDER BY host$$),
+  ($$SELECT count(*) FROM TABLE WHERE u > f$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 -- These files are small: the session keeps them decoded and filters them in memory. With
