@@ -178,6 +178,7 @@ fn count_rows(engine: &Engine, request: &QueryRequest, files: impl Into<QueryFil
     let limits = Limits {
         memory_bytes: 4 << 20,
         decoded_file_bytes: 64 << 20,
+        spill: None,
     };
     let mut query = engine.start(request, &[], files, &limits).expect("starts");
     let mut rows = 0;

@@ -105,6 +105,7 @@ fn limits() -> Limits {
     Limits {
         memory_bytes: 64 << 20,
         decoded_file_bytes: 64 << 20,
+        spill: None,
     }
 }
 
@@ -1425,6 +1426,7 @@ fn a_query_over_its_memory_limit_fails_cleanly() {
     let small = Limits {
         memory_bytes: 64 << 10,
         decoded_file_bytes: 64 << 20,
+        spill: None,
     };
     let outcome = engine
         .start(&request, &[], files, &small)
@@ -1584,6 +1586,7 @@ fn a_distinct_count_in_thousands_of_groups_fits_a_small_memory_limit() {
     let small = Limits {
         memory_bytes: 4 << 20,
         decoded_file_bytes: 64 << 20,
+        spill: None,
     };
     let mut query = engine.start(&request, &[], files, &small).unwrap();
     let mut rows = drain(&mut query, &engine);

@@ -1,6 +1,7 @@
 //! Pushed-down queries in a real cluster: a statement timeout stops a long query in the
 //! engine promptly, inside an aggregate and in parallel workers too, and leaves the
-//! session usable; parallel workers share a large scan; a session's
+//! session usable; a grouping over `work_mem` spills into Postgres' temporary files;
+//! parallel workers share a large scan; a session's
 //! row estimates follow other sessions' writes; the engine runs on the backend's own
 //! thread.
 
@@ -167,6 +168,33 @@ fn an_aggregate_over_work_mem_fails_cleanly_and_the_session_goes_on() {
     // counted, and aggregated with more memory.
     assert_eq!(stderr.matches("ERROR").count(), 1, "{stderr}");
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "20000");
+}
+
+#[test]
+fn a_grouping_over_work_mem_spills_into_postgres_temporary_files_within_temp_file_limit() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    write_points(&cluster, 50, 1_000_000);
+    let grouping =
+        "SELECT count(*), sum(n) FROM (SELECT date_bin('1 second', time, '2000-01-01'), \
+                    host, count(*) AS n FROM db.m GROUP BY 1, 2) g";
+    let output = cluster.session(&[
+        "SET work_mem = '32MB'",
+        grouping,
+        "SELECT count(*) FROM pg_ls_tmpdir()",
+        "SET temp_file_limit = '1MB'",
+        grouping,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // A million groups over 32 MB: the first grouping spilled and removed its files; the
+    // second, allowed 1 MB of them, failed as Postgres fails there.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "1000000|1000000\n0"
+    );
+    assert_eq!(stderr.matches("ERROR").count(), 1, "{stderr}");
+    assert!(stderr.contains("ERROR:  53400"), "{stderr}");
+    assert!(stderr.contains("temp_file_limit (1024kB)"), "{stderr}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::QueryRequest;
 use tsparquet_core::query::{
-    Engine, Limits, Output, QueryError, QueryFiles, RunningQuery, StoredFile,
+    Engine, Limits, Output, QueryError, QueryFiles, RunningQuery, SpillFiles, StoredFile,
 };
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
@@ -42,14 +42,27 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
     })
 }
 
-/// What a query may use: `work_mem`, and `tsparquet.small_file_cache_size` for the small
-/// files the backend keeps decoded.
+/// What a query may use: `work_mem`, `tsparquet.small_file_cache_size` for the small
+/// files the backend keeps decoded, and spill files as Postgres' own temporary files,
+/// within `temp_file_limit`.
 pub fn limits() -> Limits {
-    // SAFETY: reads a GUC variable of this backend.
-    let work_mem_kb = unsafe { pg_sys::work_mem }.max(64) as usize;
+    // SAFETY: reads GUC variables and the data directory of this backend.
+    let (work_mem_kb, temp_file_limit_kb, data_directory, pid) = unsafe {
+        (
+            pg_sys::work_mem.max(64) as usize,
+            pg_sys::temp_file_limit,
+            std::ffi::CStr::from_ptr(pg_sys::DataDir).to_string_lossy(),
+            pg_sys::MyProcPid,
+        )
+    };
     Limits {
         memory_bytes: work_mem_kb * 1024,
         decoded_file_bytes: SMALL_FILE_CACHE_SIZE_KB.get().max(0) as usize * 1024,
+        spill: Some(SpillFiles {
+            directory: std::path::Path::new(data_directory.as_ref()).join("base/pgsql_tmp"),
+            prefix: format!("pgsql_tmp{pid}.tsparquet."),
+            limit_kb: u64::try_from(temp_file_limit_kb).ok(),
+        }),
     }
 }
 
@@ -114,6 +127,9 @@ impl PgError for QueryError {
             QueryError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
             QueryError::ResourcesExhausted(_) => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
             QueryError::Overflow => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            QueryError::TemporaryFileLimit(_) => {
+                PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED
+            }
             QueryError::LikeEndsInEscape => PgSqlErrorCode::ERRCODE_INVALID_ESCAPE_SEQUENCE,
             QueryError::Unsupported(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             QueryError::Engine(_) => PgSqlErrorCode::ERRCODE_FDW_ERROR,

@@ -26,6 +26,7 @@ use datafusion::datasource::physical_plan::parquet::ParquetAccessPlan;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::cache::cache_manager::{CacheManagerConfig, CachedFileMetadataEntry};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -54,6 +55,7 @@ use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
 use super::small_files::{read_small_files_from_memory, DecodedFiles};
+use super::spill_files::SpillFiles;
 use super::translate::{column, Translator};
 use super::{QueryError, StopCheck};
 use crate::batch::table_arrow_schema;
@@ -92,6 +94,8 @@ pub struct Limits {
     /// What the backend may keep of small files decoded (see `small_files`); 0 reads every
     /// file with DataFusion's Parquet reader.
     pub decoded_file_bytes: usize,
+    /// Where a grouping over `memory_bytes` may spill; None: it fails instead.
+    pub spill: Option<SpillFiles>,
 }
 
 /// Where a Postgres result value comes from in a result batch.
@@ -598,8 +602,13 @@ fn context(threads: usize) -> Result<SessionContext, QueryError> {
         .with_list_files_cache_limit(0)
         .with_file_statistics_cache_limit(0)
         .with_metadata_cache_limit(METADATA_CACHE_BYTES);
+    // Nothing spills but through a query's own files (`Limits::spill`): DataFusion's
+    // default writes to the operating system's temporary directory.
     let runtime = RuntimeEnvBuilder::new()
         .with_cache_manager(caches)
+        .with_disk_manager_builder(
+            DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+        )
         .build_arc()?;
     let logical = Optimizer::new()
         .rules
@@ -655,7 +664,7 @@ const UNNEEDED_PHYSICAL_RULES: &[&str] = &[
 /// it answered 1 instead of 0 over in-memory rows (the files' statistics go uncollected).
 const WRONG_PHYSICAL_RULES: &[&str] = &["aggregate_statistics"];
 
-/// The engine's runtime with a memory pool of the query's own.
+/// The engine's runtime with a memory pool and spill files of the query's own.
 fn query_runtime(shared: &RuntimeEnv, limits: &Limits) -> Arc<RuntimeEnv> {
     let pool = TrackConsumersPool::new(
         GreedyMemoryPool::new(limits.memory_bytes),
@@ -663,7 +672,10 @@ fn query_runtime(shared: &RuntimeEnv, limits: &Limits) -> Arc<RuntimeEnv> {
     );
     Arc::new(RuntimeEnv {
         memory_pool: Arc::new(pool),
-        disk_manager: shared.disk_manager.clone(),
+        disk_manager: match &limits.spill {
+            Some(files) => files.disk_manager(),
+            None => shared.disk_manager.clone(),
+        },
         cache_manager: shared.cache_manager.clone(),
         object_store_registry: shared.object_store_registry.clone(),
     })
@@ -1077,6 +1089,7 @@ mod tests {
         let limits = Limits {
             memory_bytes: 16 << 20,
             decoded_file_bytes: 64 << 20,
+            spill: None,
         };
         let mut query = engine
             .start(&request, params, vec![file.clone()], &limits)
@@ -1164,6 +1177,7 @@ mod tests {
         let limits = Limits {
             memory_bytes: 16 << 20,
             decoded_file_bytes: 64 << 20,
+            spill: None,
         };
         let engine = Engine::new(1, || false, || {}).unwrap();
         let times = |mut query: RunningQuery| {
@@ -1590,6 +1604,7 @@ mod tests {
         let limits = Limits {
             memory_bytes: 16 << 20,
             decoded_file_bytes: 64 << 20,
+            spill: None,
         };
         for (request, expected) in [
             (distinct_hosts, vec!["2"]),
@@ -1607,6 +1622,65 @@ mod tests {
             }
             assert_eq!(text_rows(batches), expected, "{request:?}");
         }
+    }
+
+    #[test]
+    fn a_grouping_over_its_memory_spills_to_the_querys_own_files_and_removes_them() {
+        let lines: String = (0..300_000)
+            .map(|i| format!("m,host=h{} v={i} {i}\n", i % 100_000))
+            .collect();
+        let (schema, bytes) = stored_table(&lines);
+        let files = vec![StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        }];
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: Vec::new(),
+            shape: Shape::Groups {
+                keys: vec![Expr::Column("host".into())],
+                aggregates: vec![
+                    Aggregate::new(AggregateFunction::CountRows, None),
+                    Aggregate::new(AggregateFunction::Max, Some(Expr::Column("v".into()))),
+                ],
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let directory = tempfile::tempdir().unwrap();
+        let spill = |limit_kb| SpillFiles {
+            directory: directory.path().join("pgsql_tmp"),
+            prefix: "pgsql_tmp1.tsparquet.".to_owned(),
+            limit_kb,
+        };
+        let engine = Engine::new(1, || false, || {}).unwrap();
+        let run = |spill| {
+            let limits = Limits {
+                memory_bytes: 4 << 20,
+                decoded_file_bytes: 0,
+                spill,
+            };
+            let mut query = engine.start(&request, &[], files.clone(), &limits)?;
+            let mut groups = 0;
+            while let Some(batch) = query.next_batch(&engine)? {
+                let counts = batch.column(1).as_primitive::<Int64Type>();
+                assert!(counts.iter().all(|count| count == Some(3)));
+                groups += batch.num_rows();
+            }
+            Ok::<_, QueryError>(groups)
+        };
+        assert_eq!(run(Some(spill(None))).unwrap(), 100_000);
+        // It spilled, into the directory it made, and its files are gone.
+        let left: Vec<_> = std::fs::read_dir(directory.path().join("pgsql_tmp"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        assert!(matches!(
+            run(Some(spill(Some(1)))),
+            Err(QueryError::TemporaryFileLimit(1))
+        ));
+        assert!(matches!(run(None), Err(QueryError::ResourcesExhausted(_))));
     }
 
     #[test]
@@ -1728,6 +1802,7 @@ mod tests {
         let limits = Limits {
             memory_bytes: 16 << 20,
             decoded_file_bytes: 64 << 20,
+            spill: None,
         };
         let mut query = engine.start(&request, &[], vec![file], &limits).unwrap();
         let mut rows = 0;

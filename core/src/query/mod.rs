@@ -21,12 +21,14 @@ pub mod request;
 mod run_sums;
 mod series_extremes;
 mod small_files;
+mod spill_files;
 mod time_bin;
 mod translate;
 
 pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 pub use local_trunc::{step_starts, LocalBuckets};
+pub use spill_files::SpillFiles;
 
 use std::fmt;
 
@@ -45,6 +47,8 @@ pub enum QueryError {
     Overflow,
     /// Matching a value reached the lone escape character ending a `LIKE` pattern.
     LikeEndsInEscape,
+    /// The query's spill files would exceed `temp_file_limit`, in kB.
+    TemporaryFileLimit(u64),
     /// The request holds something the translation does not cover: a planner bug.
     Unsupported(String),
     Engine(String),
@@ -60,6 +64,9 @@ impl fmt::Display for QueryError {
             QueryError::Overflow => f.write_str("value out of range: overflow"),
             QueryError::LikeEndsInEscape => {
                 f.write_str("LIKE pattern must not end with escape character")
+            }
+            QueryError::TemporaryFileLimit(kb) => {
+                write!(f, "temporary file size exceeds temp_file_limit ({kb}kB)")
             }
             QueryError::Unsupported(m) => write!(f, "cannot push down {m}"),
             QueryError::Engine(m) => write!(f, "query engine: {m}"),
@@ -88,10 +95,21 @@ impl From<datafusion::error::DataFusionError> for QueryError {
 fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError> {
     let mut error: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(current) = error {
-        if let Some(refusal @ (QueryError::Overflow | QueryError::LikeEndsInEscape)) =
-            current.downcast_ref::<QueryError>()
-        {
-            return Some(refusal.clone());
+        // An I/O error's source is its inner error's source: the inner error itself (a
+        // spill file's writer refusing) is only reached through `get_ref`.
+        let inner = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(current), inner].into_iter().flatten() {
+            if let Some(
+                refusal @ (QueryError::Overflow
+                | QueryError::LikeEndsInEscape
+                | QueryError::TemporaryFileLimit(_)),
+            ) = candidate.downcast_ref::<QueryError>()
+            {
+                return Some(refusal.clone());
+            }
         }
         error = current.source();
     }
