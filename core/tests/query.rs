@@ -863,6 +863,34 @@ fn latest_and_earliest_values_per_group_come_from_the_files_extreme_rows() {
 }
 
 #[test]
+fn a_filtered_latest_time_comes_from_the_rows_meeting_the_filter() {
+    // Each series' latest rows fail the filter: its latest time is of an earlier row.
+    let writes = series_with_many_rows();
+    let writes: Vec<&str> = writes.iter().map(String::as_str).collect();
+    let mut latest = Aggregate::new(AggregateFunction::Max, Some(Expr::TimeNs));
+    latest.filter = Some(Expr::compare(CompareOp::Less, column("u"), integer(100)));
+    let shape = Shape::Groups {
+        keys: vec![column("host")],
+        aggregates: vec![latest],
+    };
+    let (request, files) = request(&writes, vec![], shape);
+    let engine = engine();
+    let mut query = engine
+        .start(&request, &[], files, &limits_reading_each_file())
+        .unwrap();
+    assert!(
+        query.executed_plan().contains(".parquet"),
+        "reads the files"
+    );
+    let mut rows = drain(&mut query, &engine);
+    rows.sort();
+    assert_eq!(
+        rows,
+        [["NULL", "247"], ["a", "990"], ["b", "493"], ["c", "335"]]
+    );
+}
+
+#[test]
 fn the_latest_and_earliest_time_per_group_come_from_the_files_extreme_rows() {
     let writes = series_with_many_rows();
     for (bound, extreme) in [

@@ -115,7 +115,7 @@ unsafe fn distinct_path(
             aggregates: Vec::new(),
         });
         let (plan, params) = filtered.into_plan(Vec::new(), request);
-        let private = upper_private(&plan, params, scan_tlist);
+        let private = upper_private(&plan, params, scan_tlist, std::ptr::null_mut());
         Some(grouped_upper_path(
             root, input_rel, output_rel, target, &key_nodes, 0.5, private,
         ))
@@ -202,7 +202,7 @@ unsafe fn distinct_on_path(
 
         // As a grouped scan: the engine reads the columns and keeps one row per group,
         // where Postgres would sort every row first.
-        let private = upper_private(&plan, params, scan_tlist);
+        let private = upper_private(&plan, params, scan_tlist, std::ptr::null_mut());
         Some(grouped_upper_path(
             root, input_rel, output_rel, target, &key_nodes, 1.0, private,
         ))

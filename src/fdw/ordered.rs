@@ -16,7 +16,9 @@ use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 use super::describe::deparse;
 use super::parallel;
 use super::scan::{read_plan, ScanPlan};
-use super::upper::{append_target, local_conditions, upper_private, FilteredRel};
+use super::upper::{
+    append_target, columns_and_aggregates, local_conditions, upper_private, FilteredRel,
+};
 
 /// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
 /// and the database default when the database's LC_COLLATE is one of them.
@@ -56,7 +58,14 @@ impl PushedInput {
     /// The path's `fdw_private`: the plan, the parameters and the scan target list.
     unsafe fn private(&self) -> *mut pg_sys::List {
         // SAFETY: lists of the planner's memory context.
-        unsafe { upper_private(&self.plan, self.params, self.scan_tlist) }
+        unsafe {
+            upper_private(
+                &self.plan,
+                self.params,
+                self.scan_tlist,
+                std::ptr::null_mut(),
+            )
+        }
     }
 
     fn request(&mut self) -> &mut QueryRequest {
@@ -169,17 +178,7 @@ pub(super) unsafe fn computable(
             |expr: *mut pg_sys::Node| !pg_sys::tlist_member(expr.cast(), scan_tlist).is_null();
         PgList::<pg_sys::Node>::from_pg((*target).exprs)
             .iter_ptr()
-            .all(|expr| {
-                returned(expr) || {
-                    let used = pg_sys::pull_var_clause(
-                        expr,
-                        (pg_sys::PVC_INCLUDE_AGGREGATES | pg_sys::PVC_RECURSE_PLACEHOLDERS) as i32,
-                    );
-                    PgList::<pg_sys::Node>::from_pg(used)
-                        .iter_ptr()
-                        .all(returned)
-                }
-            })
+            .all(|expr| returned(expr) || columns_and_aggregates(expr).into_iter().all(returned))
     }
 }
 

@@ -629,8 +629,9 @@ impl Translator {
     }
 
     /// `date_trunc(unit, time)` in the session's time zone: a floor in UTC in UTC,
-    /// otherwise by buckets found from the zone when the scan starts (see `time_zone`); also `date_trunc(unit, time, zone)` and
-    /// `date_trunc(unit, time AT TIME ZONE zone)` with a constant zone.
+    /// otherwise by buckets found from the zone when the scan starts (see `time_zone`);
+    /// also `date_trunc(unit, time, zone)` and `date_trunc(unit, time AT TIME ZONE zone)`
+    /// with a constant zone.
     unsafe fn date_trunc(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node.
         unsafe {
@@ -782,12 +783,11 @@ impl Translator {
     pub unsafe fn aggregate(&mut self, aggref: *mut pg_sys::Aggref) -> Option<Aggregate> {
         // SAFETY: an Aggref of the grouped target list.
         unsafe {
-            let filter = match (*aggref).aggfilter {
-                f if f.is_null() => None,
-                f => Some(self.filter(f.cast())?),
-            };
             let mut aggregate = self.aggregate_of_all_rows(aggref)?;
-            aggregate.filter = filter;
+            let filter = (*aggref).aggfilter;
+            if !filter.is_null() {
+                aggregate.filter = Some(self.filter(filter.cast())?);
+            }
             Some(aggregate)
         }
     }

@@ -71,16 +71,24 @@ unsafe fn grouped_target_list(
     }
 }
 
-/// The aggregates `expr` uses, outermost first.
-pub(super) unsafe fn aggregates_in(expr: *mut pg_sys::Node) -> Vec<*mut pg_sys::Node> {
+/// The columns and aggregates `expr` uses (not those inside its aggregates).
+pub(super) unsafe fn columns_and_aggregates(expr: *mut pg_sys::Node) -> Vec<*mut pg_sys::Node> {
     // SAFETY: an expression of the planner's.
     unsafe {
         let used = pg_sys::pull_var_clause(
             expr,
             (pg_sys::PVC_INCLUDE_AGGREGATES | pg_sys::PVC_RECURSE_PLACEHOLDERS) as i32,
         );
-        PgList::<pg_sys::Node>::from_pg(used)
-            .iter_ptr()
+        PgList::<pg_sys::Node>::from_pg(used).iter_ptr().collect()
+    }
+}
+
+/// The aggregates `expr` uses.
+unsafe fn aggregates_in(expr: *mut pg_sys::Node) -> Vec<*mut pg_sys::Node> {
+    // SAFETY: an expression of the planner's.
+    unsafe {
+        columns_and_aggregates(expr)
+            .into_iter()
             .filter(|node| pgrx::is_a(*node, pg_sys::NodeTag::T_Aggref))
             .collect()
     }
@@ -145,17 +153,19 @@ pub(super) unsafe fn append_target(
 }
 
 /// The `fdw_private` of an upper path, read back by [`plan`]: the serialised plan, the
-/// parameter expressions and the scan target list (a grouped path adds the `HAVING`
-/// conditions Postgres checks: [`local_conditions`]).
+/// parameter expressions, the scan target list and the conditions Postgres checks on the
+/// scan's rows ([`local_conditions`]; NIL for none).
 pub(super) unsafe fn upper_private(
     plan: &ScanPlan,
     params: *mut pg_sys::List,
     scan_tlist: *mut pg_sys::List,
+    local_conditions: *mut pg_sys::List,
 ) -> *mut pg_sys::List {
     // SAFETY: lists of the planner's memory context.
     unsafe {
         let private = pg_sys::lappend(plan_private(plan), params.cast());
-        pg_sys::lappend(private, scan_tlist.cast())
+        let private = pg_sys::lappend(private, scan_tlist.cast());
+        pg_sys::lappend(private, local_conditions.cast())
     }
 }
 
@@ -393,7 +403,7 @@ unsafe fn grouped_path(
 
         // The engine reads only the needed columns and aggregates them a batch at a time:
         // far less per row than handing each row to Postgres.
-        let private = pg_sys::lappend(upper_private(&plan, params, list), local_having.cast());
+        let private = upper_private(&plan, params, list, local_having);
         Some(grouped_upper_path(
             root, input_rel, output_rel, target, key_nodes, 0.5, private,
         ))
