@@ -126,7 +126,10 @@ impl PgError for QueryError {
         match self {
             QueryError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
             QueryError::ResourcesExhausted(_) => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
-            QueryError::Overflow => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            QueryError::Overflow | QueryError::Underflow | QueryError::BigintOutOfRange => {
+                PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE
+            }
+            QueryError::DivisionByZero => PgSqlErrorCode::ERRCODE_DIVISION_BY_ZERO,
             QueryError::TemporaryFileLimit(_) => {
                 PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED
             }

@@ -149,30 +149,6 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             return upper::plan(best_path, tlist, outer_plan);
         }
         let relid = (*baserel).relid;
-        let mut used: *mut pg_sys::Bitmapset = std::ptr::null_mut();
-        pg_sys::pull_varattnos((*(*baserel).reltarget).exprs.cast(), relid, &mut used);
-        let quals = PgList::<pg_sys::RestrictInfo>::from_pg((*baserel).baserestrictinfo);
-        for rinfo in quals.iter_ptr() {
-            pg_sys::pull_varattnos((*rinfo).clause.cast(), relid, &mut used);
-        }
-        let mut attributes = Vec::new();
-        let mut whole_row = false;
-        let mut member = -1;
-        loop {
-            member = pg_sys::bms_next_member(used, member);
-            if member < 0 {
-                break;
-            }
-            let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
-            match attnum {
-                0 => whole_row = true,
-                n if n > 0 => attributes.push(n as i16),
-                _ => {}
-            }
-        }
-        if whole_row {
-            attributes = (1..=(*baserel).max_attr).collect();
-        }
         let (time_bounds, bound_values) = time_bounds::find(relid, foreigntableid, scan_clauses);
         let mut translator = Translator::new(relid, foreigntableid, bound_values);
         let mut filters = Vec::new();
@@ -192,6 +168,31 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 }
                 None => local = pg_sys::lappend(local, rinfo.cast()),
             }
+        }
+        // The columns the query returns and those of the conditions Postgres checks; a
+        // column only pushed conditions use is read by the engine and not returned.
+        let mut used: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+        pg_sys::pull_varattnos((*(*baserel).reltarget).exprs.cast(), relid, &mut used);
+        for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(local).iter_ptr() {
+            pg_sys::pull_varattnos((*rinfo).clause.cast(), relid, &mut used);
+        }
+        let mut attributes = Vec::new();
+        let mut whole_row = false;
+        let mut member = -1;
+        loop {
+            member = pg_sys::bms_next_member(used, member);
+            if member < 0 {
+                break;
+            }
+            let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+            match attnum {
+                0 => whole_row = true,
+                n if n > 0 => attributes.push(n as i16),
+                _ => {}
+            }
+        }
+        if whole_row {
+            attributes = (1..=(*baserel).max_attr).collect();
         }
         let mut pushed = Vec::new();
         let query = if filters.is_empty() {

@@ -13,7 +13,8 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::line_protocol::FieldType;
 use tsparquet_core::query::expr::{
-    Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, LocalZone, TruncUnit,
+    Aggregate, AggregateFunction, ArithmeticOp, BinOutput, CompareOp, Expr, LocalZone, NumberType,
+    TruncUnit,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
@@ -786,9 +787,131 @@ impl Translator {
             let mut aggregate = self.aggregate_of_all_rows(aggref)?;
             let filter = (*aggref).aggfilter;
             if !filter.is_null() {
+                // The engine computes an aggregate's argument for every row and then
+                // takes those meeting the filter; Postgres computes it only for those,
+                // so only an argument that cannot fail is computed for the others.
+                if aggregate.argument.as_ref().is_some_and(Expr::may_raise) {
+                    return None;
+                }
                 aggregate.filter = Some(self.filter(filter.cast())?);
             }
             Some(aggregate)
+        }
+    }
+
+    /// An aggregate of a `bigint` or `double precision` computed from each row's fields
+    /// (see [`Translator::number`]); `count` of a constant counts the rows.
+    unsafe fn aggregate_of_numbers(
+        &mut self,
+        name: &str,
+        aggref: *mut pg_sys::Aggref,
+        arg: *mut pg_sys::Node,
+    ) -> Option<Aggregate> {
+        // SAFETY: an Aggref of the grouped target list and its argument.
+        unsafe {
+            if !(*aggref).aggdistinct.is_null() {
+                return None;
+            }
+            if name == "count" && is_a(arg, pg_sys::NodeTag::T_Const) {
+                let constant = arg.cast::<pg_sys::Const>();
+                return (!(*constant).constisnull)
+                    .then_some(Aggregate::new(AggregateFunction::CountRows, None));
+            }
+            let function = match name {
+                "count" => AggregateFunction::Count,
+                "sum" => AggregateFunction::Sum,
+                "avg" => AggregateFunction::Avg,
+                "min" => AggregateFunction::Min,
+                "max" => AggregateFunction::Max,
+                _ => return None,
+            };
+            let argument = self.number(arg)?;
+            argument.number_type()?;
+            Some(Aggregate::new(function, Some(argument)))
+        }
+    }
+
+    /// A `bigint` or `double precision` computed from a row's integer and float fields and
+    /// values with `+ - * /`, unary minus and the cast of `bigint` to `double precision`,
+    /// each computed by the engine as Postgres computes it, errors included.
+    unsafe fn number(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: an expression node of the query being planned.
+        unsafe {
+            let type_oid = pg_sys::exprType(node);
+            let number = match type_oid {
+                pg_sys::INT8OID => NumberType::Integer,
+                pg_sys::FLOAT8OID => NumberType::Float,
+                // Only as values, which Postgres widens to bigint: no column has them.
+                pg_sys::INT4OID | pg_sys::INT2OID => NumberType::Integer,
+                _ => return None,
+            };
+            if let Some(column) = self.column(node) {
+                return match column {
+                    ColumnRef::Stored(Column {
+                        name,
+                        kind: ColumnKind::Field(FieldType::Integer | FieldType::Float),
+                    }) => Some(Expr::Column(name.clone())),
+                    _ => None,
+                };
+            }
+            if is_a(node, pg_sys::NodeTag::T_Var) {
+                return None;
+            }
+            if pg_sys::is_pseudo_constant_clause(node) {
+                return self.param(node);
+            }
+            if is_a(node, pg_sys::NodeTag::T_FuncExpr) {
+                let call = node.cast::<pg_sys::FuncExpr>();
+                let [arg] = PgList::<pg_sys::Node>::from_pg((*call).args)
+                    .iter_ptr()
+                    .collect::<Vec<_>>()[..]
+                else {
+                    return None;
+                };
+                let is_cast = builtin_function((*call).funcid).as_deref() == Some("float8")
+                    && number == NumberType::Float
+                    && pg_sys::exprType(arg) == pg_sys::INT8OID;
+                return is_cast
+                    .then(|| self.number(arg))
+                    .flatten()
+                    .map(|e| Expr::ToFloat(Box::new(e)));
+            }
+            if !is_a(node, pg_sys::NodeTag::T_OpExpr) {
+                return None;
+            }
+            let op = node.cast::<pg_sys::OpExpr>();
+            let function = builtin_function(pg_sys::get_opcode((*op).opno))?;
+            let args: Vec<*mut pg_sys::Node> = PgList::<pg_sys::Node>::from_pg((*op).args)
+                .iter_ptr()
+                .collect();
+            // `int84` and `int48` take an `integer` on one side, which is a value.
+            let prefixes = match number {
+                NumberType::Integer => ["int84", "int48", "int8"].as_slice(),
+                NumberType::Float => ["float8"].as_slice(),
+            };
+            let operator = prefixes.iter().find_map(|p| function.strip_prefix(p))?;
+            match (operator, &args[..]) {
+                ("um", [arg]) => Some(Expr::Negate {
+                    number,
+                    expr: Box::new(self.number(*arg)?),
+                }),
+                (name, [left, right]) => {
+                    let op = match name {
+                        "pl" => ArithmeticOp::Add,
+                        "mi" => ArithmeticOp::Subtract,
+                        "mul" => ArithmeticOp::Multiply,
+                        "div" => ArithmeticOp::Divide,
+                        _ => return None,
+                    };
+                    Some(Expr::Arithmetic {
+                        op,
+                        number,
+                        left: Box::new(self.number(*left)?),
+                        right: Box::new(self.number(*right)?),
+                    })
+                }
+                _ => None,
+            }
         }
     }
 
@@ -825,7 +948,9 @@ impl Translator {
             let [arg] = args[..] else {
                 return None;
             };
-            let column = self.column(arg)?.clone();
+            let Some(column) = self.column(arg).cloned() else {
+                return self.aggregate_of_numbers(&name, aggref, arg);
+            };
             let argument = Some(self.column_expr(arg)?);
             let kind = match &column {
                 ColumnRef::Stored(c) => Some(c.kind),

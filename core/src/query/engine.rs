@@ -1025,7 +1025,7 @@ impl RunningQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::expr::TruncUnit;
+    use crate::query::expr::{ArithmeticOp, NumberType, TruncUnit};
     use crate::query::request::Limit;
     use crate::query::small_files;
     use crate::test_files::stored_table;
@@ -1251,18 +1251,21 @@ mod tests {
             .runtime
             .block_on(datafusion::physical_plan::collect(plan, task))
             .unwrap();
-        let mut rows = Vec::new();
-        for batch in batches {
-            for row in 0..batch.num_rows() {
+        batches.iter().flat_map(rows_as_text).collect()
+    }
+
+    /// The rows of `batch`, each its values as text joined by `|`.
+    fn rows_as_text(batch: &RecordBatch) -> Vec<String> {
+        (0..batch.num_rows())
+            .map(|row| {
                 let values: Vec<String> = batch
                     .columns()
                     .iter()
                     .map(|c| arrow::util::display::array_value_to_string(c, row).unwrap())
                     .collect();
-                rows.push(values.join("|"));
-            }
-        }
-        rows
+                values.join("|")
+            })
+            .collect()
     }
 
     /// The plans of `request` over `files`: the one `direct_plan` makes, if it makes one,
@@ -1553,19 +1556,7 @@ mod tests {
         // `last`s are not narrowed to the groups' latest times: through every plan, and
         // through a started query, which narrows unfiltered ones.
         let text_rows = |batches: Vec<RecordBatch>| -> Vec<String> {
-            let mut rows: Vec<String> = batches
-                .iter()
-                .flat_map(|batch| {
-                    (0..batch.num_rows()).map(move |row| {
-                        let values: Vec<String> = batch
-                            .columns()
-                            .iter()
-                            .map(|c| arrow::util::display::array_value_to_string(c, row).unwrap())
-                            .collect();
-                        values.join("|")
-                    })
-                })
-                .collect();
+            let mut rows: Vec<String> = batches.iter().flat_map(rows_as_text).collect();
             rows.sort();
             rows
         };
@@ -1622,6 +1613,150 @@ mod tests {
             }
             assert_eq!(text_rows(batches), expected, "{request:?}");
         }
+    }
+
+    #[test]
+    fn arithmetic_in_aggregates_gives_postgres_values_and_its_errors_for_the_rows_it_reads() {
+        let (schema, bytes) = stored_table(
+            "m,host=a v=1.5,n=10i 1\nm,host=a v=-2,n=-7i 2\n\
+             m,host=b v=0,n=3i 3\nm,host=b n=9223372036854775807i 4\n",
+        );
+        let files = vec![StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        }];
+        let column = |name: &str| Expr::Column(name.into());
+        let integer = |i| Expr::Value(Value::Integer(i));
+        let arithmetic = |op, number, left, right| Expr::Arithmetic {
+            op,
+            number,
+            left: Box::new(left),
+            right: Box::new(right),
+        };
+        let grouped = |filters, aggregates| QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters,
+            shape: Shape::Groups {
+                keys: vec![column("host")],
+                aggregates,
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let engine = Engine::new(1, || false, || {}).unwrap();
+        let limits = Limits {
+            memory_bytes: 16 << 20,
+            decoded_file_bytes: 0,
+            spill: None,
+        };
+        let run = |request: &QueryRequest| {
+            let mut query = engine.start(request, &[], files.clone(), &limits)?;
+            let mut rows = Vec::new();
+            while let Some(batch) = query.next_batch(&engine)? {
+                rows.extend(rows_as_text(&batch));
+            }
+            rows.sort();
+            Ok::<_, QueryError>(rows)
+        };
+
+        let values = grouped(
+            Vec::new(),
+            vec![
+                // Integer division truncates toward zero; the sum of bigints is exact.
+                Aggregate::new(
+                    AggregateFunction::Sum,
+                    Some(arithmetic(
+                        ArithmeticOp::Divide,
+                        NumberType::Integer,
+                        column("n"),
+                        integer(2),
+                    )),
+                ),
+                Aggregate::new(
+                    AggregateFunction::Max,
+                    Some(arithmetic(
+                        ArithmeticOp::Multiply,
+                        NumberType::Float,
+                        column("v"),
+                        Expr::Value(Value::Float(2.0)),
+                    )),
+                ),
+                Aggregate::new(
+                    AggregateFunction::Min,
+                    Some(Expr::Negate {
+                        number: NumberType::Integer,
+                        expr: Box::new(column("n")),
+                    }),
+                ),
+                // A NULL operand gives NULL, which the average leaves out.
+                Aggregate::new(
+                    AggregateFunction::Avg,
+                    Some(arithmetic(
+                        ArithmeticOp::Add,
+                        NumberType::Float,
+                        Expr::ToFloat(Box::new(column("n"))),
+                        column("v"),
+                    )),
+                ),
+            ],
+        );
+        let expected = [
+            "a|2|3.0|-10|1.25",
+            "b|4611686018427387904|0.0|-9223372036854775807|3.0",
+        ];
+        assert_eq!(run(&values).unwrap(), expected);
+        let plans = both_plans(&engine, &values, files.clone());
+        assert_eq!(rows_of(&engine, plans.datafusion), expected);
+        if let Some(direct) = plans.direct {
+            assert_eq!(rows_of(&engine, direct), expected);
+        }
+
+        // Errors come from the rows the query's filters keep, as Postgres reads them.
+        let host_a = vec![Expr::compare(
+            CompareOp::Equal,
+            column("host"),
+            Expr::Value(Value::Text("a".into())),
+        )];
+        let plus_one = vec![Aggregate::new(
+            AggregateFunction::Sum,
+            Some(arithmetic(
+                ArithmeticOp::Add,
+                NumberType::Integer,
+                column("n"),
+                integer(1),
+            )),
+        )];
+        assert_eq!(
+            run(&grouped(host_a.clone(), plus_one.clone())).unwrap(),
+            ["a|5"]
+        );
+        assert_eq!(
+            run(&grouped(Vec::new(), plus_one)),
+            Err(QueryError::BigintOutOfRange)
+        );
+        let over_n_less_three = vec![Aggregate::new(
+            AggregateFunction::Max,
+            Some(arithmetic(
+                ArithmeticOp::Divide,
+                NumberType::Integer,
+                column("n"),
+                arithmetic(
+                    ArithmeticOp::Subtract,
+                    NumberType::Integer,
+                    column("n"),
+                    integer(3),
+                ),
+            )),
+        )];
+        assert_eq!(
+            run(&grouped(host_a, over_n_less_three.clone())).unwrap(),
+            ["a|1"]
+        );
+        assert_eq!(
+            run(&grouped(Vec::new(), over_n_less_three)),
+            Err(QueryError::DivisionByZero)
+        );
     }
 
     #[test]

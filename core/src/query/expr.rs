@@ -32,6 +32,24 @@ pub enum CompareOp {
     GreaterOrEqual,
 }
 
+/// An arithmetic operator of Postgres' `bigint` and `double precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ArithmeticOp {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+}
+
+/// The type Postgres computes an arithmetic expression in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NumberType {
+    /// `bigint`.
+    Integer,
+    /// `double precision`.
+    Float,
+}
+
 /// A unit of `date_trunc` whose result does not depend on the time zone when that is UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TruncUnit {
@@ -159,6 +177,21 @@ pub enum Expr {
         time: Box<Expr>,
         output: BinOutput,
     },
+    /// `left op right` in `number`'s type, with Postgres' errors: an integer out of range,
+    /// a float's overflow or underflow, a division by zero.
+    Arithmetic {
+        op: ArithmeticOp,
+        number: NumberType,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    /// `-expr`; a `bigint` raises Postgres' error for the one it cannot negate.
+    Negate {
+        number: NumberType,
+        expr: Box<Expr>,
+    },
+    /// A `bigint` as `double precision`, rounded to the nearest.
+    ToFloat(Box<Expr>),
 }
 
 /// The time zone whose local time a `date_trunc` truncates.
@@ -185,6 +218,29 @@ pub enum BinOutput {
 impl Expr {
     pub fn compare(op: CompareOp, left: Expr, right: Expr) -> Expr {
         Expr::Compare(op, Box::new(left), Box::new(right))
+    }
+
+    /// Whether computing this can raise an error for some row: arithmetic that Postgres
+    /// checks. The engine computes such an expression only for the rows Postgres would.
+    pub fn may_raise(&self) -> bool {
+        match self {
+            Expr::Arithmetic { .. }
+            | Expr::Negate {
+                number: NumberType::Integer,
+                ..
+            } => true,
+            Expr::Negate { expr, .. } | Expr::ToFloat(expr) => expr.may_raise(),
+            _ => false,
+        }
+    }
+
+    /// The type of an arithmetic expression, None for other expressions.
+    pub fn number_type(&self) -> Option<NumberType> {
+        match self {
+            Expr::Arithmetic { number, .. } | Expr::Negate { number, .. } => Some(*number),
+            Expr::ToFloat(_) => Some(NumberType::Float),
+            _ => None,
+        }
     }
 
     /// Whether the time bucket this is (if it is one) starts at a time the engine can

@@ -16,6 +16,7 @@ pub mod integer_bounds;
 mod local_trunc;
 mod narrow_sums;
 mod plan_cache;
+mod postgres_arithmetic;
 mod postgres_like;
 pub mod request;
 mod run_sums;
@@ -37,14 +38,20 @@ use std::fmt;
 pub type StopCheck = fn() -> bool;
 
 /// Why a pushed-down query failed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum QueryError {
     /// The caller asked to stop (a cancel or a statement timeout is pending).
     Cancelled,
     /// The query needed more memory than it may use.
     ResourcesExhausted(String),
-    /// A sum or average of `double precision` overflowed, where Postgres reports it.
+    /// A `double precision` overflowed (a sum, an average, arithmetic), where Postgres
+    /// reports it.
     Overflow,
+    /// Arithmetic of `double precision` underflowed to zero, where Postgres reports it.
+    Underflow,
+    /// Arithmetic of `bigint` left its range.
+    BigintOutOfRange,
+    DivisionByZero,
     /// Matching a value reached the lone escape character ending a `LIKE` pattern.
     LikeEndsInEscape,
     /// The query's spill files would exceed `temp_file_limit`, in kB.
@@ -62,6 +69,9 @@ impl fmt::Display for QueryError {
                 f.write_str("the query engine needs more memory than work_mem allows")
             }
             QueryError::Overflow => f.write_str("value out of range: overflow"),
+            QueryError::Underflow => f.write_str("value out of range: underflow"),
+            QueryError::BigintOutOfRange => f.write_str("bigint out of range"),
+            QueryError::DivisionByZero => f.write_str("division by zero"),
             QueryError::LikeEndsInEscape => {
                 f.write_str("LIKE pattern must not end with escape character")
             }
@@ -104,6 +114,9 @@ fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError
         for candidate in [Some(current), inner].into_iter().flatten() {
             if let Some(
                 refusal @ (QueryError::Overflow
+                | QueryError::Underflow
+                | QueryError::BigintOutOfRange
+                | QueryError::DivisionByZero
                 | QueryError::LikeEndsInEscape
                 | QueryError::TemporaryFileLimit(_)),
             ) = candidate.downcast_ref::<QueryError>()
@@ -116,9 +129,15 @@ fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError
     // The Parquet reader's row filter keeps only the text of the error it wraps
     // ("Error evaluating filter predicate: {error:?}").
     let text = e.to_string();
-    [QueryError::Overflow, QueryError::LikeEndsInEscape]
-        .into_iter()
-        .find(|refusal| text.contains(&format!("External({refusal:?})")))
+    [
+        QueryError::Overflow,
+        QueryError::Underflow,
+        QueryError::BigintOutOfRange,
+        QueryError::DivisionByZero,
+        QueryError::LikeEndsInEscape,
+    ]
+    .into_iter()
+    .find(|refusal| text.contains(&format!("External({refusal:?})")))
 }
 
 impl From<object_store::Error> for QueryError {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expr::{Aggregate, AggregateFunction, Expr, LocalZone, TruncUnit};
+use super::expr::{Aggregate, AggregateFunction, Expr, LocalZone, NumberType, TruncUnit};
 use super::local_trunc::LocalBuckets;
 use crate::line_protocol::FieldType;
 use crate::schema::{Column, ColumnKind};
@@ -178,6 +178,9 @@ impl QueryRequest {
     fn is_integer(&self, expr: Option<&Expr>) -> bool {
         match expr {
             Some(Expr::TimeNs) => true,
+            Some(computed) if computed.number_type().is_some() => {
+                computed.number_type() == Some(NumberType::Integer)
+            }
             Some(Expr::Column(name)) => self.columns.iter().any(|c| {
                 c.name == *name
                     && matches!(

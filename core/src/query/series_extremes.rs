@@ -115,7 +115,10 @@ fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
         | Expr::Output(_)
         | Expr::DateTrunc(..)
         | Expr::LocalDateTrunc { .. }
-        | Expr::TimeBin { .. } => false,
+        | Expr::TimeBin { .. }
+        | Expr::Arithmetic { .. }
+        | Expr::Negate { .. }
+        | Expr::ToFloat(_) => false,
         Expr::Compare(_, left, right) => on_tags_only(left, tags) && on_tags_only(right, tags),
         Expr::InList { expr, list, .. } => on_tags_only(expr, tags) && all(list),
         Expr::IsNull { expr, .. } | Expr::Not(expr) => on_tags_only(expr, tags),

@@ -21,6 +21,7 @@ use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::local_trunc::local_trunc;
+use super::postgres_arithmetic::{arithmetic, negate};
 use super::postgres_like::like_filter;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::time_bin::time_bin;
@@ -170,7 +171,23 @@ impl Translator<'_> {
                 time,
                 output,
             } => self.bin(*width_ns, *origin_ns, time, *output)?,
+            Expr::Arithmetic {
+                op,
+                number,
+                left,
+                right,
+            } => arithmetic(*op, *number, self.operand(left)?, self.operand(right)?),
+            Expr::Negate { number, expr } => negate(*number, self.operand(expr)?),
+            Expr::ToFloat(expr) => cast(self.expr(expr)?, DataType::Float64),
         })
+    }
+
+    /// An operand of arithmetic: a float value as it is, where a comparison takes -0 as 0.
+    fn operand(&self, expr: &Expr) -> Result<DfExpr, QueryError> {
+        match self.value(expr) {
+            Some(Value::Float(f)) => Ok(lit(f)),
+            _ => self.expr(expr),
+        }
     }
 
     /// The start of the bucket of `width` nanoseconds, counted from `origin` (nanoseconds

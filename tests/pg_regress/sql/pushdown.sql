@@ -33,22 +33,31 @@ INSERT INTO pd.cpu (time, host, f) VALUES
   ('2024-01-05 00:00:04+00', 'special', 'Infinity');
 CREATE TABLE heap_cpu AS SELECT * FROM pd.cpu;
 
-CREATE FUNCTION pushdown_check(query text, OUT pushed text, OUT same boolean)
+-- What EXPLAIN says was pushed down for a query over pd.cpu.
+CREATE FUNCTION pushed_parts(query text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   line text;
+  pushed text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
+    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit|Distinct|Distinct On):' THEN
+      pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
+    END IF;
+  END LOOP;
+  RETURN pushed;
+END $$;
+
+CREATE FUNCTION pushdown_check(query text, OUT pushed text, OUT same boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
   tsparquet_rows text;
   heap_rows text;
   ordering text := CASE WHEN query ~* 'ORDER BY' THEN 'n' ELSE 'r::text' END;
   compare text := 'SELECT string_agg(r::text, E''\n'' ORDER BY %s)
                    FROM (SELECT r, row_number() OVER () AS n FROM (%s) r) s';
 BEGIN
-  pushed := '';
-  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(query, 'TABLE', 'pd.cpu') LOOP
-    IF line ~ 'Pushed (Filter|Group Key|Aggregates|Having|Order|Limit|Distinct|Distinct On):' THEN
-      pushed := concat_ws(', ', nullif(pushed, ''), substring(line FROM 'Pushed ([A-Za-z ]+):'));
-    END IF;
-  END LOOP;
+  pushed := pushed_parts(query);
   EXECUTE format(compare, ordering, replace(query, 'TABLE', 'pd.cpu')) INTO tsparquet_rows;
   EXECUTE format(compare, ordering, replace(query, 'TABLE', 'heap_cpu')) INTO heap_rows;
   same := tsparquet_rows IS NOT DISTINCT FROM heap_rows;
@@ -281,7 +290,28 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT * FROM TABLE WHERE host = region OR s <> host$$),
   ($$SELECT count(*) FROM TABLE WHERE b = b OR time > time$$),
   ($$SELECT host, max(f), min(f) FROM TABLE GROUP BY host HAVING max(f) > min(f) AND max(u) <> min(u) ORDER BY host$$),
-  ($$SELECT count(*) FROM TABLE WHERE u > f$$);
+  ($$SELECT count(*) FROM TABLE WHERE u > f$$),
+  -- arithmetic inside aggregates, computed by the engine as PostgreSQL computes it: bigint
+  -- (divisions truncated toward zero) and double precision, an integer made a float, NULLs,
+  -- NaN, infinities and -0; count of a constant counts the rows
+  ($$SELECT host, sum(u * 2 - extra), avg(u + 1), min(-u), max(u / 3), count(u - extra), sum(7 - u)
+     FROM TABLE WHERE host <> 'big' GROUP BY host ORDER BY host$$),
+  ($$SELECT host, sum(f * 4 + 1), avg(f / 2), min(-f), max(f - 0.5), avg(f + u), max(f * 0) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT date_trunc('day', time) d, max(u::float8 / 1000), sum(f * -1), min(-(f + 1)) FROM TABLE
+     WHERE host <> 'big' GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT count(1), count(f / 3), avg(u - 7), sum(u / 2) FROM TABLE WHERE host <> 'big'$$),
+  ($$SELECT host, max(u * 10) AS m FROM TABLE WHERE host <> 'big' GROUP BY host ORDER BY m DESC LIMIT 2$$),
+  ($$SELECT host, sum(-f) FILTER (WHERE u > 0), min(u::float8) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
+  -- an argument that can raise an error under FILTER: the engine would compute it for rows
+  -- the filter leaves out, so PostgreSQL aggregates
+  ($$SELECT host, avg(f * u) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
+  -- arithmetic PostgreSQL does in numeric, or over text, stays with it
+  ($$SELECT host, sum(u * 1.5), max(length(s) + 1) FROM TABLE GROUP BY host ORDER BY host$$),
+  -- rows of a pushed filter whose columns the query does not return: the engine reads them
+  -- and returns none, or only those of a condition PostgreSQL checks
+  ($$SELECT count(*) FROM TABLE WHERE host = 'h1' AND random() >= 0$$),
+  ($$SELECT 1 AS one FROM TABLE WHERE u > 500 AND s = 'v1'$$),
+  ($$SELECT time FROM TABLE WHERE host = 'h2' AND region || '' = 'r1' ORDER BY time$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 -- These files are small: the session keeps them decoded and filters them in memory. With
@@ -495,6 +525,35 @@ SET tsparquet.enable_pushdown = off;
 EXPLAIN (COSTS OFF) SELECT host, max(u) FROM pd.cpu WHERE host = 'h1' GROUP BY host;
 SELECT pushed, same FROM pushdown_check($$SELECT host, max(u), sum(u) FROM TABLE WHERE u > 0 GROUP BY host ORDER BY host$$);
 RESET tsparquet.enable_pushdown;
+
+-- Arithmetic inside pushed-down aggregates raises PostgreSQL's errors, for the same rows
+-- as over the heap: bigint out of range, division by zero, a float's overflow and underflow.
+CREATE FUNCTION error_of(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE query;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+CREATE FUNCTION error_check(query text, OUT pushed text, OUT tsparquet_error text, OUT same boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+  pushed := pushed_parts(query);
+  tsparquet_error := error_of(replace(query, 'TABLE', 'pd.cpu'));
+  same := tsparquet_error = error_of(replace(query, 'TABLE', 'heap_cpu'));
+END $$;
+SELECT q, e.* FROM (VALUES
+  ($$SELECT sum(u + 1) FROM TABLE$$),
+  ($$SELECT host, avg(-u - 2) FROM TABLE GROUP BY host$$),
+  ($$SELECT max(u * 2) FROM TABLE WHERE host = 'h1'$$),
+  ($$SELECT date_trunc('day', time), max(u / (u - u)) FROM TABLE GROUP BY 1$$),
+  ($$SELECT min(f / (u - u)) FROM TABLE WHERE host = 'special'$$),
+  ($$SELECT sum(f / (f - f)) FROM TABLE WHERE host = 'special'$$),
+  ($$SELECT sum(f / (f - f)) FROM TABLE WHERE host = 'h1'$$),
+  ($$SELECT max(f * 1e308 * 10) FROM TABLE$$),
+  ($$SELECT max(f * 1e-300 / 1e300) FROM TABLE WHERE host <> 'special'$$)) v(q),
+  error_check(q) e;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
 -- (22003), as over the heap, while sums of bigints are exact numerics.
