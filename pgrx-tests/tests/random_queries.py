@@ -150,7 +150,8 @@ def query():
         return sql, False
     keys = rng.sample(KEYS, rng.randint(0, 2))
     aggregates = rng.sample(AGGREGATES, rng.randint(1, 3))
-    if rng.random() < 0.3:
+    computed = rng.random() < 0.3
+    if computed:
         aggregates.append(computed_aggregate())
     aggregates = [decorated(a) for a in aggregates]
     sql = f"SELECT {', '.join(keys + aggregates)} FROM TABLE{where}"
@@ -162,7 +163,10 @@ def query():
         if rng.random() < 0.3:
             # An average of integers, which the engine leaves PostgreSQL to compare.
             sql += f" AND avg(u) > {rng.randint(-100, 500)}"
-    if rng.random() < 0.4:
+    # Not over arithmetic, which can raise: under a LIMIT, PostgreSQL's sorted grouping may
+    # stop before the group of a raising row, where the engine computes every group (as
+    # PostgreSQL's hash grouping does), so which of them raises depends on the plan.
+    if rng.random() < 0.4 and not computed:
         orders = [f"{i + 1} {rng.choice(['', 'DESC', 'NULLS FIRST', 'DESC NULLS LAST'])}" for i in range(len(keys))]
         return f"{sql} ORDER BY {', '.join(orders)} LIMIT {rng.randint(1, 20)}", True
     return sql, False
@@ -215,9 +219,10 @@ for _ in range(count):
     for _ in range(runs):
         ours, our_error = outcome(measurement, values)
         heap, heap_error = outcome(sql.replace("TABLE", "heap_cpu"), values)
-        if "min(f)" in sql or "max(f)" in sql:
+        if "min(" in sql or "max(" in sql:
             # Of equal values PostgreSQL's min and max keep the last in scan order, so over -0
-            # and 0 the sign they give depends on the order rows were stored in.
+            # and 0 (of f, or of arithmetic giving both) the sign they give depends on the
+            # order rows were stored in.
             ours, heap = (None if rows is None else [tuple("0.0" if v == "-0.0" else v for v in row)
                                                      for row in rows] for rows in (ours, heap))
         if ours is not None and heap is not None and not ordered:
