@@ -826,6 +826,8 @@ impl Translator {
                 _ => return None,
             };
             let argument = self.number(arg)?;
+            // A value alone (a constant or a parameter) has no type in the engine's terms:
+            // Postgres aggregates it.
             argument.number_type()?;
             Some(Aggregate::new(function, Some(argument)))
         }
