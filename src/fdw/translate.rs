@@ -840,13 +840,17 @@ impl Translator {
         // SAFETY: an expression node of the query being planned.
         unsafe {
             let type_oid = pg_sys::exprType(node);
-            let number = match type_oid {
-                pg_sys::INT8OID => NumberType::Integer,
-                pg_sys::FLOAT8OID => NumberType::Float,
-                // Only as values, which Postgres widens to bigint: no column has them.
-                pg_sys::INT4OID | pg_sys::INT2OID => NumberType::Integer,
-                _ => return None,
-            };
+            // `integer` and `smallint` only as values, which Postgres widens to bigint: no
+            // column has them.
+            let types = [
+                pg_sys::INT8OID,
+                pg_sys::FLOAT8OID,
+                pg_sys::INT4OID,
+                pg_sys::INT2OID,
+            ];
+            if !types.contains(&type_oid) {
+                return None;
+            }
             if let Some(column) = self.column(node) {
                 return match column {
                     ColumnRef::Stored(Column {
@@ -862,47 +866,41 @@ impl Translator {
             if pg_sys::is_pseudo_constant_clause(node) {
                 return self.param(node);
             }
-            if is_a(node, pg_sys::NodeTag::T_FuncExpr) {
-                let call = node.cast::<pg_sys::FuncExpr>();
-                let [arg] = PgList::<pg_sys::Node>::from_pg((*call).args)
-                    .iter_ptr()
-                    .collect::<Vec<_>>()[..]
-                else {
+            // `float8` also names the casts of other types.
+            if let Some(args) = function_call(node, "float8") {
+                let [arg] = args[..] else {
                     return None;
                 };
-                let is_cast = builtin_function((*call).funcid).as_deref() == Some("float8")
-                    && number == NumberType::Float
-                    && pg_sys::exprType(arg) == pg_sys::INT8OID;
-                return is_cast
-                    .then(|| self.number(arg))
-                    .flatten()
-                    .map(|e| Expr::ToFloat(Box::new(e)));
+                if pg_sys::exprType(arg) != pg_sys::INT8OID {
+                    return None;
+                }
+                return Some(Expr::ToFloat(Box::new(self.number(arg)?)));
             }
+            // Arithmetic of `integer` and `smallint` alone has their own ranges.
+            let number = match type_oid {
+                pg_sys::INT8OID => NumberType::Integer,
+                pg_sys::FLOAT8OID => NumberType::Float,
+                _ => return None,
+            };
             if !is_a(node, pg_sys::NodeTag::T_OpExpr) {
                 return None;
             }
             let op = node.cast::<pg_sys::OpExpr>();
-            let function = builtin_function(pg_sys::get_opcode((*op).opno))?;
+            let (name, ..) = builtin_operator((*op).opno)?;
             let args: Vec<*mut pg_sys::Node> = PgList::<pg_sys::Node>::from_pg((*op).args)
                 .iter_ptr()
                 .collect();
-            // `int84` and `int48` take an `integer` on one side, which is a value.
-            let prefixes = match number {
-                NumberType::Integer => ["int84", "int48", "int8"].as_slice(),
-                NumberType::Float => ["float8"].as_slice(),
-            };
-            let operator = prefixes.iter().find_map(|p| function.strip_prefix(p))?;
-            match (operator, &args[..]) {
-                ("um", [arg]) => Some(Expr::Negate {
+            match (name.as_str(), &args[..]) {
+                ("-", [arg]) => Some(Expr::Negate {
                     number,
                     expr: Box::new(self.number(*arg)?),
                 }),
                 (name, [left, right]) => {
                     let op = match name {
-                        "pl" => ArithmeticOp::Add,
-                        "mi" => ArithmeticOp::Subtract,
-                        "mul" => ArithmeticOp::Multiply,
-                        "div" => ArithmeticOp::Divide,
+                        "+" => ArithmeticOp::Add,
+                        "-" => ArithmeticOp::Subtract,
+                        "*" => ArithmeticOp::Multiply,
+                        "/" => ArithmeticOp::Divide,
                         _ => return None,
                     };
                     Some(Expr::Arithmetic {

@@ -100,6 +100,16 @@ impl From<datafusion::error::DataFusionError> for QueryError {
     }
 }
 
+/// The errors Postgres raises for some row's values that the engine's own functions give
+/// (`LIKE`, arithmetic, sums of floats).
+const RAISED_FOR_VALUES: [QueryError; 5] = [
+    QueryError::Overflow,
+    QueryError::Underflow,
+    QueryError::BigintOutOfRange,
+    QueryError::DivisionByZero,
+    QueryError::LikeEndsInEscape,
+];
+
 /// The error Postgres would raise that the engine's own functions gave, wherever
 /// DataFusion or the Parquet reader wrapped it.
 fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError> {
@@ -112,16 +122,12 @@ fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError
             .and_then(|io| io.get_ref())
             .map(|inner| inner as &(dyn std::error::Error + 'static));
         for candidate in [Some(current), inner].into_iter().flatten() {
-            if let Some(
-                refusal @ (QueryError::Overflow
-                | QueryError::Underflow
-                | QueryError::BigintOutOfRange
-                | QueryError::DivisionByZero
-                | QueryError::LikeEndsInEscape
-                | QueryError::TemporaryFileLimit(_)),
-            ) = candidate.downcast_ref::<QueryError>()
-            {
-                return Some(refusal.clone());
+            if let Some(refusal) = candidate.downcast_ref::<QueryError>() {
+                if RAISED_FOR_VALUES.contains(refusal)
+                    || matches!(refusal, QueryError::TemporaryFileLimit(_))
+                {
+                    return Some(refusal.clone());
+                }
             }
         }
         error = current.source();
@@ -129,15 +135,9 @@ fn postgres_refusal(e: &datafusion::error::DataFusionError) -> Option<QueryError
     // The Parquet reader's row filter keeps only the text of the error it wraps
     // ("Error evaluating filter predicate: {error:?}").
     let text = e.to_string();
-    [
-        QueryError::Overflow,
-        QueryError::Underflow,
-        QueryError::BigintOutOfRange,
-        QueryError::DivisionByZero,
-        QueryError::LikeEndsInEscape,
-    ]
-    .into_iter()
-    .find(|refusal| text.contains(&format!("External({refusal:?})")))
+    RAISED_FOR_VALUES
+        .into_iter()
+        .find(|refusal| text.contains(&format!("External({refusal:?})")))
 }
 
 impl From<object_store::Error> for QueryError {

@@ -178,9 +178,6 @@ impl QueryRequest {
     fn is_integer(&self, expr: Option<&Expr>) -> bool {
         match expr {
             Some(Expr::TimeNs) => true,
-            Some(computed) if computed.number_type().is_some() => {
-                computed.number_type() == Some(NumberType::Integer)
-            }
             Some(Expr::Column(name)) => self.columns.iter().any(|c| {
                 c.name == *name
                     && matches!(
@@ -188,7 +185,8 @@ impl QueryRequest {
                         ColumnKind::Field(FieldType::Integer | FieldType::Unsigned)
                     )
             }),
-            _ => false,
+            Some(computed) => computed.number_type() == Some(NumberType::Integer),
+            None => false,
         }
     }
 }

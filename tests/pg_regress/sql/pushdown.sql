@@ -526,6 +526,10 @@ EXPLAIN (COSTS OFF) SELECT host, max(u) FROM pd.cpu WHERE host = 'h1' GROUP BY h
 SELECT pushed, same FROM pushdown_check($$SELECT host, max(u), sum(u) FROM TABLE WHERE u > 0 GROUP BY host ORDER BY host$$);
 RESET tsparquet.enable_pushdown;
 
+-- A column only a pushed-down filter uses is read by the engine, not returned: host is
+-- in the scan's projection and not in the plan's result.
+EXPLAIN (VERBOSE, COSTS OFF) SELECT time FROM pd.cpu WHERE host = 'h2';
+
 -- Arithmetic inside pushed-down aggregates raises PostgreSQL's errors, for the same rows
 -- as over the heap: bigint out of range, division by zero, a float's overflow and underflow.
 CREATE FUNCTION error_of(query text) RETURNS text
