@@ -1,9 +1,8 @@
 //! Pushed-down queries in a real cluster: a statement timeout stops a long query in the
 //! engine promptly, inside an aggregate and in parallel workers too, and leaves the
-//! session usable; a grouping over `work_mem` spills into Postgres' temporary files;
-//! parallel workers share a large scan; a session's
-//! row estimates follow other sessions' writes; the engine runs on the backend's own
-//! thread.
+//! session usable; a grouping or a sort over `work_mem` spills into Postgres' temporary
+//! files; parallel workers share a large scan; a session's row estimates follow other
+//! sessions' writes; the engine runs on the backend's own thread.
 
 use std::time::{Duration, Instant};
 
@@ -195,6 +194,39 @@ fn a_grouping_over_work_mem_spills_into_postgres_temporary_files_within_temp_fil
     assert_eq!(stderr.matches("ERROR").count(), 1, "{stderr}");
     assert!(stderr.contains("ERROR:  53400"), "{stderr}");
     assert!(stderr.contains("temp_file_limit (1024kB)"), "{stderr}");
+}
+
+#[test]
+fn a_sort_over_work_mem_spills_into_postgres_temporary_files_within_temp_file_limit() {
+    let cluster = Cluster::start();
+    cluster.psql("CREATE EXTENSION tsparquet");
+    write_points(&cluster, 50, 1_000_000);
+    // Stored by host, then time: every value descending is a sort of the whole table.
+    let sorted = "SELECT v, host FROM db.m ORDER BY v DESC";
+    let plan = cluster.psql(&format!("EXPLAIN (COSTS OFF) {sorted}"));
+    assert!(plan.contains("Pushed Order: v DESC"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+    let checked = format!(
+        "SELECT count(*), count(*) FILTER (WHERE v <= next), min(v), max(v) \
+         FROM (SELECT v, lead(v) OVER () AS next FROM ({sorted}) s) w"
+    );
+    let output = cluster.session(&[
+        "SET work_mem = '4MB'",
+        &checked,
+        "SELECT count(*) FROM pg_ls_tmpdir()",
+        "SET temp_file_limit = '1MB'",
+        &checked,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // 24 MB of rows over 4 MB: the first sort spilled and removed its files, giving each
+    // value once in descending order; the second, allowed 1 MB of them, failed as
+    // Postgres fails there.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "1000000|0|1|1000000\n0"
+    );
+    assert_eq!(stderr.matches("ERROR").count(), 1, "{stderr}");
+    assert!(stderr.contains("ERROR:  53400"), "{stderr}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `ORDER BY` and `LIMIT`/`OFFSET` pushed down (`UPPERREL_ORDERED`, `UPPERREL_FINAL`): the
 //! query engine sorts the rows or groups of a pushed-down scan and, with a limit, keeps only
-//! the top ones (a bounded top-N instead of a sort of everything in Postgres). An order is
-//! pushed only with a limit: a full sort stays with Postgres, which can spill it to disk.
+//! the top ones (a bounded top-N instead of a sort of everything in Postgres). Without a
+//! limit the engine sorts every row, within `work_mem` and spilling to the query's
+//! temporary files past it, as a sort in Postgres does.
 //!
 //! Only orders whose meaning the engine reproduces are pushed: each key a result column
 //! sorted by its type's default btree order, text only under the "C" collation (the
@@ -21,7 +22,8 @@ use super::upper::{
 };
 
 /// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
-/// and the database default when the database's LC_COLLATE is one of them.
+/// and the database default when the database's LC_COLLATE is one of them or C.UTF-8,
+/// whose order is that of code points, which UTF-8's bytes keep.
 fn collation_is_c(collation: pg_sys::Oid) -> bool {
     match collation {
         pg_sys::C_COLLATION_OID | pg_sys::POSIX_COLLATION_OID => true,
@@ -29,14 +31,19 @@ fn collation_is_c(collation: pg_sys::Oid) -> bool {
             // SAFETY: reads the backend's LC_COLLATE, which Postgres set from the database
             // when the session started and never changes.
             let locale = unsafe { libc::setlocale(libc::LC_COLLATE, std::ptr::null()) };
-            !locale.is_null()
-                && matches!(
-                    unsafe { std::ffi::CStr::from_ptr(locale) }.to_bytes(),
-                    b"C" | b"POSIX"
-                )
+            !locale.is_null() && sorts_by_bytes(unsafe { std::ffi::CStr::from_ptr(locale) })
         }
         _ => false,
     }
+}
+
+/// Whether the C library's `locale` compares strings as their bytes.
+fn sorts_by_bytes(locale: &std::ffi::CStr) -> bool {
+    let name = locale.to_bytes();
+    name == b"C"
+        || name == b"POSIX"
+        || name.eq_ignore_ascii_case(b"C.UTF-8")
+        || name.eq_ignore_ascii_case(b"C.UTF8")
 }
 
 /// A pushed-down scan that an order or a limit can be added to.
@@ -261,17 +268,10 @@ pub unsafe fn add_ordered_path(
     // SAFETY: the planner's structures for the ordering step.
     unsafe {
         let pathkeys = (*root).sort_pathkeys;
-        if (*(*root).parse).hasTargetSRFs || pathkeys.is_null() {
+        let parse = (*root).parse;
+        if (*parse).hasTargetSRFs || pathkeys.is_null() || !plain_select(parse) {
             return;
         }
-        // Postgres' Limit above this path skips the offset itself.
-        let Some(Limit {
-            offset,
-            count: Some(count),
-        }) = pushable_limit((*root).parse)
-        else {
-            return;
-        };
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_ORDERED as usize];
         let input = match (*input_rel).reloptkind {
             pg_sys::RelOptKind::RELOPT_BASEREL => rows_input(root, input_rel, target),
@@ -288,15 +288,23 @@ pub unsafe fn add_ordered_path(
             return;
         };
         input.request().order = order;
-        input.request().limit = Some(Limit {
-            offset: 0,
-            count: Some(offset + count),
-        });
         input.plan.pushed.push(("Pushed Order".to_owned(), shown));
-        input
-            .plan
-            .pushed
-            .push(("Pushed Limit".to_owned(), (offset + count).to_string()));
+        // Postgres' Limit above this path skips the offset itself. A limit the engine
+        // cannot apply leaves it the whole sort.
+        if let Some(Limit {
+            offset,
+            count: Some(count),
+        }) = pushable_limit(parse)
+        {
+            input.request().limit = Some(Limit {
+                offset: 0,
+                count: Some(offset + count),
+            });
+            input
+                .plan
+                .pushed
+                .push(("Pushed Limit".to_owned(), (offset + count).to_string()));
+        }
         // Cheaper than Postgres sorting the same rows after the scan.
         let total = input.total_cost + input.rows * pg_sys::cpu_operator_cost;
         let path = pg_sys::create_foreign_upper_path(
@@ -338,13 +346,19 @@ unsafe fn constant_count(node: *mut pg_sys::Node) -> Option<Option<usize>> {
     }
 }
 
+/// Whether `parse` is a `SELECT` without `FOR UPDATE` and the like, whose rows the engine
+/// may order and limit.
+unsafe fn plain_select(parse: *mut pg_sys::Query) -> bool {
+    // SAFETY: the query being planned.
+    unsafe { (*parse).commandType == pg_sys::CmdType::CMD_SELECT && (*parse).rowMarks.is_null() }
+}
+
 /// The query's `LIMIT` and `OFFSET` when the engine can apply them: constants, a count,
 /// at most `MAX_TOP_ROWS` rows kept, not `WITH TIES`, in a plain `SELECT`.
 unsafe fn pushable_limit(parse: *mut pg_sys::Query) -> Option<Limit> {
     // SAFETY: the query being planned.
     unsafe {
-        if (*parse).commandType != pg_sys::CmdType::CMD_SELECT
-            || !(*parse).rowMarks.is_null()
+        if !plain_select(parse)
             || (*parse).limitOption == pg_sys::LimitOption::LIMIT_OPTION_WITH_TIES
         {
             return None;

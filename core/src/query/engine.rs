@@ -320,8 +320,15 @@ impl Engine {
 
     /// The context of one query, with its memory limit.
     fn task(&self, limits: &Limits) -> Arc<TaskContext> {
+        let shared = self.context.state_ref();
+        let state = shared.read();
+        let mut config = state.config().clone();
+        // What a sort keeps of the query's memory to merge the runs it spilled: DataFusion's
+        // 10 MB is more than all of a `work_mem` of 4 MB.
+        config.options_mut().execution.sort_spill_reservation_bytes = limits.memory_bytes / 4;
         Arc::new(
-            TaskContext::from(&*self.context.state_ref().read())
+            TaskContext::from(&*state)
+                .with_session_config(config)
                 .with_runtime(query_runtime(&self.context.runtime_env(), limits)),
         )
     }
@@ -1783,6 +1790,19 @@ mod tests {
             order: Vec::new(),
             limit: None,
         };
+        let batches = run_spilling(&request, &files);
+        let counts = batches
+            .iter()
+            .flat_map(|batch| batch.column(1).as_primitive::<Int64Type>().iter());
+        assert!(counts.clone().all(|count| count == Some(3)));
+        assert_eq!(counts.count(), 100_000);
+    }
+
+    /// Runs `request` over `files` with 4 MB of memory, more than it needs, spilling into
+    /// a directory of its own, and returns its batches: it leaves no file behind. Allowed
+    /// 1 kB of files it fails as Postgres fails past `temp_file_limit`, and allowed none
+    /// it runs out of memory.
+    fn run_spilling(request: &QueryRequest, files: &[StoredFile]) -> Vec<RecordBatch> {
         let directory = tempfile::tempdir().unwrap();
         let spill = |limit_kb| SpillFiles {
             directory: directory.path().join("pgsql_tmp"),
@@ -1796,16 +1816,14 @@ mod tests {
                 decoded_file_bytes: 0,
                 spill,
             };
-            let mut query = engine.start(&request, &[], files.clone(), &limits)?;
-            let mut groups = 0;
+            let mut query = engine.start(request, &[], files.to_vec(), &limits)?;
+            let mut batches = Vec::new();
             while let Some(batch) = query.next_batch(&engine)? {
-                let counts = batch.column(1).as_primitive::<Int64Type>();
-                assert!(counts.iter().all(|count| count == Some(3)));
-                groups += batch.num_rows();
+                batches.push(batch);
             }
-            Ok::<_, QueryError>(groups)
+            Ok::<_, QueryError>(batches)
         };
-        assert_eq!(run(Some(spill(None))).unwrap(), 100_000);
+        let batches = run(Some(spill(None))).unwrap();
         // It spilled, into the directory it made, and its files are gone.
         let left: Vec<_> = std::fs::read_dir(directory.path().join("pgsql_tmp"))
             .unwrap()
@@ -1816,6 +1834,42 @@ mod tests {
             Err(QueryError::TemporaryFileLimit(1))
         ));
         assert!(matches!(run(None), Err(QueryError::ResourcesExhausted(_))));
+        batches
+    }
+
+    #[test]
+    fn a_sort_over_its_memory_spills_to_the_querys_own_files_and_removes_them() {
+        // Values in a scrambled order, which the query sorts descending: about 24 MB of
+        // rows against 4 MB of memory.
+        let value = |i: i64| (i * 7_919) % 1_000_003;
+        let lines: String = (0..1_000_000)
+            .map(|i| format!("m,host=h{} v={}i {i}\n", i % 7, value(i)))
+            .collect();
+        let mut expected: Vec<i64> = (0..1_000_000).map(value).collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        let (schema, bytes) = stored_table(&lines);
+        let files = vec![StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        }];
+        let mut request = rows_request(&schema, &["v", "host"], Vec::new());
+        request.order = vec![SortKey {
+            output: 1,
+            descending: true,
+            nulls_first: true,
+            microseconds: false,
+        }];
+        let values: Vec<i64> = run_spilling(&request, &files)
+            .iter()
+            .flat_map(|batch| {
+                batch
+                    .column(1)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert!(values == expected);
     }
 
     #[test]

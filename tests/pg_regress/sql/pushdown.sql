@@ -155,11 +155,14 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, time FROM TABLE ORDER BY host COLLATE "C" DESC, time LIMIT 4$$),
   ($$SELECT host, time FROM TABLE ORDER BY host, time LIMIT 4$$),
   ($$SELECT time, u FROM TABLE WHERE u > 990 ORDER BY time$$),
+  ($$SELECT host, time_ns, f FROM TABLE ORDER BY f DESC, time_ns, host$$),
+  ($$SELECT region, time_ns, u FROM TABLE WHERE u > 0 ORDER BY region NULLS FIRST, time_ns DESC$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time DESC, u LIMIT 10001$$),
   ($$SELECT time, u FROM TABLE ORDER BY time LIMIT NULL OFFSET 2990$$),
-  ($$SELECT time, u FROM TABLE ORDER BY time LIMIT ALL$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time, u LIMIT ALL$$),
   ($$SELECT time, u FROM TABLE WHERE f::real > 3 ORDER BY time LIMIT 5$$),
   ($$SELECT time, s || '!' FROM TABLE ORDER BY time LIMIT 5$$),
-  ($$SELECT time, u FROM TABLE ORDER BY time FETCH FIRST 3 ROWS WITH TIES$$),
+  ($$SELECT time FROM TABLE ORDER BY time FETCH FIRST 3 ROWS WITH TIES$$),
   ($$SELECT host, max(u) AS m FROM TABLE GROUP BY host ORDER BY m DESC NULLS LAST LIMIT 3$$),
   ($$SELECT host COLLATE "C" AS h, max(u) FROM TABLE GROUP BY 1 ORDER BY 1 DESC LIMIT 3$$),
   ($$SELECT date_trunc('minute', time) AS minute, max(f) FROM TABLE GROUP BY minute ORDER BY minute DESC LIMIT 5 OFFSET 1$$),
@@ -222,7 +225,7 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host AS __text, host AS __value FROM TABLE GROUP BY 1, 2 ORDER BY 1$$),
   ($$SELECT host AS a, region, host AS b, max(time) FROM TABLE GROUP BY 1, 2, 3 ORDER BY 1, 2$$),
   ($$SELECT t FROM TABLE t ORDER BY time DESC LIMIT 2$$),
-  ($$SELECT time, u FROM TABLE ORDER BY time DESC LIMIT 9000 OFFSET 1001$$),
+  ($$SELECT time, u FROM TABLE ORDER BY time DESC, u LIMIT 9000 OFFSET 1001$$),
   -- times as ISO 8601 (Grafana's $__timeFilter), infinities and dates; a volatile bound
   ($$SELECT * FROM TABLE WHERE time BETWEEN '2024-01-02T00:00:00Z' AND '2024-01-02T06:00:00.5Z'$$),
   ($$SELECT count(*) FROM TABLE WHERE time > '-infinity' AND time < 'infinity'$$),
@@ -505,6 +508,7 @@ GROUP BY minute ORDER BY minute;
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT host, avg(u) FROM pd.cpu WHERE time >= now() - interval '1 hour' GROUP BY host;
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu WHERE host = 'h1' ORDER BY time DESC LIMIT 3;
+EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu WHERE host = 'h1' ORDER BY time;
 EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host ORDER BY 2 DESC NULLS LAST LIMIT 3 OFFSET 1;
 EXPLAIN (COSTS OFF)
