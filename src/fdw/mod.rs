@@ -1,6 +1,7 @@
 //! The `tsparquet` foreign data wrapper: its handler, which hands Postgres the callbacks,
 //! and its validator, which checks options. Written on `pg_sys::FdwRoutine` directly.
 
+mod check_order;
 mod describe;
 mod distinct;
 mod file_cache;

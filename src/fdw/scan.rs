@@ -154,10 +154,15 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         let mut filters = Vec::new();
         let mut pushed_nodes = Vec::new();
         let mut local: *mut pg_sys::List = std::ptr::null_mut();
+        // Postgres sorted the clauses in the order it checks them. One it checks itself,
+        // after the scan, comes after any the engine checks: arithmetic that may raise is
+        // left to Postgres behind one, which might have spared the row.
         for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(scan_clauses).iter_ptr() {
             let clause = (*rinfo).clause.cast::<pg_sys::Node>();
             let filter = if ENABLE_PUSHDOWN.get() && !(*rinfo).pseudoconstant {
-                translator.filter(clause)
+                translator
+                    .qual(clause)
+                    .filter(|filter| local.is_null() || !filter.may_raise())
             } else {
                 None
             };

@@ -352,6 +352,30 @@ impl Translator {
         }
     }
 
+    /// A condition of the scan (a qual Postgres checks whole, in its order): a filter,
+    /// or a comparison of arithmetic (`usage_user + usage_system > 150`). Arithmetic is
+    /// taken only here, outside `AND`, `OR` and `NOT`, whose operands Postgres computes
+    /// only as far as it needs to for its answer, where the engine would compute them all.
+    pub unsafe fn qual(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: node is a qual of the relation being planned.
+        unsafe {
+            if let Some(filter) = self.filter(node) {
+                return Some(filter);
+            }
+            if !is_a(node, pg_sys::NodeTag::T_OpExpr) {
+                return None;
+            }
+            let op = node.cast::<pg_sys::OpExpr>();
+            let (name, ..) = builtin_operator((*op).opno)?;
+            let (left, right) = two_args((*op).args)?;
+            Some(Expr::compare(
+                compare_op(&name)?,
+                self.number(left)?,
+                self.number(right)?,
+            ))
+        }
+    }
+
     /// A filter: a boolean expression, None if some part of it is not translatable.
     pub unsafe fn filter(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: node is a qual of the relation being planned.

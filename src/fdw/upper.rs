@@ -14,6 +14,7 @@ use tsparquet_core::query::expr::{Aggregate, Expr};
 use tsparquet_core::query::request::{QueryRequest, Shape};
 use tsparquet_core::time_range::TimeBound;
 
+use super::check_order;
 use super::describe::{deparse, relation_name};
 use super::distinct;
 use super::ordered;
@@ -245,12 +246,12 @@ impl FilteredRel {
             let mut translator = Translator::new(relid, table, bound_values);
             let mut filters = Vec::new();
             let mut filter_nodes = Vec::new();
-            for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(quals).iter_ptr() {
+            for rinfo in check_order::in_check_order(root, quals) {
                 if (*rinfo).pseudoconstant {
                     return None;
                 }
                 let clause = (*rinfo).clause.cast::<pg_sys::Node>();
-                filters.push(translator.filter(clause)?);
+                filters.push(translator.qual(clause)?);
                 filter_nodes.push(clause);
             }
             let mut pushed = vec![("Relation".to_owned(), relation_name(table))];

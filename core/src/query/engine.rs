@@ -789,14 +789,39 @@ fn translate_filters(
     schema: &DFSchema,
     time_bounds: Option<&RefCell<Vec<ScalarValue>>>,
 ) -> Result<Vec<DfExpr>, QueryError> {
-    let translator = Translator {
+    let mut translator = Translator {
         params: plan.params,
         schema,
         results: &[],
         facts: plan.facts,
         time_bounds,
+        guard: None,
     };
-    request.filters.iter().map(|f| translator.expr(f)).collect()
+    // Arithmetic that may raise is computed only for the rows every other filter keeps,
+    // and those of it before it in the order Postgres checks them (the request's): a row
+    // the engine skips by the statistics of a filter is one it need not compute. Postgres
+    // leaves the order of its conditions undefined and checks them as a plan has them.
+    let mut filters: Vec<Option<DfExpr>> = request
+        .filters
+        .iter()
+        .map(|filter| match filter.may_raise() {
+            true => Ok(None),
+            false => translator.expr(filter).map(Some),
+        })
+        .collect::<Result<_, QueryError>>()?;
+    let mut guard = filters.iter().flatten().cloned().reduce(DfExpr::and);
+    for (filter, translated) in request.filters.iter().zip(filters.iter_mut()) {
+        if translated.is_none() {
+            translator.guard = guard.clone();
+            let expr = translator.expr(filter)?;
+            guard = Some(match guard {
+                Some(guard) => guard.and(expr.clone()),
+                None => expr.clone(),
+            });
+            *translated = Some(expr);
+        }
+    }
+    Ok(filters.into_iter().flatten().collect())
 }
 
 /// [`build`] with the request's filters already translated.
@@ -822,6 +847,7 @@ fn build_filtered(
             results: &results,
             facts: plan.facts,
             time_bounds: None,
+            guard: None,
         };
         frame = frame.filter(translator.expr(condition)?)?;
     }
@@ -885,6 +911,7 @@ fn build_shape(
         results: &[],
         facts: plan.facts,
         time_bounds: None,
+        guard: None,
     };
     match &request.shape {
         Shape::Rows { columns } => {
@@ -1623,7 +1650,8 @@ mod tests {
     }
 
     #[test]
-    fn arithmetic_in_aggregates_gives_postgres_values_and_its_errors_for_the_rows_it_reads() {
+    fn arithmetic_in_aggregates_and_filters_gives_postgres_values_and_its_errors_for_the_rows_it_reads(
+    ) {
         let (schema, bytes) = stored_table(
             "m,host=a v=1.5,n=10i 1\nm,host=a v=-2,n=-7i 2\n\
              m,host=b v=0,n=3i 3\nm,host=b n=9223372036854775807i 4\n",
@@ -1757,12 +1785,50 @@ mod tests {
             )),
         )];
         assert_eq!(
-            run(&grouped(host_a, over_n_less_three.clone())).unwrap(),
+            run(&grouped(host_a.clone(), over_n_less_three.clone())).unwrap(),
             ["a|1"]
         );
         assert_eq!(
             run(&grouped(Vec::new(), over_n_less_three)),
             Err(QueryError::DivisionByZero)
+        );
+
+        // A filter's arithmetic is computed for the rows the other filters keep, whatever
+        // their order: with `host = 'a'`, host b's overflowing `n + 1` is never computed;
+        // with a filter that keeps that row, it raises.
+        let n_plus_one_positive = Expr::compare(
+            CompareOp::Greater,
+            arithmetic(
+                ArithmeticOp::Add,
+                NumberType::Integer,
+                column("n"),
+                integer(1),
+            ),
+            integer(0),
+        );
+        let count = vec![Aggregate::new(AggregateFunction::CountRows, None)];
+        let after = grouped(
+            vec![host_a[0].clone(), n_plus_one_positive.clone()],
+            count.clone(),
+        );
+        assert_eq!(run(&after).unwrap(), ["a|1"]);
+        let plans = both_plans(&engine, &after, files.clone());
+        assert_eq!(rows_of(&engine, plans.datafusion), ["a|1"]);
+        if let Some(direct) = plans.direct {
+            assert_eq!(rows_of(&engine, direct), ["a|1"]);
+        }
+        assert_eq!(
+            run(&grouped(
+                vec![n_plus_one_positive.clone(), host_a[0].clone()],
+                count.clone()
+            ))
+            .unwrap(),
+            ["a|1"]
+        );
+        let n_over_five = Expr::compare(CompareOp::Greater, column("n"), integer(5));
+        assert_eq!(
+            run(&grouped(vec![n_plus_one_positive, n_over_five], count)),
+            Err(QueryError::BigintOutOfRange)
         );
     }
 

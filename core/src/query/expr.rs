@@ -221,7 +221,8 @@ impl Expr {
     }
 
     /// Whether computing this can raise an error for some row: arithmetic that Postgres
-    /// checks. The engine computes such an expression only for the rows Postgres would.
+    /// checks, anywhere in it. The engine computes such an expression only for the rows
+    /// Postgres would.
     pub fn may_raise(&self) -> bool {
         match self {
             Expr::Arithmetic { .. }
@@ -229,8 +230,23 @@ impl Expr {
                 number: NumberType::Integer,
                 ..
             } => true,
-            Expr::Negate { expr, .. } | Expr::ToFloat(expr) => expr.may_raise(),
-            _ => false,
+            Expr::Negate { expr, .. }
+            | Expr::ToFloat(expr)
+            | Expr::Not(expr)
+            | Expr::IsNull { expr, .. } => expr.may_raise(),
+            Expr::Compare(_, left, right) => left.may_raise() || right.may_raise(),
+            Expr::And(items) | Expr::Or(items) => items.iter().any(Expr::may_raise),
+            Expr::InList { expr, list, .. } => expr.may_raise() || list.iter().any(Expr::may_raise),
+            Expr::Like { expr, pattern, .. } => expr.may_raise() || pattern.may_raise(),
+            Expr::DateTrunc(_, time)
+            | Expr::LocalDateTrunc { time, .. }
+            | Expr::TimeBin { time, .. } => time.may_raise(),
+            Expr::Column(_)
+            | Expr::Time
+            | Expr::TimeNs
+            | Expr::Value(_)
+            | Expr::Param(_)
+            | Expr::Output(_) => false,
         }
     }
 

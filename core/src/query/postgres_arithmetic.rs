@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{exec_err, DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{
     cast, lit, ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    Signature, TypeSignature, Volatility,
 };
 
 use super::expr::{ArithmeticOp, NumberType};
@@ -72,15 +72,18 @@ fn integer_divide(left: i64, right: i64) -> Result<i64, QueryError> {
     in_range(left.checked_div(right))
 }
 
-/// `op` applied to each pair of values that are both present; NULL where either is not,
-/// as Postgres' strict operators give, without computing anything for that row.
+/// `op` applied to each pair of values that are both present in a row not `skipped`;
+/// NULL where either is not, as Postgres' strict operators give, and in skipped rows,
+/// without computing anything for those rows.
 fn each_pair<T: ArrowPrimitiveType>(
     left: &ArrayRef,
     right: &ArrayRef,
+    skipped: Option<&NullBuffer>,
     op: impl Fn(T::Native, T::Native) -> Result<T::Native, QueryError>,
 ) -> Result<ArrayRef> {
     let (left, right) = (left.as_primitive::<T>(), right.as_primitive::<T>());
-    let nulls = NullBuffer::union(left.nulls(), right.nulls()).filter(|n| n.null_count() > 0);
+    let nulls = NullBuffer::union(left.nulls(), right.nulls());
+    let nulls = NullBuffer::union(nulls.as_ref(), skipped).filter(|n| n.null_count() > 0);
     let mut values = Vec::with_capacity(left.len());
     let raised = |e| DataFusionError::External(Box::new(e));
     let pairs = left.values().iter().zip(right.values().iter());
@@ -117,7 +120,14 @@ impl PostgresArithmetic {
             name: format!("postgres_{number:?}_{op:?}").to_lowercase(),
             op,
             number,
-            signature: Signature::exact(vec![data_type.clone(), data_type], Volatility::Immutable),
+            // The third argument, where given, is the guard: see `arithmetic`.
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![data_type.clone(), data_type.clone()]),
+                    TypeSignature::Exact(vec![data_type.clone(), data_type, DataType::Boolean]),
+                ],
+                Volatility::Immutable,
+            ),
         }
     }
 }
@@ -136,33 +146,39 @@ impl ScalarUDFImpl for PostgresArithmetic {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [left, right] = args.args.as_slice() else {
-            return exec_err!("{} takes two arguments", self.name);
+        let (left, right, guard) = match args.args.as_slice() {
+            [left, right] => (left, right, None),
+            [left, right, guard] => (left, right, Some(guard)),
+            _ => return exec_err!("{} takes two or three arguments", self.name),
         };
-        let scalars = matches!(
-            (left, right),
-            (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_))
-        );
+        let scalars = args
+            .args
+            .iter()
+            .all(|arg| matches!(arg, ColumnarValue::Scalar(_)));
         let rows = if scalars { 1 } else { args.number_rows };
         let (left, right) = (left.to_array(rows)?, right.to_array(rows)?);
+        let skipped = match guard {
+            Some(guard) => Some(rows_not_guarded(&guard.to_array(rows)?)),
+            None => None,
+        };
         use ArithmeticOp::{Add, Divide, Multiply, Subtract};
-        let (l, r) = (&left, &right);
+        let (l, r, s) = (&left, &right, skipped.as_ref());
         // One loop for each operator, in which its function is inlined.
         let result = match (self.number, self.op) {
-            (NumberType::Float, Add) => each_pair::<Float64Type>(l, r, float_add)?,
-            (NumberType::Float, Subtract) => each_pair::<Float64Type>(l, r, float_subtract)?,
-            (NumberType::Float, Multiply) => each_pair::<Float64Type>(l, r, float_multiply)?,
-            (NumberType::Float, Divide) => each_pair::<Float64Type>(l, r, float_divide)?,
+            (NumberType::Float, Add) => each_pair::<Float64Type>(l, r, s, float_add)?,
+            (NumberType::Float, Subtract) => each_pair::<Float64Type>(l, r, s, float_subtract)?,
+            (NumberType::Float, Multiply) => each_pair::<Float64Type>(l, r, s, float_multiply)?,
+            (NumberType::Float, Divide) => each_pair::<Float64Type>(l, r, s, float_divide)?,
             (NumberType::Integer, Add) => {
-                each_pair::<Int64Type>(l, r, |a, b| in_range(a.checked_add(b)))?
+                each_pair::<Int64Type>(l, r, s, |a, b| in_range(a.checked_add(b)))?
             }
             (NumberType::Integer, Subtract) => {
-                each_pair::<Int64Type>(l, r, |a, b| in_range(a.checked_sub(b)))?
+                each_pair::<Int64Type>(l, r, s, |a, b| in_range(a.checked_sub(b)))?
             }
             (NumberType::Integer, Multiply) => {
-                each_pair::<Int64Type>(l, r, |a, b| in_range(a.checked_mul(b)))?
+                each_pair::<Int64Type>(l, r, s, |a, b| in_range(a.checked_mul(b)))?
             }
-            (NumberType::Integer, Divide) => each_pair::<Int64Type>(l, r, integer_divide)?,
+            (NumberType::Integer, Divide) => each_pair::<Int64Type>(l, r, s, integer_divide)?,
         };
         Ok(if scalars {
             ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
@@ -170,6 +186,16 @@ impl ScalarUDFImpl for PostgresArithmetic {
             ColumnarValue::Array(result)
         })
     }
+}
+
+/// The rows a guard does not hold for (false or NULL), as the nulls of a buffer.
+fn rows_not_guarded(guard: &ArrayRef) -> NullBuffer {
+    let guard = guard.as_boolean();
+    let held = match guard.nulls() {
+        Some(nulls) => guard.values() & nulls.inner(),
+        None => guard.values().clone(),
+    };
+    NullBuffer::new(held)
 }
 
 fn data_type(number: NumberType) -> DataType {
@@ -199,22 +225,34 @@ static FUNCTIONS: LazyLock<Vec<Function>> = LazyLock::new(|| {
         .collect()
 });
 
-/// `left op right`, both made `number`'s type first (a NULL constant has none).
-pub fn arithmetic(op: ArithmeticOp, number: NumberType, left: DfExpr, right: DfExpr) -> DfExpr {
+/// `left op right`, both made `number`'s type first (a NULL constant has none), computed
+/// only in the rows where `guard` (if any) is true: NULL in the others, where it raises
+/// nothing. A filter's guard is the conditions Postgres checks before it, for Postgres
+/// computes a condition only for the rows those keep, where DataFusion computes every
+/// condition over a whole batch.
+pub fn arithmetic(
+    op: ArithmeticOp,
+    number: NumberType,
+    left: DfExpr,
+    right: DfExpr,
+    guard: Option<DfExpr>,
+) -> DfExpr {
     let (.., function) = FUNCTIONS
         .iter()
         .find(|(o, n, _)| *o == op && *n == number)
         .expect("a function for every operator and type");
     let data_type = data_type(number);
-    function.call(vec![cast(left, data_type.clone()), cast(right, data_type)])
+    let mut args = vec![cast(left, data_type.clone()), cast(right, data_type)];
+    args.extend(guard);
+    function.call(args)
 }
 
 /// `-expr`: a float's sign flipped, an integer taken from zero (which raises Postgres'
-/// error for the one `bigint` without a negative).
-pub fn negate(number: NumberType, expr: DfExpr) -> DfExpr {
+/// error for the one `bigint` without a negative), where `guard` holds.
+pub fn negate(number: NumberType, expr: DfExpr, guard: Option<DfExpr>) -> DfExpr {
     match number {
         NumberType::Float => DfExpr::Negative(Box::new(cast(expr, DataType::Float64))),
-        NumberType::Integer => arithmetic(ArithmeticOp::Subtract, number, lit(0i64), expr),
+        NumberType::Integer => arithmetic(ArithmeticOp::Subtract, number, lit(0i64), expr, guard),
     }
 }
 

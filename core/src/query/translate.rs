@@ -18,7 +18,7 @@ use datafusion::logical_expr::expr::Placeholder;
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable, SortExpr};
 
 use super::column_facts::ColumnFacts;
-use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Value};
+use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, NumberType, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::local_trunc::local_trunc;
 use super::postgres_arithmetic::{arithmetic, negate};
@@ -46,6 +46,8 @@ pub(crate) struct Translator<'a> {
     /// so that the plan serves queries that differ only in their time ranges; None to
     /// write them as literals.
     pub time_bounds: Option<&'a RefCell<Vec<ScalarValue>>>,
+    /// The rows arithmetic is computed for (see [`arithmetic`]); None for every row.
+    pub guard: Option<DfExpr>,
 }
 
 /// The column `name`, unqualified: the engine's plans read one table.
@@ -176,8 +178,16 @@ impl Translator<'_> {
                 number,
                 left,
                 right,
-            } => arithmetic(*op, *number, self.operand(left)?, self.operand(right)?),
-            Expr::Negate { number, expr } => negate(*number, self.operand(expr)?),
+            } => arithmetic(
+                *op,
+                *number,
+                self.operand(left)?,
+                self.operand(right)?,
+                self.guard.clone(),
+            ),
+            Expr::Negate { number, expr } => {
+                negate(*number, self.operand(expr)?, self.guard.clone())
+            }
             Expr::ToFloat(expr) => cast(self.expr(expr)?, DataType::Float64),
         })
     }
@@ -247,6 +257,7 @@ impl Translator<'_> {
     fn ordered(&self, expr: &Expr) -> Result<DfExpr, QueryError> {
         let e = self.expr(expr)?;
         let is_float = matches!(self.value(expr), Some(Value::Float(_)))
+            || expr.number_type() == Some(NumberType::Float)
             || matches!(expr, Expr::Column(_) | Expr::Output(_))
                 && e.get_type(self.schema).map_err(QueryError::from)? == DataType::Float64;
         Ok(if is_float { pg_float_order(e) } else { e })

@@ -314,7 +314,17 @@ INSERT INTO queries (sql) VALUES
   -- and returns none, or only those of a condition PostgreSQL checks
   ($$SELECT count(*) FROM TABLE WHERE host = 'h1' AND random() >= 0$$),
   ($$SELECT 1 AS one FROM TABLE WHERE u > 500 AND s = 'v1'$$),
-  ($$SELECT time FROM TABLE WHERE host = 'h2' AND region || '' = 'r1' ORDER BY time$$);
+  ($$SELECT time FROM TABLE WHERE host = 'h2' AND region || '' = 'r1' ORDER BY time$$),
+  -- comparisons of arithmetic in the filters; under OR, where PostgreSQL computes only what
+  -- it needs for its answer, they stay with it
+  ($$SELECT * FROM TABLE WHERE host <> 'big' AND u + 100 > 500$$),
+  ($$SELECT host, count(*), sum(u) FROM TABLE WHERE f * 4 >= 10 AND u - 1 < 300 GROUP BY host ORDER BY host$$),
+  ($$SELECT time, f FROM TABLE WHERE -f < -3.5 AND f / 2 <> 1.875 ORDER BY time$$),
+  ($$SELECT host, max(f) FROM TABLE WHERE u::float8 / 3 > 100 GROUP BY host ORDER BY host$$),
+  ($$SELECT count(*) FROM TABLE WHERE f * 0 = 0 AND f - f = 0$$),
+  ($$SELECT date_trunc('hour', time) h, count(*) FROM TABLE WHERE u * 3 > 2000 AND host <> 'big' GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE u + extra > f GROUP BY host ORDER BY host$$),
+  ($$SELECT * FROM TABLE WHERE f / 2 = 1.5 OR host = 'h1'$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 -- These files are small: the session keeps them decoded and filters them in memory. With
@@ -560,7 +570,14 @@ SELECT q, e.* FROM (VALUES
   ($$SELECT sum(f / (f - f)) FROM TABLE WHERE host = 'special'$$),
   ($$SELECT sum(f / (f - f)) FROM TABLE WHERE host = 'h1'$$),
   ($$SELECT max(f * 1e308 * 10) FROM TABLE$$),
-  ($$SELECT max(f * 1e-300 / 1e300) FROM TABLE WHERE host <> 'special'$$)) v(q),
+  ($$SELECT max(f * 1e-300 / 1e300) FROM TABLE WHERE host <> 'special'$$),
+  -- a filter's arithmetic raises only for the rows the filters PostgreSQL checks before it
+  -- keep: by their cost, the cheaper host comparison first, whatever their written order
+  ($$SELECT count(*) FROM TABLE WHERE u * 3 > 2000$$),
+  ($$SELECT count(*) FROM TABLE WHERE u * 3 > 2000 AND host <> 'big'$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE u / (u - u) > 0 AND host = 'nobody' GROUP BY host$$),
+  ($$SELECT count(*) FROM TABLE WHERE f / (f - f) > 0 AND host = 'special'$$),
+  ($$SELECT count(*) FROM TABLE WHERE f > 3 AND u::float8 / (f - f) > 0$$)) v(q),
   error_check(q) e;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
