@@ -2,6 +2,8 @@
 #
 # ensure_extension creates the extension in a database, anew when the
 # installed build's extension script differs from the one the database was created with.
+# Its lines are compared in sorted order: pgrx writes the same objects in an order that
+# varies from build to build.
 # Version 0.1.0 has no upgrade scripts, so that drops the measurements stored by the earlier
 # build (README: "The extension stays at version 0.1.0 during development").
 #
@@ -10,7 +12,7 @@ ensure_extension() {
   local port=$1 db=$2 stamp=$3 script sum
   local psql=(psql -X -q -v ON_ERROR_STOP=1 -h localhost -p "$port" -U postgres -d "$db")
   script="$(/usr/lib/postgresql/15/bin/pg_config --sharedir)/extension/tsparquet--0.1.0.sql"
-  sum=$(sha256sum "$script" | cut -d' ' -f1)
+  sum=$(LC_ALL=C sort "$script" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ] &&
     [ -n "$("${psql[@]}" -tAc "SELECT 1 FROM pg_extension WHERE extname = 'tsparquet'")" ]; then
     printf '==> %s\n' "database \"$db\" holds tsparquet from another build: dropping it (and its measurements) to create it anew"
