@@ -189,6 +189,11 @@ def shaped_query():
             orders = [f"{i + 1} {rng.choice(['', 'DESC', 'NULLS FIRST'])}" for i in range(len(keys))]
             return shaped(f"{sql} ORDER BY {', '.join(orders)}{limit(1, 20)}", True)
         return shaped(sql, False)
+    if rng.random() < 0.05:
+        # A window over each host's points in time order, which the scan returns sorted.
+        window = rng.choice(["u - lag(u)", "sum(f)", "count(*)", "first_value(s)"])
+        return shaped(f"SELECT host, time_ns, {window} OVER (PARTITION BY host ORDER BY time_ns) FROM TABLE{where} "
+                      "ORDER BY host, time_ns", True)
     if rng.random() < 0.35:
         sql = f"SELECT {rng.choice(['*', 'host, u', 'time, f', 's, b, region'])} FROM TABLE{where}"
         if rng.random() < 0.3:

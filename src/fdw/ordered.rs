@@ -3,7 +3,9 @@
 //! the top ones (a bounded top-N instead of a sort of everything in Postgres). Without a
 //! limit the engine sorts every row of a scan, within `work_mem` and spilling to the
 //! query's temporary files past it, as a sort in Postgres does; groups and distinct
-//! values are sorted by Postgres.
+//! values are sorted by Postgres. A scan of a table's rows also has a path sorted in the
+//! order the query wants them (a window's `PARTITION BY ... ORDER BY`, an `ORDER BY`
+//! above conditions Postgres checks itself), whose keys travel in its `fdw_private`.
 //!
 //! Only orders whose meaning the engine reproduces are pushed: each key a result column
 //! sorted by its type's default btree order, text only under the "C" collation (the
@@ -13,11 +15,12 @@
 
 use pgrx::prelude::*;
 use pgrx::PgList;
+use serde::{Deserialize, Serialize};
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
 
 use super::describe::deparse;
 use super::parallel;
-use super::scan::{read_plan, ScanPlan};
+use super::scan::{plan_private, read_plan, ScanPlan};
 use super::upper::{
     append_target, columns_and_aggregates, local_conditions, upper_private, FilteredRel,
 };
@@ -91,9 +94,14 @@ unsafe fn upper_input(
 ) -> Option<PushedInput> {
     // SAFETY: the paths of a relation the planner passed.
     unsafe {
+        // Not a sorted scan of the table, which Postgres hands on to the ordered relation
+        // as it is.
         let path = PgList::<pg_sys::Path>::from_pg((*rel).pathlist)
             .iter_ptr()
-            .find(|p| (**p).pathtype == pg_sys::NodeTag::T_ForeignScan)?
+            .find(|p| {
+                (**p).pathtype == pg_sys::NodeTag::T_ForeignScan
+                    && (*(**p).parent).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL
+            })?
             .cast::<pg_sys::ForeignPath>();
         // Postgres filters its groups after the scan: sorting and keeping the top ones in
         // the engine would come before that.
@@ -206,6 +214,17 @@ unsafe fn default_order(pathkey: *mut pg_sys::PathKey, type_oid: pg_sys::Oid) ->
     }
 }
 
+/// A sort key as `ORDER BY` writes it: NULLS FIRST/LAST only where not the default.
+fn shown_key(sorted: String, descending: bool, nulls_first: bool) -> String {
+    let direction = if descending { " DESC" } else { "" };
+    let nulls = match (descending, nulls_first) {
+        (false, true) => " NULLS FIRST",
+        (true, false) => " NULLS LAST",
+        _ => "",
+    };
+    format!("{sorted}{direction}{nulls}")
+}
+
 /// The query's `ORDER BY` as sort keys over the input's results, and the SQL EXPLAIN
 /// shows; None if some key is not pushable.
 unsafe fn sort_keys(
@@ -247,16 +266,142 @@ unsafe fn sort_keys(
                 microseconds: type_oid == pg_sys::TIMESTAMPTZOID,
             });
             let table = pg_sys::Oid::from(input.plan.table);
-            let direction = if descending { " DESC" } else { "" };
-            let nulls = match (descending, nulls_first) {
-                (false, true) => " NULLS FIRST",
-                (true, false) => " NULLS LAST",
-                _ => "",
-            };
-            let sorted = deparse(table, input.relid, &[expr.cast()], "");
-            shown.push(format!("{sorted}{direction}{nulls}"));
+            shown.push(shown_key(
+                deparse(table, input.relid, &[expr.cast()], ""),
+                descending,
+                nulls_first,
+            ));
         }
         Some((keys, shown.join(", ")))
+    }
+}
+
+/// A key of a scan's rows sorted in the engine: a column of the scanned table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct SortedColumn {
+    pub attnum: i16,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+/// The order of a sorted scan of a table's rows, as its path's `fdw_private`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct SortedScan {
+    pub columns: Vec<SortedColumn>,
+    /// The order as EXPLAIN shows it.
+    pub shown: String,
+}
+
+/// Adds a path of `rel`'s rows in the order the query wants them of it (`query_pathkeys`:
+/// a window's `PARTITION BY hostname ORDER BY time`, an `ORDER BY`), which the engine
+/// sorts: Postgres sorts nothing above the scan. Each key is a column of the table in its
+/// type's default order (see `default_order`).
+pub unsafe fn add_sorted_scan_path(
+    root: *mut pg_sys::PlannerInfo,
+    rel: *mut pg_sys::RelOptInfo,
+    table: pg_sys::Oid,
+    total: f64,
+) {
+    // SAFETY: the planner's structures for a base relation.
+    unsafe {
+        let pathkeys = (*root).query_pathkeys;
+        let parse = (*root).parse;
+        if pathkeys.is_null() || !plain_select(parse) {
+            return;
+        }
+        // Over a grouping or `DISTINCT`, the engine's own paths of the groups read less
+        // than all rows sorted (the latest row per series reads the files' footers).
+        if (*parse).hasAggs || !(*parse).groupClause.is_null() || !(*parse).distinctClause.is_null()
+        {
+            return;
+        }
+        // An `ORDER BY` with a limit the engine applies is a top-N of the ordered relation
+        // (`add_ordered_path`), which sorts less, at a cost the planner cannot tell apart
+        // from this one's for few rows.
+        if !(*root).sort_pathkeys.is_null() && pushable_limit(parse).is_some() {
+            return;
+        }
+        let relid = (*rel).relid;
+        let mut columns = Vec::new();
+        let mut shown = Vec::new();
+        for pathkey in PgList::<pg_sys::PathKey>::from_pg(pathkeys).iter_ptr() {
+            let class = (*pathkey).pk_eclass;
+            if (*class).ec_has_volatile {
+                return;
+            }
+            let Some(var) = PgList::<pg_sys::EquivalenceMember>::from_pg((*class).ec_members)
+                .iter_ptr()
+                .map(|member| (*member).em_expr.cast::<pg_sys::Node>())
+                .find(|expr| {
+                    let var = expr.cast::<pg_sys::Var>();
+                    pgrx::is_a(*expr, pg_sys::NodeTag::T_Var)
+                        && (*var).varno as pg_sys::Index == relid
+                        && (*var).varlevelsup == 0
+                        && (*var).varattno > 0
+                })
+            else {
+                return;
+            };
+            // Returned by the scan, as the keys of an order above it are.
+            if !PgList::<pg_sys::Node>::from_pg((*(*rel).reltarget).exprs)
+                .iter_ptr()
+                .any(|expr| pg_sys::equal(expr.cast(), var.cast()))
+            {
+                return;
+            }
+            let descending = match (*pathkey).pk_strategy as u32 {
+                pg_sys::BTLessStrategyNumber => false,
+                pg_sys::BTGreaterStrategyNumber => true,
+                _ => return,
+            };
+            if !default_order(pathkey, pg_sys::exprType(var)) {
+                return;
+            }
+            let nulls_first = (*pathkey).pk_nulls_first;
+            columns.push(SortedColumn {
+                attnum: (*var.cast::<pg_sys::Var>()).varattno,
+                descending,
+                nulls_first,
+            });
+            shown.push(shown_key(
+                deparse(table, relid, &[var], ""),
+                descending,
+                nulls_first,
+            ));
+        }
+        let sorted = SortedScan {
+            columns,
+            shown: shown.join(", "),
+        };
+        let private = plan_private(&sorted);
+        // Cheaper than Postgres sorting the same rows after the scan, and, as a sort,
+        // nothing returned before all is read: a limit above it saves nothing.
+        let rows = (*rel).rows;
+        let sorted_total = total + rows * pg_sys::cpu_operator_cost;
+        let path = pg_sys::create_foreignscan_path(
+            root,
+            rel,
+            std::ptr::null_mut(),
+            rows,
+            sorted_total,
+            sorted_total,
+            pathkeys,
+            (*rel).lateral_relids,
+            std::ptr::null_mut(),
+            private,
+        );
+        pg_sys::add_path(rel, path.cast());
+    }
+}
+
+/// The order of a sorted scan's path (see [`add_sorted_scan_path`]); None for a path of
+/// the rows in any order.
+pub unsafe fn sorted_scan(path: *mut pg_sys::ForeignPath) -> Option<SortedScan> {
+    // SAFETY: a base relation's path, whose fdw_private is empty or one String node.
+    unsafe {
+        let private = PgList::<pg_sys::String>::from_pg((*path).fdw_private);
+        let text = std::ffi::CStr::from_ptr((*private.get_ptr(0)?).sval);
+        Some(serde_json::from_str(text.to_str().ok()?).expect("a sorted scan deserialises"))
     }
 }
 
@@ -311,8 +456,10 @@ pub unsafe fn add_ordered_path(
                 .pushed
                 .push(("Pushed Limit".to_owned(), count.to_string()));
         }
-        // Cheaper than Postgres sorting the same rows after the scan.
-        let total = input.total_cost + input.rows * pg_sys::cpu_operator_cost;
+        // Cheaper than Postgres sorting the same rows after the scan; a top-N cheaper
+        // than a sorted scan of the table, which sorts every row.
+        let share = if limit.is_some() { 0.5 } else { 1.0 };
+        let total = input.total_cost + input.rows * pg_sys::cpu_operator_cost * share;
         let path = pg_sys::create_foreign_upper_path(
             root,
             output_rel,

@@ -20,7 +20,7 @@ use pgrx::{AnyNumeric, PgList, PgMemoryContexts, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
 use tsparquet_core::parts::{self, Part};
 use tsparquet_core::query::expr::Value;
-use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::request::{QueryRequest, Shape, SortKey};
 use tsparquet_core::query::{RunningQuery, StoredFile};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
@@ -29,6 +29,7 @@ use tsparquet_core::time_range::{NanosRange, TimeBound};
 
 use super::describe::deparse;
 use super::file_cache::{self, RangeReads};
+use super::ordered;
 use super::parallel;
 use super::query;
 use super::state;
@@ -58,9 +59,9 @@ pub(super) struct ScanPlan {
     pub pushed: Vec<(String, String)>,
 }
 
-/// The plan as `fdw_private`: a list holding one String node.
-pub(super) fn plan_private(plan: &ScanPlan) -> *mut pg_sys::List {
-    let text = serde_json::to_string(plan).expect("a scan plan serialises");
+/// A plan (or a path's order) as `fdw_private`: a list holding one String node.
+pub(super) fn plan_private(plan: &impl Serialize) -> *mut pg_sys::List {
+    let text = serde_json::to_string(plan).expect("a plan serialises");
     let text = CString::new(text).expect("JSON has no NUL");
     // SAFETY: copies the text into the current memory context.
     unsafe {
@@ -129,6 +130,9 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
             std::ptr::null_mut(),
         );
         pg_sys::add_path(baserel, path.cast());
+        if ENABLE_PUSHDOWN.get() {
+            ordered::add_sorted_scan_path(root, baserel, foreigntableid, total);
+        }
         parallel::add_partial_path(root, baserel, foreigntableid, startup, total);
     }
 }
@@ -200,23 +204,49 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             attributes = (1..=(*baserel).max_attr).collect();
         }
         let mut pushed = Vec::new();
-        let query = if filters.is_empty() {
+        let sorted = ordered::sorted_scan(best_path);
+        let query = if filters.is_empty() && sorted.is_none() {
             None
         } else {
-            pushed.push((
-                "Pushed Filter".to_owned(),
-                deparse(foreigntableid, relid, &pushed_nodes, " AND "),
-            ));
-            let columns = attributes
+            if !filters.is_empty() {
+                pushed.push((
+                    "Pushed Filter".to_owned(),
+                    deparse(foreigntableid, relid, &pushed_nodes, " AND "),
+                ));
+            }
+            let columns: Vec<String> = attributes
                 .iter()
                 .filter_map(|a| translator.stored_name(*a).map(str::to_owned))
                 .collect();
+            let mut order = Vec::new();
+            if let Some(sorted) = sorted {
+                for key in sorted.columns {
+                    // The result columns: the stored time (`time`, `time_ns`), then `columns`.
+                    let output = match translator.stored_name(key.attnum) {
+                        Some(name) => {
+                            1 + columns
+                                .iter()
+                                .position(|c| c == name)
+                                .expect("a sorted path's keys are among the scan's columns")
+                        }
+                        None => 0,
+                    };
+                    order.push(SortKey {
+                        output,
+                        descending: key.descending,
+                        nulls_first: key.nulls_first,
+                        microseconds: pg_sys::get_atttype(foreigntableid, key.attnum)
+                            == pg_sys::TIMESTAMPTZOID,
+                    });
+                }
+                pushed.push(("Pushed Order".to_owned(), sorted.shown));
+            }
             Some(QueryRequest {
                 columns: translator.stored_columns(),
                 filters,
                 shape: Shape::Rows { columns },
                 having: Vec::new(),
-                order: Vec::new(),
+                order,
                 limit: None,
             })
         };

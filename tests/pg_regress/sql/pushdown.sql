@@ -158,6 +158,10 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, time_ns, f FROM TABLE ORDER BY f DESC, time_ns, host$$),
   ($$SELECT region, time_ns, u FROM TABLE WHERE u > 0 ORDER BY region NULLS FIRST, time_ns DESC$$),
   ($$SELECT time, u FROM TABLE ORDER BY time DESC, u LIMIT 10001$$),
+  -- rows in the order of a window, which the scan returns sorted
+  ($$SELECT host, time_ns, u - lag(u) OVER (PARTITION BY host ORDER BY time_ns) FROM TABLE WHERE host <> 'big' ORDER BY host, time_ns$$),
+  ($$SELECT host, time, f, sum(f) OVER (PARTITION BY host ORDER BY time ROWS UNBOUNDED PRECEDING) FROM TABLE
+     WHERE host <> 'special' ORDER BY host, time$$),
   ($$SELECT time, u FROM TABLE ORDER BY time LIMIT NULL OFFSET 2990$$),
   ($$SELECT time, u FROM TABLE ORDER BY time, u LIMIT ALL$$),
   ($$SELECT time, u FROM TABLE WHERE f::real > 3 ORDER BY time LIMIT 5$$),
@@ -203,7 +207,7 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host, time DESC LIMIT 3$$),
   ($$SELECT DISTINCT ON (b) b, u FROM TABLE ORDER BY b, u DESC$$),
   ($$SELECT DISTINCT ON (host) host, u + 1 FROM TABLE WHERE host <> 'big' ORDER BY host, time DESC$$),
-  ($$SELECT DISTINCT ON (host) host, time FROM TABLE ORDER BY host$$),
+  ($$SELECT DISTINCT ON (host) host, time > '1900-01-01' FROM TABLE ORDER BY host$$),
   -- distinct values, as Grafana's variable queries ask for them
   ($$SELECT DISTINCT host FROM TABLE$$),
   ($$SELECT DISTINCT host, region FROM TABLE WHERE host <> 'h1' ORDER BY 1, 2$$),
@@ -519,6 +523,7 @@ EXPLAIN (VERBOSE, COSTS OFF)
 SELECT host, avg(u) FROM pd.cpu WHERE time >= now() - interval '1 hour' GROUP BY host;
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu WHERE host = 'h1' ORDER BY time DESC LIMIT 3;
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu WHERE host = 'h1' ORDER BY time;
+EXPLAIN (COSTS OFF) SELECT host, time, u - lag(u) OVER (PARTITION BY host ORDER BY time) FROM pd.cpu;
 EXPLAIN (COSTS OFF)
 SELECT host, max(u) FROM pd.cpu GROUP BY host ORDER BY 2 DESC NULLS LAST LIMIT 3 OFFSET 1;
 EXPLAIN (COSTS OFF)
