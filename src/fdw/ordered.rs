@@ -1,11 +1,11 @@
 //! `ORDER BY` and `LIMIT`/`OFFSET` pushed down (`UPPERREL_ORDERED`, `UPPERREL_FINAL`): the
 //! query engine sorts the rows or groups of a pushed-down scan and, with a limit, keeps only
-//! the top ones (a bounded top-N instead of a sort of everything in Postgres). Without a
-//! limit the engine sorts every row of a scan, within `work_mem` and spilling to the
-//! query's temporary files past it, as a sort in Postgres does; groups and distinct
-//! values are sorted by Postgres. A scan of a table's rows also has a path sorted in the
-//! order the query wants them (a window's `PARTITION BY ... ORDER BY`, an `ORDER BY`
-//! above conditions Postgres checks itself), whose keys travel in its `fdw_private`.
+//! the top ones (a bounded top-N instead of a sort of everything in Postgres). Without
+//! such a limit, a scan of a table's rows has a path sorted in the order the query wants
+//! them (an `ORDER BY`, a window's `PARTITION BY ... ORDER BY`), whose keys travel in its
+//! `fdw_private`: the engine sorts every row, within `work_mem` and spilling to the
+//! query's temporary files past it, as a sort in Postgres does. Groups and distinct
+//! values without a limit are sorted by Postgres.
 //!
 //! Only orders whose meaning the engine reproduces are pushed: each key a result column
 //! sorted by its type's default btree order, text only under the "C" collation (the
@@ -225,6 +225,61 @@ fn shown_key(sorted: String, descending: bool, nulls_first: bool) -> String {
     format!("{sorted}{direction}{nulls}")
 }
 
+/// How the engine sorts by a path key, as Postgres does.
+struct KeyOrder {
+    descending: bool,
+    nulls_first: bool,
+    /// Whether the key is a `timestamptz` (see [`SortKey::microseconds`]).
+    microseconds: bool,
+    /// The key as EXPLAIN shows it.
+    shown: String,
+}
+
+/// What `found` makes of the member of `pathkey`'s class it finds, and the order the
+/// engine gives it: its type's default order; None if the engine cannot sort by it.
+unsafe fn engine_order<T>(
+    pathkey: *mut pg_sys::PathKey,
+    table: pg_sys::Oid,
+    relid: pg_sys::Index,
+    found: impl Fn(*mut pg_sys::Expr) -> Option<T>,
+) -> Option<(T, KeyOrder)> {
+    // SAFETY: a path key of the query being planned.
+    unsafe {
+        let class = (*pathkey).pk_eclass;
+        if (*class).ec_has_volatile {
+            return None;
+        }
+        let (expr, what) = PgList::<pg_sys::EquivalenceMember>::from_pg((*class).ec_members)
+            .iter_ptr()
+            .find_map(|member| {
+                let expr = (*member).em_expr;
+                found(expr).map(|what| (expr, what))
+            })?;
+        let descending = match (*pathkey).pk_strategy as u32 {
+            pg_sys::BTLessStrategyNumber => false,
+            pg_sys::BTGreaterStrategyNumber => true,
+            _ => return None,
+        };
+        let type_oid = pg_sys::exprType(expr.cast());
+        if !default_order(pathkey, type_oid) {
+            return None;
+        }
+        let nulls_first = (*pathkey).pk_nulls_first;
+        let shown = shown_key(
+            deparse(table, relid, &[expr.cast()], ""),
+            descending,
+            nulls_first,
+        );
+        let order = KeyOrder {
+            descending,
+            nulls_first,
+            microseconds: type_oid == pg_sys::TIMESTAMPTZOID,
+            shown,
+        };
+        Some((what, order))
+    }
+}
+
 /// The query's `ORDER BY` as sort keys over the input's results, and the SQL EXPLAIN
 /// shows; None if some key is not pushable.
 unsafe fn sort_keys(
@@ -234,43 +289,25 @@ unsafe fn sort_keys(
     // SAFETY: the planner's path keys and the input's target list.
     unsafe {
         let request = input.plan.query.as_ref()?;
+        let table = pg_sys::Oid::from(input.plan.table);
         let mut keys = Vec::new();
         let mut shown = Vec::new();
         for pathkey in PgList::<pg_sys::PathKey>::from_pg(pathkeys).iter_ptr() {
-            let class = (*pathkey).pk_eclass;
-            if (*class).ec_has_volatile {
-                return None;
-            }
-            let (expr, entry) = PgList::<pg_sys::EquivalenceMember>::from_pg((*class).ec_members)
-                .iter_ptr()
-                .find_map(|member| {
-                    let expr = (*member).em_expr;
-                    let entry = pg_sys::tlist_member(expr, input.scan_tlist);
-                    (!entry.is_null()).then_some((expr, entry))
-                })?;
+            let (entry, order) = engine_order(pathkey, table, input.relid, |expr| {
+                let entry = pg_sys::tlist_member(expr, input.scan_tlist);
+                (!entry.is_null()).then_some(entry)
+            })?;
             let output = *input.outputs.get((*entry).resno as usize - 1)?;
-            let descending = match (*pathkey).pk_strategy as u32 {
-                pg_sys::BTLessStrategyNumber => false,
-                pg_sys::BTGreaterStrategyNumber => true,
-                _ => return None,
-            };
-            let type_oid = pg_sys::exprType(expr.cast());
-            if !request.is_engine_result(output) || !default_order(pathkey, type_oid) {
+            if !request.is_engine_result(output) {
                 return None;
             }
-            let nulls_first = (*pathkey).pk_nulls_first;
             keys.push(SortKey {
                 output,
-                descending,
-                nulls_first,
-                microseconds: type_oid == pg_sys::TIMESTAMPTZOID,
+                descending: order.descending,
+                nulls_first: order.nulls_first,
+                microseconds: order.microseconds,
             });
-            let table = pg_sys::Oid::from(input.plan.table);
-            shown.push(shown_key(
-                deparse(table, input.relid, &[expr.cast()], ""),
-                descending,
-                nulls_first,
-            ));
+            shown.push(order.shown);
         }
         Some((keys, shown.join(", ")))
     }
@@ -278,24 +315,54 @@ unsafe fn sort_keys(
 
 /// A key of a scan's rows sorted in the engine: a column of the scanned table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct SortedColumn {
-    pub attnum: i16,
-    pub descending: bool,
-    pub nulls_first: bool,
+struct SortedColumn {
+    attnum: i16,
+    descending: bool,
+    nulls_first: bool,
+    microseconds: bool,
 }
 
 /// The order of a sorted scan of a table's rows, as its path's `fdw_private`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct SortedScan {
-    pub columns: Vec<SortedColumn>,
+    columns: Vec<SortedColumn>,
     /// The order as EXPLAIN shows it.
     pub shown: String,
 }
 
+impl SortedScan {
+    /// The order as sort keys over a scan returning the stored time (result 0, for
+    /// `time` and `time_ns`) and then `columns`; `stored_name` names an attribute's stored
+    /// column, None for the times.
+    pub fn keys<'a>(
+        &self,
+        columns: &[String],
+        stored_name: impl Fn(i16) -> Option<&'a str>,
+    ) -> Vec<SortKey> {
+        self.columns
+            .iter()
+            .map(|key| SortKey {
+                output: match stored_name(key.attnum) {
+                    Some(name) => {
+                        1 + columns
+                            .iter()
+                            .position(|c| c == name)
+                            .expect("a sorted path's keys are among the scan's columns")
+                    }
+                    None => 0,
+                },
+                descending: key.descending,
+                nulls_first: key.nulls_first,
+                microseconds: key.microseconds,
+            })
+            .collect()
+    }
+}
+
 /// Adds a path of `rel`'s rows in the order the query wants them of it (`query_pathkeys`:
-/// a window's `PARTITION BY hostname ORDER BY time`, an `ORDER BY`), which the engine
-/// sorts: Postgres sorts nothing above the scan. Each key is a column of the table in its
-/// type's default order (see `default_order`).
+/// a window's `PARTITION BY hostname ORDER BY time`, an `ORDER BY` without a limit the
+/// engine applies), which the engine sorts: Postgres sorts nothing above the scan. Each
+/// key is a column of the table the scan returns.
 pub unsafe fn add_sorted_scan_path(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,
@@ -322,58 +389,38 @@ pub unsafe fn add_sorted_scan_path(
             return;
         }
         let relid = (*rel).relid;
+        // Returned by the scan, as the keys of an order above it are.
+        let returned = |expr: *mut pg_sys::Expr| {
+            let var = expr.cast::<pg_sys::Var>();
+            let is_column = pgrx::is_a(expr.cast(), pg_sys::NodeTag::T_Var)
+                && (*var).varno as pg_sys::Index == relid
+                && (*var).varlevelsup == 0
+                && (*var).varattno > 0;
+            let in_target = || {
+                PgList::<pg_sys::Node>::from_pg((*(*rel).reltarget).exprs)
+                    .iter_ptr()
+                    .any(|e| pg_sys::equal(e.cast(), expr.cast()))
+            };
+            (is_column && in_target()).then(|| (*var).varattno)
+        };
         let mut columns = Vec::new();
         let mut shown = Vec::new();
         for pathkey in PgList::<pg_sys::PathKey>::from_pg(pathkeys).iter_ptr() {
-            let class = (*pathkey).pk_eclass;
-            if (*class).ec_has_volatile {
-                return;
-            }
-            let Some(var) = PgList::<pg_sys::EquivalenceMember>::from_pg((*class).ec_members)
-                .iter_ptr()
-                .map(|member| (*member).em_expr.cast::<pg_sys::Node>())
-                .find(|expr| {
-                    let var = expr.cast::<pg_sys::Var>();
-                    pgrx::is_a(*expr, pg_sys::NodeTag::T_Var)
-                        && (*var).varno as pg_sys::Index == relid
-                        && (*var).varlevelsup == 0
-                        && (*var).varattno > 0
-                })
-            else {
+            let Some((attnum, order)) = engine_order(pathkey, table, relid, returned) else {
                 return;
             };
-            // Returned by the scan, as the keys of an order above it are.
-            if !PgList::<pg_sys::Node>::from_pg((*(*rel).reltarget).exprs)
-                .iter_ptr()
-                .any(|expr| pg_sys::equal(expr.cast(), var.cast()))
-            {
-                return;
-            }
-            let descending = match (*pathkey).pk_strategy as u32 {
-                pg_sys::BTLessStrategyNumber => false,
-                pg_sys::BTGreaterStrategyNumber => true,
-                _ => return,
-            };
-            if !default_order(pathkey, pg_sys::exprType(var)) {
-                return;
-            }
-            let nulls_first = (*pathkey).pk_nulls_first;
             columns.push(SortedColumn {
-                attnum: (*var.cast::<pg_sys::Var>()).varattno,
-                descending,
-                nulls_first,
+                attnum,
+                descending: order.descending,
+                nulls_first: order.nulls_first,
+                microseconds: order.microseconds,
             });
-            shown.push(shown_key(
-                deparse(table, relid, &[var], ""),
-                descending,
-                nulls_first,
-            ));
+            shown.push(order.shown);
         }
         let sorted = SortedScan {
             columns,
             shown: shown.join(", "),
         };
-        let private = plan_private(&sorted);
         // Cheaper than Postgres sorting the same rows after the scan, and, as a sort,
         // nothing returned before all is read: a limit above it saves nothing.
         let rows = (*rel).rows;
@@ -388,7 +435,7 @@ pub unsafe fn add_sorted_scan_path(
             pathkeys,
             (*rel).lateral_relids,
             std::ptr::null_mut(),
-            private,
+            plan_private(&sorted),
         );
         pg_sys::add_path(rel, path.cast());
     }
@@ -400,8 +447,7 @@ pub unsafe fn sorted_scan(path: *mut pg_sys::ForeignPath) -> Option<SortedScan> 
     // SAFETY: a base relation's path, whose fdw_private is empty or one String node.
     unsafe {
         let private = PgList::<pg_sys::String>::from_pg((*path).fdw_private);
-        let text = std::ffi::CStr::from_ptr((*private.get_ptr(0)?).sval);
-        Some(serde_json::from_str(text.to_str().ok()?).expect("a sorted scan deserialises"))
+        Some(read_plan(private.get_ptr(0)?))
     }
 }
 
@@ -415,23 +461,24 @@ pub unsafe fn add_ordered_path(
     unsafe {
         let pathkeys = (*root).sort_pathkeys;
         let parse = (*root).parse;
-        if (*parse).hasTargetSRFs || pathkeys.is_null() || !plain_select(parse) {
+        if (*parse).hasTargetSRFs || pathkeys.is_null() {
             return;
         }
-        // Postgres' Limit above this path skips the offset itself.
-        let limit = match pushable_limit(parse) {
-            Some(Limit {
-                offset,
-                count: Some(count),
-            }) => Some(offset + count),
-            _ => None,
+        // Postgres' Limit above this path skips the offset itself. Without a limit the
+        // engine applies, rows come sorted from a sorted scan (`add_sorted_scan_path`);
+        // groups are few, and Postgres sorts them in less time than the engine takes to
+        // set up a sort (cpu-max-all-1's nine hours: 0.07 ms).
+        let Some(Limit {
+            offset,
+            count: Some(count),
+        }) = pushable_limit(parse)
+        else {
+            return;
         };
         let target = (*root).upper_targets[pg_sys::UpperRelationKind::UPPERREL_ORDERED as usize];
         let input = match (*input_rel).reloptkind {
             pg_sys::RelOptKind::RELOPT_BASEREL => rows_input(root, input_rel, target),
-            // Groups without a limit are few, and Postgres sorts them in less time than
-            // the engine takes to set up a sort (cpu-max-all-1's nine hours: 0.07 ms).
-            pg_sys::RelOptKind::RELOPT_UPPER_REL if limit.is_some() => upper_input(root, input_rel),
+            pg_sys::RelOptKind::RELOPT_UPPER_REL => upper_input(root, input_rel),
             _ => None,
         };
         let Some(mut input) = input else {
@@ -444,22 +491,17 @@ pub unsafe fn add_ordered_path(
             return;
         };
         input.request().order = order;
+        input.request().limit = Some(Limit {
+            offset: 0,
+            count: Some(offset + count),
+        });
         input.plan.pushed.push(("Pushed Order".to_owned(), shown));
-        // A limit the engine cannot apply leaves it the whole sort.
-        if let Some(count) = limit {
-            input.request().limit = Some(Limit {
-                offset: 0,
-                count: Some(count),
-            });
-            input
-                .plan
-                .pushed
-                .push(("Pushed Limit".to_owned(), count.to_string()));
-        }
-        // Cheaper than Postgres sorting the same rows after the scan; a top-N cheaper
-        // than a sorted scan of the table, which sorts every row.
-        let share = if limit.is_some() { 0.5 } else { 1.0 };
-        let total = input.total_cost + input.rows * pg_sys::cpu_operator_cost * share;
+        input
+            .plan
+            .pushed
+            .push(("Pushed Limit".to_owned(), (offset + count).to_string()));
+        // Cheaper than Postgres sorting the same rows after the scan.
+        let total = input.total_cost + input.rows * pg_sys::cpu_operator_cost;
         let path = pg_sys::create_foreign_upper_path(
             root,
             output_rel,

@@ -20,7 +20,7 @@ use pgrx::{AnyNumeric, PgList, PgMemoryContexts, PgSqlErrorCode};
 use serde::{Deserialize, Serialize};
 use tsparquet_core::parts::{self, Part};
 use tsparquet_core::query::expr::Value;
-use tsparquet_core::query::request::{QueryRequest, Shape, SortKey};
+use tsparquet_core::query::request::{QueryRequest, Shape};
 use tsparquet_core::query::{RunningQuery, StoredFile};
 use tsparquet_core::scan::TableScan;
 use tsparquet_core::schema::{TIME_COLUMN, TIME_NS_COLUMN};
@@ -220,25 +220,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 .collect();
             let mut order = Vec::new();
             if let Some(sorted) = sorted {
-                for key in sorted.columns {
-                    // The result columns: the stored time (`time`, `time_ns`), then `columns`.
-                    let output = match translator.stored_name(key.attnum) {
-                        Some(name) => {
-                            1 + columns
-                                .iter()
-                                .position(|c| c == name)
-                                .expect("a sorted path's keys are among the scan's columns")
-                        }
-                        None => 0,
-                    };
-                    order.push(SortKey {
-                        output,
-                        descending: key.descending,
-                        nulls_first: key.nulls_first,
-                        microseconds: pg_sys::get_atttype(foreigntableid, key.attnum)
-                            == pg_sys::TIMESTAMPTZOID,
-                    });
-                }
+                order = sorted.keys(&columns, |attnum| translator.stored_name(attnum));
                 pushed.push(("Pushed Order".to_owned(), sorted.shown));
             }
             Some(QueryRequest {
@@ -464,10 +446,10 @@ impl ScanState {
 }
 
 /// The plan in a String node written by [`plan_private`].
-pub(super) unsafe fn read_plan(node: *mut pg_sys::String) -> ScanPlan {
+pub(super) unsafe fn read_plan<T: serde::de::DeserializeOwned>(node: *mut pg_sys::String) -> T {
     // SAFETY: the caller passes the String node of a plan.
     let text = unsafe { std::ffi::CStr::from_ptr((*node).sval) };
-    serde_json::from_slice(text.to_bytes()).expect("scan plan written by plan_private")
+    serde_json::from_slice(text.to_bytes()).expect("plan written by plan_private")
 }
 
 /// The plan written by `get_foreign_plan` into the node's `fdw_private`.

@@ -1825,6 +1825,55 @@ mod tests {
             .unwrap(),
             ["a|1"]
         );
+        // Two such filters go in the order Postgres checks them, each computed for the
+        // rows the one before it keeps: after `n * 2 > -10`, false for n = -7, the
+        // division by `n + 7` is not computed for that row; before it, it raises.
+        let n_twice_over_minus_ten = Expr::compare(
+            CompareOp::Greater,
+            arithmetic(
+                ArithmeticOp::Multiply,
+                NumberType::Integer,
+                column("n"),
+                integer(2),
+            ),
+            integer(-10),
+        );
+        let ten_over_n_plus_seven_not_negative = Expr::compare(
+            CompareOp::GreaterOrEqual,
+            arithmetic(
+                ArithmeticOp::Divide,
+                NumberType::Integer,
+                integer(10),
+                arithmetic(
+                    ArithmeticOp::Add,
+                    NumberType::Integer,
+                    column("n"),
+                    integer(7),
+                ),
+            ),
+            integer(0),
+        );
+        let in_order = |first: &Expr, second: &Expr| {
+            grouped(
+                vec![host_a[0].clone(), first.clone(), second.clone()],
+                count.clone(),
+            )
+        };
+        assert_eq!(
+            run(&in_order(
+                &n_twice_over_minus_ten,
+                &ten_over_n_plus_seven_not_negative
+            ))
+            .unwrap(),
+            ["a|1"]
+        );
+        assert_eq!(
+            run(&in_order(
+                &ten_over_n_plus_seven_not_negative,
+                &n_twice_over_minus_ten
+            )),
+            Err(QueryError::DivisionByZero)
+        );
         let n_over_five = Expr::compare(CompareOp::Greater, column("n"), integer(5));
         assert_eq!(
             run(&grouped(vec![n_plus_one_positive, n_over_five], count)),

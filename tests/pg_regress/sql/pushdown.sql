@@ -582,7 +582,10 @@ SELECT q, e.* FROM (VALUES
   ($$SELECT count(*) FROM TABLE WHERE u * 3 > 2000 AND host <> 'big'$$),
   ($$SELECT host, count(*) FROM TABLE WHERE u / (u - u) > 0 AND host = 'nobody' GROUP BY host$$),
   ($$SELECT count(*) FROM TABLE WHERE f / (f - f) > 0 AND host = 'special'$$),
-  ($$SELECT count(*) FROM TABLE WHERE f > 3 AND u::float8 / (f - f) > 0$$)) v(q),
+  ($$SELECT count(*) FROM TABLE WHERE f > 3 AND u::float8 / (f - f) > 0$$),
+  -- two of them in PostgreSQL's order, whatever their written one: the division (three
+  -- operators) after the doubling (two), which is false for the rows where u = 5
+  ($$SELECT count(*) FROM TABLE WHERE u / (u - 5) > 0 AND u * 2 > 100 AND host <> 'big'$$)) v(q),
   error_check(q) e;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
