@@ -56,7 +56,8 @@ FLOAT_VALUES = ["0", "-0", "'NaN'", "'Infinity'", "'-Infinity'", "1.25", "2", "3
 LIKES = ["'h%'", "'%1'", "'_2'", "'v_'", "'%'", r"'r\_%'", "'%#_%' ESCAPE '#'"]
 KEYS = ["host", "region", "b", "s", "date_trunc('hour', time)", "date_trunc('day', time)", "date_trunc('week', time)",
         "date_bin('7 hours', time, '2000-01-01')", "tsparquet.time_bucket('90 minutes', time)",
-        "floor(extract(epoch from time)/300)*300", "date_trunc('day', time, 'America/New_York')",
+        "floor(extract(epoch from time)/300)*300", "to_timestamp(floor(extract(epoch from time)/3600)*3600)",
+        "date_trunc('day', time, 'America/New_York')",
         "date_trunc('hour', time AT TIME ZONE 'Asia/Kathmandu')", "date_trunc('month', time AT TIME ZONE 'EST')",
         "date_trunc('day', time AT TIME ZONE 'Asia/Kolkata') AT TIME ZONE 'Asia/Kolkata'"]
 # Each query runs in one of these session time zones, which date_trunc(unit, time) and

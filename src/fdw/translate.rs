@@ -643,7 +643,8 @@ impl Translator {
                 None => self
                     .local_start(node)
                     .or_else(|| self.date_bin(node))
-                    .or_else(|| self.epoch_bucket(node))?,
+                    .or_else(|| self.epoch_bucket(node))
+                    .or_else(|| self.epoch_bucket_start(node))?,
             };
             // Left to Postgres where the engine cannot hold the start of the earliest
             // bucket: times within a bucket's width of 1677-09-21.
@@ -769,6 +770,38 @@ impl Translator {
                 time: Box::new(Expr::Time),
                 output: BinOutput::EpochSeconds,
             })
+        }
+    }
+
+    /// `to_timestamp(floor(extract(epoch from time) / n) * n)`: Grafana's bucket made a
+    /// `timestamptz` again, which is `date_bin` of `n` seconds from 1970. Exact: a whole
+    /// number of seconds since 1970 within the engine's times is exact as a float.
+    unsafe fn epoch_bucket_start(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: walks an expression tree of built-in nodes.
+        unsafe {
+            if pg_sys::exprType(node) != pg_sys::TIMESTAMPTZOID {
+                return None;
+            }
+            let &[seconds] = function_call(node, "to_timestamp")?.as_slice() else {
+                return None;
+            };
+            let &[bucket] = function_call(seconds, "float8")?.as_slice() else {
+                return None;
+            };
+            match self.epoch_bucket(bucket)? {
+                Expr::TimeBin {
+                    width_ns,
+                    origin_ns,
+                    time,
+                    output: BinOutput::EpochSeconds,
+                } => Some(Expr::TimeBin {
+                    width_ns,
+                    origin_ns,
+                    time,
+                    output: BinOutput::Timestamp,
+                }),
+                _ => None,
+            }
         }
     }
 

@@ -118,6 +118,9 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, sum(u), avg(u), sum(extra) FROM TABLE WHERE time >= '2024-01-02' GROUP BY host ORDER BY host$$),
   ($$SELECT host, count(*) FROM TABLE WHERE host = 'nobody' GROUP BY host$$),
   ($$SELECT floor(extract(epoch from time) / 300) * 300 AS t, avg(u), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  -- Grafana's bucket made a timestamptz again
+  ($$SELECT to_timestamp(floor(extract(epoch from time) / 300) * 300) AS t, avg(u), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT to_timestamp(floor(extract(epoch FROM time) / 3600) * 3600) AS t, host, max(f) FROM TABLE GROUP BY 1, 2 ORDER BY 1 DESC, 2 LIMIT 5$$),
   ($$SELECT date_trunc('day', time), region, count(*), sum(f) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT date_trunc('month', time), date_trunc('second', time) s, count(*) FROM TABLE GROUP BY 1, 2 ORDER BY 2 LIMIT 20$$),
   ($$SELECT b, s, count(*), max(u) FROM TABLE GROUP BY b, s ORDER BY b, s$$),
@@ -635,6 +638,7 @@ EXPLAIN (COSTS OFF) SELECT date_trunc('day', time), count(*) FROM pd.early GROUP
 SELECT date_trunc('day', time), count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
 SELECT tsparquet.time_bucket('1 week', time), count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
 SELECT floor(extract(epoch from time)/300)*300 AS b, count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
+SELECT to_timestamp(floor(extract(epoch from time)/300)*300) AS b, count(*) FROM pd.early GROUP BY 1 ORDER BY 1;
 -- Buckets counted from that time start within range: pushed.
 EXPLAIN (COSTS OFF)
 SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1;
