@@ -157,6 +157,16 @@ impl Cluster {
         self.dir.join("data")
     }
 
+    /// A new empty directory of the server's user beside its data, for a tablespace.
+    pub fn server_directory(&self, name: &str) -> PathBuf {
+        let dir = self.dir.join(name);
+        std::fs::create_dir(&dir).expect("create a directory for the server");
+        if running_as_root() {
+            run_checked(Command::new("chown").arg(SERVER_USER).arg(&dir));
+        }
+        dir
+    }
+
     /// Runs SQL in `database`, returning unaligned, tuples-only output; panics on any error.
     pub fn psql_in(&self, database: &str, sql: &str) -> String {
         let output = self.try_psql_in(database, sql);

@@ -170,13 +170,46 @@ fn an_aggregate_over_work_mem_fails_cleanly_and_the_session_goes_on() {
 }
 
 #[test]
-fn a_grouping_over_work_mem_spills_into_postgres_temporary_files_within_temp_file_limit() {
+fn a_grouping_over_work_mem_spills_into_postgres_temporary_files_of_temp_tablespaces_within_temp_file_limit(
+) {
     let cluster = Cluster::start();
     cluster.psql("CREATE EXTENSION tsparquet");
     write_points(&cluster, 50, 1_000_000);
     let grouping =
         "SELECT count(*), sum(n) FROM (SELECT date_bin('1 second', time, '2000-01-01'), \
                     host, count(*) AS n FROM db.m GROUP BY 1, 2) g";
+
+    // Under temp_tablespaces, in the tablespace's directory of temporary files, as
+    // Postgres' own: made for them (Postgres makes it for its first temporary file
+    // there, and this query makes none of its own), and left empty.
+    let space = cluster.server_directory("spill_space");
+    cluster.psql(&format!(
+        "CREATE TABLESPACE spill_space LOCATION '{}'",
+        space.display()
+    ));
+    let output = cluster.session(&[
+        "SET work_mem = '32MB'",
+        "SET temp_tablespaces = spill_space",
+        grouping,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "1000000|1000000",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let version_directories: Vec<_> = std::fs::read_dir(&space)
+        .expect("the tablespace's directory")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    let [version_directory] = &version_directories[..] else {
+        panic!("{version_directories:?}");
+    };
+    let temporary = std::fs::read_dir(version_directory.join("pgsql_tmp"))
+        .expect("the tablespace's directory of temporary files")
+        .count();
+    assert_eq!(temporary, 0);
+
     let output = cluster.session(&[
         "SET work_mem = '32MB'",
         grouping,

@@ -46,12 +46,11 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
 /// files the backend keeps decoded, and spill files as Postgres' own temporary files,
 /// within `temp_file_limit`.
 pub fn limits() -> Limits {
-    // SAFETY: reads GUC variables and the data directory of this backend.
-    let (work_mem_kb, temp_file_limit_kb, data_directory, pid) = unsafe {
+    // SAFETY: reads GUC variables of this backend.
+    let (work_mem_kb, temp_file_limit_kb, pid) = unsafe {
         (
             pg_sys::work_mem.max(64) as usize,
             pg_sys::temp_file_limit,
-            std::ffi::CStr::from_ptr(pg_sys::DataDir).to_string_lossy(),
             pg_sys::MyProcPid,
         )
     };
@@ -59,10 +58,30 @@ pub fn limits() -> Limits {
         memory_bytes: work_mem_kb * 1024,
         decoded_file_bytes: SMALL_FILE_CACHE_SIZE_KB.get().max(0) as usize * 1024,
         spill: Some(SpillFiles {
-            directory: std::path::Path::new(data_directory.as_ref()).join("base/pgsql_tmp"),
+            directory: temporary_file_directory(),
             prefix: format!("pgsql_tmp{pid}.tsparquet."),
             limit_kb: u64::try_from(temp_file_limit_kb).ok(),
         }),
+    }
+}
+
+/// The directory Postgres puts its next temporary file in: the next of
+/// `temp_tablespaces` in turn, else the database's own tablespace (`base/pgsql_tmp` for
+/// the default one), as `OpenTemporaryFile` chooses it.
+fn temporary_file_directory() -> std::path::PathBuf {
+    // SAFETY: within a transaction (a query starting); TempTablespacePath writes at most
+    // MAXPGPATH bytes, NUL included.
+    unsafe {
+        pg_sys::PrepareTempTablespaces();
+        let mut tablespace = pg_sys::GetNextTempTableSpace();
+        if tablespace == pg_sys::InvalidOid {
+            tablespace = pg_sys::MyDatabaseTableSpace;
+        }
+        let mut path = [0 as std::ffi::c_char; pg_sys::MAXPGPATH as usize];
+        pg_sys::TempTablespacePath(path.as_mut_ptr(), tablespace);
+        let data_directory = std::ffi::CStr::from_ptr(pg_sys::DataDir).to_string_lossy();
+        let relative = std::ffi::CStr::from_ptr(path.as_ptr()).to_string_lossy();
+        std::path::Path::new(data_directory.as_ref()).join(relative.as_ref())
     }
 }
 

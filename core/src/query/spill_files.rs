@@ -1,4 +1,4 @@
-//! Where the engine writes what it spills (a grouping larger than `work_mem`): the
+//! Where the engine writes what it spills (a grouping or a sort larger than `work_mem`): the
 //! directory Postgres keeps its own temporary files in, under names that begin as
 //! Postgres' own do, so that `pg_ls_tmpdir()` lists them and a restart after a crash
 //! removes them, and no more in all than `temp_file_limit` allows. DataFusion's default
@@ -26,7 +26,8 @@ const READ_CHUNK: usize = 128 * 1024;
 /// Where and how much one query may spill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpillFiles {
-    /// The directory of temporary files (Postgres' `base/pgsql_tmp`), made on first use.
+    /// The directory of temporary files Postgres would use (`base/pgsql_tmp`, or
+    /// `pgsql_tmp` of one of `temp_tablespaces`), made on first use.
     pub directory: PathBuf,
     /// The start of each file's name (`pgsql_tmp<pid>.tsparquet.`).
     pub prefix: String,
