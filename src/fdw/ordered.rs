@@ -26,8 +26,9 @@ use super::upper::{
 };
 
 /// Whether text under `collation` sorts by bytes, as the engine sorts it: "C" and "POSIX",
-/// and the database default when the database's LC_COLLATE is one of them or C.UTF-8,
-/// whose order is that of code points, which UTF-8's bytes keep.
+/// and the database default when the database's collations come from the C library
+/// (not ICU) and its LC_COLLATE is one of them or C.UTF-8, whose order is that of code
+/// points, which UTF-8's bytes keep.
 fn collation_is_c(collation: pg_sys::Oid) -> bool {
     match collation {
         pg_sys::C_COLLATION_OID | pg_sys::POSIX_COLLATION_OID => true,
@@ -35,9 +36,30 @@ fn collation_is_c(collation: pg_sys::Oid) -> bool {
             // SAFETY: reads the backend's LC_COLLATE, which Postgres set from the database
             // when the session started and never changes.
             let locale = unsafe { libc::setlocale(libc::LC_COLLATE, std::ptr::null()) };
-            !locale.is_null() && sorts_by_bytes(unsafe { std::ffi::CStr::from_ptr(locale) })
+            !locale.is_null()
+                && sorts_by_bytes(unsafe { std::ffi::CStr::from_ptr(locale) })
+                && !database_collates_by_icu()
         }
         _ => false,
+    }
+}
+
+/// Whether the database's default collation is ICU's, whatever its LC_COLLATE says.
+fn database_collates_by_icu() -> bool {
+    // SAFETY: the syscache entry of this backend's database, which exists while it runs,
+    // read and released within the call.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::DATABASEOID as i32,
+            pg_sys::Datum::from(pg_sys::MyDatabaseId),
+        );
+        if tuple.is_null() {
+            return true;
+        }
+        let database = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
+        let provider = (*database).datlocprovider as u8;
+        pg_sys::ReleaseSysCache(tuple);
+        provider == pg_sys::COLLPROVIDER_ICU
     }
 }
 

@@ -158,15 +158,14 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         let mut filters = Vec::new();
         let mut pushed_nodes = Vec::new();
         let mut local: *mut pg_sys::List = std::ptr::null_mut();
-        // Postgres sorted the clauses in the order it checks them. One it checks itself,
-        // after the scan, comes after any the engine checks: arithmetic that may raise is
-        // left to Postgres behind one, which might have spared the row.
+        // Arithmetic that may raise is left to Postgres, which computes it row by row as
+        // the rows are asked for: the engine computes filters for whole batches, also for
+        // rows that a LIMIT, an EXISTS or a cursor never asks for. (A grouping, which asks
+        // for every row, takes it: see `upper`.)
         for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(scan_clauses).iter_ptr() {
             let clause = (*rinfo).clause.cast::<pg_sys::Node>();
             let filter = if ENABLE_PUSHDOWN.get() && !(*rinfo).pseudoconstant {
-                translator
-                    .qual(clause)
-                    .filter(|filter| local.is_null() || !filter.may_raise())
+                translator.qual(clause).filter(|filter| !filter.may_raise())
             } else {
                 None
             };

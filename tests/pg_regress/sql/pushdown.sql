@@ -645,6 +645,15 @@ SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM 
 SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1
 ORDER BY 1;
 
+-- Arithmetic that may raise stays with PostgreSQL on a plain scan, which computes it only
+-- for the rows asked for: the first row meets the condition, and the second, whose sum
+-- overflows, is never read under LIMIT 1 or EXISTS. A grouping reads every row.
+SELECT written FROM tsparquet.write_lp('pd', E'over,host=a n=1i 1\nover,host=b n=9223372036854775807i 1');
+EXPLAIN (COSTS OFF) SELECT host FROM pd.over WHERE n + 1 > 0 LIMIT 1;
+SELECT host FROM pd.over WHERE n + 1 > 0 LIMIT 1;
+SELECT EXISTS (SELECT 1 FROM pd.over WHERE n + 1 > 0);
+SELECT count(*) FROM pd.over WHERE n + 1 > 0;
+
 -- Over a time range holding no stored row, a query that then gives no rows leaves its
 -- filter's values uncomputed, as PostgreSQL computes them only for a row that reaches
 -- them: a failing sub-query raises nothing. An aggregate without keys, which gives a row
@@ -801,3 +810,15 @@ EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM inherited.m;
 SELECT DISTINCT host FROM inherited.m ORDER BY host;
 SELECT host, max(v) FROM inherited.m GROUP BY host ORDER BY host;
 DROP SCHEMA inherited CASCADE;
+
+-- A database whose default collation is ICU's compares text by ICU even where its
+-- LC_COLLATE is C.UTF-8: PostgreSQL sorts the tags, not the engine.
+SELECT current_database() AS regress_database \gset
+CREATE DATABASE icu_collated LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0;
+\c icu_collated
+CREATE EXTENSION tsparquet;
+SELECT written FROM tsparquet.write_lp('db', E'm,host=a v=1 1\nm,host=B v=2 2');
+EXPLAIN (COSTS OFF) SELECT host FROM db.m ORDER BY host;
+SELECT host FROM db.m ORDER BY host;
+\c :regress_database
+DROP DATABASE icu_collated;
