@@ -17,6 +17,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use serde::{Deserialize, Serialize};
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
+use tsparquet_core::query::SORT_BATCH_ROWS;
 
 use super::describe::deparse;
 use super::parallel;
@@ -410,6 +411,9 @@ pub unsafe fn add_sorted_scan_path(
         if !(*root).sort_pathkeys.is_null() && pushable_limit(parse).is_some() {
             return;
         }
+        if !sort_fits_in_work_mem((*(*rel).reltarget).width) {
+            return;
+        }
         let relid = (*rel).relid;
         // Returned by the scan, as the keys of an order above it are.
         let returned = |expr: *mut pg_sys::Expr| {
@@ -461,6 +465,15 @@ pub unsafe fn add_sorted_scan_path(
         );
         pg_sys::add_path(rel, path.cast());
     }
+}
+
+/// Whether the engine's sort of rows `width` bytes wide has room in `work_mem`: for two
+/// of its batches at twice their size (see `SORT_BATCH_ROWS`) in the three quarters of
+/// `work_mem` it does not keep to merge. Past that Postgres sorts, spilling as it needs.
+fn sort_fits_in_work_mem(width: i32) -> bool {
+    // SAFETY: reads a GUC variable of this backend.
+    let work_mem_bytes = unsafe { pg_sys::work_mem } as f64 * 1024.0;
+    4.0 * SORT_BATCH_ROWS as f64 * f64::from(width) <= 0.75 * work_mem_bytes
 }
 
 /// The order of a sorted scan's path (see [`add_sorted_scan_path`]); None for a path of

@@ -88,6 +88,12 @@ impl From<Vec<StoredFile>> for QueryFiles {
     }
 }
 
+/// Rows per batch of a query that sorts all its rows. DataFusion's sort needs room within
+/// the query's memory for about twice each batch it takes in, beside what it keeps to
+/// merge its spilled runs; Postgres' smallest `work_mem`, 64 kB, holds little of a batch
+/// of 8,192 rows. The glue offers such a sort only where batches of this size fit.
+pub const SORT_BATCH_ROWS: usize = 1024;
+
 /// What a query may use.
 pub struct Limits {
     pub memory_bytes: usize,
@@ -183,7 +189,7 @@ impl Engine {
         limits: &Limits,
     ) -> Result<RunningQuery, QueryError> {
         let stop = self.stop;
-        let task = self.task(limits);
+        let task = self.task(limits, request);
         self.decoded
             .borrow_mut()
             .keep_at_most(limits.decoded_file_bytes);
@@ -268,7 +274,7 @@ impl Engine {
             ));
         }
         let stop = self.stop;
-        let task = self.task(limits);
+        let task = self.task(limits, request);
         let schema = arrow_schema(request);
         let files = self.register(vec![file].into())?;
         let started = self.runtime.block_on(async {
@@ -319,13 +325,16 @@ impl Engine {
     }
 
     /// The context of one query, with its memory limit.
-    fn task(&self, limits: &Limits) -> Arc<TaskContext> {
+    fn task(&self, limits: &Limits, request: &QueryRequest) -> Arc<TaskContext> {
         let shared = self.context.state_ref();
         let state = shared.read();
         let mut config = state.config().clone();
         // What a sort keeps of the query's memory to merge the runs it spilled: DataFusion's
         // 10 MB is more than all of a `work_mem` of 4 MB.
         config.options_mut().execution.sort_spill_reservation_bytes = limits.memory_bytes / 4;
+        if request.sorts_all_rows() {
+            config = config.with_batch_size(SORT_BATCH_ROWS);
+        }
         Arc::new(
             TaskContext::from(&*state)
                 .with_session_config(config)
@@ -1984,6 +1993,48 @@ mod tests {
                     .to_vec()
             })
             .collect();
+        assert!(values == expected);
+    }
+
+    #[test]
+    fn a_sort_of_all_rows_takes_batches_small_enough_for_little_memory() {
+        // 200,000 rows against 256 kB, of which the merge keeps a quarter: batches of
+        // 8,192 rows, taken in at twice their size, would not fit; the sort's do.
+        let value = |i: i64| (i * 7_919) % 1_000_003;
+        let lines: String = (0..200_000)
+            .map(|i| format!("m,host=h v={}i {i}\n", value(i)))
+            .collect();
+        let mut expected: Vec<i64> = (0..200_000).map(value).collect();
+        expected.sort_unstable();
+        let (schema, bytes) = stored_table(&lines);
+        let files = vec![StoredFile {
+            name: "1-1.parquet".to_owned(),
+            bytes,
+        }];
+        let mut request = rows_request(&schema, &["v"], Vec::new());
+        request.order = vec![SortKey {
+            output: 1,
+            descending: false,
+            nulls_first: false,
+            microseconds: false,
+        }];
+        let directory = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            memory_bytes: 256 << 10,
+            decoded_file_bytes: 0,
+            spill: Some(SpillFiles {
+                directory: directory.path().join("pgsql_tmp"),
+                prefix: "pgsql_tmp1.tsparquet.".to_owned(),
+                limit_kb: None,
+            }),
+        };
+        let engine = Engine::new(1, || false, || {}).unwrap();
+        let mut query = engine.start(&request, &[], files, &limits).unwrap();
+        let mut values = Vec::new();
+        while let Some(batch) = query.next_batch(&engine).unwrap() {
+            let column = batch.column(1).as_primitive::<Int64Type>();
+            values.extend(column.values().iter().copied());
+        }
         assert!(values == expected);
     }
 

@@ -26,7 +26,7 @@ mod spill_files;
 mod time_bin;
 mod translate;
 
-pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
+pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery, SORT_BATCH_ROWS};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 pub use local_trunc::{step_starts, LocalBuckets};
 pub use spill_files::SpillFiles;

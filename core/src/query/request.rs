@@ -100,6 +100,12 @@ impl QueryRequest {
         }
     }
 
+    /// Whether the engine sorts every matching row: an order over rows without a limit
+    /// (a limit makes it a top-N, which keeps only the top rows).
+    pub fn sorts_all_rows(&self) -> bool {
+        matches!(self.shape, Shape::Rows { .. }) && !self.order.is_empty() && self.limit.is_none()
+    }
+
     /// Whether a `count(DISTINCT)` is computed per group: with keys, which the engine does
     /// in two steps (see `distinct_groups`).
     pub fn counts_distinct_per_group(&self) -> bool {

@@ -811,6 +811,13 @@ SELECT DISTINCT host FROM inherited.m ORDER BY host;
 SELECT host, max(v) FROM inherited.m GROUP BY host ORDER BY host;
 DROP SCHEMA inherited CASCADE;
 
+-- The engine sorts all the rows only where work_mem holds the batches it sorts: rows of 16
+-- bytes need more than 64kB, where PostgreSQL sorts them.
+SET work_mem = '64kB';
+EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time;
+RESET work_mem;
+EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time;
+
 -- A database whose default collation is ICU's compares text by ICU even where its
 -- LC_COLLATE is C.UTF-8: PostgreSQL sorts the tags, not the engine.
 SELECT current_database() AS regress_database \gset
