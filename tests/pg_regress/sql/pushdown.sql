@@ -817,6 +817,11 @@ SET work_mem = '64kB';
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time;
 RESET work_mem;
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time;
+-- Nor a top-N, which cannot spill, below the work_mem its rows were measured to need.
+SET work_mem = '256kB';
+EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time LIMIT 5;
+RESET work_mem;
+EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time LIMIT 5;
 
 -- A database whose default collation is ICU's compares text by ICU even where its
 -- LC_COLLATE is C.UTF-8: PostgreSQL sorts the tags, not the engine.
