@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use serde::{Deserialize, Serialize};
 use tsparquet_core::query::request::{Limit, QueryRequest, Shape, SortKey};
-use tsparquet_core::query::SORT_BATCH_ROWS;
+use tsparquet_core::query::sort_memory;
 
 use super::describe::deparse;
 use super::parallel;
@@ -411,7 +411,11 @@ pub unsafe fn add_sorted_scan_path(
         if !(*root).sort_pathkeys.is_null() && pushable_limit(parse).is_some() {
             return;
         }
-        if !sort_fits_in_work_mem((*(*rel).reltarget).width, super::table_summary::rows(table)) {
+        // The table's rows bound the scan's, whose estimate for a window of time is a
+        // guess.
+        let width = f64::from((*(*rel).reltarget).width);
+        let table_rows = super::table_summary::rows(table);
+        if !sort_memory::full_sort_fits(width, table_rows, work_mem_bytes()) {
             return;
         }
         let relid = (*rel).relid;
@@ -467,17 +471,10 @@ pub unsafe fn add_sorted_scan_path(
     }
 }
 
-/// Whether the engine's sort of at most `rows` rows `width` bytes wide has room in
-/// `work_mem`: for two of its batches at twice their size (see `SORT_BATCH_ROWS`) in the
-/// three quarters of `work_mem` it does not keep to merge, and for at most 128 runs
-/// spilled past it, each a file open until the merge (thousands, at 64 kB, ran the
-/// backend out of file descriptors). Past that Postgres sorts, spilling into one file.
-fn sort_fits_in_work_mem(width: i32, rows: f64) -> bool {
+/// What this backend's `work_mem` allows the engine to hold, in bytes.
+fn work_mem_bytes() -> f64 {
     // SAFETY: reads a GUC variable of this backend.
-    let sorting_bytes = 0.75 * unsafe { pg_sys::work_mem } as f64 * 1024.0;
-    let width = f64::from(width);
-    4.0 * SORT_BATCH_ROWS as f64 * width <= sorting_bytes
-        && 2.0 * rows * width <= 128.0 * sorting_bytes
+    f64::from(unsafe { pg_sys::work_mem }) * 1024.0
 }
 
 /// The order of a sorted scan's path (see [`add_sorted_scan_path`]); None for a path of
@@ -600,21 +597,12 @@ unsafe fn pushable_limit(parse: *mut pg_sys::Query) -> Option<Limit> {
         let count = constant_count((*parse).limitCount)??;
         let offset = constant_count((*parse).limitOffset)?.unwrap_or(0);
         let kept = offset.checked_add(count)?;
-        (kept <= MAX_TOP_ROWS && top_rows_fit_in_work_mem(kept)).then_some(Limit {
+        let fits = kept <= MAX_TOP_ROWS && sort_memory::top_rows_fit(kept, work_mem_bytes());
+        fits.then_some(Limit {
             offset,
             count: Some(count),
         })
     }
-}
-
-/// Whether the engine's top-N of `kept` rows has room in `work_mem`. DataFusion's top-N
-/// holds the input batches its top rows are in, which it cannot spill; measured on the
-/// benchmark data, the top 10 and 1,000 rows needed 512 kB whether of 2 or 21 columns,
-/// the top 10,000 needed 2 MB, the top 100 groups 256 kB. Past this, Postgres sorts.
-fn top_rows_fit_in_work_mem(kept: usize) -> bool {
-    // SAFETY: reads a GUC variable of this backend.
-    let work_mem_kb = unsafe { pg_sys::work_mem } as f64;
-    work_mem_kb >= 512.0 + 0.2 * kept as f64
 }
 
 /// Adds a path computing the limited, ordered result of `input_rel` (the ordered

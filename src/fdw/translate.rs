@@ -643,7 +643,7 @@ impl Translator {
                 None => self
                     .local_start(node)
                     .or_else(|| self.date_bin(node))
-                    .or_else(|| self.epoch_bucket(node))
+                    .or_else(|| self.epoch_bucket(node, BinOutput::EpochSeconds))
                     .or_else(|| self.epoch_bucket_start(node))?,
             };
             // Left to Postgres where the engine cannot hold the start of the earliest
@@ -743,8 +743,9 @@ impl Translator {
         }
     }
 
-    /// `floor(extract(epoch from time) / n) * n` with a whole number `n` of seconds.
-    unsafe fn epoch_bucket(&self, node: *mut pg_sys::Node) -> Option<Expr> {
+    /// `floor(extract(epoch from time) / n) * n` with a whole number `n` of seconds, its
+    /// bucket's start given as `output`.
+    unsafe fn epoch_bucket(&self, node: *mut pg_sys::Node, output: BinOutput) -> Option<Expr> {
         // SAFETY: walks an expression tree of built-in nodes.
         unsafe {
             let (multiply, floor_call, width) = operator_call(node)?;
@@ -768,7 +769,7 @@ impl Translator {
                 width_ns: seconds.checked_mul(NANOS_PER_SECOND)?,
                 origin_ns: 0,
                 time: Box::new(Expr::Time),
-                output: BinOutput::EpochSeconds,
+                output,
             })
         }
     }
@@ -788,20 +789,7 @@ impl Translator {
             let &[bucket] = function_call(seconds, "float8")?.as_slice() else {
                 return None;
             };
-            match self.epoch_bucket(bucket)? {
-                Expr::TimeBin {
-                    width_ns,
-                    origin_ns,
-                    time,
-                    output: BinOutput::EpochSeconds,
-                } => Some(Expr::TimeBin {
-                    width_ns,
-                    origin_ns,
-                    time,
-                    output: BinOutput::Timestamp,
-                }),
-                _ => None,
-            }
+            self.epoch_bucket(bucket, BinOutput::Timestamp)
         }
     }
 

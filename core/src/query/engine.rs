@@ -55,6 +55,7 @@ use super::plan_cache::{self, PlanCache};
 use super::request::{QueryRequest, Shape, SortKey};
 use super::series_extremes;
 use super::small_files::{read_small_files_from_memory, DecodedFiles};
+use super::sort_memory::SORT_BATCH_ROWS;
 use super::spill_files::SpillFiles;
 use super::translate::{column, Translator};
 use super::{QueryError, StopCheck};
@@ -87,12 +88,6 @@ impl From<Vec<StoredFile>> for QueryFiles {
         }
     }
 }
-
-/// Rows per batch of a query that sorts all its rows. DataFusion's sort needs room within
-/// the query's memory for about twice each batch it takes in, beside what it keeps to
-/// merge its spilled runs; Postgres' smallest `work_mem`, 64 kB, holds little of a batch
-/// of 8,192 rows. The glue offers such a sort only where batches of this size fit.
-pub const SORT_BATCH_ROWS: usize = 1024;
 
 /// What a query may use.
 pub struct Limits {

@@ -22,11 +22,12 @@ pub mod request;
 mod run_sums;
 mod series_extremes;
 mod small_files;
+pub mod sort_memory;
 mod spill_files;
 mod time_bin;
 mod translate;
 
-pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery, SORT_BATCH_ROWS};
+pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 pub use local_trunc::{step_starts, LocalBuckets};
 pub use spill_files::SpillFiles;
