@@ -65,10 +65,13 @@ KEYS = ["host", "region", "b", "s", "date_trunc('hour', time)", "date_trunc('day
 ZONES = ["UTC", "UTC", "America/Santiago", "Asia/Kolkata"]
 AGGREGATES = ["count(*)", "count(u)", "count(f)", "sum(u)", "avg(u)", "sum(f)", "avg(f)", "min(u)", "max(u)",
               "min(f)", "max(f)", "min(time)", "max(time)", "count(DISTINCT host)", "count(DISTINCT region)",
-              "tsparquet.last(u, time)", "tsparquet.first(f, time)"]
+              "tsparquet.last(u, time)", "tsparquet.first(f, time)", "stddev(u)", "var_pop(u)",
+              "round(variance(f)::numeric, 6)", "round(stddev_pop(f)::numeric, 6)"]
 # Arguments computed from each row, some raising PostgreSQL's errors for some rows (bigint
 # out of range, division by zero, a float's overflow). Float sums add up exactly, in any
-# order; floats that do not are only taken by min, max and count.
+# order; floats that do not are only taken by min, max and count. A float variance divides,
+# so its last digits depend on the order of the rows, which PostgreSQL leaves open: it is
+# compared rounded.
 INTEGER_ARGUMENTS = ["u + 1", "u - 7", "u * 3", "u / 3", "-u", "7 - u", "u * u", "u / (u - u)",
                      "(u + 2) * (u - 5) / 4", "u + 9223372036854775807", "-(u - 1)"]
 EXACT_FLOAT_ARGUMENTS = ["f * 4", "f / 2", "f + 0.5", "-f", "f - f", "(f * 2 + 1) / 4", "f / (f - f)",
@@ -81,11 +84,13 @@ SAFE_FILTER_ARITHMETIC = ["u / 3", "f * 4", "f / 2", "f + 0.5", "-f", "u::float8
 
 
 def computed_aggregate():
-    kind = rng.choice(["integer", "exact float", "other float"])
+    kind = rng.choice(["integer", "exact float", "float variance", "other float"])
     if kind == "integer":
-        return f"{rng.choice(['sum', 'avg', 'min', 'max', 'count'])}({rng.choice(INTEGER_ARGUMENTS)})"
+        return f"{rng.choice(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'var_pop'])}({rng.choice(INTEGER_ARGUMENTS)})"
     if kind == "exact float":
         return f"{rng.choice(['sum', 'avg', 'min', 'max', 'count'])}({rng.choice(EXACT_FLOAT_ARGUMENTS)})"
+    if kind == "float variance":
+        return f"round(variance({rng.choice(EXACT_FLOAT_ARGUMENTS)})::numeric, 6)"
     return f"{rng.choice(['min', 'max', 'count'])}({rng.choice(OTHER_FLOAT_ARGUMENTS)})"
 
 

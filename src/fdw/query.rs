@@ -5,13 +5,16 @@
 use std::cell::OnceCell;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Decimal128Type, Int64Type, TimestampNanosecondType};
+use arrow::datatypes::{
+    DataType, Decimal128Type, Decimal256Type, Int64Type, TimestampNanosecondType,
+};
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgList, PgSqlErrorCode};
 use tsparquet_core::query::expr::Value;
 use tsparquet_core::query::request::QueryRequest;
 use tsparquet_core::query::{
-    Engine, Limits, Output, QueryError, QueryFiles, RunningQuery, SpillFiles, StoredFile,
+    whole_number_variance, Engine, Limits, Output, QueryError, QueryFiles, RunningQuery,
+    SpillFiles, StoredFile,
 };
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
@@ -288,6 +291,32 @@ pub fn group_readers(
                             &[Some(total), Some(numeric(n.into()))],
                         )
                     }
+                }) as DatumReader
+            }
+            Output::Variance {
+                count,
+                sum,
+                squares,
+                sample,
+                stddev,
+            } => {
+                let sum = whole_number_reader(batch.column(sum));
+                let count = batch.column(count).as_primitive::<Int64Type>().clone();
+                let squares = batch
+                    .column(squares)
+                    .as_primitive::<Decimal256Type>()
+                    .clone();
+                Box::new(move |row| {
+                    let text = whole_number_variance(
+                        count.value(row),
+                        sum(row).unwrap_or(0),
+                        squares.value(row),
+                        sample,
+                        stddev,
+                    )?;
+                    AnyNumeric::try_from(text.as_str())
+                        .expect("numeric text")
+                        .into_datum()
                 }) as DatumReader
             }
         })

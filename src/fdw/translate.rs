@@ -868,7 +868,7 @@ impl Translator {
                 "avg" => AggregateFunction::Avg,
                 "min" => AggregateFunction::Min,
                 "max" => AggregateFunction::Max,
-                _ => return None,
+                _ => variance(name)?,
             };
             let argument = self.number(arg)?;
             // A value alone (a constant or a parameter) has no type in the engine's terms:
@@ -1020,6 +1020,7 @@ impl Translator {
                 }
                 ("sum", true) if numeric => AggregateFunction::Sum,
                 ("avg", true) if numeric => AggregateFunction::Avg,
+                (name, true) if numeric && variance(name).is_some() => variance(name)?,
                 ("min", true) if ordered => AggregateFunction::Min,
                 ("max", true) if ordered => AggregateFunction::Max,
                 _ => return None,
@@ -1027,6 +1028,18 @@ impl Translator {
             Some(Aggregate::new(function, argument))
         }
     }
+}
+
+/// The variance or standard deviation a built-in aggregate's name stands for.
+fn variance(name: &str) -> Option<AggregateFunction> {
+    let (sample, stddev) = match name {
+        "variance" | "var_samp" => (true, false),
+        "var_pop" => (false, false),
+        "stddev" | "stddev_samp" => (true, true),
+        "stddev_pop" => (false, true),
+        _ => return None,
+    };
+    Some(AggregateFunction::Variance { sample, stddev })
 }
 
 /// The value of a non-null constant of type `type_oid`.

@@ -109,6 +109,15 @@ pub enum Output {
         sum: usize,
         count: usize,
     },
+    /// A variance or standard deviation of whole numbers, computed by the caller from the
+    /// count, exact sum and exact sum of squares (see `whole_number_variance`).
+    Variance {
+        count: usize,
+        sum: usize,
+        squares: usize,
+        sample: bool,
+        stddev: bool,
+    },
 }
 
 /// A runtime that runs queries on the thread that calls it, and what its queries share.
@@ -840,7 +849,7 @@ fn build_filtered(
         .iter()
         .map(|output| match output {
             Output::Column(c) => Some(frame.schema().field(*c).name().clone()),
-            Output::Average { .. } => None,
+            Output::Average { .. } | Output::Variance { .. } => None,
         })
         .collect();
     for condition in &request.having {
@@ -963,6 +972,15 @@ fn build_shape(
                 }
                 outputs.push(match (aggregate.function, &columns[..]) {
                     (AggregateFunction::Avg, &[sum, count]) => Output::Average { sum, count },
+                    (AggregateFunction::Variance { sample, stddev }, &[count, sum, squares]) => {
+                        Output::Variance {
+                            count,
+                            sum,
+                            squares,
+                            sample,
+                            stddev,
+                        }
+                    }
                     _ => Output::Column(columns[0]),
                 });
             }
@@ -1489,6 +1507,20 @@ mod tests {
                     of(AggregateFunction::Max, Some(column("v"))),
                     of(AggregateFunction::First, Some(column("n"))),
                     of(AggregateFunction::Last, Some(column("v"))),
+                    of(
+                        AggregateFunction::Variance {
+                            sample: true,
+                            stddev: true,
+                        },
+                        Some(column("v")),
+                    ),
+                    of(
+                        AggregateFunction::Variance {
+                            sample: false,
+                            stddev: false,
+                        },
+                        Some(column("n")),
+                    ),
                 ],
                 vec![Expr::compare(
                     CompareOp::Less,

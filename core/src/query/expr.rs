@@ -298,6 +298,12 @@ pub enum AggregateFunction {
     First,
     /// `tsparquet.last(value, time)`: the value at the latest stored time.
     Last,
+    /// `var_samp` (`variance`) when `sample`, else `var_pop`; with `stddev` its square
+    /// root, `stddev_samp` (`stddev`) or `stddev_pop`.
+    Variance {
+        sample: bool,
+        stddev: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

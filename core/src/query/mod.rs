@@ -12,9 +12,12 @@ pub mod expr;
 mod file_scans;
 mod file_set;
 mod float_order;
+mod float_variance;
 pub mod integer_bounds;
 mod local_trunc;
 mod narrow_sums;
+mod numeric_variance;
+mod one_group;
 mod plan_cache;
 mod postgres_arithmetic;
 mod postgres_like;
@@ -24,12 +27,14 @@ mod series_extremes;
 mod small_files;
 pub mod sort_memory;
 mod spill_files;
+mod sum_of_squares;
 mod time_bin;
 mod translate;
 
 pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 pub use local_trunc::{step_starts, LocalBuckets};
+pub use numeric_variance::whole_number_variance;
 pub use spill_files::SpillFiles;
 
 use std::fmt;

@@ -86,15 +86,18 @@ impl QueryRequest {
     }
 
     /// Whether result column `output` is one the engine computes, so it can order and
-    /// filter by it: any but an average of integers, which Postgres divides itself to give
-    /// it numeric's scale.
+    /// filter by it: any but an average, variance or standard deviation of integers, which
+    /// Postgres finishes itself to give them numeric's scale.
     pub fn is_engine_result(&self, output: usize) -> bool {
         match &self.shape {
             Shape::Rows { columns } => output <= columns.len(),
             Shape::Groups { keys, aggregates } => match output.checked_sub(keys.len()) {
                 None => true,
                 Some(i) => aggregates.get(i).is_some_and(|a| {
-                    a.function != AggregateFunction::Avg || !self.is_integer(a.argument.as_ref())
+                    !matches!(
+                        a.function,
+                        AggregateFunction::Avg | AggregateFunction::Variance { .. }
+                    ) || !self.is_integer(a.argument.as_ref())
                 }),
             },
         }
@@ -116,9 +119,9 @@ impl QueryRequest {
 
     /// Whether the engine would count distinct values per group in one step, keeping a set
     /// of values for each group (about 2 KiB for text, so a few hundred groups can exceed
-    /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, or beside a `count(DISTINCT)`
-    /// of another column, which do not merge from its two steps, or with a `FILTER` on
-    /// any aggregate, which its steps do not carry. Postgres groups such a query instead,
+    /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, a variance, or a
+    /// `count(DISTINCT)` of another column, which do not merge from its two steps, or with
+    /// a `FILTER` on any aggregate, which its steps do not carry. Postgres groups such a query instead,
     /// sorting the values; the engine refuses it.
     pub fn counts_distinct_in_one_step(&self) -> bool {
         let Shape::Groups { aggregates, .. } = &self.shape else {
@@ -135,7 +138,9 @@ impl QueryRequest {
                     a.filter.is_some()
                         || matches!(
                             a.function,
-                            AggregateFunction::First | AggregateFunction::Last
+                            AggregateFunction::First
+                                | AggregateFunction::Last
+                                | AggregateFunction::Variance { .. }
                         )
                 }))
     }
@@ -157,23 +162,38 @@ impl QueryRequest {
         .then_some(function)
     }
 
-    /// The columns some aggregate of the request adds up (`sum`, `avg`).
+    /// The columns some aggregate of the request adds up (`sum`, `avg`, a variance).
     pub fn summed_columns(&self) -> Vec<&str> {
-        self.aggregated_columns(&[AggregateFunction::Sum, AggregateFunction::Avg])
+        self.aggregated_columns(|f| {
+            matches!(
+                f,
+                AggregateFunction::Sum
+                    | AggregateFunction::Avg
+                    | AggregateFunction::Variance { .. }
+            )
+        })
     }
 
-    /// The columns some aggregate of the request counts the values of (`count`, `avg`).
+    /// The columns some aggregate of the request counts the values of (`count`, `avg`, a
+    /// variance).
     pub fn counted_columns(&self) -> Vec<&str> {
-        self.aggregated_columns(&[AggregateFunction::Count, AggregateFunction::Avg])
+        self.aggregated_columns(|f| {
+            matches!(
+                f,
+                AggregateFunction::Count
+                    | AggregateFunction::Avg
+                    | AggregateFunction::Variance { .. }
+            )
+        })
     }
 
-    fn aggregated_columns(&self, functions: &[AggregateFunction]) -> Vec<&str> {
+    fn aggregated_columns(&self, counts: impl Fn(AggregateFunction) -> bool) -> Vec<&str> {
         let Shape::Groups { aggregates, .. } = &self.shape else {
             return Vec::new();
         };
         aggregates
             .iter()
-            .filter(|a| functions.contains(&a.function))
+            .filter(|a| counts(a.function))
             .filter_map(|a| match &a.argument {
                 Some(Expr::Column(name)) => Some(name.as_str()),
                 _ => None,

@@ -236,13 +236,17 @@ impl Summed for Int64Type {
 }
 
 /// Postgres' error for a float addition that overflowed.
-fn overflow_error() -> DataFusionError {
+pub(super) fn overflow_error() -> DataFusionError {
     DataFusionError::External(Box::new(super::QueryError::Overflow))
 }
 
 /// Whether row `row` counts: its value is not NULL (by `nulls`, the values' null buffer)
 /// and the aggregate's filter, if any, is true for it.
-fn is_counted(nulls: Option<&NullBuffer>, filter: Option<&BooleanArray>, row: usize) -> bool {
+pub(super) fn is_counted(
+    nulls: Option<&NullBuffer>,
+    filter: Option<&BooleanArray>,
+    row: usize,
+) -> bool {
     nulls.is_none_or(|n| n.is_valid(row)) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
@@ -456,7 +460,7 @@ impl<T: ArrowPrimitiveType> Total<T> {
 }
 
 /// Group 0 for each of `len` rows, from `rows`, grown as needed.
-fn group_zero(rows: &mut Vec<usize>, len: usize) -> &[usize] {
+pub(super) fn group_zero(rows: &mut Vec<usize>, len: usize) -> &[usize] {
     if rows.len() < len {
         rows.resize(len, 0);
     }

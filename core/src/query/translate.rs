@@ -20,10 +20,12 @@ use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchem
 use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, NumberType, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
+use super::float_variance::float_variance;
 use super::local_trunc::local_trunc;
 use super::postgres_arithmetic::{arithmetic, negate};
 use super::postgres_like::like_filter;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
+use super::sum_of_squares::sum_of_squares;
 use super::time_bin::time_bin;
 use super::QueryError;
 use crate::schema::TIME_COLUMN;
@@ -421,6 +423,22 @@ impl Translator<'_> {
             }
             AggregateFunction::Avg if float => vec![AggregatePart::plain(run_avg(arg()?))],
             AggregateFunction::Avg => vec![AggregatePart::plain(avg(arg()?))],
+            // Postgres computes the `numeric` result of whole numbers from exact sums.
+            AggregateFunction::Variance { .. } if integer => {
+                vec![
+                    count_values()?,
+                    exact_sum()?,
+                    AggregatePart::plain(sum_of_squares(arg()?)),
+                ]
+            }
+            AggregateFunction::Variance { sample, stddev } if float => {
+                vec![AggregatePart::plain(float_variance(arg()?, sample, stddev))]
+            }
+            AggregateFunction::Variance { .. } => {
+                return Err(QueryError::Unsupported(
+                    "a variance of neither integers nor floats".into(),
+                ))
+            }
             AggregateFunction::Min => vec![extreme(min)?],
             AggregateFunction::Max => vec![extreme(max)?],
             AggregateFunction::First => {

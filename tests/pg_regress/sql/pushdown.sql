@@ -312,6 +312,21 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT count(1), count(f / 3), avg(u - 7), sum(u / 2) FROM TABLE WHERE host <> 'big'$$),
   ($$SELECT host, max(u * 10) AS m FROM TABLE WHERE host <> 'big' GROUP BY host ORDER BY m DESC LIMIT 2$$),
   ($$SELECT host, sum(-f) FILTER (WHERE u > 0), min(u::float8) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
+  -- variance and standard deviation: of floats from the sums PostgreSQL keeps (NaN and
+  -- infinities give NaN), of integers as exact numerics with PostgreSQL's scale (near the
+  -- bigint limit too), with FILTER, HAVING and a limit over float results; beside a
+  -- count(DISTINCT) per group PostgreSQL groups
+  ($$SELECT host, stddev(u), variance(u), stddev_pop(u), var_pop(u), stddev_samp(f), var_samp(f), var_pop(f)
+     FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT date_trunc('hour', time) h, stddev(u - extra), var_pop(f * 2), stddev_pop(u / 7) FROM TABLE
+     WHERE host <> 'big' GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT stddev(u), var_samp(f), stddev_pop(f), variance(u) FROM TABLE WHERE host <> 'special'$$),
+  ($$SELECT stddev(u), var_pop(f) FROM TABLE WHERE host = 'nobody'$$),
+  ($$SELECT host, stddev(u) FILTER (WHERE b), var_pop(f) FILTER (WHERE u > 0) FROM TABLE
+     GROUP BY host HAVING stddev(f) > 1 ORDER BY host$$),
+  ($$SELECT host, stddev(f) FROM TABLE WHERE host <> 'special' GROUP BY host ORDER BY 2 DESC LIMIT 2$$),
+  ($$SELECT host, variance(u) FROM TABLE GROUP BY host HAVING variance(u) > 1000 ORDER BY 2 LIMIT 2$$),
+  ($$SELECT host, count(DISTINCT s), stddev(u) FROM TABLE GROUP BY host ORDER BY host$$),
   -- an argument that can raise an error under FILTER: the engine would compute it for rows
   -- the filter leaves out, so PostgreSQL aggregates
   ($$SELECT host, avg(f * u) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
@@ -579,6 +594,7 @@ SELECT q, e.* FROM (VALUES
   ($$SELECT sum(f / (f - f)) FROM TABLE WHERE host = 'h1'$$),
   ($$SELECT max(f * 1e308 * 10) FROM TABLE$$),
   ($$SELECT max(f * 1e-300 / 1e300) FROM TABLE WHERE host <> 'special'$$),
+  ($$SELECT host, var_samp(f * 1e200) FROM TABLE WHERE host <> 'special' GROUP BY host$$),
   -- a filter's arithmetic raises only for the rows the filters PostgreSQL checks before it
   -- keep: by their cost, the cheaper host comparison first, whatever their written order
   ($$SELECT count(*) FROM TABLE WHERE u * 3 > 2000$$),
