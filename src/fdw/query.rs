@@ -314,9 +314,18 @@ pub fn group_readers(
                         sample,
                         stddev,
                     )?;
-                    AnyNumeric::try_from(text.as_str())
-                        .expect("numeric text")
-                        .into_datum()
+                    let text = std::ffi::CString::new(text).expect("digits hold no NUL");
+                    // SAFETY: numeric_in of digits, into the current memory context.
+                    unsafe {
+                        pgrx::direct_function_call_as_datum(
+                            pg_sys::numeric_in,
+                            &[
+                                Some(pg_sys::Datum::from(text.as_ptr())),
+                                Some(pg_sys::InvalidOid.into()),
+                                Some((-1i32).into()),
+                            ],
+                        )
+                    }
                 }) as DatumReader
             }
         })

@@ -11,6 +11,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature,
     Volatility,
@@ -39,11 +40,12 @@ struct FloatVariance {
 
 impl AggregateUDFImpl for FloatVariance {
     fn name(&self) -> &str {
+        // Not DataFusion's own names, whose results differ.
         match (self.sample, self.stddev) {
-            (true, false) => "var_samp",
-            (false, false) => "var_pop",
-            (true, true) => "stddev_samp",
-            (false, true) => "stddev_pop",
+            (true, false) => "pg_var_samp",
+            (false, false) => "pg_var_pop",
+            (true, true) => "pg_stddev_samp",
+            (false, true) => "pg_stddev_pop",
         }
     }
 
@@ -55,10 +57,13 @@ impl AggregateUDFImpl for FloatVariance {
         Ok(DataType::Float64)
     }
 
-    fn state_fields(&self, _args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
+    fn state_fields(&self, args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
         Ok(["count", "sum", "squares"]
             .into_iter()
-            .map(|name| Arc::new(Field::new(name, DataType::Float64, false)))
+            .map(|part| {
+                let name = format_state_name(args.name, part);
+                Arc::new(Field::new(name, DataType::Float64, false))
+            })
             .collect())
     }
 
@@ -115,7 +120,7 @@ impl State {
                 self.squares = f64::NAN;
             }
         } else if !value.is_finite() {
-            // Else one infinite value alone would have a variance of zero.
+            // Else one infinite or NaN value alone would have a variance of zero.
             self.squares = f64::NAN;
         }
         Ok(())

@@ -121,8 +121,8 @@ impl QueryRequest {
     /// of values for each group (about 2 KiB for text, so a few hundred groups can exceed
     /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, a variance, or a
     /// `count(DISTINCT)` of another column, which do not merge from its two steps, or with
-    /// a `FILTER` on any aggregate, which its steps do not carry. Postgres groups such a query instead,
-    /// sorting the values; the engine refuses it.
+    /// a `FILTER` on any aggregate, which its steps do not carry. Postgres groups such a
+    /// query instead, sorting the values; the engine refuses it.
     pub fn counts_distinct_in_one_step(&self) -> bool {
         let Shape::Groups { aggregates, .. } = &self.shape else {
             return false;

@@ -1,6 +1,6 @@
 //! The exact sum of the squares of whole numbers, which a variance of integers needs (see
-//! `numeric_variance`). A square of a `bigint` takes up to 126 bits and their sum up to
-//! 189, past any native integer: DataFusion's `sum` of squares cast to 256-bit decimals
+//! `numeric_variance`). A square of a `bigint` takes up to 126 bits (of an unsigned field
+//! 128) and their sum up to 189 (191), past any native integer: DataFusion's `sum` of squares cast to 256-bit decimals
 //! made a standard deviation of `bigint` take two and a half times as long as one of
 //! `double precision`. Squares are never negative, so each group adds them into 128 bits
 //! and counts the carries out of them.
@@ -11,6 +11,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Decimal256Array};
 use arrow::datatypes::{i256, DataType, Decimal256Type, Field, FieldRef, Int64Type, UInt64Type};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature,
     Volatility,
@@ -53,8 +54,9 @@ impl AggregateUDFImpl for SumOfSquares {
         Ok(SUM_OF_SQUARES)
     }
 
-    fn state_fields(&self, _args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new("sum", SUM_OF_SQUARES, true))])
+    fn state_fields(&self, args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
+        let name = format_state_name(args.name, "sum");
+        Ok(vec![Arc::new(Field::new(name, SUM_OF_SQUARES, true))])
     }
 
     fn accumulator(&self, args: AccumulatorArgs<'_>) -> Result<Box<dyn Accumulator>> {
