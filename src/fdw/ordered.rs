@@ -30,7 +30,7 @@ use super::upper::{
 /// and the database default when the database's collations come from the C library
 /// (not ICU) and its LC_COLLATE is one of them or C.UTF-8, whose order is that of code
 /// points, which UTF-8's bytes keep.
-fn collation_is_c(collation: pg_sys::Oid) -> bool {
+pub(super) fn collation_is_c(collation: pg_sys::Oid) -> bool {
     match collation {
         pg_sys::C_COLLATION_OID | pg_sys::POSIX_COLLATION_OID => true,
         pg_sys::DEFAULT_COLLATION_OID => {

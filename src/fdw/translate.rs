@@ -20,6 +20,7 @@ use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::postgres_micros_to_unix_nanos;
 
+use super::ordered::collation_is_c;
 use crate::catalog::extension_function_name;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -1007,7 +1008,14 @@ impl Translator {
                     FieldType::Integer | FieldType::Unsigned | FieldType::Float
                 ))
             );
-            let ordered = numeric || matches!(column, ColumnRef::Time | ColumnRef::TimeNs);
+            // Text only where Postgres compares it as the engine does, by its bytes.
+            let text = matches!(
+                kind,
+                Some(ColumnKind::Tag | ColumnKind::Field(FieldType::String))
+            );
+            let ordered = numeric
+                || matches!(column, ColumnRef::Time | ColumnRef::TimeNs)
+                || (text && collation_is_c(a.inputcollid));
             let function = match (name.as_str(), a.aggdistinct.is_null()) {
                 ("count", true) => AggregateFunction::Count,
                 // Distinct floats are left to Postgres: it counts -0 and 0 as one value;

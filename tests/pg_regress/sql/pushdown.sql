@@ -327,6 +327,15 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, stddev(f) FROM TABLE WHERE host <> 'special' GROUP BY host ORDER BY 2 DESC LIMIT 2$$),
   ($$SELECT host, variance(u) FROM TABLE GROUP BY host HAVING variance(u) > 1000 ORDER BY 2 LIMIT 2$$),
   ($$SELECT host, count(DISTINCT s), stddev(u) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, stddev(f) FROM TABLE GROUP BY host ORDER BY 2 DESC NULLS LAST, 1 LIMIT 3$$),
+  -- min and max of text, which this database's collation (C.UTF-8) compares by its bytes,
+  -- as the engine does; under another collation PostgreSQL aggregates
+  ($$SELECT host, min(s), max(s), min(region), max(region) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT region, min(host), max(host), count(*) FROM TABLE GROUP BY region ORDER BY region$$),
+  ($$SELECT min(s), max(host) FROM TABLE WHERE host <> 'nobody'$$),
+  ($$SELECT min(s) FILTER (WHERE b), max(region) FROM TABLE WHERE host = 'nobody'$$),
+  ($$SELECT host, max(s) FROM TABLE GROUP BY host ORDER BY 2 DESC, 1 LIMIT 2$$),
+  ($$SELECT host, max(s COLLATE "und-x-icu") FROM TABLE GROUP BY host ORDER BY host$$),
   -- an argument that can raise an error under FILTER: the engine would compute it for rows
   -- the filter leaves out, so PostgreSQL aggregates
   ($$SELECT host, avg(f * u) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
@@ -848,5 +857,8 @@ CREATE EXTENSION tsparquet;
 SELECT written FROM tsparquet.write_lp('db', E'm,host=a v=1 1\nm,host=B v=2 2');
 EXPLAIN (COSTS OFF) SELECT host FROM db.m ORDER BY host;
 SELECT host FROM db.m ORDER BY host;
+-- and finds the least and greatest text itself: 'a' and 'B', where bytes give 'B' and 'a'
+EXPLAIN (COSTS OFF) SELECT min(host), max(host) FROM db.m;
+SELECT min(host), max(host) FROM db.m;
 \c :regress_database
 DROP DATABASE icu_collated;
