@@ -66,7 +66,8 @@ ZONES = ["UTC", "UTC", "America/Santiago", "Asia/Kolkata"]
 AGGREGATES = ["count(*)", "count(u)", "count(f)", "sum(u)", "avg(u)", "sum(f)", "avg(f)", "min(u)", "max(u)",
               "min(f)", "max(f)", "min(time)", "max(time)", "count(DISTINCT host)", "count(DISTINCT region)",
               "tsparquet.last(u, time)", "tsparquet.first(f, time)", "stddev(u)", "var_pop(u)",
-              "round(variance(f)::numeric, 6)", "round(stddev_pop(f)::numeric, 6)", "min(s)", "max(region)"]
+              "round(variance(f)::numeric, 6)", "round(stddev_pop(f)::numeric, 6)", "min(s)", "max(region)",
+              "bool_and(b)", "bool_or(b)"]
 # Arguments computed from each row, some raising PostgreSQL's errors for some rows (bigint
 # out of range, division by zero, a float's overflow). Float sums add up exactly, in any
 # order; floats that do not are only taken by min, max and count. A float variance divides,

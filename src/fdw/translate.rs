@@ -1008,6 +1008,7 @@ impl Translator {
                     FieldType::Integer | FieldType::Unsigned | FieldType::Float
                 ))
             );
+            let boolean = kind == Some(ColumnKind::Field(FieldType::Boolean));
             // Text only where Postgres compares it as the engine does, by its bytes.
             let text = matches!(
                 kind,
@@ -1029,6 +1030,8 @@ impl Translator {
                 ("sum", true) if numeric => AggregateFunction::Sum,
                 ("avg", true) if numeric => AggregateFunction::Avg,
                 (name, true) if numeric && variance(name).is_some() => variance(name)?,
+                ("bool_and" | "every", true) if boolean => AggregateFunction::BoolAnd,
+                ("bool_or", true) if boolean => AggregateFunction::BoolOr,
                 ("min", true) if ordered => AggregateFunction::Min,
                 ("max", true) if ordered => AggregateFunction::Max,
                 _ => return None,

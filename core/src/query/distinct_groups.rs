@@ -8,8 +8,9 @@
 //! The other aggregates of the query are taken along as their partial results merge:
 //! counts (summed), sums (summed again: exact for integers and numerics; floats add in
 //! another order, as they already do against a heap scan), averages of floats (a sum and a
-//! count, divided at the end), minima and maxima. Queries with any other aggregate
-//! (`QueryRequest::counts_distinct_in_one_step`) are left to Postgres by the planner.
+//! count, divided at the end), minima and maxima, `bool_and` and `bool_or`. Queries with
+//! any other aggregate (`QueryRequest::counts_distinct_in_one_step`) are left to Postgres
+//! by the planner.
 
 use std::sync::Arc;
 
@@ -69,7 +70,7 @@ pub(super) fn aggregate_in_two_steps(
                 TwoSteps::Distinct
             }
             ("count", false) => TwoSteps::Count,
-            ("min" | "max", false) => TwoSteps::Again(func.clone()),
+            ("min" | "max" | "bool_and" | "bool_or", false) => TwoSteps::Again(func.clone()),
             ("sum", false) => match argument.get_type(schema)? {
                 DataType::Int64 | DataType::Decimal128(..) | DataType::Float64 => {
                     TwoSteps::Again(func.clone())

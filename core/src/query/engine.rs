@@ -1521,6 +1521,8 @@ mod tests {
                         },
                         Some(column("n")),
                     ),
+                    of(AggregateFunction::BoolAnd, Some(column("ok"))),
+                    of(AggregateFunction::BoolOr, Some(column("ok"))),
                 ],
                 vec![Expr::compare(
                     CompareOp::Less,

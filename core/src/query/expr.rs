@@ -304,6 +304,10 @@ pub enum AggregateFunction {
         sample: bool,
         stddev: bool,
     },
+    /// `bool_and` (`every`): whether every value is true.
+    BoolAnd,
+    /// `bool_or`: whether any value is true.
+    BoolOr,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

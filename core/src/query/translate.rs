@@ -7,7 +7,7 @@ use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::functions::string::expr_fn::concat;
 use datafusion::functions_aggregate::expr_fn::{
-    avg, count, count_distinct, first_value, last_value, max, min, sum,
+    avg, bool_and, bool_or, count, count_distinct, first_value, last_value, max, min, sum,
 };
 use std::cell::RefCell;
 use std::ops::Not;
@@ -439,6 +439,8 @@ impl Translator<'_> {
                     "a variance of neither integers nor floats".into(),
                 ))
             }
+            AggregateFunction::BoolAnd => vec![AggregatePart::plain(bool_and(arg()?))],
+            AggregateFunction::BoolOr => vec![AggregatePart::plain(bool_or(arg()?))],
             AggregateFunction::Min => vec![extreme(min)?],
             AggregateFunction::Max => vec![extreme(max)?],
             AggregateFunction::First => {
