@@ -1,9 +1,9 @@
 //! The exact sum of the squares of whole numbers, which a variance of integers needs (see
 //! `numeric_variance`). A square of a `bigint` takes up to 126 bits (of an unsigned field
-//! 128) and their sum up to 189 (191), past any native integer: DataFusion's `sum` of squares cast to 256-bit decimals
-//! made a standard deviation of `bigint` take two and a half times as long as one of
-//! `double precision`. Squares are never negative, so each group adds them into 128 bits
-//! and counts the carries out of them.
+//! 128) and their sum up to 189 (191), past any native integer: DataFusion's `sum` of
+//! squares cast to 256-bit decimals made a standard deviation of `bigint` take two and a
+//! half times as long as one of `double precision`. Squares are never negative, so each
+//! group adds them into 128 bits and counts the carries out of them.
 
 use std::sync::Arc;
 
