@@ -7,8 +7,6 @@ use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
-use super::run_sums::group_zero;
-
 #[derive(Debug)]
 pub(super) struct OneGroup<G: GroupsAccumulator> {
     groups: G,
@@ -32,6 +30,14 @@ impl<G: GroupsAccumulator> OneGroup<G> {
         self.groups.merge_batch(&state, &[0], 1)?;
         Ok(state)
     }
+}
+
+/// Group 0 for each of `len` rows, from `rows`, grown as needed.
+fn group_zero(rows: &mut Vec<usize>, len: usize) -> &[usize] {
+    if rows.len() < len {
+        rows.resize(len, 0);
+    }
+    &rows[..len]
 }
 
 impl<G: GroupsAccumulator + std::fmt::Debug + Sync> Accumulator for OneGroup<G> {

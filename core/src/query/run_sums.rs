@@ -18,12 +18,14 @@ use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::compute::kernels::numeric::div;
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type, UInt64Type};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature,
     Volatility,
 };
+
+use super::one_group::OneGroup;
 
 /// `sum(value)` of a `Float64` expression.
 pub fn run_sum(value: Expr) -> Expr {
@@ -113,8 +115,11 @@ impl AggregateUDFImpl for RunSum {
 
     fn accumulator(&self, _args: AccumulatorArgs<'_>) -> Result<Box<dyn Accumulator>> {
         Ok(match self.summed {
-            DataType::Int64 => Box::new(Total::new(self.totals::<Int64Type>(0))),
-            _ => Box::new(Total::new(self.totals::<Float64Type>(self.float_start()))),
+            DataType::Int64 => Box::new(OneGroup::new(self.totals::<Int64Type>(0), &self.summed)?),
+            _ => Box::new(OneGroup::new(
+                self.totals::<Float64Type>(self.float_start()),
+                &self.summed,
+            )?),
         })
     }
 
@@ -440,67 +445,11 @@ impl<T: Summed + Debug> GroupsAccumulator for GroupTotals<T> {
     }
 }
 
-/// The sum and count of all rows, for an aggregate without groups: one group, group 0.
-#[derive(Debug)]
-struct Total<T: ArrowPrimitiveType> {
-    totals: GroupTotals<T>,
-    /// Group 0 for every row of a batch, kept from batch to batch.
-    rows: Vec<usize>,
-}
-
-impl<T: ArrowPrimitiveType> Total<T> {
-    fn new(mut totals: GroupTotals<T>) -> Total<T> {
-        totals.sums = vec![totals.start];
-        totals.counts = vec![0];
-        Total {
-            totals,
-            rows: Vec::new(),
-        }
-    }
-}
-
-/// Group 0 for each of `len` rows, from `rows`, grown as needed.
-pub(super) fn group_zero(rows: &mut Vec<usize>, len: usize) -> &[usize] {
-    if rows.len() < len {
-        rows.resize(len, 0);
-    }
-    &rows[..len]
-}
-
-impl<T: Summed + Debug> Accumulator for Total<T> {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let rows = group_zero(&mut self.rows, values[0].len());
-        self.totals.add_values(&values[0], rows, None, 1)
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let rows = group_zero(&mut self.rows, states[0].len());
-        self.totals.add_states(states, rows, 1)
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        GroupTotals::<T>::states(self.totals.sums.clone(), self.totals.counts.clone())
-            .iter()
-            .map(|state| ScalarValue::try_from_array(state, 0))
-            .collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        let results = self
-            .totals
-            .results(self.totals.sums.clone(), self.totals.counts.clone())?;
-        ScalarValue::try_from_array(&results, 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.totals.size() + self.rows.capacity() * size_of::<usize>()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow::array::{Float64Array, Int64Array};
+    use datafusion::common::ScalarValue;
 
     fn totals(finish: Finish) -> GroupTotals<Float64Type> {
         let sum = RunSum::new(finish, DataType::Float64);
@@ -706,7 +655,7 @@ mod tests {
 
     #[test]
     fn without_groups_the_total_is_null_until_a_value_counts() {
-        let mut total = Total::new(totals(Finish::Sum));
+        let mut total = OneGroup::new(totals(Finish::Sum), &DataType::Float64).unwrap();
         total.update_batch(&[floats(&[None])]).unwrap();
         assert_eq!(total.evaluate().unwrap(), ScalarValue::Float64(None));
         total.update_batch(&[floats(&[Some(2.5), None])]).unwrap();

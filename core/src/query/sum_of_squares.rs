@@ -129,21 +129,29 @@ impl Groups {
         total_groups: usize,
     ) {
         self.totals.resize(total_groups, Total::default());
-        let mut add = |square: &dyn Fn(usize) -> u128| {
-            for (row, &group) in groups.iter().enumerate() {
-                if is_counted(values.nulls(), filter, row) {
-                    self.totals[group].add(square(row));
-                }
-            }
-        };
+        let nulls = values.nulls();
         match values.data_type() {
             DataType::Int64 => {
                 let values = values.as_primitive::<Int64Type>().values();
-                add(&|row| u128::from(values[row].unsigned_abs()).pow(2))
+                self.add_each(groups, |row| {
+                    is_counted(nulls, filter, row)
+                        .then(|| u128::from(values[row].unsigned_abs()).pow(2))
+                })
             }
             _ => {
                 let values = values.as_primitive::<UInt64Type>().values();
-                add(&|row| u128::from(values[row]).pow(2))
+                self.add_each(groups, |row| {
+                    is_counted(nulls, filter, row).then(|| u128::from(values[row]).pow(2))
+                })
+            }
+        }
+    }
+
+    /// Adds `square(row)` of each row that has one to its group's total.
+    fn add_each(&mut self, groups: &[usize], square: impl Fn(usize) -> Option<u128>) {
+        for (row, &group) in groups.iter().enumerate() {
+            if let Some(square) = square(row) {
+                self.totals[group].add(square);
             }
         }
     }

@@ -856,6 +856,22 @@ EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time LIMIT 5;
 RESET work_mem;
 EXPLAIN (COSTS OFF) SELECT time, u FROM pd.cpu ORDER BY u, time LIMIT 5;
 
+-- Variances of an unsigned field (numeric(20,0)), up to its largest value, whose squares
+-- fill 128 bits: the engine's exact numerics are those of the heap table, digit for digit.
+SELECT written FROM tsparquet.write_lp('pd', E'un,host=a w=18446744073709551615u 1\n'
+  'un,host=a w=3u 2\nun,host=a w=18446744073709551614u 3\nun,host=b w=7u 4\nun,host=b w=0u 5\n'
+  'un,host=c w=9u 6', 'ns');
+CREATE TABLE heap_un AS SELECT * FROM pd.un;
+EXPLAIN (COSTS OFF)
+  SELECT host, stddev(w), var_pop(w), variance(w), stddev_pop(w) FROM pd.un GROUP BY host;
+SELECT host, stddev(w), var_pop(w), variance(w), stddev_pop(w) FROM pd.un GROUP BY host ORDER BY host;
+SELECT (SELECT array_agg(r::text ORDER BY r::text) FROM
+          (SELECT host, stddev(w), var_pop(w), variance(w), stddev_pop(w) FROM pd.un GROUP BY host) r)
+     = (SELECT array_agg(r::text ORDER BY r::text) FROM
+          (SELECT host, stddev(w), var_pop(w), variance(w), stddev_pop(w) FROM heap_un GROUP BY host) r)
+  AS same;
+DROP TABLE heap_un;
+
 -- A database whose default collation is ICU's compares text by ICU even where its
 -- LC_COLLATE is C.UTF-8: PostgreSQL sorts the tags, not the engine.
 SELECT current_database() AS regress_database \gset
