@@ -67,7 +67,9 @@ AGGREGATES = ["count(*)", "count(u)", "count(f)", "sum(u)", "avg(u)", "sum(f)", 
               "min(f)", "max(f)", "min(time)", "max(time)", "count(DISTINCT host)", "count(DISTINCT region)",
               "tsparquet.last(u, time)", "tsparquet.first(f, time)", "stddev(u)", "var_pop(u)",
               "round(variance(f)::numeric, 6)", "round(stddev_pop(f)::numeric, 6)", "min(s)", "max(region)",
-              "bool_and(b)", "bool_or(b)"]
+              "bool_and(b)", "bool_or(b)",
+              "percentile_cont(0.5) WITHIN GROUP (ORDER BY f)", "percentile_cont(0.9) WITHIN GROUP (ORDER BY u)",
+              "percentile_disc(0.5) WITHIN GROUP (ORDER BY u)", "percentile_disc(0.25) WITHIN GROUP (ORDER BY f)"]
 # Arguments computed from each row, some raising PostgreSQL's errors for some rows (bigint
 # out of range, division by zero, a float's overflow). Float sums add up exactly, in any
 # order; floats that do not are only taken by min, max and count. A float variance divides,
@@ -137,8 +139,9 @@ def decorated(aggregate):
     expression that PostgreSQL computes from it."""
     if rng.random() < 0.2:
         aggregate = f"{aggregate} FILTER (WHERE {condition(1)})"
-    # Not the min or max of a float, whose -0 and 0 are told apart below only as floats.
-    extreme_float = aggregate[:4] in ("min(", "max(") and "f" in aggregate
+    # Not the min, max or percentile of a float, whose -0 and 0 are told apart below only
+    # as floats.
+    extreme_float = aggregate[:4] in ("min(", "max(", "perc") and "f" in aggregate
     if rng.random() < 0.15 and not extreme_float:
         aggregate = f"coalesce(({aggregate})::text, '-') || '!'"
     return aggregate

@@ -472,7 +472,7 @@ pub unsafe fn add_sorted_scan_path(
 }
 
 /// What this backend's `work_mem` allows the engine to hold, in bytes.
-fn work_mem_bytes() -> f64 {
+pub(super) fn work_mem_bytes() -> f64 {
     // SAFETY: reads a GUC variable of this backend.
     f64::from(unsafe { pg_sys::work_mem }) * 1024.0
 }

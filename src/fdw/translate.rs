@@ -13,8 +13,8 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::line_protocol::FieldType;
 use tsparquet_core::query::expr::{
-    Aggregate, AggregateFunction, ArithmeticOp, BinOutput, CompareOp, Expr, LocalZone, NumberType,
-    TruncUnit,
+    Aggregate, AggregateFunction, ArithmeticOp, BinOutput, CompareOp, Expr, Fraction, LocalZone,
+    NumberType, TruncUnit,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
@@ -27,6 +27,7 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// `Aggref.aggkind` of a plain aggregate (not ordered-set or hypothetical).
 const AGGKIND_NORMAL: std::ffi::c_char = b'n' as std::ffi::c_char;
+const AGGKIND_ORDERED_SET: std::ffi::c_char = b'o' as std::ffi::c_char;
 
 /// What a column of the foreign table holds, or (in `HAVING`) a result of the grouping.
 #[derive(Clone)]
@@ -961,10 +962,81 @@ impl Translator {
         }
     }
 
+    /// `percentile_cont(fraction) WITHIN GROUP (ORDER BY value)` of a `double precision`,
+    /// or `percentile_disc` of a `double precision` or `bigint`, computed as
+    /// [`Translator::number`] computes it, with a constant fraction between 0 and 1
+    /// (Postgres raises its error for others), in ascending order.
+    unsafe fn percentile(&mut self, aggref: *mut pg_sys::Aggref) -> Option<Aggregate> {
+        // SAFETY: an ordered-set Aggref of the grouped target list.
+        unsafe {
+            let a = &*aggref;
+            let discrete = match builtin_function(a.aggfnoid)?.as_str() {
+                "percentile_cont" => false,
+                "percentile_disc" => true,
+                _ => return None,
+            };
+            if a.agglevelsup != 0 || a.aggsplit != pg_sys::AggSplit::AGGSPLIT_SIMPLE {
+                return None;
+            }
+            let direct: Vec<*mut pg_sys::Node> = PgList::<pg_sys::Node>::from_pg(a.aggdirectargs)
+                .iter_ptr()
+                .collect();
+            let [fraction] = direct[..] else {
+                return None;
+            };
+            let fraction = f64::from_datum(const_value(fraction, pg_sys::FLOAT8OID)?, false)?;
+            let fraction = Fraction::new(fraction)?;
+            let entries: Vec<*mut pg_sys::TargetEntry> =
+                PgList::<pg_sys::TargetEntry>::from_pg(a.args)
+                    .iter_ptr()
+                    .collect();
+            let order: Vec<*mut pg_sys::SortGroupClause> =
+                PgList::<pg_sys::SortGroupClause>::from_pg(a.aggorder)
+                    .iter_ptr()
+                    .collect();
+            let ([entry], [clause]) = (&entries[..], &order[..]) else {
+                return None;
+            };
+            let value = (**entry).expr.cast();
+            let value_type = pg_sys::exprType(value);
+            let ascending = match value_type {
+                pg_sys::FLOAT8OID => pg_sys::Float8LessOperator,
+                pg_sys::INT8OID if discrete => pg_sys::Int8LessOperator,
+                _ => return None,
+            };
+            // `percentile_disc` returns its value's type; `percentile_cont` a float.
+            let result_type = if discrete {
+                value_type
+            } else {
+                pg_sys::FLOAT8OID
+            };
+            if (**clause).tleSortGroupRef != (**entry).ressortgroupref
+                || (**clause).sortop != ascending.into()
+                || a.aggtype != result_type
+            {
+                return None;
+            }
+            let function = if discrete {
+                AggregateFunction::PercentileDisc(fraction)
+            } else {
+                AggregateFunction::PercentileCont(fraction)
+            };
+            // A value alone (a constant or a parameter) is left to Postgres, as for the
+            // other aggregates.
+            match self.number(value)? {
+                Expr::Param(_) | Expr::Value(_) => None,
+                value => Some(Aggregate::new(function, Some(value))),
+            }
+        }
+    }
+
     unsafe fn aggregate_of_all_rows(&mut self, aggref: *mut pg_sys::Aggref) -> Option<Aggregate> {
         // SAFETY: an Aggref of the grouped target list.
         unsafe {
             let a = &*aggref;
+            if a.aggkind == AGGKIND_ORDERED_SET {
+                return self.percentile(aggref);
+            }
             if !a.aggorder.is_null()
                 || a.aggvariadic
                 || a.aggkind != AGGKIND_NORMAL

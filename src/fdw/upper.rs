@@ -12,6 +12,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 use tsparquet_core::query::expr::{Aggregate, Expr};
 use tsparquet_core::query::request::{QueryRequest, Shape};
+use tsparquet_core::query::sort_memory;
 use tsparquet_core::time_range::TimeBound;
 
 use super::check_order;
@@ -368,8 +369,20 @@ unsafe fn grouped_path(
         for node in aggregate_nodes {
             aggregates.push(translator.aggregate(node.cast())?);
         }
+        let percentiles = aggregates
+            .iter()
+            .filter(|a| a.function.is_percentile())
+            .count();
         let mut request = filtered.request(Shape::Groups { keys, aggregates });
         if request.counts_distinct_in_one_step() {
+            return None;
+        }
+        // A percentile keeps every value it takes in memory (the table's rows bound them).
+        if !sort_memory::percentile_values_fit(
+            percentiles,
+            super::table_summary::rows(table),
+            super::ordered::work_mem_bytes(),
+        ) {
             return None;
         }
         let having_nodes: Vec<*mut pg_sys::Node> =

@@ -1081,7 +1081,7 @@ impl RunningQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::expr::{ArithmeticOp, NumberType, TruncUnit};
+    use crate::query::expr::{ArithmeticOp, Fraction, NumberType, TruncUnit};
     use crate::query::request::Limit;
     use crate::query::small_files;
     use crate::test_files::stored_table;
@@ -1951,6 +1951,150 @@ mod tests {
         assert_eq!(counts.count(), 100_000);
     }
 
+    #[test]
+    fn percentiles_of_groups_match_sorted_values_and_fail_cleanly_past_memory() {
+        // 300,000 floats and integers in a scrambled order, every tenth row without them,
+        // in 3 hosts and two files read side by side.
+        let value = |i: i64| (i * 7_919) % 300_007;
+        let line = |i: i64| match i % 10 {
+            0 => format!("m,host=h{} other=1i {i}\n", i % 3),
+            _ => format!(
+                "m,host=h{} v={},n={}i {i}\n",
+                i % 3,
+                value(i) as f64 / 8.0,
+                value(i) - 150_000
+            ),
+        };
+        let (schema, first) = stored_table(&(0..150_000).map(line).collect::<String>());
+        let (_, second) = stored_table(&(150_000..300_000).map(line).collect::<String>());
+        let files = numbered_files([first, second]);
+        let fraction = |f| Fraction::new(f).unwrap();
+        let cont = |f| {
+            Aggregate::new(
+                AggregateFunction::PercentileCont(fraction(f)),
+                Some(Expr::Column("v".into())),
+            )
+        };
+        let mut above = cont(0.25);
+        above.filter = Some(Expr::compare(
+            CompareOp::Greater,
+            Expr::Column("v".into()),
+            Expr::Value(Value::Float(20_000.0)),
+        ));
+        let request = QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: Vec::new(),
+            shape: Shape::Groups {
+                keys: vec![Expr::Column("host".into())],
+                aggregates: vec![
+                    cont(0.5),
+                    cont(0.9),
+                    above,
+                    Aggregate::new(
+                        AggregateFunction::PercentileDisc(fraction(0.75)),
+                        Some(Expr::Column("n".into())),
+                    ),
+                    Aggregate::new(AggregateFunction::CountRows, None),
+                ],
+            },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        };
+        let engine = Engine::new(2, || false, || {}).unwrap();
+        let run_request = |request: &QueryRequest, memory_bytes| {
+            let limits = Limits {
+                memory_bytes,
+                decoded_file_bytes: 0,
+                spill: None,
+            };
+            let mut query = engine.start(request, &[], files.clone(), &limits)?;
+            let mut batches = Vec::new();
+            while let Some(batch) = query.next_batch(&engine)? {
+                batches.push(batch);
+            }
+            Ok::<_, QueryError>(batches)
+        };
+        let run = |memory_bytes| run_request(&request, memory_bytes);
+        // Each host's values, sorted, Postgres' interpolation between two of them, and its
+        // discrete pick.
+        let sorted = |host: i64, least: i64| {
+            let mut values: Vec<i64> = (0..300_000)
+                .filter(|i| i % 10 != 0 && i % 3 == host)
+                .map(value)
+                .filter(|v| *v > least)
+                .collect();
+            values.sort_unstable();
+            values
+        };
+        let cont_of = |values: &[i64], fraction: f64| {
+            let position = fraction * (values.len() - 1) as f64;
+            let at = |place: f64| values[place as usize] as f64 / 8.0;
+            let (lower, upper) = (at(position.floor()), at(position.ceil()));
+            lower + (position - position.floor()) * (upper - lower)
+        };
+        let disc_of = |values: &[i64], fraction: f64| {
+            values[(fraction * values.len() as f64).ceil() as usize - 1] - 150_000
+        };
+        let expected: Vec<(String, [f64; 3], i64, i64)> = (0..3)
+            .map(|host| {
+                let values = sorted(host, -1);
+                let cont = [
+                    cont_of(&values, 0.5),
+                    cont_of(&values, 0.9),
+                    cont_of(&sorted(host, 160_000), 0.25),
+                ];
+                (format!("h{host}"), cont, disc_of(&values, 0.75), 100_000)
+            })
+            .collect();
+        let mut rows: Vec<(String, [f64; 3], i64, i64)> = run(64 << 20)
+            .unwrap()
+            .iter()
+            .flat_map(|batch| {
+                let floats = |c: usize| batch.column(c).as_primitive::<Float64Type>().clone();
+                let integers = |c: usize| batch.column(c).as_primitive::<Int64Type>().clone();
+                let hosts = batch.column(0).clone();
+                let (p50, p90, p25) = (floats(1), floats(2), floats(3));
+                let (p75, counts) = (integers(4), integers(5));
+                (0..batch.num_rows())
+                    .map(|row| {
+                        let host =
+                            arrow::util::display::array_value_to_string(&hosts, row).unwrap();
+                        let cont = [p50.value(row), p90.value(row), p25.value(row)];
+                        (host, cont, p75.value(row), counts.value(row))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(rows, expected);
+        // The values kept are counted against the query's memory: past it the query
+        // fails, as the glue's gate keeps it from doing, where the count alone fits.
+        assert!(matches!(
+            run(1 << 20),
+            Err(QueryError::ResourcesExhausted(_))
+        ));
+        let mut count_only = request.clone();
+        count_only.shape = Shape::Groups {
+            keys: vec![Expr::Column("host".into())],
+            aggregates: vec![Aggregate::new(AggregateFunction::CountRows, None)],
+        };
+        let counted = run_request(&count_only, 1 << 20).unwrap();
+        assert_eq!(counted.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
+    }
+
+    /// Stored files of `contents`, named in their order.
+    fn numbered_files(contents: impl IntoIterator<Item = bytes::Bytes>) -> Vec<StoredFile> {
+        contents
+            .into_iter()
+            .enumerate()
+            .map(|(i, bytes)| StoredFile {
+                name: format!("1-{i}.parquet"),
+                bytes,
+            })
+            .collect()
+    }
+
     /// Runs `request` over `files` with 4 MB of memory, more than it needs, spilling into
     /// a directory of its own, and returns its batches: it leaves no file behind. Allowed
     /// 1 kB of files it fails as Postgres fails past `temp_file_limit`, and allowed none
@@ -2078,14 +2222,7 @@ mod tests {
         let (_, large) = stored_table(&lines);
         let (_, first) = stored_table("m,host=h1 v=-1 5\nm,host=h2 v=-2 6\n");
         let (schema, second) = stored_table("m,host=h1 v=-3 7\nm,host=h4 v=-4 8\n");
-        let files: Vec<StoredFile> = [first, large, second]
-            .into_iter()
-            .enumerate()
-            .map(|(i, bytes)| StoredFile {
-                name: format!("1-{i}.parquet"),
-                bytes,
-            })
-            .collect();
+        let files = numbered_files([first, large, second]);
         let request = QueryRequest {
             columns: schema.columns().to_vec(),
             filters: vec![Expr::compare(

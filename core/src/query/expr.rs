@@ -308,6 +308,39 @@ pub enum AggregateFunction {
     BoolAnd,
     /// `bool_or`: whether any value is true.
     BoolOr,
+    /// `percentile_cont(fraction) WITHIN GROUP (ORDER BY value)` of `double precision`.
+    PercentileCont(Fraction),
+    /// `percentile_disc(fraction) WITHIN GROUP (ORDER BY value)` of `double precision` or
+    /// `bigint`.
+    PercentileDisc(Fraction),
+}
+
+impl AggregateFunction {
+    /// Whether the aggregate is a percentile, computed over the values of each group
+    /// numbered in order.
+    pub fn is_percentile(self) -> bool {
+        matches!(
+            self,
+            AggregateFunction::PercentileCont(_) | AggregateFunction::PercentileDisc(_)
+        )
+    }
+}
+
+/// A fraction between 0 and 1, kept as its bits so that aggregates compare and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fraction(u64);
+
+impl Fraction {
+    /// None unless `value` is between 0 and 1.
+    pub fn new(value: f64) -> Option<Fraction> {
+        (0.0..=1.0)
+            .contains(&value)
+            .then_some(Fraction(value.to_bits()))
+    }
+
+    pub fn value(self) -> f64 {
+        f64::from_bits(self.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

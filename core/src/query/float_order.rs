@@ -46,11 +46,11 @@ fn flip_negative(bits: i64) -> i64 {
 
 /// An integer whose order is Postgres' order of `value` (NaN above all, one NaN), with -0
 /// just below 0 so a minimum or maximum keeps the sign of the zero it found.
-fn order_key(value: f64) -> i64 {
+pub(super) fn order_key(value: f64) -> i64 {
     flip_negative(one_nan(value).to_bits() as i64)
 }
 
-fn from_order_key(key: i64) -> f64 {
+pub(super) fn from_order_key(key: i64) -> f64 {
     f64::from_bits(flip_negative(key) as u64)
 }
 

@@ -18,6 +18,7 @@ mod local_trunc;
 mod narrow_sums;
 mod numeric_variance;
 mod one_group;
+mod percentile;
 mod plan_cache;
 mod postgres_arithmetic;
 mod postgres_like;

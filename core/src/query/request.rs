@@ -119,10 +119,10 @@ impl QueryRequest {
 
     /// Whether the engine would count distinct values per group in one step, keeping a set
     /// of values for each group (about 2 KiB for text, so a few hundred groups can exceed
-    /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, a variance, or a
-    /// `count(DISTINCT)` of another column, which do not merge from its two steps, or with
-    /// a `FILTER` on any aggregate, which its steps do not carry. Postgres groups such a
-    /// query instead, sorting the values; the engine refuses it.
+    /// `work_mem`): a `count(DISTINCT)` beside `first`/`last`, a variance, a percentile, or
+    /// a `count(DISTINCT)` of another column, which do not merge from its two steps, or
+    /// with a `FILTER` on any aggregate, which its steps do not carry. Postgres groups such
+    /// a query instead, sorting the values; the engine refuses it.
     pub fn counts_distinct_in_one_step(&self) -> bool {
         let Shape::Groups { aggregates, .. } = &self.shape else {
             return false;
@@ -142,6 +142,7 @@ impl QueryRequest {
                                 | AggregateFunction::Last
                                 | AggregateFunction::Variance { .. }
                         )
+                        || a.function.is_percentile()
                 }))
     }
 

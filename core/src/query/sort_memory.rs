@@ -1,5 +1,6 @@
-//! What the engine's sorts need of a query's memory (`work_mem`), which decides whether the
-//! glue offers them: past it Postgres sorts, spilling where the engine could only fail.
+//! What the engine's sorts and percentiles need of a query's memory (`work_mem`), which
+//! decides whether the glue offers them: past it Postgres sorts, spilling where the engine
+//! could only fail.
 
 /// Rows per batch of a query that sorts all its rows. DataFusion's sort needs room within
 /// the query's memory for about twice each batch it takes in, beside what it keeps to
@@ -27,6 +28,14 @@ pub fn full_sort_fits(width: f64, rows: f64, memory_bytes: f64) -> bool {
 /// columns, the top 10,000 needed 2 MB, the top 100 groups 256 kB.
 pub fn top_rows_fit(kept: usize, memory_bytes: f64) -> bool {
     memory_bytes >= (512.0 + 0.2 * kept as f64) * 1024.0
+}
+
+/// Whether `percentiles` percentiles of at most `rows` values each fit within
+/// `memory_bytes`. Each group keeps its values (8 bytes each, up to twice that as its list
+/// grows) until its result is made, and merging partial results holds them twice; none of
+/// it spills.
+pub fn percentile_values_fit(percentiles: usize, rows: f64, memory_bytes: f64) -> bool {
+    percentiles as f64 * rows * 32.0 <= memory_bytes
 }
 
 #[cfg(test)]
@@ -66,5 +75,15 @@ mod tests {
         assert!(!top_rows_fit(10_000, MB));
         assert!(!top_rows_fit(10_000, 2.0 * MB));
         assert!(top_rows_fit(10_000, 4.0 * MB));
+    }
+
+    #[test]
+    fn percentiles_keep_every_value_of_the_table() {
+        // The standard benchmark table needs about 106 MB per percentile.
+        assert!(!percentile_values_fit(1, TABLE, 4.0 * MB));
+        assert!(percentile_values_fit(1, TABLE, 128.0 * MB));
+        assert!(!percentile_values_fit(2, TABLE, 128.0 * MB));
+        assert!(percentile_values_fit(1, 100_000.0, 4.0 * MB));
+        assert!(percentile_values_fit(0, TABLE, 64.0 * KB));
     }
 }

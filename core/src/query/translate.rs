@@ -22,6 +22,7 @@ use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Numb
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::float_variance::float_variance;
 use super::local_trunc::local_trunc;
+use super::percentile::{percentile, Kind};
 use super::postgres_arithmetic::{arithmetic, negate};
 use super::postgres_like::like_filter;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
@@ -454,6 +455,16 @@ impl Translator<'_> {
                     arg()?,
                     by_time_then(tie_breaker),
                 ))]
+            }
+            AggregateFunction::PercentileCont(fraction) => {
+                let value_type = argument_type.as_ref().unwrap_or(&DataType::Null);
+                let call = percentile(Kind::Continuous, fraction.value(), arg()?, value_type)?;
+                vec![AggregatePart::plain(call)]
+            }
+            AggregateFunction::PercentileDisc(fraction) => {
+                let value_type = argument_type.as_ref().unwrap_or(&DataType::Null);
+                let call = percentile(Kind::Discrete, fraction.value(), arg()?, value_type)?;
+                vec![AggregatePart::plain(call)]
             }
         };
         let Some(filter) = &aggregate.filter else {

@@ -118,6 +118,23 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, sum(u), avg(u), sum(extra) FROM TABLE WHERE time >= '2024-01-02' GROUP BY host ORDER BY host$$),
   ($$SELECT host, count(*) FROM TABLE WHERE host = 'nobody' GROUP BY host$$),
   ($$SELECT floor(extract(epoch from time) / 300) * 300 AS t, avg(u), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  -- percentile_cont of floats, and of integers and arithmetic made floats, interpolated as
+  -- Postgres does; NaN above Infinity
+  ($$SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f), percentile_cont(0.9) WITHIN GROUP (ORDER BY u) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT date_trunc('day', time), percentile_cont(0) WITHIN GROUP (ORDER BY f), percentile_cont(1) WITHIN GROUP (ORDER BY u), percentile_cont(0.25) WITHIN GROUP (ORDER BY (u + f) * 2) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT percentile_cont(0.1) WITHIN GROUP (ORDER BY f), percentile_cont(0.3) WITHIN GROUP (ORDER BY f), percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM TABLE WHERE host = 'special'$$),
+  ($$SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY u) FILTER (WHERE f > 1), count(*) FROM TABLE$$),
+  ($$SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY u) AS m FROM TABLE GROUP BY host HAVING percentile_cont(0.5) WITHIN GROUP (ORDER BY u) > 10 ORDER BY m DESC, host LIMIT 3$$),
+  ($$SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM TABLE WHERE host = 'nobody'$$),
+  -- percentile_disc of integers and floats, the first value whose place reaches it
+  ($$SELECT host, percentile_disc(0.5) WITHIN GROUP (ORDER BY u), percentile_disc(0.41) WITHIN GROUP (ORDER BY f), percentile_disc(0) WITHIN GROUP (ORDER BY u) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT percentile_disc(0.2) WITHIN GROUP (ORDER BY f), percentile_disc(1) WITHIN GROUP (ORDER BY f), percentile_disc(0.6) WITHIN GROUP (ORDER BY f) FILTER (WHERE f > 0) FROM TABLE WHERE host = 'special'$$),
+  ($$SELECT region, percentile_disc(0.9) WITHIN GROUP (ORDER BY u - 7) AS p, percentile_cont(0.9) WITHIN GROUP (ORDER BY u - 7), avg(f) FROM TABLE GROUP BY region ORDER BY p DESC NULLS FIRST LIMIT 2$$),
+  ($$SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY u) FROM TABLE WHERE host = 'big'$$),
+  -- left to Postgres: a descending order, an array of fractions, a value of another type
+  ($$SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f DESC) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY f) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, percentile_disc(0.5) WITHIN GROUP (ORDER BY time) FROM TABLE GROUP BY host ORDER BY host$$),
   -- Grafana's bucket made a timestamptz again
   ($$SELECT to_timestamp(floor(extract(epoch from time) / 300) * 300) AS t, avg(u), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT to_timestamp(floor(extract(epoch FROM time) / 3600) * 3600) AS t, host, max(f) FROM TABLE GROUP BY 1, 2 ORDER BY 1 DESC, 2 LIMIT 5$$),
@@ -677,6 +694,19 @@ EXPLAIN (COSTS OFF)
 SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1;
 SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM pd.early GROUP BY 1
 ORDER BY 1;
+
+-- A percentile keeps every value it takes until its group's result, which the engine
+-- cannot spill where Postgres' sort does: pushed where the values of every row of the
+-- table fit in work_mem (32 bytes each, for the list that holds them and its merge).
+SELECT count(*) FROM pd.cpu;
+SET work_mem = '64kB';
+EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM pd.cpu GROUP BY host;
+SET work_mem = '128kB';
+EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM pd.cpu GROUP BY host;
+-- Two percentiles keep the values twice: the same memory is too little.
+EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f),
+  percentile_disc(0.5) WITHIN GROUP (ORDER BY u) FROM pd.cpu GROUP BY host;
+RESET work_mem;
 
 -- Arithmetic that may raise stays with PostgreSQL on a plain scan, which computes it only
 -- for the rows asked for: the first row meets the condition, and the second, whose sum
