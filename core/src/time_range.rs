@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::batch::NANOS_PER_DAY;
 use crate::time::postgres_micros_to_unix_nanos;
 
 /// The column a bound is on.
@@ -115,6 +116,29 @@ impl NanosRange {
     pub fn is_empty(&self) -> bool {
         self.min > self.max
     }
+
+    /// The range widened to the whole UTC days it meets: the days whose files hold its
+    /// rows, as every file holds rows of one UTC day.
+    pub fn whole_utc_days(self) -> NanosRange {
+        if self.is_empty() {
+            return self;
+        }
+        let start = self
+            .min
+            .div_euclid(NANOS_PER_DAY)
+            .saturating_mul(NANOS_PER_DAY);
+        let end = (self.max.div_euclid(NANOS_PER_DAY).saturating_add(1))
+            .saturating_mul(NANOS_PER_DAY)
+            .saturating_sub(1);
+        NanosRange {
+            min: if self.min == i64::MIN {
+                i64::MIN
+            } else {
+                start
+            },
+            max: if self.max == i64::MAX { i64::MAX } else { end },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +210,33 @@ mod tests {
             Some(Comparison::Greater)
         );
         assert_eq!(Comparison::from_operator("<>"), None);
+    }
+
+    #[test]
+    fn a_range_widens_to_the_utc_days_it_meets() {
+        const DAY: i64 = NANOS_PER_DAY;
+        let range = NanosRange {
+            min: 3 * DAY + 5,
+            max: 4 * DAY + 1,
+        };
+        let days = range.whole_utc_days();
+        assert_eq!((days.min, days.max), (3 * DAY, 5 * DAY - 1));
+        // Before 1970, and a day's last nanosecond, which ends it.
+        let early = NanosRange {
+            min: -1,
+            max: DAY - 1,
+        }
+        .whole_utc_days();
+        assert_eq!((early.min, early.max), (-DAY, DAY - 1));
+        // An open side stays open.
+        let open = NanosRange {
+            min: DAY,
+            max: i64::MAX,
+        }
+        .whole_utc_days();
+        assert_eq!((open.min, open.max), (DAY, i64::MAX));
+        assert_eq!(NanosRange::ALL.whole_utc_days(), NanosRange::ALL);
+        let empty = NanosRange { min: 5, max: 4 };
+        assert_eq!(empty.whole_utc_days(), empty);
     }
 }

@@ -306,6 +306,25 @@ pub fn planner_summary(table_id: i64) -> (i64, Option<(i64, i64)>) {
     .unwrap_or((0, None))
 }
 
+/// The rows stored in the files of a table whose time range meets `[min_time_ns,
+/// max_time_ns]`, as of now (see [`planner_summary`]).
+pub fn rows_between(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> i64 {
+    as_extension_owner(|| {
+        // SAFETY: a snapshot of now, which SPI copies for the statement it runs.
+        let now = unsafe { pg_sys::GetLatestSnapshot() };
+        statements::select(
+            c"SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files \
+              WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3",
+            &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
+            now,
+            |row| row.get::<i64>(1).unwrap_or(0),
+        )
+    })
+    .into_iter()
+    .next()
+    .unwrap_or(0)
+}
+
 /// The number a one-row query of a table's files gives.
 fn one_number(sql: &'static std::ffi::CStr, table_id: i64) -> i64 {
     as_extension_owner(|| statements::value(sql, &[table_id.into()])).unwrap_or(0)

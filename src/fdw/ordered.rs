@@ -22,6 +22,7 @@ use tsparquet_core::query::sort_memory;
 use super::describe::deparse;
 use super::parallel;
 use super::scan::{plan_private, read_plan, ScanPlan};
+use super::time_bounds;
 use super::upper::{
     append_target, columns_and_aggregates, local_conditions, upper_private, FilteredRel,
 };
@@ -411,11 +412,8 @@ pub unsafe fn add_sorted_scan_path(
         if !(*root).sort_pathkeys.is_null() && pushable_limit(parse).is_some() {
             return;
         }
-        // The table's rows bound the scan's, whose estimate for a window of time is a
-        // guess.
         let width = f64::from((*(*rel).reltarget).width);
-        let table_rows = super::table_summary::rows(table);
-        if !sort_memory::full_sort_fits(width, table_rows, work_mem_bytes()) {
+        if !sort_memory::full_sort_fits(width, rows_bound(rel, table), work_mem_bytes()) {
             return;
         }
         let relid = (*rel).relid;
@@ -472,6 +470,17 @@ pub unsafe fn add_sorted_scan_path(
 }
 
 /// What this backend's `work_mem` allows the engine to hold, in bytes.
+/// At least the rows a scan of the base relation `rel` of the measurement `table` reads,
+/// for what must hold them all in `work_mem`: the rows of the days its constant time
+/// bounds meet, the table's without such bounds. The planner's estimate for a window of
+/// time is a guess.
+pub(super) unsafe fn rows_bound(rel: *mut pg_sys::RelOptInfo, table: pg_sys::Oid) -> f64 {
+    // SAFETY: a base relation being planned.
+    let range =
+        unsafe { time_bounds::constant_range((*rel).relid, table, (*rel).baserestrictinfo) };
+    super::table_summary::rows_in_days(table, range)
+}
+
 pub(super) fn work_mem_bytes() -> f64 {
     // SAFETY: reads a GUC variable of this backend.
     f64::from(unsafe { pg_sys::work_mem }) * 1024.0

@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use pgrx::prelude::*;
+use tsparquet_core::time_range::NanosRange;
 
 use crate::catalog::files;
 
@@ -45,6 +46,17 @@ fn summary(table: pg_sys::Oid) -> Summary {
 /// The rows stored for the measurement table `table`.
 pub fn rows(table: pg_sys::Oid) -> f64 {
     summary(table).rows
+}
+
+/// The rows stored for the measurement table `table` in the UTC days that `range` meets:
+/// at least the rows of `range`, however the files of those days are merged later (each
+/// file holds rows of one day; a write, which adds rows, invalidates plans made before).
+pub fn rows_in_days(table: pg_sys::Oid, range: NanosRange) -> f64 {
+    if range == NanosRange::ALL {
+        return rows(table);
+    }
+    let days = range.whole_utc_days();
+    files::rows_between(super::table_id(table), days.min, days.max) as f64
 }
 
 /// The earliest and latest times stored in the measurement table `table`, in nanoseconds

@@ -47,6 +47,28 @@ pub unsafe fn share_in_bounds(
     }
 }
 
+/// The range of stored nanoseconds that the bounds among a relation's filters allow with
+/// the values known when planning: constants (and the parameters of a custom plan, which
+/// the planner makes constants). A plan is made anew for other constants.
+pub unsafe fn constant_range(
+    relid: pg_sys::Index,
+    table: pg_sys::Oid,
+    clauses: *mut pg_sys::List,
+) -> NanosRange {
+    // SAFETY: as `bounding`; a Const node of a bound's timestamptz or bigint by value.
+    unsafe {
+        let values: Vec<(TimeBound, Option<i64>)> = bounding(relid, table, clauses)
+            .into_iter()
+            .map(|(bound, _, value)| {
+                let constant = value.cast::<pg_sys::Const>();
+                let known = pgrx::is_a(value, pg_sys::NodeTag::T_Const) && !(*constant).constisnull;
+                (bound, known.then(|| (*constant).constvalue.value() as i64))
+            })
+            .collect();
+        NanosRange::of(&values)
+    }
+}
+
 /// Each filter among `clauses` that bounds a time column: the bound, the filter, and its
 /// value side.
 unsafe fn bounding(

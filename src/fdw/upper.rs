@@ -377,10 +377,10 @@ unsafe fn grouped_path(
         if request.counts_distinct_in_one_step() {
             return None;
         }
-        // A percentile keeps every value it takes in memory (the table's rows bound them).
+        // A percentile keeps every value it takes in memory.
         if !sort_memory::percentile_values_fit(
             percentiles,
-            super::table_summary::rows(table),
+            super::ordered::rows_bound(input_rel, table),
             super::ordered::work_mem_bytes(),
         ) {
             return None;
