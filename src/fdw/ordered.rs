@@ -412,8 +412,11 @@ pub unsafe fn add_sorted_scan_path(
         if !(*root).sort_pathkeys.is_null() && pushable_limit(parse).is_some() {
             return;
         }
+        // The table's rows, kept per backend, settle most queries without reading the
+        // catalog for the rows of their days.
         let width = f64::from((*(*rel).reltarget).width);
-        if !sort_memory::full_sort_fits(width, rows_bound(rel, table), work_mem_bytes()) {
+        let fits = |rows| sort_memory::full_sort_fits(width, rows, work_mem_bytes());
+        if !fits(super::table_summary::rows(table)) && !fits(rows_bound(rel, table)) {
             return;
         }
         let relid = (*rel).relid;
@@ -469,7 +472,6 @@ pub unsafe fn add_sorted_scan_path(
     }
 }
 
-/// What this backend's `work_mem` allows the engine to hold, in bytes.
 /// At least the rows a scan of the base relation `rel` of the measurement `table` reads,
 /// for what must hold them all in `work_mem`: the rows of the days its constant time
 /// bounds meet, the table's without such bounds. The planner's estimate for a window of
@@ -481,6 +483,7 @@ pub(super) unsafe fn rows_bound(rel: *mut pg_sys::RelOptInfo, table: pg_sys::Oid
     super::table_summary::rows_in_days(table, range)
 }
 
+/// What this backend's `work_mem` allows the engine to hold, in bytes.
 pub(super) fn work_mem_bytes() -> f64 {
     // SAFETY: reads a GUC variable of this backend.
     f64::from(unsafe { pg_sys::work_mem }) * 1024.0

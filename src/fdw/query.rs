@@ -18,7 +18,7 @@ use tsparquet_core::query::{
 };
 use tsparquet_core::time::unix_nanos_to_postgres_micros;
 
-use super::scan::{datum_reader, DatumReader};
+use super::scan::{datum_reader, DatumReader, Pushed};
 use crate::errors::{self, PgError};
 use crate::settings::SMALL_FILE_CACHE_SIZE_KB;
 use crate::write::parallel::block_signals_for_good;
@@ -48,15 +48,18 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
 /// What a query may use: `work_mem`, `tsparquet.small_file_cache_size` for the small
 /// files the backend keeps decoded, and spill files as Postgres' own temporary files,
 /// within `temp_file_limit`.
-pub fn limits() -> Limits {
+/// This backend's `work_mem`, in kB.
+pub fn work_mem_kb() -> i32 {
+    // SAFETY: reads a GUC variable of this backend.
+    unsafe { pg_sys::work_mem }
+}
+
+/// The engine's limits for a query planned under `planned_work_mem_kb`: the larger of
+/// that and the `work_mem` now, which what the planner let the engine hold fits in.
+pub fn limits(planned_work_mem_kb: i32) -> Limits {
     // SAFETY: reads GUC variables of this backend.
-    let (work_mem_kb, temp_file_limit_kb, pid) = unsafe {
-        (
-            pg_sys::work_mem.max(64) as usize,
-            pg_sys::temp_file_limit,
-            pg_sys::MyProcPid,
-        )
-    };
+    let (temp_file_limit_kb, pid) = unsafe { (pg_sys::temp_file_limit, pg_sys::MyProcPid) };
+    let work_mem_kb = work_mem_kb().max(planned_work_mem_kb).max(64) as usize;
     Limits {
         memory_bytes: work_mem_kb * 1024,
         decoded_file_bytes: SMALL_FILE_CACHE_SIZE_KB.get().max(0) as usize * 1024,
@@ -105,8 +108,9 @@ fn should_stop() -> bool {
 }
 
 /// Starts a pushed-down query; a cancel while it starts raises Postgres' own error.
-pub fn start(request: &QueryRequest, params: &[Value], files: QueryFiles) -> RunningQuery {
-    with_engine(|engine| engine.start(request, params, files, &limits()))
+pub fn start(pushed: &Pushed, files: QueryFiles) -> RunningQuery {
+    let limits = limits(pushed.work_mem_kb);
+    with_engine(|engine| engine.start(&pushed.request, &pushed.params, files, &limits))
         .unwrap_or_else(|e| raise_start_error(e))
 }
 
@@ -123,9 +127,11 @@ pub fn start_row_group(
     params: &[Value],
     file: StoredFile,
     row_group: usize,
+    planned_work_mem_kb: i32,
 ) -> RunningQuery {
+    let limits = limits(planned_work_mem_kb);
     let started =
-        with_engine(|engine| engine.start_row_group(request, params, file, row_group, &limits()));
+        with_engine(|engine| engine.start_row_group(request, params, file, row_group, &limits));
     started.unwrap_or_else(|e| raise_start_error(e))
 }
 

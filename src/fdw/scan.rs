@@ -57,6 +57,20 @@ pub(super) struct ScanPlan {
     pub time_zone: Option<String>,
     /// What EXPLAIN shows about the pushed-down work: labels and SQL text.
     pub pushed: Vec<(String, String)>,
+    /// The `work_mem` the plan was made under, in kB: what the planner let the engine hold
+    /// (a percentile's values, a sort or top-N it cannot spill) fits in it, and a cached
+    /// plan may run after `SET work_mem` lower.
+    pub work_mem_kb: i32,
+}
+
+/// A pushed-down query as a scan runs it.
+#[derive(Clone)]
+pub(super) struct Pushed {
+    pub request: QueryRequest,
+    /// The values of its parameters, computed as the scan starts.
+    pub params: Vec<Value>,
+    /// See [`ScanPlan::work_mem_kb`].
+    pub work_mem_kb: i32,
 }
 
 /// A plan (or a path's order) as `fdw_private`: a list holding one String node.
@@ -238,6 +252,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             time_zone: translator.time_zone(),
             query,
             pushed,
+            work_mem_kb: query::work_mem_kb(),
         };
         pg_sys::make_foreignscan(
             tlist,
@@ -285,7 +300,7 @@ struct PartScan {
     /// How many parts all the scan's processes have taken: in the query's shared memory.
     taken: *const AtomicU64,
     /// What the part being read is pushed down as, if anything.
-    query: Option<(QueryRequest, Vec<Value>)>,
+    query: Option<Pushed>,
     columns: Vec<String>,
     current: Option<Box<Batches>>,
 }
@@ -301,11 +316,12 @@ impl PartScan {
             let part = parts::take(taken, &self.parts)?;
             let file = self.files[part.file].clone();
             self.current = Some(Box::new(match &self.query {
-                Some((request, params)) => Batches::Query(query::start_row_group(
-                    request,
-                    params,
+                Some(pushed) => Batches::Query(query::start_row_group(
+                    &pushed.request,
+                    &pushed.params,
                     file,
                     part.row_group,
+                    pushed.work_mem_kb,
                 )),
                 None => Batches::Files(TableScan::of_row_group(
                     file.bytes,
@@ -337,8 +353,8 @@ struct ScanState {
     /// The session time zone the pushed-down query is only exact in, as Postgres' zone and
     /// by name: a cursor's rows are fetched after the scan began, maybe in another zone.
     time_zone: Option<(*mut pg_sys::pg_tz, String)>,
-    /// The pushed-down query and its parameters' values, when there is one.
-    query: Option<(QueryRequest, Vec<Value>)>,
+    /// The pushed-down query, when there is one.
+    query: Option<Pushed>,
     batch: Option<RecordBatch>,
     next_row: usize,
     /// For the current batch, a reader per filled column (None: the file lacks it).
@@ -363,7 +379,7 @@ impl ScanState {
         // Nothing to read, and nothing to give: the parameters are left uncomputed, as
         // Postgres computes a filter's values only for a row that reaches them (a failing
         // sub-query over an empty time range raises no error), and the engine unstarted.
-        let empty = |query: &(QueryRequest, Vec<Value>)| query.0.is_empty_without_rows();
+        let empty = |query: &Pushed| query.request.is_empty_without_rows();
         if listed.is_empty() && self.query.as_ref().is_none_or(empty) {
             self.batches = Some(Batches::Files(TableScan::new(
                 Vec::new(),
@@ -373,10 +389,10 @@ impl ScanState {
         }
         if let Some(query) = &mut self.query {
             // SAFETY: as above.
-            query.1 = unsafe { self.files.bounds.param_values(node) };
+            query.params = unsafe { self.files.bounds.param_values(node) };
             let times = listed.iter().map(|file| file.times);
             if let Some((from, to)) = times.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))) {
-                for (unit, zone, buckets) in query.0.local_buckets_mut() {
+                for (unit, zone, buckets) in query.request.local_buckets_mut() {
                     *buckets = time_zone::local_buckets(unit, zone, from, to);
                 }
             }
@@ -400,10 +416,10 @@ impl ScanState {
                 let files = stored.into_iter().map(|file| file.bytes).collect();
                 Batches::Files(TableScan::new(files, self.files.wanted.clone()))
             }
-            Some((request, params)) => {
+            Some(pushed) => {
                 let (files, reads) = file_cache::for_query(&listed, self.files.snapshot);
                 self.files.in_ranges = reads;
-                Batches::Query(query::start(request, params, files))
+                Batches::Query(query::start(pushed, files))
             }
         });
     }
@@ -547,7 +563,11 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             files,
             fill,
             time_zone: plan.time_zone.map(|zone| (pg_sys::session_timezone, zone)),
-            query: plan.query.map(|request| (request, Vec::new())),
+            query: plan.query.map(|request| Pushed {
+                request,
+                params: Vec::new(),
+                work_mem_kb: plan.work_mem_kb,
+            }),
             batch: None,
             next_row: 0,
             readers: Vec::new(),
@@ -885,9 +905,9 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         if let (Some(request), true) = (&plan.query, (*es).verbose) {
             let params = match &state {
                 Some(ScanState {
-                    query: Some((_, params)),
+                    query: Some(pushed),
                     ..
-                }) => params.as_slice(),
+                }) => pushed.params.as_slice(),
                 _ => &[],
             };
             let described = query::with_engine(|engine| engine.describe(request, params))

@@ -320,6 +320,7 @@ impl FilteredRel {
             time_zone: self.translator.time_zone(),
             query: Some(query),
             pushed: self.pushed,
+            work_mem_kb: super::query::work_mem_kb(),
         };
         (plan, self.translator.params())
     }
@@ -378,11 +379,13 @@ unsafe fn grouped_path(
             return None;
         }
         // A percentile keeps every value it takes in memory.
-        if !sort_memory::percentile_values_fit(
-            percentiles,
-            super::ordered::rows_bound(input_rel, table),
-            super::ordered::work_mem_bytes(),
-        ) {
+        if percentiles > 0
+            && !sort_memory::percentile_values_fit(
+                percentiles,
+                super::ordered::rows_bound(input_rel, table),
+                super::ordered::work_mem_bytes(),
+            )
+        {
             return None;
         }
         let having_nodes: Vec<*mut pg_sys::Node> =

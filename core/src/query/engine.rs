@@ -1084,6 +1084,7 @@ mod tests {
     use crate::query::expr::{ArithmeticOp, Fraction, NumberType, TruncUnit};
     use crate::query::request::Limit;
     use crate::query::small_files;
+    use crate::query::sort_memory::percentile_values_fit;
     use crate::test_files::stored_table;
     use arrow::datatypes::{Float64Type, TimestampNanosecondType};
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -2068,8 +2069,8 @@ mod tests {
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(rows, expected);
-        // The values kept are counted against the query's memory: past it the query
-        // fails, as the glue's gate keeps it from doing, where the count alone fits.
+        // The values kept are counted against the query's memory: without files to
+        // spill into, past it the query fails cleanly, where the count alone fits.
         assert!(matches!(
             run(1 << 20),
             Err(QueryError::ResourcesExhausted(_))
@@ -2081,6 +2082,71 @@ mod tests {
         };
         let counted = run_request(&count_only, 1 << 20).unwrap();
         assert_eq!(counted.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
+    }
+
+    #[test]
+    fn percentiles_at_the_gates_limit_spill_many_groups_and_hold_one() {
+        // One more row than a power of two, whose list has room for twice as many, in
+        // as little memory as the glue lets one percentile of them have: in one group, in
+        // a group per row (which spill), and without groups.
+        let rows: i64 = (1 << 16) + 1;
+        let memory = (1..)
+            .map(|kb| kb << 10)
+            .find(|&bytes| percentile_values_fit(1, rows as f64, bytes as f64))
+            .unwrap();
+        let value = |i: i64| (i * 7_919) % 100_003;
+        let lines: String = (0..rows)
+            .map(|i| format!("m,host=h v={}i {i}\n", value(i)))
+            .collect();
+        let (schema, bytes) = stored_table(&lines);
+        let files = numbered_files([bytes]);
+        let mut sorted: Vec<i64> = (0..rows).map(value).collect();
+        sorted.sort_unstable();
+        let median = sorted[(0.5 * rows as f64).ceil() as usize - 1];
+        let engine = Engine::new(2, || false, || {}).unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        for keys in [
+            vec![Expr::Column("host".into())],
+            vec![Expr::TimeNs],
+            Vec::new(),
+        ] {
+            let request = QueryRequest {
+                columns: schema.columns().to_vec(),
+                filters: Vec::new(),
+                shape: Shape::Groups {
+                    keys: keys.clone(),
+                    aggregates: vec![Aggregate::new(
+                        AggregateFunction::PercentileDisc(Fraction::new(0.5).unwrap()),
+                        Some(Expr::Column("v".into())),
+                    )],
+                },
+                having: Vec::new(),
+                order: Vec::new(),
+                limit: None,
+            };
+            let limits = Limits {
+                memory_bytes: memory,
+                decoded_file_bytes: 0,
+                spill: Some(SpillFiles {
+                    directory: directory.path().join("pgsql_tmp"),
+                    prefix: "pgsql_tmp1.tsparquet.".to_owned(),
+                    limit_kb: None,
+                }),
+            };
+            let mut query = engine.start(&request, &[], files.clone(), &limits).unwrap();
+            let mut results = Vec::new();
+            while let Some(batch) = query.next_batch(&engine).unwrap() {
+                let column = batch.column(batch.num_columns() - 1);
+                results.extend(column.as_primitive::<Int64Type>().values().iter().copied());
+            }
+            if keys == [Expr::TimeNs] {
+                // Each row its own group: its own value.
+                results.sort_unstable();
+                assert!(results == sorted, "{} results", results.len());
+            } else {
+                assert_eq!(results, [median], "{keys:?}");
+            }
+        }
     }
 
     /// Stored files of `contents`, named in their order.

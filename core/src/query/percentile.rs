@@ -8,13 +8,15 @@
 //! that part to millionths and orders floats by IEEE 754 total order.
 //!
 //! Each group keeps its values until its result is made, then selects the one or two it
-//! needs rather than sorting them all. Nothing here spills, where Postgres' sorts do: the
-//! glue pushes percentiles down only where every value of the table fits in `work_mem`
+//! needs rather than sorting them all. DataFusion spills the lists of many groups, but not
+//! a part of one group's, where Postgres' sort of a group does: the glue pushes
+//! percentiles down only where all the values a query may read fit in `work_mem`
 //! (`sort_memory::percentile_values_fit`).
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray};
+use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -106,6 +108,7 @@ impl Percentile {
             fraction: f64::from_bits(self.fraction_bits),
             float: self.float,
             groups: Vec::new(),
+            capacity: 0,
         }
     }
 }
@@ -160,6 +163,9 @@ struct GroupValues {
     fraction: f64,
     float: bool,
     groups: Vec<Vec<i64>>,
+    /// The keys the groups' lists have room for, which DataFusion asks for after every
+    /// batch: summed as they grow rather than over every group each time.
+    capacity: usize,
 }
 
 impl GroupValues {
@@ -202,17 +208,21 @@ impl GroupValues {
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
-        emit_to.take_needed(&mut self.groups)
+        let taken = emit_to.take_needed(&mut self.groups);
+        self.capacity -= taken.iter().map(Vec::capacity).sum::<usize>();
+        taken
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Vec<i64>>()
-            + self
-                .groups
-                .iter()
-                .map(|keys| keys.capacity() * size_of::<i64>())
-                .sum::<usize>()
+        self.groups.capacity() * size_of::<Vec<i64>>() + self.capacity * size_of::<i64>()
     }
+}
+
+/// Adds `more` to a group's `keys`, counting the room its list grows by in `capacity`.
+fn extend(keys: &mut Vec<i64>, capacity: &mut usize, more: &[i64]) {
+    let before = keys.capacity();
+    keys.extend_from_slice(more);
+    *capacity += keys.capacity() - before;
 }
 
 /// Calls `take` with the row and key of each value of `values` (floats if `float`, else
@@ -240,12 +250,14 @@ fn each_key(
     }
 }
 
-/// Groups' keys as the lists of an aggregate's state.
-fn as_lists(groups: Vec<Vec<i64>>) -> ArrayRef {
-    Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(
-        groups
-            .into_iter()
-            .map(|keys| Some(keys.into_iter().map(Some))),
+/// Groups' keys as the lists of an aggregate's state, of keys that are never NULL as
+/// `state_fields` declares them (DataFusion checks, when it spills the state).
+fn as_lists(groups: &[Vec<i64>]) -> ArrayRef {
+    Arc::new(ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Int64, false)),
+        OffsetBuffer::from_lengths(groups.iter().map(Vec::len)),
+        Arc::new(Int64Array::from(groups.concat())),
+        None,
     ))
 }
 
@@ -258,9 +270,9 @@ impl GroupsAccumulator for GroupValues {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Vec::new);
-        let groups = &mut self.groups;
+        let (groups, capacity) = (&mut self.groups, &mut self.capacity);
         each_key(self.float, &values[0], opt_filter, |row, key| {
-            groups[group_indices[row]].push(key)
+            extend(&mut groups[group_indices[row]], capacity, &[key])
         });
         Ok(())
     }
@@ -277,7 +289,7 @@ impl GroupsAccumulator for GroupValues {
             if lists.is_valid(row) {
                 let keys = lists.value(row);
                 let keys = keys.as_primitive::<Int64Type>();
-                self.groups[group].extend_from_slice(keys.values());
+                extend(&mut self.groups[group], &mut self.capacity, keys.values());
             }
         }
         Ok(())
@@ -288,11 +300,19 @@ impl GroupsAccumulator for GroupValues {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        let mut groups = vec![Vec::new(); values[0].len()];
+        // A list of no key or of one for each row.
+        let mut lengths = vec![0; values[0].len()];
+        let mut keys = Vec::new();
         each_key(self.float, &values[0], opt_filter, |row, key| {
-            groups[row].push(key)
+            lengths[row] = 1;
+            keys.push(key);
         });
-        Ok(vec![as_lists(groups)])
+        Ok(vec![Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Int64, false)),
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(Int64Array::from(keys)),
+            None,
+        ))])
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -301,7 +321,7 @@ impl GroupsAccumulator for GroupValues {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(vec![as_lists(self.take(emit_to))])
+        Ok(vec![as_lists(&self.take(emit_to))])
     }
 
     fn size(&self) -> usize {
@@ -320,6 +340,7 @@ mod tests {
             fraction,
             float,
             groups: Vec::new(),
+            capacity: 0,
         }
     }
 

@@ -32,10 +32,12 @@ pub fn top_rows_fit(kept: usize, memory_bytes: f64) -> bool {
 
 /// Whether `percentiles` percentiles of at most `rows` values each fit within
 /// `memory_bytes`. Each group keeps its values (8 bytes each, up to twice that as its list
-/// grows) until its result is made, and merging partial results holds them twice; none of
-/// it spills.
+/// grows) until its result is made, DataFusion reserves as much again to sort its groups
+/// should it spill them, and the list of a group it spills is copied once more; none of a
+/// group's values can be spilled apart. Measured at the worst case, a list that has just
+/// grown (`engine::tests::percentiles_at_the_gates_limit_spill_many_groups_and_hold_one`).
 pub fn percentile_values_fit(percentiles: usize, rows: f64, memory_bytes: f64) -> bool {
-    percentiles as f64 * rows * 32.0 <= memory_bytes
+    percentiles == 0 || percentiles as f64 * rows * 48.0 + 256.0 * 1024.0 <= memory_bytes
 }
 
 #[cfg(test)]
@@ -79,11 +81,12 @@ mod tests {
 
     #[test]
     fn percentiles_keep_every_value_of_the_table() {
-        // The standard benchmark table needs about 106 MB per percentile.
+        // The standard benchmark table needs about 158 MB per percentile.
         assert!(!percentile_values_fit(1, TABLE, 4.0 * MB));
-        assert!(percentile_values_fit(1, TABLE, 128.0 * MB));
-        assert!(!percentile_values_fit(2, TABLE, 128.0 * MB));
-        assert!(percentile_values_fit(1, 100_000.0, 4.0 * MB));
+        assert!(percentile_values_fit(1, TABLE, 160.0 * MB));
+        assert!(!percentile_values_fit(2, TABLE, 160.0 * MB));
+        assert!(percentile_values_fit(1, 80_000.0, 4.0 * MB));
+        assert!(!percentile_values_fit(1, 90_000.0, 4.0 * MB));
         assert!(percentile_values_fit(0, TABLE, 64.0 * KB));
     }
 }

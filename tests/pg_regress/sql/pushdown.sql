@@ -696,19 +696,20 @@ SELECT date_bin('1 hour', time, '1677-09-21 00:12:43.145225+00'), count(*) FROM 
 ORDER BY 1;
 
 -- A percentile keeps every value it takes until its group's result, which the engine
--- cannot spill where Postgres' sort does: pushed where the values of every row of the
--- table fit in work_mem (32 bytes each, for the list that holds them and its merge).
+-- cannot spill where Postgres' sort does: pushed where the values of every row the query
+-- may read fit in work_mem (48 bytes each, for the list that holds them, room to sort the
+-- lists should they spill and a copy of one spilled, and 256 kB).
 SELECT count(*) FROM pd.cpu;
-SET work_mem = '64kB';
+SET work_mem = '256kB';
 EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM pd.cpu GROUP BY host;
-SET work_mem = '128kB';
+SET work_mem = '512kB';
 EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM pd.cpu GROUP BY host;
 -- Two percentiles keep the values twice: the same memory is too little.
 EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f),
   percentile_disc(0.5) WITHIN GROUP (ORDER BY u) FROM pd.cpu GROUP BY host;
 -- Constant time bounds limit the rows to those of the UTC days they meet (a third of the
--- table here), which fit at 64kB; bounds computed when the scan starts do not.
-SET work_mem = '64kB';
+-- table here), which fit at 320kB; bounds computed when the scan starts do not.
+SET work_mem = '320kB';
 SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02' AND time < '2024-01-03';
 EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM pd.cpu
 WHERE time >= '2024-01-02 06:00' AND time < '2024-01-02 18:00' GROUP BY host;
@@ -718,6 +719,23 @@ SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f), percentile_disc(0.9
 FROM heap_cpu WHERE time >= '2024-01-02 06:00' AND time < '2024-01-02 18:00' GROUP BY host ORDER BY host;
 EXPLAIN (COSTS OFF) SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) FROM pd.cpu
 WHERE time >= now() - (now() - '2024-01-02 06:00') AND time < '2024-01-02 18:00' GROUP BY host;
+-- A cached plan keeps the work_mem it was made under, which what it pushed fits in: 50,000
+-- values, which 64kB could not hold.
+SELECT written FROM tsparquet.write_lp('pd',
+  (SELECT string_agg(format('many,part=p%s v=%s %s', i % 2, (i * 7919) % 50021, i), E'\n')
+   FROM generate_series(1, 50000) i));
+SET work_mem = '4MB';
+SET plan_cache_mode = force_generic_plan;
+PREPARE medians AS SELECT part, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median
+  FROM pd.many GROUP BY part ORDER BY part;
+EXPLAIN (COSTS OFF) EXECUTE medians;
+SET work_mem = '64kB';
+EXPLAIN (COSTS OFF) EXECUTE medians;
+EXECUTE medians;
+SELECT 'p' || i % 2 AS part, percentile_cont(0.5) WITHIN GROUP (ORDER BY ((i * 7919) % 50021)::float8)
+FROM generate_series(1, 50000) i GROUP BY 1 ORDER BY 1;
+DEALLOCATE medians;
+RESET plan_cache_mode;
 RESET work_mem;
 
 -- Arithmetic that may raise stays with PostgreSQL on a plain scan, which computes it only
