@@ -1,8 +1,9 @@
 """The 16 TSBS cpu-only query types as PostgreSQL SQL (../shared/bench/queries.md), with
 parameters drawn the way TSBS draws them: random windows inside the data's time range and
-random distinct hosts, from a seeded generator. Then four dashboard queries TSBS lacks: a
+random distinct hosts, from a seeded generator. Then five dashboard queries TSBS lacks: a
 Grafana variable's values, one host's points since a time, each host's average per day in
-a time zone's local time, and a table panel of each host's spread and busy share."""
+a time zone's local time, a table panel of each host's spread and busy share, and hosts'
+95th percentiles per hour."""
 
 import datetime as dt
 import random
@@ -127,6 +128,16 @@ WHERE time >= {sql_time(begin)} AND time < {sql_time(end)}
 GROUP BY hostname ORDER BY hostname"""
 
 
+def p95(p):
+    """A panel of 95th percentiles: 8 hosts' `usage_user` per hour over 12 hours."""
+    begin, end = p.window(12)
+    return f"""SELECT date_trunc('hour', time) AS hour, hostname,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY usage_user) AS p95_usage_user
+FROM cpu
+WHERE hostname IN ({p.host_list(8)}) AND time >= {sql_time(begin)} AND time < {sql_time(end)}
+GROUP BY 1, 2 ORDER BY 1, 2"""
+
+
 # name -> (SQL for a parameter draw, whether the result order is defined)
 QUERY_TYPES = {
     "single-groupby-1-1-1": (lambda p: single_groupby(p, 1, 1, 1), True),
@@ -149,4 +160,5 @@ QUERY_TYPES = {
     "dashboard-host-points-since": (host_points_since, True),
     "dashboard-local-days": (local_days, True),
     "dashboard-busy-share": (busy_share, True),
+    "dashboard-p95": (p95, True),
 }
