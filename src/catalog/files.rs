@@ -5,6 +5,7 @@ use pgrx::JsonB;
 use serde_json::json;
 use tsparquet_core::batch::{DayBatch, ROLE_METADATA_KEY};
 use tsparquet_core::compact::{self, FileSummary};
+use tsparquet_core::time_range::NanosRange;
 
 use super::as_extension_owner;
 use super::statements::{self, Row};
@@ -282,18 +283,20 @@ pub fn count(table_id: i64) -> i64 {
     )
 }
 
-/// What the planner needs of a table's files: the rows stored (for its estimates) and the
-/// earliest and latest stored times, if any. As of now rather than as of the statement's
-/// snapshot: a summary kept until the table's next invalidation must include every commit
-/// whose invalidation this backend has already heard.
-pub fn planner_summary(table_id: i64) -> (i64, Option<(i64, i64)>) {
+/// What the planner needs of the files of a table whose time range meets `range`: the rows
+/// they store (for its estimates, and to bound what a query reads) and their earliest and
+/// latest stored times, if any. As of now rather than as of the statement's snapshot: a
+/// summary kept until the table's next invalidation must include every commit whose
+/// invalidation this backend has already heard.
+pub fn planner_summary(table_id: i64, range: NanosRange) -> (i64, Option<(i64, i64)>) {
     as_extension_owner(|| {
         // SAFETY: a snapshot of now, which SPI copies for the statement it runs.
         let now = unsafe { pg_sys::GetLatestSnapshot() };
         statements::select(
             c"SELECT coalesce(sum(row_count), 0)::bigint, min(min_time_ns), max(max_time_ns) \
-              FROM tsparquet.files WHERE table_id = $1",
-            &[table_id.into()],
+              FROM tsparquet.files \
+              WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3",
+            &[table_id.into(), range.min.into(), range.max.into()],
             now,
             |row| {
                 let range = row.get::<i64>(2).zip(row.get::<i64>(3));
@@ -304,25 +307,6 @@ pub fn planner_summary(table_id: i64) -> (i64, Option<(i64, i64)>) {
     .into_iter()
     .next()
     .unwrap_or((0, None))
-}
-
-/// The rows stored in the files of a table whose time range meets `[min_time_ns,
-/// max_time_ns]`, as of now (see [`planner_summary`]).
-pub fn rows_between(table_id: i64, min_time_ns: i64, max_time_ns: i64) -> i64 {
-    as_extension_owner(|| {
-        // SAFETY: a snapshot of now, which SPI copies for the statement it runs.
-        let now = unsafe { pg_sys::GetLatestSnapshot() };
-        statements::select(
-            c"SELECT coalesce(sum(row_count), 0)::bigint FROM tsparquet.files \
-              WHERE table_id = $1 AND max_time_ns >= $2 AND min_time_ns <= $3",
-            &[table_id.into(), min_time_ns.into(), max_time_ns.into()],
-            now,
-            |row| row.get::<i64>(1).unwrap_or(0),
-        )
-    })
-    .into_iter()
-    .next()
-    .unwrap_or(0)
 }
 
 /// The number a one-row query of a table's files gives.

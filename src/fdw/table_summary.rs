@@ -32,7 +32,7 @@ fn summary(table: pg_sys::Oid) -> Summary {
     }
     let heard = HEARD.get();
     // Reading the catalog can take a lock, and so hear invalidations (`forget`).
-    let (rows, times_ns) = files::planner_summary(super::table_id(table));
+    let (rows, times_ns) = files::planner_summary(super::table_id(table), NanosRange::ALL);
     let summary = Summary {
         rows: rows as f64,
         times_ns,
@@ -56,7 +56,7 @@ pub fn rows_in_days(table: pg_sys::Oid, range: NanosRange) -> f64 {
         return rows(table);
     }
     let days = range.whole_utc_days();
-    files::rows_between(super::table_id(table), days.min, days.max) as f64
+    files::planner_summary(super::table_id(table), days).0 as f64
 }
 
 /// The earliest and latest times stored in the measurement table `table`, in nanoseconds

@@ -1595,28 +1595,22 @@ mod tests {
             column("v"),
             Expr::Value(Value::Float(1.0)),
         );
-        let request = QueryRequest {
-            columns: schema.columns().to_vec(),
-            filters: Vec::new(),
-            shape: Shape::Groups {
-                keys: vec![column("host")],
-                aggregates: vec![
-                    // `ok` is NULL in the third row: a NULL condition takes no row.
-                    filtered(AggregateFunction::CountRows, None, column("ok")),
-                    filtered(AggregateFunction::Sum, Some(column("n")), above_one.clone()),
-                    filtered(AggregateFunction::Avg, Some(column("v")), above_one.clone()),
-                    filtered(
-                        AggregateFunction::Max,
-                        Some(column("n")),
-                        Expr::Not(Box::new(above_one)),
-                    ),
-                    Aggregate::new(AggregateFunction::CountRows, None),
-                ],
-            },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let request = groups_request(
+            &schema,
+            vec![column("host")],
+            vec![
+                // `ok` is NULL in the third row: a NULL condition takes no row.
+                filtered(AggregateFunction::CountRows, None, column("ok")),
+                filtered(AggregateFunction::Sum, Some(column("n")), above_one.clone()),
+                filtered(AggregateFunction::Avg, Some(column("v")), above_one.clone()),
+                filtered(
+                    AggregateFunction::Max,
+                    Some(column("n")),
+                    Expr::Not(Box::new(above_one)),
+                ),
+                Aggregate::new(AggregateFunction::CountRows, None),
+            ],
+        );
         let engine = Engine::new(1, || false, || {}).unwrap();
         let plans = both_plans(&engine, &request, files.clone());
         let expected = ["a|1|60|3.0|10|3", "b|0|80|8.0||1"];
@@ -1930,20 +1924,14 @@ mod tests {
             name: "1-1.parquet".to_owned(),
             bytes,
         }];
-        let request = QueryRequest {
-            columns: schema.columns().to_vec(),
-            filters: Vec::new(),
-            shape: Shape::Groups {
-                keys: vec![Expr::Column("host".into())],
-                aggregates: vec![
-                    Aggregate::new(AggregateFunction::CountRows, None),
-                    Aggregate::new(AggregateFunction::Max, Some(Expr::Column("v".into()))),
-                ],
-            },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let request = groups_request(
+            &schema,
+            vec![Expr::Column("host".into())],
+            vec![
+                Aggregate::new(AggregateFunction::CountRows, None),
+                Aggregate::new(AggregateFunction::Max, Some(Expr::Column("v".into()))),
+            ],
+        );
         let batches = run_spilling(&request, &files);
         let counts = batches
             .iter()
@@ -1982,26 +1970,20 @@ mod tests {
             Expr::Column("v".into()),
             Expr::Value(Value::Float(20_000.0)),
         ));
-        let request = QueryRequest {
-            columns: schema.columns().to_vec(),
-            filters: Vec::new(),
-            shape: Shape::Groups {
-                keys: vec![Expr::Column("host".into())],
-                aggregates: vec![
-                    cont(0.5),
-                    cont(0.9),
-                    above,
-                    Aggregate::new(
-                        AggregateFunction::PercentileDisc(fraction(0.75)),
-                        Some(Expr::Column("n".into())),
-                    ),
-                    Aggregate::new(AggregateFunction::CountRows, None),
-                ],
-            },
-            having: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-        };
+        let request = groups_request(
+            &schema,
+            vec![Expr::Column("host".into())],
+            vec![
+                cont(0.5),
+                cont(0.9),
+                above,
+                Aggregate::new(
+                    AggregateFunction::PercentileDisc(fraction(0.75)),
+                    Some(Expr::Column("n".into())),
+                ),
+                Aggregate::new(AggregateFunction::CountRows, None),
+            ],
+        );
         let engine = Engine::new(2, || false, || {}).unwrap();
         let run_request = |request: &QueryRequest, memory_bytes| {
             let limits = Limits {
@@ -2075,11 +2057,11 @@ mod tests {
             run(1 << 20),
             Err(QueryError::ResourcesExhausted(_))
         ));
-        let mut count_only = request.clone();
-        count_only.shape = Shape::Groups {
-            keys: vec![Expr::Column("host".into())],
-            aggregates: vec![Aggregate::new(AggregateFunction::CountRows, None)],
-        };
+        let count_only = groups_request(
+            &schema,
+            vec![Expr::Column("host".into())],
+            vec![Aggregate::new(AggregateFunction::CountRows, None)],
+        );
         let counted = run_request(&count_only, 1 << 20).unwrap();
         assert_eq!(counted.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
     }
@@ -2110,20 +2092,14 @@ mod tests {
             vec![Expr::TimeNs],
             Vec::new(),
         ] {
-            let request = QueryRequest {
-                columns: schema.columns().to_vec(),
-                filters: Vec::new(),
-                shape: Shape::Groups {
-                    keys: keys.clone(),
-                    aggregates: vec![Aggregate::new(
-                        AggregateFunction::PercentileDisc(Fraction::new(0.5).unwrap()),
-                        Some(Expr::Column("v".into())),
-                    )],
-                },
-                having: Vec::new(),
-                order: Vec::new(),
-                limit: None,
-            };
+            let request = groups_request(
+                &schema,
+                keys.clone(),
+                vec![Aggregate::new(
+                    AggregateFunction::PercentileDisc(Fraction::new(0.5).unwrap()),
+                    Some(Expr::Column("v".into())),
+                )],
+            );
             let limits = Limits {
                 memory_bytes: memory,
                 decoded_file_bytes: 0,
@@ -2356,6 +2332,22 @@ mod tests {
     }
 
     /// The `columns` of the rows of a table passing `filters`, in any order.
+    /// A request for `aggregates` of the rows of `schema`'s table grouped by `keys`.
+    fn groups_request(
+        schema: &TableSchema,
+        keys: Vec<Expr>,
+        aggregates: Vec<Aggregate>,
+    ) -> QueryRequest {
+        QueryRequest {
+            columns: schema.columns().to_vec(),
+            filters: Vec::new(),
+            shape: Shape::Groups { keys, aggregates },
+            having: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+        }
+    }
+
     fn rows_request(schema: &TableSchema, columns: &[&str], filters: Vec<Expr>) -> QueryRequest {
         QueryRequest {
             columns: schema.columns().to_vec(),

@@ -456,14 +456,14 @@ impl Translator<'_> {
                     by_time_then(tie_breaker),
                 ))]
             }
-            AggregateFunction::PercentileCont(fraction) => {
+            AggregateFunction::PercentileCont(fraction)
+            | AggregateFunction::PercentileDisc(fraction) => {
+                let kind = match aggregate.function {
+                    AggregateFunction::PercentileCont(_) => Kind::Continuous,
+                    _ => Kind::Discrete,
+                };
                 let value_type = argument_type.as_ref().unwrap_or(&DataType::Null);
-                let call = percentile(Kind::Continuous, fraction.value(), arg()?, value_type)?;
-                vec![AggregatePart::plain(call)]
-            }
-            AggregateFunction::PercentileDisc(fraction) => {
-                let value_type = argument_type.as_ref().unwrap_or(&DataType::Null);
-                let call = percentile(Kind::Discrete, fraction.value(), arg()?, value_type)?;
+                let call = percentile(kind, fraction.value(), arg()?, value_type)?;
                 vec![AggregatePart::plain(call)]
             }
         };
