@@ -76,14 +76,21 @@ AGGREGATES = ["count(*)", "count(u)", "count(f)", "sum(u)", "avg(u)", "sum(f)", 
 # so its last digits depend on the order of the rows, which PostgreSQL leaves open: it is
 # compared rounded.
 INTEGER_ARGUMENTS = ["u + 1", "u - 7", "u * 3", "u / 3", "-u", "7 - u", "u * u", "u / (u - u)",
-                     "(u + 2) * (u - 5) / 4", "u + 9223372036854775807", "-(u - 1)"]
+                     "(u + 2) * (u - 5) / 4", "u + 9223372036854775807", "-(u - 1)", "u % 7", "u % (u - u)",
+                     "abs(u - 100)", "abs(u)", "coalesce(u, 5)", "coalesce(u, u / (u - u), 3)",
+                     "CASE WHEN u > 300 THEN u ELSE -u END", "CASE WHEN b THEN 1 ELSE 0 END",
+                     "CASE WHEN u <> 0 THEN 1000 / u END", "CASE WHEN s = 'v1' THEN 2 WHEN host = 'h2' THEN 3 END"]
 EXACT_FLOAT_ARGUMENTS = ["f * 4", "f / 2", "f + 0.5", "-f", "f - f", "(f * 2 + 1) / 4", "f / (f - f)",
-                         "f * 1e308 * 10", "u::float8 * 0"]
+                         "f * 1e308 * 10", "u::float8 * 0", "abs(f - 2)", "coalesce(f, 0) * 2",
+                         "CASE WHEN f > 2 THEN f ELSE 0 END", "CASE WHEN u > 0 THEN f / 0 END"]
 OTHER_FLOAT_ARGUMENTS = ["u::float8 / 3", "f + u", "f * u", "-(f / 3)"]
 # Arithmetic compared in a filter: the first raise errors for some rows (big, small or any
 # u), which PostgreSQL raises only where the filters it checks before reach them.
-RAISING_FILTER_ARITHMETIC = ["u + 1", "u - 7", "u * 3", "-u", "u / (u - u)", "u + 9223372036854775807"]
-SAFE_FILTER_ARITHMETIC = ["u / 3", "f * 4", "f / 2", "f + 0.5", "-f", "u::float8 / 3", "f - f", "u + f"]
+RAISING_FILTER_ARITHMETIC = ["u + 1", "u - 7", "u * 3", "-u", "u / (u - u)", "u + 9223372036854775807", "abs(u)",
+                             "u % (u - u)"]
+SAFE_FILTER_ARITHMETIC = ["u / 3", "f * 4", "f / 2", "f + 0.5", "-f", "u::float8 / 3", "f - f", "u + f", "u % 7",
+                          "abs(f - 2)", "coalesce(u, 0)", "CASE WHEN b THEN u ELSE 0 END",
+                          "CASE WHEN u <> 0 THEN 1000 / u ELSE 0 END"]
 
 
 def computed_aggregate():

@@ -355,8 +355,34 @@ fn value_reader(
             let read = whole_number_reader(column);
             Box::new(move |row| read(row).map(numeric))
         }
+        // `sum` of `integer` values (a CASE of integer constants) is a `bigint`, and `min`
+        // and `max` of them are `integer`s: the engine holds them as bigints.
+        (DataType::Decimal128(..), pg_sys::INT8OID) => {
+            let read = whole_number_reader(column);
+            Box::new(move |row| {
+                let sum = i64::try_from(read(row)?).unwrap_or_else(|_| out_of_range("bigint"));
+                Some(pg_sys::Datum::from(sum))
+            })
+        }
+        (DataType::Int64, pg_sys::INT4OID) => {
+            let read = whole_number_reader(column);
+            Box::new(move |row| {
+                let value = i32::try_from(read(row)?).unwrap_or_else(|_| out_of_range("integer"));
+                Some(pg_sys::Datum::from(value))
+            })
+        }
         _ => datum_reader(column, batch_memory),
     }
+}
+
+/// Postgres' error for a result its type cannot hold.
+fn out_of_range(type_name: &str) -> ! {
+    errors::report(
+        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        &format!("{type_name} out of range"),
+        None,
+        None,
+    )
 }
 
 /// Reads whole numbers (bigint or exact sums).

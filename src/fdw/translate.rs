@@ -881,8 +881,9 @@ impl Translator {
     }
 
     /// A `bigint` or `double precision` computed from a row's integer and float fields and
-    /// values with `+ - * /`, unary minus and the cast of `bigint` to `double precision`,
-    /// each computed by the engine as Postgres computes it, errors included.
+    /// values with `+ - * /`, `%` of integers, unary minus, `abs`, the cast of `bigint` to
+    /// `double precision`, `CASE` and `COALESCE`, each computed by the engine as Postgres
+    /// computes it, errors included.
     unsafe fn number(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node of the query being planned.
         unsafe {
@@ -923,12 +924,26 @@ impl Translator {
                 }
                 return Some(Expr::ToFloat(Box::new(self.number(arg)?)));
             }
+            if is_a(node, pg_sys::NodeTag::T_CaseExpr)
+                || is_a(node, pg_sys::NodeTag::T_CoalesceExpr)
+            {
+                return self.conditional_number(node, type_oid);
+            }
             // Arithmetic of `integer` and `smallint` alone has their own ranges.
             let number = match type_oid {
                 pg_sys::INT8OID => NumberType::Integer,
                 pg_sys::FLOAT8OID => NumberType::Float,
                 _ => return None,
             };
+            if let Some(args) = function_call(node, "abs") {
+                let [arg] = args[..] else {
+                    return None;
+                };
+                return Some(Expr::Abs {
+                    number,
+                    expr: Box::new(self.number(arg)?),
+                });
+            }
             if !is_a(node, pg_sys::NodeTag::T_OpExpr) {
                 return None;
             }
@@ -948,6 +963,7 @@ impl Translator {
                         "-" => ArithmeticOp::Subtract,
                         "*" => ArithmeticOp::Multiply,
                         "/" => ArithmeticOp::Divide,
+                        "%" if number == NumberType::Integer => ArithmeticOp::Remainder,
                         _ => return None,
                     };
                     Some(Expr::Arithmetic {
@@ -959,6 +975,59 @@ impl Translator {
                 }
                 _ => None,
             }
+        }
+    }
+
+    /// A `CASE WHEN condition THEN value ... [ELSE value] END` or `COALESCE(value, ...)` of
+    /// `type_oid`, whose values Postgres has made that type: `bigint`, `double precision`,
+    /// or `integer`, which only constants have (`sum(CASE WHEN ... THEN 1 ELSE 0 END)`)
+    /// and the engine holds as `bigint`. A condition is a filter or a comparison of
+    /// arithmetic, as a scan's condition is (see [`Translator::qual`]).
+    unsafe fn conditional_number(
+        &mut self,
+        node: *mut pg_sys::Node,
+        type_oid: pg_sys::Oid,
+    ) -> Option<Expr> {
+        // SAFETY: a CaseExpr or CoalesceExpr of the query being planned.
+        unsafe {
+            let number = match type_oid {
+                pg_sys::INT8OID | pg_sys::INT4OID => NumberType::Integer,
+                pg_sys::FLOAT8OID => NumberType::Float,
+                _ => return None,
+            };
+            let mut branches = Vec::new();
+            let otherwise = if is_a(node, pg_sys::NodeTag::T_CaseExpr) {
+                let case = node.cast::<pg_sys::CaseExpr>();
+                // `CASE value WHEN ...` compares a placeholder for its value.
+                if !(*case).arg.is_null() {
+                    return None;
+                }
+                for when in PgList::<pg_sys::CaseWhen>::from_pg((*case).args).iter_ptr() {
+                    let condition = self.qual((*when).expr.cast())?;
+                    branches.push((condition, self.number((*when).result.cast())?));
+                }
+                self.number((*case).defresult.cast())?
+            } else {
+                let coalesce = node.cast::<pg_sys::CoalesceExpr>();
+                let mut values: Vec<Expr> = Vec::new();
+                for arg in PgList::<pg_sys::Node>::from_pg((*coalesce).args).iter_ptr() {
+                    values.push(self.number(arg)?);
+                }
+                let last = values.pop()?;
+                for value in values {
+                    let present = Expr::IsNull {
+                        expr: Box::new(value.clone()),
+                        negated: true,
+                    };
+                    branches.push((present, value));
+                }
+                last
+            };
+            Some(Expr::Case {
+                number,
+                branches,
+                otherwise: Box::new(otherwise),
+            })
         }
     }
 

@@ -1912,6 +1912,93 @@ mod tests {
             run(&grouped(vec![n_plus_one_positive, n_over_five], count)),
             Err(QueryError::BigintOutOfRange)
         );
+
+        // A CASE computes a value only for the rows its condition takes: `10 / (n - 3)`
+        // never for host b's n = 3. `abs` of a float drops its sign; `%` keeps the
+        // dividend's.
+        let conditional = grouped(
+            Vec::new(),
+            vec![
+                Aggregate::new(
+                    AggregateFunction::Sum,
+                    Some(Expr::Case {
+                        number: NumberType::Integer,
+                        branches: vec![(
+                            Expr::compare(CompareOp::NotEqual, column("n"), integer(3)),
+                            arithmetic(
+                                ArithmeticOp::Divide,
+                                NumberType::Integer,
+                                integer(10),
+                                arithmetic(
+                                    ArithmeticOp::Subtract,
+                                    NumberType::Integer,
+                                    column("n"),
+                                    integer(3),
+                                ),
+                            ),
+                        )],
+                        otherwise: Box::new(Expr::Value(Value::Null)),
+                    }),
+                ),
+                Aggregate::new(
+                    AggregateFunction::Max,
+                    Some(Expr::Abs {
+                        number: NumberType::Float,
+                        expr: Box::new(column("v")),
+                    }),
+                ),
+                Aggregate::new(
+                    AggregateFunction::Sum,
+                    Some(arithmetic(
+                        ArithmeticOp::Remainder,
+                        NumberType::Integer,
+                        column("n"),
+                        integer(4),
+                    )),
+                ),
+            ],
+        );
+        let expected = ["a|0|2.0|-1", "b|0|0.0|6"];
+        assert_eq!(run(&conditional).unwrap(), expected);
+        let plans = both_plans(&engine, &conditional, files.clone());
+        assert_eq!(rows_of(&engine, plans.datafusion), expected);
+        if let Some(direct) = plans.direct {
+            assert_eq!(rows_of(&engine, direct), expected);
+        }
+        // The absolute value of the smallest bigint, -n - 1 for host b's largest n, and a
+        // remainder of a division by zero raise Postgres' errors.
+        let smallest = arithmetic(
+            ArithmeticOp::Subtract,
+            NumberType::Integer,
+            Expr::Negate {
+                number: NumberType::Integer,
+                expr: Box::new(column("n")),
+            },
+            integer(1),
+        );
+        let of = |expr| vec![Aggregate::new(AggregateFunction::Max, Some(expr))];
+        let absolute = of(Expr::Abs {
+            number: NumberType::Integer,
+            expr: Box::new(smallest),
+        });
+        assert_eq!(
+            run(&grouped(host_a.clone(), absolute.clone())).unwrap(),
+            ["a|11"]
+        );
+        assert_eq!(
+            run(&grouped(Vec::new(), absolute)),
+            Err(QueryError::BigintOutOfRange)
+        );
+        let remainder_of_zero = of(arithmetic(
+            ArithmeticOp::Remainder,
+            NumberType::Integer,
+            column("n"),
+            integer(0),
+        ));
+        assert_eq!(
+            run(&grouped(Vec::new(), remainder_of_zero)),
+            Err(QueryError::DivisionByZero)
+        );
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub enum ArithmeticOp {
     Subtract,
     Multiply,
     Divide,
+    /// `%`, of `bigint` only: Postgres has no remainder of `double precision`.
+    Remainder,
 }
 
 /// The type Postgres computes an arithmetic expression in.
@@ -192,6 +194,20 @@ pub enum Expr {
     },
     /// A `bigint` as `double precision`, rounded to the nearest.
     ToFloat(Box<Expr>),
+    /// `abs(expr)`; a `bigint` raises Postgres' error for the one without a positive.
+    Abs {
+        number: NumberType,
+        expr: Box<Expr>,
+    },
+    /// `CASE WHEN condition THEN value ... ELSE otherwise END` of `number`'s type (and
+    /// `COALESCE`, a CASE of `IS NOT NULL` conditions): each condition computed only for
+    /// the rows no earlier one took, and each value only for the rows its condition took,
+    /// as Postgres computes them.
+    Case {
+        number: NumberType,
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Box<Expr>,
+    },
 }
 
 /// The time zone whose local time a `date_trunc` truncates.
@@ -229,13 +245,28 @@ impl Expr {
             | Expr::Negate {
                 number: NumberType::Integer,
                 ..
+            }
+            | Expr::Abs {
+                number: NumberType::Integer,
+                ..
             } => true,
             Expr::Negate { expr, .. }
+            | Expr::Abs { expr, .. }
             | Expr::ToFloat(expr)
             | Expr::Not(expr)
             | Expr::IsNull { expr, .. } => expr.may_raise(),
             Expr::Compare(_, left, right) => left.may_raise() || right.may_raise(),
             Expr::And(items) | Expr::Or(items) => items.iter().any(Expr::may_raise),
+            Expr::Case {
+                branches,
+                otherwise,
+                ..
+            } => {
+                otherwise.may_raise()
+                    || branches
+                        .iter()
+                        .any(|(condition, value)| condition.may_raise() || value.may_raise())
+            }
             Expr::InList { expr, list, .. } => expr.may_raise() || list.iter().any(Expr::may_raise),
             Expr::Like { expr, pattern, .. } => expr.may_raise() || pattern.may_raise(),
             Expr::DateTrunc(_, time)
@@ -253,7 +284,10 @@ impl Expr {
     /// The type of an arithmetic expression, None for other expressions.
     pub fn number_type(&self) -> Option<NumberType> {
         match self {
-            Expr::Arithmetic { number, .. } | Expr::Negate { number, .. } => Some(*number),
+            Expr::Arithmetic { number, .. }
+            | Expr::Negate { number, .. }
+            | Expr::Abs { number, .. }
+            | Expr::Case { number, .. } => Some(*number),
             Expr::ToFloat(_) => Some(NumberType::Float),
             _ => None,
         }

@@ -1,5 +1,5 @@
-//! `+ - * /` of `bigint` and `double precision` as Postgres computes them: the same
-//! values, and its errors where it raises them. DataFusion's own operators wrap an integer
+//! `+ - * /` of `bigint` and `double precision`, and `%` of `bigint`, as Postgres computes
+//! them: the same values, and its errors where it raises them. DataFusion's own operators wrap an integer
 //! that overflows and give a float's infinity or zero silently; Postgres raises
 //! "bigint out of range", "value out of range: overflow" or "underflow", and "division by
 //! zero" (`int8.c`, `float.h`).
@@ -70,6 +70,16 @@ fn integer_divide(left: i64, right: i64) -> Result<i64, QueryError> {
         return Err(QueryError::DivisionByZero);
     }
     in_range(left.checked_div(right))
+}
+
+/// Postgres' `int8mod`: the sign of the dividend, and 0 for a divisor of -1, whose
+/// quotient of the smallest `bigint` would overflow.
+fn integer_remainder(left: i64, right: i64) -> Result<i64, QueryError> {
+    match right {
+        0 => Err(QueryError::DivisionByZero),
+        -1 => Ok(0),
+        _ => Ok(left % right),
+    }
 }
 
 /// `op` applied to each pair of values that are both present in a row not `skipped`;
@@ -161,7 +171,7 @@ impl ScalarUDFImpl for PostgresArithmetic {
             Some(guard) => Some(rows_not_guarded(&guard.to_array(rows)?)),
             None => None,
         };
-        use ArithmeticOp::{Add, Divide, Multiply, Subtract};
+        use ArithmeticOp::{Add, Divide, Multiply, Remainder, Subtract};
         let (l, r, s) = (&left, &right, skipped.as_ref());
         // One loop for each operator, in which its function is inlined.
         let result = match (self.number, self.op) {
@@ -179,6 +189,10 @@ impl ScalarUDFImpl for PostgresArithmetic {
                 each_pair::<Int64Type>(l, r, s, |a, b| in_range(a.checked_mul(b)))?
             }
             (NumberType::Integer, Divide) => each_pair::<Int64Type>(l, r, s, integer_divide)?,
+            (NumberType::Integer, Remainder) => each_pair::<Int64Type>(l, r, s, integer_remainder)?,
+            (NumberType::Float, Remainder) => {
+                return exec_err!("Postgres has no remainder of double precision")
+            }
         };
         Ok(if scalars {
             ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
@@ -216,6 +230,7 @@ static FUNCTIONS: LazyLock<Vec<Function>> = LazyLock::new(|| {
                 ArithmeticOp::Subtract,
                 ArithmeticOp::Multiply,
                 ArithmeticOp::Divide,
+                ArithmeticOp::Remainder,
             ]
             .map(|op| {
                 let function = PostgresArithmetic::new(op, number);
@@ -260,6 +275,7 @@ pub fn negate(number: NumberType, expr: DfExpr, guard: Option<DfExpr>) -> DfExpr
 mod tests {
     use super::{
         float_add, float_divide, float_multiply, float_subtract, in_range, integer_divide,
+        integer_remainder,
     };
     use crate::query::QueryError;
 
@@ -308,5 +324,15 @@ mod tests {
             Err(QueryError::BigintOutOfRange)
         );
         assert_eq!(integer_divide(i64::MIN, 1), Ok(i64::MIN));
+    }
+
+    #[test]
+    fn remainders_take_the_dividends_sign() {
+        // Postgres 15: SELECT -7::int8 % 2, 7::int8 % -2, (-9223372036854775808)::int8 % -1.
+        assert_eq!(integer_remainder(-7, 2), Ok(-1));
+        assert_eq!(integer_remainder(7, -2), Ok(1));
+        assert_eq!(integer_remainder(i64::MIN, -1), Ok(0));
+        assert_eq!(integer_remainder(i64::MIN, i64::MAX), Ok(-1));
+        assert_eq!(integer_remainder(5, 0), Err(QueryError::DivisionByZero));
     }
 }

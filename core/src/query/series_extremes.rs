@@ -118,6 +118,8 @@ fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
         | Expr::TimeBin { .. }
         | Expr::Arithmetic { .. }
         | Expr::Negate { .. }
+        | Expr::Abs { .. }
+        | Expr::Case { .. }
         | Expr::ToFloat(_) => false,
         Expr::Compare(_, left, right) => on_tags_only(left, tags) && on_tags_only(right, tags),
         Expr::InList { expr, list, .. } => on_tags_only(expr, tags) && all(list),

@@ -14,7 +14,8 @@ use std::ops::Not;
 use std::sync::Arc;
 
 use datafusion::common::DFSchema;
-use datafusion::logical_expr::expr::Placeholder;
+use datafusion::functions::math::expr_fn::abs;
+use datafusion::logical_expr::expr::{Case, Placeholder};
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable, SortExpr};
 
 use super::column_facts::ColumnFacts;
@@ -192,6 +193,48 @@ impl Translator<'_> {
                 negate(*number, self.operand(expr)?, self.guard.clone())
             }
             Expr::ToFloat(expr) => cast(self.expr(expr)?, DataType::Float64),
+            Expr::Abs { number, expr } => self.abs(*number, expr)?,
+            Expr::Case {
+                number,
+                branches,
+                otherwise,
+            } => {
+                let mut taken = Vec::with_capacity(branches.len());
+                for (condition, value) in branches {
+                    let value = self.number_of_type(*number, value)?;
+                    taken.push((Box::new(self.expr(condition)?), Box::new(value)));
+                }
+                let otherwise = self.number_of_type(*number, otherwise)?;
+                DfExpr::Case(Case::new(None, taken, Some(Box::new(otherwise))))
+            }
+        })
+    }
+
+    /// A value of a CASE: DataFusion plans a CASE whose values all have its type, and a NULL
+    /// constant has none of its own.
+    fn number_of_type(&self, number: NumberType, expr: &Expr) -> Result<DfExpr, QueryError> {
+        Ok(match (self.value(expr), number) {
+            (Some(Value::Null), NumberType::Integer) => lit(ScalarValue::Int64(None)),
+            (Some(Value::Null), NumberType::Float) => lit(ScalarValue::Float64(None)),
+            _ => self.operand(expr)?,
+        })
+    }
+
+    /// `abs(expr)`: of a float, its magnitude (0 of -0); of an integer, its negation where it
+    /// is negative, which raises Postgres' error for the one `bigint` without a positive.
+    fn abs(&self, number: NumberType, expr: &Expr) -> Result<DfExpr, QueryError> {
+        let value = self.operand(expr)?;
+        Ok(match number {
+            NumberType::Float => abs(cast(value, DataType::Float64)),
+            NumberType::Integer => {
+                let negated = negate(number, value.clone(), self.guard.clone());
+                let negative = value.clone().lt(lit(0i64));
+                DfExpr::Case(Case::new(
+                    None,
+                    vec![(Box::new(negative), Box::new(negated))],
+                    Some(Box::new(value)),
+                ))
+            }
         })
     }
 

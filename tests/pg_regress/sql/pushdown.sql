@@ -380,7 +380,33 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT count(*) FROM TABLE WHERE f * 0 = 0 AND f - f = 0$$),
   ($$SELECT date_trunc('hour', time) h, count(*) FROM TABLE WHERE u * 3 > 2000 AND host <> 'big' GROUP BY 1 ORDER BY 1$$),
   ($$SELECT host, count(*) FROM TABLE WHERE u + extra > f GROUP BY host ORDER BY host$$),
-  ($$SELECT * FROM TABLE WHERE f / 2 = 1.5 OR host = 'h1'$$);
+  ($$SELECT * FROM TABLE WHERE f / 2 = 1.5 OR host = 'h1'$$),
+  -- CASE, COALESCE, abs and % of integers, in aggregates and filters: a CASE of integer
+  -- constants sums to a bigint and has integer extremes, as in PostgreSQL; NaN, infinities
+  -- and -0 (abs(-0) is 0); each value computed only for the rows its condition takes, so
+  -- the divisions by zero in branches not taken raise nothing
+  ($$SELECT host, sum(CASE WHEN u > 500 THEN 1 ELSE 0 END), count(CASE WHEN f > 2 THEN 1 END),
+     max(CASE WHEN b THEN u ELSE -u END), min(CASE WHEN s = 'v1' THEN f WHEN s = 'v2' THEN -f END)
+     FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT date_trunc('day', time) d, avg(CASE WHEN u > 0 THEN 1 ELSE 0 END), min(CASE WHEN u > 0 THEN 2 ELSE 1 END),
+     max(CASE WHEN u > 0 THEN 2 END), stddev(CASE WHEN b THEN 1 ELSE 0 END) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT host, sum(coalesce(u, extra, 0)), avg(coalesce(f, 0)), max(coalesce(u, -1)), count(coalesce(u, extra))
+     FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, max(abs(u - 500)), min(abs(f - 2)), sum(abs(-f)), max(abs(f)) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, sum(u % 7), min(u % -3), max((u * 3) % 1000) FROM TABLE WHERE host <> 'big' GROUP BY host ORDER BY host$$),
+  ($$SELECT host, sum(CASE WHEN u <> 0 THEN 1000 / u END), max(CASE WHEN f = 0 THEN 0 ELSE 1 / f END),
+     max(coalesce(f, 1 / (f - f))) FROM TABLE WHERE host <> 'big' GROUP BY host ORDER BY host$$),
+  ($$SELECT host, sum(CASE WHEN u > 500 THEN 1 ELSE 0 END) FILTER (WHERE b), max(abs(f)) FILTER (WHERE u > 0)
+     FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, max(CASE WHEN u > 900 THEN 1 ELSE 0 END) m, sum(CASE WHEN u > 900 THEN 1 ELSE 0 END) n
+     FROM TABLE GROUP BY host ORDER BY n DESC, host LIMIT 3$$),
+  ($$SELECT * FROM TABLE WHERE u % 3 = 1 AND host <> 'h1'$$),
+  ($$SELECT count(*) FROM TABLE WHERE abs(f - 2) < 0.5$$),
+  ($$SELECT time, u, extra FROM TABLE WHERE coalesce(u, extra, 0) > 790 ORDER BY time$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE CASE WHEN b THEN u ELSE 0 END > 500 GROUP BY host ORDER BY host$$),
+  -- CASE of a value (`CASE s WHEN ...`), and of numeric, stay with PostgreSQL
+  ($$SELECT host, sum(CASE s WHEN 'v1' THEN 1 ELSE 0 END), avg(CASE WHEN b THEN 1.0 ELSE 0 END)
+     FROM TABLE GROUP BY host ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
 -- These files are small: the session keeps them decoded and filters them in memory. With
@@ -638,7 +664,15 @@ SELECT q, e.* FROM (VALUES
   ($$SELECT count(*) FROM TABLE WHERE f > 3 AND u::float8 / (f - f) > 0$$),
   -- two of them in PostgreSQL's order, whatever their written one: the division (three
   -- operators) after the doubling (two), which is false for the rows where u = 5
-  ($$SELECT count(*) FROM TABLE WHERE u / (u - 5) > 0 AND u * 2 > 100 AND host <> 'big'$$)) v(q),
+  ($$SELECT count(*) FROM TABLE WHERE u / (u - 5) > 0 AND u * 2 > 100 AND host <> 'big'$$),
+  -- % and abs raise PostgreSQL's errors; a CASE or COALESCE computes a value only for the
+  -- rows that reach it: a division by zero in the others raises nothing
+  ($$SELECT sum(u % (u - u)) FROM TABLE$$),
+  ($$SELECT max(abs(-u - 1)) FROM TABLE WHERE host = 'big'$$),
+  ($$SELECT sum(CASE WHEN u > 0 THEN u * 2 ELSE 0 END) FROM TABLE$$),
+  ($$SELECT sum(coalesce(extra, u / (u - u))) FROM TABLE$$),
+  ($$SELECT sum(CASE WHEN u <> 0 THEN 1000 / u END) FROM TABLE$$),
+  ($$SELECT count(*) FROM TABLE WHERE CASE WHEN u = 0 THEN 0 ELSE 1000 / u END > 5$$)) v(q),
   error_check(q) e;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
