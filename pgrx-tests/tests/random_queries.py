@@ -79,10 +79,13 @@ INTEGER_ARGUMENTS = ["u + 1", "u - 7", "u * 3", "u / 3", "-u", "7 - u", "u * u",
                      "(u + 2) * (u - 5) / 4", "u + 9223372036854775807", "-(u - 1)", "u % 7", "u % (u - u)",
                      "abs(u - 100)", "abs(u)", "coalesce(u, 5)", "coalesce(u, u / (u - u), 3)",
                      "CASE WHEN u > 300 THEN u ELSE -u END", "CASE WHEN b THEN 1 ELSE 0 END",
-                     "CASE WHEN u <> 0 THEN 1000 / u END", "CASE WHEN s = 'v1' THEN 2 WHEN host = 'h2' THEN 3 END"]
+                     "CASE WHEN u <> 0 THEN 1000 / u END", "CASE WHEN s = 'v1' THEN 2 WHEN host = 'h2' THEN 3 END",
+                     "CASE u % 3 WHEN 0 THEN u WHEN 1 THEN 2 END", "CASE host WHEN 'h1' THEN 1 ELSE 0 END",
+                     "greatest(u, 0)", "least(u, 100, -u)", "nullif(u, 0)", "1000 / nullif(u, 0)"]
 EXACT_FLOAT_ARGUMENTS = ["f * 4", "f / 2", "f + 0.5", "-f", "f - f", "(f * 2 + 1) / 4", "f / (f - f)",
                          "f * 1e308 * 10", "u::float8 * 0", "abs(f - 2)", "coalesce(f, 0) * 2",
-                         "CASE WHEN f > 2 THEN f ELSE 0 END", "CASE WHEN u > 0 THEN f / 0 END"]
+                         "CASE WHEN f > 2 THEN f ELSE 0 END", "CASE WHEN u > 0 THEN f / 0 END", "greatest(f, 1)",
+                         "least(f, -f)", "nullif(f, 2)"]
 OTHER_FLOAT_ARGUMENTS = ["u::float8 / 3", "f + u", "f * u", "-(f / 3)"]
 # Arithmetic compared in a filter: the first raise errors for some rows (big, small or any
 # u), which PostgreSQL raises only where the filters it checks before reach them.

@@ -14,7 +14,7 @@ use pgrx::PgList;
 use tsparquet_core::line_protocol::FieldType;
 use tsparquet_core::query::expr::{
     Aggregate, AggregateFunction, ArithmeticOp, BinOutput, CompareOp, Expr, Fraction, LocalZone,
-    NumberType, TruncUnit,
+    NumberType, TruncUnit, Value,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
@@ -53,6 +53,9 @@ pub struct Translator {
     /// In `HAVING`: the expressions of the grouped results the engine computes, which the
     /// conditions are read over instead of the table's columns.
     results: Vec<(*mut pg_sys::Node, ColumnRef)>,
+    /// The values of the simple CASEs (`CASE value WHEN ...`) being translated, innermost
+    /// last: what the placeholders their conditions compare stand for.
+    case_values: Vec<*mut pg_sys::Node>,
 }
 
 /// Whether the session's time zone is UTC, so `date_trunc` on `timestamptz` cuts at
@@ -255,6 +258,7 @@ impl Translator {
             params,
             time_zone: None,
             results: Vec::new(),
+            case_values: Vec::new(),
         }
     }
 
@@ -323,6 +327,9 @@ impl Translator {
     unsafe fn column(&self, node: *mut pg_sys::Node) -> Option<&ColumnRef> {
         // SAFETY: node is an expression node.
         unsafe {
+            if is_a(node, pg_sys::NodeTag::T_CaseTestExpr) {
+                return self.column(*self.case_values.last()?);
+            }
             if !self.results.is_empty() {
                 return self
                     .results
@@ -345,7 +352,10 @@ impl Translator {
     unsafe fn param(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: node is an expression node of the plan being built.
         unsafe {
-            if !pg_sys::is_pseudo_constant_clause(node) {
+            // A simple CASE's placeholder has no Var, and no value outside its CASE.
+            if !pg_sys::is_pseudo_constant_clause(node)
+                || is_a(node, pg_sys::NodeTag::T_CaseTestExpr)
+            {
                 return None;
             }
             let index = PgList::<pg_sys::Node>::from_pg(self.params).len();
@@ -911,6 +921,13 @@ impl Translator {
             if is_a(node, pg_sys::NodeTag::T_Var) {
                 return None;
             }
+            if is_a(node, pg_sys::NodeTag::T_CaseTestExpr) {
+                // The innermost simple CASE's value, translated where that CASE stands.
+                let value = self.case_values.pop()?;
+                let translated = self.number(value);
+                self.case_values.push(value);
+                return translated;
+            }
             if pg_sys::is_pseudo_constant_clause(node) {
                 return self.param(node);
             }
@@ -943,6 +960,21 @@ impl Translator {
                     number,
                     expr: Box::new(self.number(arg)?),
                 });
+            }
+            if is_a(node, pg_sys::NodeTag::T_MinMaxExpr) {
+                let extreme = node.cast::<pg_sys::MinMaxExpr>();
+                let mut values = Vec::new();
+                for arg in PgList::<pg_sys::Node>::from_pg((*extreme).args).iter_ptr() {
+                    values.push(self.number(arg)?);
+                }
+                return Some(Expr::GreatestOrLeast {
+                    greatest: (*extreme).op == pg_sys::MinMaxOp::IS_GREATEST,
+                    number,
+                    values,
+                });
+            }
+            if is_a(node, pg_sys::NodeTag::T_NullIfExpr) {
+                return self.null_if(node.cast(), number);
             }
             if !is_a(node, pg_sys::NodeTag::T_OpExpr) {
                 return None;
@@ -998,13 +1030,25 @@ impl Translator {
             let mut branches = Vec::new();
             let otherwise = if is_a(node, pg_sys::NodeTag::T_CaseExpr) {
                 let case = node.cast::<pg_sys::CaseExpr>();
-                // `CASE value WHEN ...` compares a placeholder for its value.
-                if !(*case).arg.is_null() {
-                    return None;
+                // `CASE value WHEN ...` compares a placeholder for its value in each
+                // condition: the value is computed in each (for the rows that reach it)
+                // where Postgres computes it once, with the same errors.
+                let simple = !(*case).arg.is_null();
+                if simple {
+                    self.case_values.push((*case).arg.cast());
                 }
+                let mut conditions = Vec::new();
                 for when in PgList::<pg_sys::CaseWhen>::from_pg((*case).args).iter_ptr() {
-                    let condition = self.qual((*when).expr.cast())?;
-                    branches.push((condition, self.number((*when).result.cast())?));
+                    conditions.push(self.qual((*when).expr.cast()));
+                }
+                if simple {
+                    self.case_values.pop();
+                }
+                for (when, condition) in PgList::<pg_sys::CaseWhen>::from_pg((*case).args)
+                    .iter_ptr()
+                    .zip(conditions)
+                {
+                    branches.push((condition?, self.number((*when).result.cast())?));
                 }
                 self.number((*case).defresult.cast())?
             } else {
@@ -1027,6 +1071,25 @@ impl Translator {
                 number,
                 branches,
                 otherwise: Box::new(otherwise),
+            })
+        }
+    }
+
+    /// `NULLIF(value, other)`: NULL where the two are equal, else the value.
+    unsafe fn null_if(&mut self, node: *mut pg_sys::OpExpr, number: NumberType) -> Option<Expr> {
+        // SAFETY: a NullIfExpr of the query being planned.
+        unsafe {
+            let (name, ..) = builtin_operator((*node).opno)?;
+            let (value, other) = two_args((*node).args)?;
+            if name != "=" {
+                return None;
+            }
+            let value = self.number(value)?;
+            let equal = Expr::compare(CompareOp::Equal, value.clone(), self.number(other)?);
+            Some(Expr::Case {
+                number,
+                branches: vec![(equal, Expr::Value(Value::Null))],
+                otherwise: Box::new(value),
             })
         }
     }

@@ -199,8 +199,15 @@ pub enum Expr {
         number: NumberType,
         expr: Box<Expr>,
     },
+    /// `GREATEST(values)` if `greatest`, else `LEAST(values)`: NULLs ignored, and of equal
+    /// values the first.
+    GreatestOrLeast {
+        greatest: bool,
+        number: NumberType,
+        values: Vec<Expr>,
+    },
     /// `CASE WHEN condition THEN value ... ELSE otherwise END` of `number`'s type (and
-    /// `COALESCE`, a CASE of `IS NOT NULL` conditions): each condition computed only for
+    /// `COALESCE`, a CASE of `IS NOT NULL` conditions, and `NULLIF`): each condition computed only for
     /// the rows no earlier one took, and each value only for the rows its condition took,
     /// as Postgres computes them.
     Case {
@@ -256,7 +263,9 @@ impl Expr {
             | Expr::Not(expr)
             | Expr::IsNull { expr, .. } => expr.may_raise(),
             Expr::Compare(_, left, right) => left.may_raise() || right.may_raise(),
-            Expr::And(items) | Expr::Or(items) => items.iter().any(Expr::may_raise),
+            Expr::And(items) | Expr::Or(items) | Expr::GreatestOrLeast { values: items, .. } => {
+                items.iter().any(Expr::may_raise)
+            }
             Expr::Case {
                 branches,
                 otherwise,
@@ -287,6 +296,7 @@ impl Expr {
             Expr::Arithmetic { number, .. }
             | Expr::Negate { number, .. }
             | Expr::Abs { number, .. }
+            | Expr::GreatestOrLeast { number, .. }
             | Expr::Case { number, .. } => Some(*number),
             Expr::ToFloat(_) => Some(NumberType::Float),
             _ => None,

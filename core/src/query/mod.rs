@@ -13,6 +13,7 @@ mod file_scans;
 mod file_set;
 mod float_order;
 mod float_variance;
+mod greatest_least;
 pub mod integer_bounds;
 mod local_trunc;
 mod narrow_sums;

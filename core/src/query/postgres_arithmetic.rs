@@ -212,7 +212,7 @@ fn rows_not_guarded(guard: &ArrayRef) -> NullBuffer {
     NullBuffer::new(held)
 }
 
-fn data_type(number: NumberType) -> DataType {
+pub(super) fn data_type(number: NumberType) -> DataType {
     match number {
         NumberType::Integer => DataType::Int64,
         NumberType::Float => DataType::Float64,

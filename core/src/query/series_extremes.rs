@@ -119,6 +119,7 @@ fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
         | Expr::Arithmetic { .. }
         | Expr::Negate { .. }
         | Expr::Abs { .. }
+        | Expr::GreatestOrLeast { .. }
         | Expr::Case { .. }
         | Expr::ToFloat(_) => false,
         Expr::Compare(_, left, right) => on_tags_only(left, tags) && on_tags_only(right, tags),

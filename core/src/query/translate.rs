@@ -22,6 +22,7 @@ use super::column_facts::ColumnFacts;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, NumberType, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::float_variance::float_variance;
+use super::greatest_least::greatest_or_least;
 use super::local_trunc::local_trunc;
 use super::percentile::{percentile, Kind};
 use super::postgres_arithmetic::{arithmetic, negate};
@@ -194,6 +195,17 @@ impl Translator<'_> {
             }
             Expr::ToFloat(expr) => cast(self.expr(expr)?, DataType::Float64),
             Expr::Abs { number, expr } => self.abs(*number, expr)?,
+            Expr::GreatestOrLeast {
+                greatest,
+                number,
+                values,
+            } => {
+                let values = values
+                    .iter()
+                    .map(|value| self.number_of_type(*number, value))
+                    .collect::<Result<Vec<_>, _>>()?;
+                greatest_or_least(*greatest, *number, values)
+            }
             Expr::Case {
                 number,
                 branches,
@@ -210,8 +222,8 @@ impl Translator<'_> {
         })
     }
 
-    /// A value of a CASE: DataFusion plans a CASE whose values all have its type, and a NULL
-    /// constant has none of its own.
+    /// A value of a CASE or of `GREATEST`: DataFusion plans them with values of their type,
+    /// and a NULL constant has none of its own.
     fn number_of_type(&self, number: NumberType, expr: &Expr) -> Result<DfExpr, QueryError> {
         Ok(match (self.value(expr), number) {
             (Some(Value::Null), NumberType::Integer) => lit(ScalarValue::Int64(None)),

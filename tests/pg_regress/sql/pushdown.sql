@@ -404,8 +404,22 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT count(*) FROM TABLE WHERE abs(f - 2) < 0.5$$),
   ($$SELECT time, u, extra FROM TABLE WHERE coalesce(u, extra, 0) > 790 ORDER BY time$$),
   ($$SELECT host, count(*) FROM TABLE WHERE CASE WHEN b THEN u ELSE 0 END > 500 GROUP BY host ORDER BY host$$),
-  -- CASE of a value (`CASE s WHEN ...`), and of numeric, stay with PostgreSQL
-  ($$SELECT host, sum(CASE s WHEN 'v1' THEN 1 ELSE 0 END), avg(CASE WHEN b THEN 1.0 ELSE 0 END)
+  -- CASE of a value, compared with each WHEN's; GREATEST and LEAST, NULLs ignored, floats
+  -- in PostgreSQL's order and of equal values the first (greatest(-0, 0) is -0); NULLIF,
+  -- -0 equal to 0
+  ($$SELECT host, sum(CASE s WHEN 'v1' THEN 1 WHEN 'v2' THEN 2 ELSE 0 END),
+     max(CASE u % 3 WHEN 0 THEN u WHEN 1 THEN -u END), count(CASE b WHEN true THEN 1 END),
+     sum(CASE u WHEN 100 THEN 2 WHEN -100 THEN 1 END) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, max(greatest(u, extra)), min(least(u, extra, 0)), sum(greatest(f, 1)), max(least(f, -f, NULL))
+     FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT time, max(greatest(f, -f)), min(least(-f, f)), max(greatest(u, NULL)) FROM TABLE
+     WHERE host = 'special' GROUP BY time ORDER BY time$$),
+  ($$SELECT host, avg(u / nullif(extra, 0)), sum(nullif(u, 0)), count(nullif(f, 0)), max(f / nullif(f, 0))
+     FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT count(*) FROM TABLE WHERE greatest(u, extra) > 500$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE u / nullif(u - 100, 0) > 1 GROUP BY host ORDER BY host$$),
+  -- CASE of numeric, or comparing an integer with a decimal, stays with PostgreSQL
+  ($$SELECT host, avg(CASE WHEN b THEN 1.0 ELSE 0 END), sum(CASE u WHEN 1.5 THEN 1 ELSE 0 END)
      FROM TABLE GROUP BY host ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
@@ -672,7 +686,11 @@ SELECT q, e.* FROM (VALUES
   ($$SELECT sum(CASE WHEN u > 0 THEN u * 2 ELSE 0 END) FROM TABLE$$),
   ($$SELECT sum(coalesce(extra, u / (u - u))) FROM TABLE$$),
   ($$SELECT sum(CASE WHEN u <> 0 THEN 1000 / u END) FROM TABLE$$),
-  ($$SELECT count(*) FROM TABLE WHERE CASE WHEN u = 0 THEN 0 ELSE 1000 / u END > 5$$)) v(q),
+  ($$SELECT count(*) FROM TABLE WHERE CASE WHEN u = 0 THEN 0 ELSE 1000 / u END > 5$$),
+  ($$SELECT sum(CASE u WHEN 0 THEN 0 ELSE 1000 / u END) FROM TABLE$$),
+  -- every value of GREATEST and NULLIF is computed
+  ($$SELECT max(greatest(u, u / (u - u))) FROM TABLE$$),
+  ($$SELECT sum(nullif(u, u / (u - u))) FROM TABLE$$)) v(q),
   error_check(q) e;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
