@@ -144,6 +144,11 @@ def condition(depth=0):
     return f"u {rng.choice(['', 'NOT '])}BETWEEN {low} AND {high}"
 
 
+def condition_aggregate():
+    """bool_and or bool_or of a condition, which may be NULL for some rows."""
+    return f"{rng.choice(['bool_and', 'bool_or', 'every'])}({condition(1)})"
+
+
 def decorated(aggregate):
     """`aggregate`, sometimes over the rows meeting a condition, sometimes inside an
     expression that PostgreSQL computes from it."""
@@ -224,6 +229,8 @@ def shaped_query():
     computed = not raising_filter and rng.random() < 0.3
     if computed:
         aggregates.append(computed_aggregate())
+    if rng.random() < 0.15:
+        aggregates.append(condition_aggregate())
     aggregates = [decorated(a) for a in aggregates]
     sql = f"SELECT {', '.join(keys + aggregates)} FROM TABLE{where}"
     if not keys:

@@ -861,14 +861,10 @@ impl Translator {
     unsafe fn aggregate_of_numbers(
         &mut self,
         name: &str,
-        aggref: *mut pg_sys::Aggref,
         arg: *mut pg_sys::Node,
     ) -> Option<Aggregate> {
-        // SAFETY: an Aggref of the grouped target list and its argument.
+        // SAFETY: the argument of an Aggref of the grouped target list.
         unsafe {
-            if !(*aggref).aggdistinct.is_null() {
-                return None;
-            }
             if name == "count" && is_a(arg, pg_sys::NodeTag::T_Const) {
                 let constant = arg.cast::<pg_sys::Const>();
                 return (!(*constant).constisnull)
@@ -1199,7 +1195,17 @@ impl Translator {
                 return None;
             };
             let Some(column) = self.column(arg).cloned() else {
-                return self.aggregate_of_numbers(&name, aggref, arg);
+                if !a.aggdistinct.is_null() {
+                    return None;
+                }
+                // A condition of each row, one a filter allows or a comparison of
+                // arithmetic (`bool_or(usage_user > 90)`), NULL where Postgres' is.
+                let function = match name.as_str() {
+                    "bool_and" | "every" => AggregateFunction::BoolAnd,
+                    "bool_or" => AggregateFunction::BoolOr,
+                    _ => return self.aggregate_of_numbers(&name, arg),
+                };
+                return Some(Aggregate::new(function, Some(self.qual(arg)?)));
             };
             let argument = Some(self.column_expr(arg)?);
             let kind = match &column {

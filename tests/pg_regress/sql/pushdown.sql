@@ -354,13 +354,15 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, max(s) FROM TABLE GROUP BY host ORDER BY 2 DESC, 1 LIMIT 2$$),
   ($$SELECT host, max(s COLLATE "und-x-icu") FROM TABLE GROUP BY host ORDER BY host$$),
   -- bool_and, every and bool_or of a boolean field: NULLs ignored, none gives NULL; beside
-  -- a count(DISTINCT) per group, in two steps; of a condition, by PostgreSQL
+  -- a count(DISTINCT) per group, in two steps; of a condition, NULL where it is
   ($$SELECT host, bool_and(b), every(b), bool_or(b) FROM TABLE GROUP BY host ORDER BY host$$),
   ($$SELECT date_trunc('day', time) d, bool_and(b) FILTER (WHERE u > 500), bool_or(b) FILTER (WHERE s = 'v1')
      FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT bool_and(b), bool_or(b) FROM TABLE WHERE host IN ('nobody', 'special')$$),
   ($$SELECT region, count(DISTINCT host), bool_or(b), bool_and(b) FROM TABLE GROUP BY region ORDER BY region$$),
   ($$SELECT host, bool_or(u > 900) FROM TABLE GROUP BY host ORDER BY host$$),
+  ($$SELECT host, bool_and(u > -150), every(NOT (s IN ('v1', NULL))), bool_or(f * 2 > u), bool_and(region LIKE 'r%'),
+     bool_or(extra IS NULL) FILTER (WHERE u > 0) FROM TABLE GROUP BY host ORDER BY host$$),
   -- an argument that can raise an error under FILTER: the engine would compute it for rows
   -- the filter leaves out, so PostgreSQL aggregates
   ($$SELECT host, avg(f * u) FILTER (WHERE b) FROM TABLE GROUP BY host ORDER BY host$$),
