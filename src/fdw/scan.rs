@@ -179,7 +179,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         for rinfo in PgList::<pg_sys::RestrictInfo>::from_pg(scan_clauses).iter_ptr() {
             let clause = (*rinfo).clause.cast::<pg_sys::Node>();
             let filter = if ENABLE_PUSHDOWN.get() && !(*rinfo).pseudoconstant {
-                translator.qual(clause).filter(|filter| !filter.may_raise())
+                translator.attempt(|t| t.qual(clause).filter(|filter| !filter.may_raise()))
             } else {
                 None
             };

@@ -56,6 +56,10 @@ pub struct Translator {
     /// The values of the simple CASEs (`CASE value WHEN ...`) being translated, innermost
     /// last: what the placeholders their conditions compare stand for.
     case_values: Vec<*mut pg_sys::Node>,
+    /// Whether what is translated now is computed only for some rows (inside a CASE or
+    /// COALESCE), where Postgres computes a value only for the rows that reach it and the
+    /// engine would compute a parameter when the scan starts.
+    conditional: bool,
 }
 
 /// Whether the session's time zone is UTC, so `date_trunc` on `timestamptz` cuts at
@@ -259,6 +263,7 @@ impl Translator {
             time_zone: None,
             results: Vec::new(),
             case_values: Vec::new(),
+            conditional: false,
         }
     }
 
@@ -319,6 +324,24 @@ impl Translator {
         self.time_zone.clone()
     }
 
+    /// `translate`'s result, with the parameters it made kept only where it gave one: the
+    /// executor computes every parameter of the plan, also those of a condition left to
+    /// Postgres.
+    pub unsafe fn attempt<T>(
+        &mut self,
+        translate: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<T> {
+        // SAFETY: the list of this plan's parameters, truncated to its earlier length.
+        unsafe {
+            let made = PgList::<pg_sys::Node>::from_pg(self.params).len();
+            let result = translate(self);
+            if result.is_none() {
+                self.params = pg_sys::list_truncate(self.params, made as i32);
+            }
+            result
+        }
+    }
+
     /// The parameter expressions, for the plan's `fdw_exprs`.
     pub fn params(&self) -> *mut pg_sys::List {
         self.params
@@ -328,7 +351,12 @@ impl Translator {
         // SAFETY: node is an expression node.
         unsafe {
             if is_a(node, pg_sys::NodeTag::T_CaseTestExpr) {
-                return self.column(*self.case_values.last()?);
+                // A CASE of a placeholder (of an outer CASE) stands for no column.
+                let value = *self.case_values.last()?;
+                return match is_a(value, pg_sys::NodeTag::T_CaseTestExpr) {
+                    true => None,
+                    false => self.column(value),
+                };
             }
             if !self.results.is_empty() {
                 return self
@@ -352,9 +380,14 @@ impl Translator {
     unsafe fn param(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: node is an expression node of the plan being built.
         unsafe {
-            // A simple CASE's placeholder has no Var, and no value outside its CASE.
+            // A simple CASE's placeholder has no Var, and no value outside its CASE. Where
+            // only some rows compute a value, only one that cannot fail (a constant or a
+            // parameter of the statement) is computed for all of them.
+            let computed =
+                !is_a(node, pg_sys::NodeTag::T_Const) && !is_a(node, pg_sys::NodeTag::T_Param);
             if !pg_sys::is_pseudo_constant_clause(node)
                 || is_a(node, pg_sys::NodeTag::T_CaseTestExpr)
+                || (self.conditional && computed)
             {
                 return None;
             }
@@ -847,7 +880,11 @@ impl Translator {
                 // The engine computes an aggregate's argument for every row and then
                 // takes those meeting the filter; Postgres computes it only for those,
                 // so only an argument that cannot fail is computed for the others.
-                if aggregate.argument.as_ref().is_some_and(Expr::may_raise) {
+                if aggregate
+                    .argument
+                    .as_ref()
+                    .is_some_and(Expr::may_raise_or_match)
+                {
                     return None;
                 }
                 aggregate.filter = Some(self.filter(filter.cast())?);
@@ -1016,6 +1053,18 @@ impl Translator {
         node: *mut pg_sys::Node,
         type_oid: pg_sys::Oid,
     ) -> Option<Expr> {
+        let conditional = std::mem::replace(&mut self.conditional, true);
+        // SAFETY: a CaseExpr or CoalesceExpr of the query being planned.
+        let translated = unsafe { self.case_or_coalesce(node, type_oid) };
+        self.conditional = conditional;
+        translated
+    }
+
+    unsafe fn case_or_coalesce(
+        &mut self,
+        node: *mut pg_sys::Node,
+        type_oid: pg_sys::Oid,
+    ) -> Option<Expr> {
         // SAFETY: a CaseExpr or CoalesceExpr of the query being planned.
         unsafe {
             let number = match type_oid {
@@ -1035,7 +1084,12 @@ impl Translator {
                 }
                 let mut conditions = Vec::new();
                 for when in PgList::<pg_sys::CaseWhen>::from_pg((*case).args).iter_ptr() {
-                    conditions.push(self.qual((*when).expr.cast()));
+                    let condition = (*when).expr.cast();
+                    conditions.push(if simple && !compares_placeholder(condition) {
+                        None
+                    } else {
+                        self.qual(condition)
+                    });
                 }
                 if simple {
                     self.case_values.pop();
@@ -1302,6 +1356,28 @@ unsafe fn operator_call(
         let (name, ..) = builtin_operator((*op).opno)?;
         let (left, right) = two_args((*op).args)?;
         Some((name, left, right))
+    }
+}
+
+/// Whether a simple CASE's condition is `placeholder = other` as Postgres writes it (or,
+/// for a boolean value, `placeholder` or `NOT placeholder`). A placeholder cast to the
+/// other's type has no column to stand for, and would be made a parameter.
+unsafe fn compares_placeholder(condition: *mut pg_sys::Node) -> bool {
+    // SAFETY: an expression node.
+    unsafe {
+        let placeholder = |node| is_a(node, pg_sys::NodeTag::T_CaseTestExpr);
+        if placeholder(condition) {
+            return true;
+        }
+        if is_a(condition, pg_sys::NodeTag::T_BoolExpr) {
+            let negation = condition.cast::<pg_sys::BoolExpr>();
+            let args: Vec<*mut pg_sys::Node> = PgList::<pg_sys::Node>::from_pg((*negation).args)
+                .iter_ptr()
+                .collect();
+            return (*negation).boolop == pg_sys::BoolExprType::NOT_EXPR
+                && matches!(args[..], [arg] if placeholder(arg));
+        }
+        operator_call(condition).is_some_and(|(_, left, _)| placeholder(left))
     }
 }
 

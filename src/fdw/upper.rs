@@ -397,7 +397,7 @@ unsafe fn grouped_path(
         let mut pushed_having = Vec::new();
         let mut local_having: *mut pg_sys::List = std::ptr::null_mut();
         for node in having_nodes {
-            match translator.filter(node) {
+            match translator.attempt(|t| t.filter(node)) {
                 Some(condition) => {
                     request.having.push(condition);
                     pushed_having.push(node);

@@ -1718,6 +1718,14 @@ mod tests {
             decoded_file_bytes: 0,
             spill: None,
         };
+        // The plan DataFusion makes and the one made directly give the same rows.
+        let in_both_plans = |request: &QueryRequest, expected: &[&str]| {
+            let plans = both_plans(&engine, request, files.clone());
+            assert_eq!(rows_of(&engine, plans.datafusion), expected);
+            if let Some(direct) = plans.direct {
+                assert_eq!(rows_of(&engine, direct), expected);
+            }
+        };
         let run = |request: &QueryRequest| {
             let mut query = engine.start(request, &[], files.clone(), &limits)?;
             let mut rows = Vec::new();
@@ -1774,11 +1782,7 @@ mod tests {
             "b|4611686018427387904|0.0|-9223372036854775807|3.0",
         ];
         assert_eq!(run(&values).unwrap(), expected);
-        let plans = both_plans(&engine, &values, files.clone());
-        assert_eq!(rows_of(&engine, plans.datafusion), expected);
-        if let Some(direct) = plans.direct {
-            assert_eq!(rows_of(&engine, direct), expected);
-        }
+        in_both_plans(&values, &expected);
 
         // Errors come from the rows the query's filters keep, as Postgres reads them.
         let host_a = vec![Expr::compare(
@@ -1845,11 +1849,7 @@ mod tests {
             count.clone(),
         );
         assert_eq!(run(&after).unwrap(), ["a|1"]);
-        let plans = both_plans(&engine, &after, files.clone());
-        assert_eq!(rows_of(&engine, plans.datafusion), ["a|1"]);
-        if let Some(direct) = plans.direct {
-            assert_eq!(rows_of(&engine, direct), ["a|1"]);
-        }
+        in_both_plans(&after, &["a|1"]);
         assert_eq!(
             run(&grouped(
                 vec![n_plus_one_positive.clone(), host_a[0].clone()],
@@ -1960,11 +1960,50 @@ mod tests {
         );
         let expected = ["a|0|2.0|-1", "b|0|0.0|6"];
         assert_eq!(run(&conditional).unwrap(), expected);
-        let plans = both_plans(&engine, &conditional, files.clone());
-        assert_eq!(rows_of(&engine, plans.datafusion), expected);
-        if let Some(direct) = plans.direct {
-            assert_eq!(rows_of(&engine, direct), expected);
-        }
+        in_both_plans(&conditional, &expected);
+        // Compared with a constant, a CASE of constants keeps its later conditions for the
+        // rows the earlier ones do not take: `100 / (n - 3)` is never computed for n = 3,
+        // whichever plan DataFusion makes of the comparison.
+        let n_less_three = arithmetic(
+            ArithmeticOp::Subtract,
+            NumberType::Integer,
+            column("n"),
+            integer(3),
+        );
+        let busy = Expr::compare(
+            CompareOp::Equal,
+            Expr::Case {
+                number: NumberType::Integer,
+                branches: vec![
+                    (
+                        Expr::compare(CompareOp::Equal, column("n"), integer(3)),
+                        integer(0),
+                    ),
+                    (
+                        Expr::compare(
+                            CompareOp::Greater,
+                            arithmetic(
+                                ArithmeticOp::Divide,
+                                NumberType::Integer,
+                                integer(100),
+                                n_less_three,
+                            ),
+                            integer(5),
+                        ),
+                        integer(1),
+                    ),
+                ],
+                otherwise: Box::new(integer(0)),
+            },
+            integer(1),
+        );
+        let any_busy = grouped(
+            Vec::new(),
+            vec![Aggregate::new(AggregateFunction::BoolOr, Some(busy))],
+        );
+        let expected = ["a|true", "b|false"];
+        assert_eq!(run(&any_busy).unwrap(), expected);
+        in_both_plans(&any_busy, &expected);
         // The absolute value of the smallest bigint, -n - 1 for host b's largest n, and a
         // remainder of a division by zero raise Postgres' errors.
         let smallest = arithmetic(

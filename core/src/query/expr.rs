@@ -243,51 +243,76 @@ impl Expr {
         Expr::Compare(op, Box::new(left), Box::new(right))
     }
 
-    /// Whether computing this can raise an error for some row: arithmetic that Postgres
-    /// checks, anywhere in it. The engine computes such an expression only for the rows
-    /// Postgres would.
-    pub fn may_raise(&self) -> bool {
+    /// The expressions this one is computed from.
+    fn operands(&self) -> Vec<&Expr> {
         match self {
-            Expr::Arithmetic { .. }
-            | Expr::Negate {
-                number: NumberType::Integer,
-                ..
-            }
-            | Expr::Abs {
-                number: NumberType::Integer,
-                ..
-            } => true,
             Expr::Negate { expr, .. }
             | Expr::Abs { expr, .. }
             | Expr::ToFloat(expr)
             | Expr::Not(expr)
-            | Expr::IsNull { expr, .. } => expr.may_raise(),
-            Expr::Compare(_, left, right) => left.may_raise() || right.may_raise(),
+            | Expr::IsNull { expr, .. }
+            | Expr::DateTrunc(_, expr)
+            | Expr::LocalDateTrunc { time: expr, .. }
+            | Expr::TimeBin { time: expr, .. } => vec![expr],
+            Expr::Compare(_, left, right)
+            | Expr::Arithmetic { left, right, .. }
+            | Expr::Like {
+                expr: left,
+                pattern: right,
+                ..
+            } => vec![left, right],
             Expr::And(items) | Expr::Or(items) | Expr::GreatestOrLeast { values: items, .. } => {
-                items.iter().any(Expr::may_raise)
+                items.iter().collect()
             }
+            Expr::InList { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
             Expr::Case {
                 branches,
                 otherwise,
                 ..
-            } => {
-                otherwise.may_raise()
-                    || branches
-                        .iter()
-                        .any(|(condition, value)| condition.may_raise() || value.may_raise())
-            }
-            Expr::InList { expr, list, .. } => expr.may_raise() || list.iter().any(Expr::may_raise),
-            Expr::Like { expr, pattern, .. } => expr.may_raise() || pattern.may_raise(),
-            Expr::DateTrunc(_, time)
-            | Expr::LocalDateTrunc { time, .. }
-            | Expr::TimeBin { time, .. } => time.may_raise(),
+            } => branches
+                .iter()
+                .flat_map(|(condition, value)| [condition, value])
+                .chain(std::iter::once(&**otherwise))
+                .collect(),
             Expr::Column(_)
             | Expr::Time
             | Expr::TimeNs
             | Expr::Value(_)
             | Expr::Param(_)
-            | Expr::Output(_) => false,
+            | Expr::Output(_) => Vec::new(),
         }
+    }
+
+    /// Whether `holds` is true of this expression or of any it is computed from.
+    fn any(&self, holds: &impl Fn(&Expr) -> bool) -> bool {
+        holds(self) || self.operands().into_iter().any(|e| e.any(holds))
+    }
+
+    /// Whether computing this can raise an error for some row: arithmetic that Postgres
+    /// checks, anywhere in it. The engine computes such an expression only for the rows
+    /// Postgres would.
+    pub fn may_raise(&self) -> bool {
+        self.any(&|e| {
+            matches!(
+                e,
+                Expr::Arithmetic { .. }
+                    | Expr::Negate {
+                        number: NumberType::Integer,
+                        ..
+                    }
+                    | Expr::Abs {
+                        number: NumberType::Integer,
+                        ..
+                    }
+            )
+        })
+    }
+
+    /// Whether computing this can raise an error for some row, as [`Expr::may_raise`], or
+    /// holds a `LIKE`, whose pattern may end in its escape character (known only when the
+    /// query starts): Postgres raises that error for the values whose matching reaches it.
+    pub fn may_raise_or_match(&self) -> bool {
+        self.may_raise() || self.any(&|e| matches!(e, Expr::Like { .. }))
     }
 
     /// The type of an arithmetic expression, None for other expressions.

@@ -19,6 +19,7 @@ mod local_trunc;
 mod narrow_sums;
 mod numeric_variance;
 mod one_group;
+mod opaque;
 mod percentile;
 mod plan_cache;
 mod postgres_arithmetic;

@@ -24,6 +24,7 @@ use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_or
 use super::float_variance::float_variance;
 use super::greatest_least::greatest_or_least;
 use super::local_trunc::local_trunc;
+use super::opaque::opaque;
 use super::percentile::{percentile, Kind};
 use super::postgres_arithmetic::{arithmetic, negate};
 use super::postgres_like::like_filter;
@@ -217,7 +218,11 @@ impl Translator<'_> {
                     taken.push((Box::new(self.expr(condition)?), Box::new(value)));
                 }
                 let otherwise = self.number_of_type(*number, otherwise)?;
-                DfExpr::Case(Case::new(None, taken, Some(Box::new(otherwise))))
+                opaque(DfExpr::Case(Case::new(
+                    None,
+                    taken,
+                    Some(Box::new(otherwise)),
+                )))
             }
         })
     }
@@ -241,11 +246,11 @@ impl Translator<'_> {
             NumberType::Integer => {
                 let negated = negate(number, value.clone(), self.guard.clone());
                 let negative = value.clone().lt(lit(0i64));
-                DfExpr::Case(Case::new(
+                opaque(DfExpr::Case(Case::new(
                     None,
                     vec![(Box::new(negative), Box::new(negated))],
                     Some(Box::new(value)),
-                ))
+                )))
             }
         })
     }

@@ -420,8 +420,10 @@ INSERT INTO queries (sql) VALUES
      FROM TABLE GROUP BY host ORDER BY host$$),
   ($$SELECT count(*) FROM TABLE WHERE greatest(u, extra) > 500$$),
   ($$SELECT host, count(*) FROM TABLE WHERE u / nullif(u - 100, 0) > 1 GROUP BY host ORDER BY host$$),
-  -- CASE of numeric, or comparing an integer with a decimal, stays with PostgreSQL
-  ($$SELECT host, avg(CASE WHEN b THEN 1.0 ELSE 0 END), sum(CASE u WHEN 1.5 THEN 1 ELSE 0 END)
+  -- CASE of numeric, or comparing an integer with a decimal or a float (which casts the
+  -- CASE's value), stays with PostgreSQL
+  ($$SELECT host, avg(CASE WHEN b THEN 1.0 ELSE 0 END), sum(CASE u WHEN 1.5 THEN 1 ELSE 0 END),
+     sum(CASE u WHEN f THEN 1 ELSE 0 END), sum(CASE u WHEN 2::float8 THEN 1 ELSE 0 END)
      FROM TABLE GROUP BY host ORDER BY host$$);
 
 SELECT id, pushed, same FROM queries, pushdown_check(sql) ORDER BY id;
@@ -692,8 +694,33 @@ SELECT q, e.* FROM (VALUES
   ($$SELECT sum(CASE u WHEN 0 THEN 0 ELSE 1000 / u END) FROM TABLE$$),
   -- every value of GREATEST and NULLIF is computed
   ($$SELECT max(greatest(u, u / (u - u))) FROM TABLE$$),
-  ($$SELECT sum(nullif(u, u / (u - u))) FROM TABLE$$)) v(q),
+  ($$SELECT sum(nullif(u, u / (u - u))) FROM TABLE$$),
+  -- a CASE compared with a constant keeps its later conditions for the rows the earlier
+  -- ones do not take
+  ($$SELECT host, bool_or(CASE WHEN u = 0 THEN 0 WHEN 100 / u > 5 THEN 1 ELSE 0 END = 1) FROM TABLE GROUP BY host$$),
+  ($$SELECT count(*) FROM TABLE WHERE CASE WHEN u = 0 THEN 0 WHEN 100 / u > 5 THEN 1 ELSE 0 END = 1$$),
+  -- a LIKE pattern ending in its escape character raises only where PostgreSQL matches it:
+  -- under FILTER, for no row here
+  ($$SELECT region, bool_or(host LIKE 'h\') FILTER (WHERE host = 'nobody') FROM TABLE GROUP BY region$$)) v(q),
   error_check(q) e;
+
+-- A value PostgreSQL computes only for the rows a CASE or COALESCE takes is not made a
+-- parameter computed when the scan starts: under a generic plan, `100 / $1` inside the
+-- CASE is left to PostgreSQL with its CASE, and raises nothing for $1 = 0.
+SET plan_cache_mode = force_generic_plan;
+PREPARE guarded(bigint) AS
+  SELECT host, sum(CASE WHEN $1 = 0 THEN 0 ELSE u * (100 / $1) END) FROM pd.cpu GROUP BY host ORDER BY host;
+PREPARE guarded_heap(bigint) AS
+  SELECT host, sum(CASE WHEN $1 = 0 THEN 0 ELSE u * (100 / $1) END) FROM heap_cpu GROUP BY host ORDER BY host;
+EXPLAIN (COSTS OFF) EXECUTE guarded(0);
+EXECUTE guarded(0);
+EXECUTE guarded_heap(0);
+PREPARE coalesced(bigint) AS SELECT count(*) FROM pd.cpu WHERE host = 'big' AND coalesce(u, 10 / $1) > 5;
+PREPARE coalesced_heap(bigint) AS SELECT count(*) FROM heap_cpu WHERE host = 'big' AND coalesce(u, 10 / $1) > 5;
+EXPLAIN (COSTS OFF) EXECUTE coalesced(0);
+EXECUTE coalesced(0);
+EXECUTE coalesced_heap(0);
+RESET plan_cache_mode;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
 -- (22003), as over the heap, while sums of bigints are exact numerics.
