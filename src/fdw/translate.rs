@@ -925,8 +925,8 @@ impl Translator {
 
     /// A `bigint` or `double precision` computed from a row's integer and float fields and
     /// values with `+ - * /`, `%` of integers, unary minus, `abs`, the cast of `bigint` to
-    /// `double precision`, `CASE` and `COALESCE`, each computed by the engine as Postgres
-    /// computes it, errors included.
+    /// `double precision`, `CASE`, `COALESCE`, `NULLIF`, `GREATEST` and `LEAST`, each
+    /// computed by the engine as Postgres computes it, errors included.
     unsafe fn number(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
         // SAFETY: an expression node of the query being planned.
         unsafe {

@@ -26,7 +26,7 @@ use super::greatest_least::greatest_or_least;
 use super::local_trunc::local_trunc;
 use super::opaque::opaque;
 use super::percentile::{percentile, Kind};
-use super::postgres_arithmetic::{arithmetic, negate};
+use super::postgres_arithmetic::{arithmetic, data_type, negate};
 use super::postgres_like::like_filter;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::sum_of_squares::sum_of_squares;
@@ -233,6 +233,10 @@ impl Translator<'_> {
         Ok(match (self.value(expr), number) {
             (Some(Value::Null), NumberType::Integer) => lit(ScalarValue::Int64(None)),
             (Some(Value::Null), NumberType::Float) => lit(ScalarValue::Float64(None)),
+            // Nor has a parameter described before it is known (EXPLAIN without running).
+            (None, _) if matches!(expr, Expr::Param(_)) => {
+                cast(self.expr(expr)?, data_type(number))
+            }
             _ => self.operand(expr)?,
         })
     }

@@ -632,6 +632,11 @@ EXPLAIN (COSTS OFF) SELECT DISTINCT host FROM pd.cpu WHERE time >= '2024-01-02' 
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT host, round(avg(u)::numeric, 1), count(*) FILTER (WHERE b AND f > 1) FROM pd.cpu
 GROUP BY host HAVING avg(u) > 100 AND count(*) > 1;
+-- The values of a CASE have its type in the plan EXPLAIN describes before the query's
+-- parameters (here its constants) are known.
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT host, sum(CASE WHEN u > 500 THEN 1 ELSE 0 END), max(coalesce(f, -1)) FROM pd.cpu GROUP BY host;
+
 -- What cannot be pushed down stays with Postgres.
 EXPLAIN (COSTS OFF) SELECT * FROM pd.cpu WHERE u > 700 AND f > 2 AND f::real < 3;
 
