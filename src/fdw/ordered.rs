@@ -485,8 +485,7 @@ pub(super) unsafe fn rows_bound(rel: *mut pg_sys::RelOptInfo, table: pg_sys::Oid
 
 /// What this backend's `work_mem` allows the engine to hold, in bytes.
 pub(super) fn work_mem_bytes() -> f64 {
-    // SAFETY: reads a GUC variable of this backend.
-    f64::from(unsafe { pg_sys::work_mem }) * 1024.0
+    f64::from(super::query::work_mem_kb()) * 1024.0
 }
 
 /// The order of a sorted scan's path (see [`add_sorted_scan_path`]); None for a path of

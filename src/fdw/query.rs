@@ -45,17 +45,16 @@ pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
     })
 }
 
-/// What a query may use: `work_mem`, `tsparquet.small_file_cache_size` for the small
-/// files the backend keeps decoded, and spill files as Postgres' own temporary files,
-/// within `temp_file_limit`.
 /// This backend's `work_mem`, in kB.
 pub fn work_mem_kb() -> i32 {
     // SAFETY: reads a GUC variable of this backend.
     unsafe { pg_sys::work_mem }
 }
 
-/// The engine's limits for a query planned under `planned_work_mem_kb`: the larger of
-/// that and the `work_mem` now, which what the planner let the engine hold fits in.
+/// What a query planned under `planned_work_mem_kb` may use: the larger of that and the
+/// `work_mem` now (what the planner let the engine hold fits in it),
+/// `tsparquet.small_file_cache_size` for the small files the backend keeps decoded, and
+/// spill files as Postgres' own temporary files, within `temp_file_limit`.
 pub fn limits(planned_work_mem_kb: i32) -> Limits {
     // SAFETY: reads GUC variables of this backend.
     let (temp_file_limit_kb, pid) = unsafe { (pg_sys::temp_file_limit, pg_sys::MyProcPid) };

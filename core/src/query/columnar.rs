@@ -1,5 +1,5 @@
-//! Scalar functions of ours that map each value of their first argument: a scalar
-//! argument is mapped as an array of one and handed back as a scalar.
+//! Scalar functions of ours that map their arguments' values: scalar arguments are mapped
+//! as arrays of one and the result handed back as a scalar.
 
 use std::sync::Arc;
 
@@ -9,15 +9,35 @@ use arrow::error::ArrowError;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::ColumnarValue;
 
+/// `map` of `arguments` as arrays of the batch's `rows` (of one where every argument is a
+/// scalar, and then a scalar result).
+pub fn map_arguments(
+    arguments: &[ColumnarValue],
+    rows: usize,
+    map: impl FnOnce(&[ArrayRef], usize) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
+    let scalars = arguments
+        .iter()
+        .all(|argument| matches!(argument, ColumnarValue::Scalar(_)));
+    let rows = if scalars { 1 } else { rows };
+    let arrays = arguments
+        .iter()
+        .map(|argument| argument.to_array(rows))
+        .collect::<Result<Vec<_>>>()?;
+    let mapped = map(&arrays, rows)?;
+    Ok(match scalars {
+        true => ColumnarValue::Scalar(ScalarValue::try_from_array(&mapped, 0)?),
+        false => ColumnarValue::Array(mapped),
+    })
+}
+
 /// `argument` with `map` applied to its values, as a scalar if it was one.
 pub fn map_values(
     argument: &ColumnarValue,
     map: impl FnOnce(&ArrayRef) -> Result<ArrayRef>,
 ) -> Result<ColumnarValue> {
-    let mapped = map(&argument.to_array(1)?)?;
-    Ok(match argument {
-        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::try_from_array(&mapped, 0)?),
-        ColumnarValue::Array(_) => ColumnarValue::Array(mapped),
+    map_arguments(std::slice::from_ref(argument), 1, |arrays, _| {
+        map(&arrays[0])
     })
 }
 

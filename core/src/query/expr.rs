@@ -284,7 +284,7 @@ impl Expr {
     }
 
     /// Whether `holds` is true of this expression or of any it is computed from.
-    fn any(&self, holds: &impl Fn(&Expr) -> bool) -> bool {
+    pub(crate) fn any(&self, holds: &impl Fn(&Expr) -> bool) -> bool {
         holds(self) || self.operands().into_iter().any(|e| e.any(holds))
     }
 

@@ -8,12 +8,13 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, AsArray, PrimitiveArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 
+use super::columnar::map_arguments;
 use super::expr::NumberType;
 use super::float_order::{canonical, order_key};
 use super::postgres_arithmetic::data_type;
@@ -44,31 +45,18 @@ impl ScalarUDFImpl for GreatestOrLeast {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalars = args
-            .args
-            .iter()
-            .all(|arg| matches!(arg, ColumnarValue::Scalar(_)));
-        let rows = if scalars { 1 } else { args.number_rows };
-        let arrays = args
-            .args
-            .iter()
-            .map(|arg| arg.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
-        let result: ArrayRef = match self.number {
-            NumberType::Integer => {
-                Arc::new(pick::<Int64Type, _>(&arrays, rows, self.greatest, |v| v))
-            }
-            // Floats Postgres finds equal (-0 and 0, NaNs) have one key.
-            NumberType::Float => {
-                Arc::new(pick::<Float64Type, _>(&arrays, rows, self.greatest, |v| {
-                    order_key(canonical(v))
-                }))
-            }
-        };
-        Ok(if scalars {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
-        } else {
-            ColumnarValue::Array(result)
+        map_arguments(&args.args, args.number_rows, |arrays, rows| {
+            Ok(match self.number {
+                NumberType::Integer => {
+                    Arc::new(pick::<Int64Type, _>(arrays, rows, self.greatest, |v| v))
+                }
+                // Floats Postgres finds equal (-0 and 0, NaNs) have one key.
+                NumberType::Float => {
+                    Arc::new(pick::<Float64Type, _>(arrays, rows, self.greatest, |v| {
+                        order_key(canonical(v))
+                    }))
+                }
+            })
         })
     }
 }

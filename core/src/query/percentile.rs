@@ -250,13 +250,14 @@ fn each_key(
     }
 }
 
-/// Groups' keys as the lists of an aggregate's state, of keys that are never NULL as
-/// `state_fields` declares them (DataFusion checks, when it spills the state).
-fn as_lists(groups: &[Vec<i64>]) -> ArrayRef {
+/// Lists of `lengths` keys taken in turn from `keys`, as an aggregate's state: of keys that
+/// are never NULL as `state_fields` declares them (DataFusion checks, when it spills the
+/// state).
+fn as_lists(lengths: impl IntoIterator<Item = usize>, keys: Vec<i64>) -> ArrayRef {
     Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::Int64, false)),
-        OffsetBuffer::from_lengths(groups.iter().map(Vec::len)),
-        Arc::new(Int64Array::from(groups.concat())),
+        OffsetBuffer::from_lengths(lengths),
+        Arc::new(Int64Array::from(keys)),
         None,
     ))
 }
@@ -307,12 +308,7 @@ impl GroupsAccumulator for GroupValues {
             lengths[row] = 1;
             keys.push(key);
         });
-        Ok(vec![Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::Int64, false)),
-            OffsetBuffer::from_lengths(lengths),
-            Arc::new(Int64Array::from(keys)),
-            None,
-        ))])
+        Ok(vec![as_lists(lengths, keys)])
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -321,7 +317,8 @@ impl GroupsAccumulator for GroupValues {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(vec![as_lists(&self.take(emit_to))])
+        let groups = self.take(emit_to);
+        Ok(vec![as_lists(groups.iter().map(Vec::len), groups.concat())])
     }
 
     fn size(&self) -> usize {

@@ -9,12 +9,13 @@ use std::sync::{Arc, LazyLock};
 use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, AsArray, PrimitiveArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, DataFusionError, Result, ScalarValue};
+use datafusion::common::{exec_err, DataFusionError, Result};
 use datafusion::logical_expr::{
     cast, lit, ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature, TypeSignature, Volatility,
 };
 
+use super::columnar::map_arguments;
 use super::expr::{ArithmeticOp, NumberType};
 use super::QueryError;
 
@@ -156,25 +157,24 @@ impl ScalarUDFImpl for PostgresArithmetic {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (left, right, guard) = match args.args.as_slice() {
-            [left, right] => (left, right, None),
-            [left, right, guard] => (left, right, Some(guard)),
-            _ => return exec_err!("{} takes two or three arguments", self.name),
-        };
-        let scalars = args
-            .args
-            .iter()
-            .all(|arg| matches!(arg, ColumnarValue::Scalar(_)));
-        let rows = if scalars { 1 } else { args.number_rows };
-        let (left, right) = (left.to_array(rows)?, right.to_array(rows)?);
-        let skipped = match guard {
-            Some(guard) => Some(rows_not_guarded(&guard.to_array(rows)?)),
-            None => None,
-        };
+        map_arguments(&args.args, args.number_rows, |arrays, _| {
+            let (l, r, guard) = match arrays {
+                [left, right] => (left, right, None),
+                [left, right, guard] => (left, right, Some(guard)),
+                _ => return exec_err!("{} takes two or three arguments", self.name),
+            };
+            let skipped = guard.map(rows_not_guarded);
+            self.compute(l, r, skipped.as_ref())
+        })
+    }
+}
+
+impl PostgresArithmetic {
+    /// `left op right` in each row not `skipped`.
+    fn compute(&self, l: &ArrayRef, r: &ArrayRef, s: Option<&NullBuffer>) -> Result<ArrayRef> {
         use ArithmeticOp::{Add, Divide, Multiply, Remainder, Subtract};
-        let (l, r, s) = (&left, &right, skipped.as_ref());
         // One loop for each operator, in which its function is inlined.
-        let result = match (self.number, self.op) {
+        Ok(match (self.number, self.op) {
             (NumberType::Float, Add) => each_pair::<Float64Type>(l, r, s, float_add)?,
             (NumberType::Float, Subtract) => each_pair::<Float64Type>(l, r, s, float_subtract)?,
             (NumberType::Float, Multiply) => each_pair::<Float64Type>(l, r, s, float_multiply)?,
@@ -193,11 +193,6 @@ impl ScalarUDFImpl for PostgresArithmetic {
             (NumberType::Float, Remainder) => {
                 return exec_err!("Postgres has no remainder of double precision")
             }
-        };
-        Ok(if scalars {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
-        } else {
-            ColumnarValue::Array(result)
         })
     }
 }

@@ -104,28 +104,20 @@ fn answered_by_extreme_rows(aggregate: &Aggregate, tags: &FxHashSet<&str>) -> bo
     }
 }
 
-/// Whether `expr` reads no column but the tags `tags`.
+/// Whether `expr` reads no column but the tags `tags`: conditions on them, not values
+/// computed from them or from the time.
 fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
-    let all = |exprs: &[Expr]| exprs.iter().all(|e| on_tags_only(e, tags));
-    match expr {
-        Expr::Column(name) => tags.contains(name.as_str()),
-        Expr::Value(_) | Expr::Param(_) => true,
-        Expr::Time
-        | Expr::TimeNs
-        | Expr::Output(_)
-        | Expr::DateTrunc(..)
-        | Expr::LocalDateTrunc { .. }
-        | Expr::TimeBin { .. }
-        | Expr::Arithmetic { .. }
-        | Expr::Negate { .. }
-        | Expr::Abs { .. }
-        | Expr::GreatestOrLeast { .. }
-        | Expr::Case { .. }
-        | Expr::ToFloat(_) => false,
-        Expr::Compare(_, left, right) => on_tags_only(left, tags) && on_tags_only(right, tags),
-        Expr::InList { expr, list, .. } => on_tags_only(expr, tags) && all(list),
-        Expr::IsNull { expr, .. } | Expr::Not(expr) => on_tags_only(expr, tags),
-        Expr::And(exprs) | Expr::Or(exprs) => all(exprs),
-        Expr::Like { expr, pattern, .. } => on_tags_only(expr, tags) && on_tags_only(pattern, tags),
-    }
+    !expr.any(&|e| match e {
+        Expr::Column(name) => !tags.contains(name.as_str()),
+        Expr::Value(_)
+        | Expr::Param(_)
+        | Expr::Compare(..)
+        | Expr::InList { .. }
+        | Expr::IsNull { .. }
+        | Expr::Not(_)
+        | Expr::And(_)
+        | Expr::Or(_)
+        | Expr::Like { .. } => false,
+        _ => true,
+    })
 }

@@ -725,6 +725,11 @@ PREPARE coalesced_heap(bigint) AS SELECT count(*) FROM heap_cpu WHERE host = 'bi
 EXPLAIN (COSTS OFF) EXECUTE coalesced(0);
 EXECUTE coalesced(0);
 EXECUTE coalesced_heap(0);
+-- A condition left to PostgreSQL leaves no parameter for the scan to compute: `10 / $1`
+-- is computed by PostgreSQL only for the rows of host 'nobody', of which there are none.
+PREPARE unpushed(bigint) AS SELECT count(*) FROM pd.cpu WHERE host = 'nobody' AND (u > 10 / $1 OR s ~ 'x');
+EXPLAIN (COSTS OFF) EXECUTE unpushed(0);
+EXECUTE unpushed(0);
 RESET plan_cache_mode;
 
 -- Arithmetic over pushed-down groups is Postgres' own: a bigint overflow raises its error
