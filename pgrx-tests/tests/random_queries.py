@@ -54,6 +54,9 @@ INT_VALUES = ["0", "-200", "799", "100.5", "99.5::numeric", "9223372036854775807
               "1e3", "500::int2", "2.5::float8", "NULL", "'42'", "1704200000000000000"]
 FLOAT_VALUES = ["0", "-0", "'NaN'", "'Infinity'", "'-Infinity'", "1.25", "2", "3.75::float4", "4.0::numeric", "NULL"]
 LIKES = ["'h%'", "'%1'", "'_2'", "'v_'", "'%'", r"'r\_%'", "'%#_%' ESCAPE '#'"]
+# Regular expressions: most read alike by the engine, the last ones left to PostgreSQL.
+REGEXES = ["'^h[0-3]$'", "'1'", "'^(old|big)'", "'v.'", "'^$'", "'^r[^1]'", "'[a-c]|2$'", "'h{1,2}'",
+           "'^(?:s.*l)$'", r"'\d'", "'[[:alpha:]]{3}'"]
 KEYS = ["host", "region", "b", "s", "date_trunc('hour', time)", "date_trunc('day', time)", "date_trunc('week', time)",
         "date_bin('7 hours', time, '2000-01-01')", "tsparquet.time_bucket('90 minutes', time)",
         "floor(extract(epoch from time)/300)*300", "to_timestamp(floor(extract(epoch from time)/3600)*3600)",
@@ -113,7 +116,8 @@ def condition(depth=0):
         return f"({condition(depth + 1)} {rng.choice(['AND', 'OR'])} {condition(depth + 1)})"
     if depth < 2 and r < 0.3:
         return f"NOT ({condition(depth + 1)})"
-    kind = rng.choice(["text", "int", "float", "time", "bool", "null", "in", "like", "between", "columns"])
+    kind = rng.choice(["text", "int", "float", "time", "bool", "null", "in", "like", "regex", "between",
+                       "columns"])
     if kind == "columns":
         # Two columns of one type; PostgreSQL compares an integer with a float as floats.
         ints, texts = rng.sample(INTS, 2), rng.sample(TEXTS, 2)
@@ -140,6 +144,8 @@ def condition(depth=0):
         return f"{'NOT ' if negated else ''}{column} = ANY (ARRAY[{listed}])"
     if kind == "like":
         return f"{rng.choice(TEXTS)} {rng.choice(['', 'NOT '])}LIKE {rng.choice(LIKES)}"
+    if kind == "regex":
+        return f"{rng.choice(TEXTS)} {rng.choice(['~', '!~'])} {rng.choice(REGEXES)}"
     low, high = sorted(rng.sample(range(-300, 900), 2))
     return f"u {rng.choice(['', 'NOT '])}BETWEEN {low} AND {high}"
 

@@ -17,6 +17,7 @@ use tsparquet_core::query::expr::{
     NumberType, TruncUnit, Value,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
+use tsparquet_core::query::to_rust_regex;
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::postgres_micros_to_unix_nanos;
 
@@ -494,7 +495,8 @@ impl Translator {
                     matches!(name, "=" | "<>") && value_type == pg_sys::BOOLOID
                 }
                 ColumnKind::Tag | ColumnKind::Field(FieldType::String) => {
-                    matches!(name, "=" | "<>" | "~~" | "!~~") && value_type == pg_sys::TEXTOID
+                    matches!(name, "=" | "<>" | "~~" | "!~~" | "~" | "!~")
+                        && value_type == pg_sys::TEXTOID
                 }
                 _ => false,
             },
@@ -504,7 +506,8 @@ impl Translator {
                 pg_sys::TIMESTAMPTZOID => ordering && value_type == pg_sys::TIMESTAMPTZOID,
                 pg_sys::BOOLOID => matches!(name, "=" | "<>") && value_type == pg_sys::BOOLOID,
                 pg_sys::TEXTOID => {
-                    matches!(name, "=" | "<>" | "~~" | "!~~") && value_type == pg_sys::TEXTOID
+                    matches!(name, "=" | "<>" | "~~" | "!~~" | "~" | "!~")
+                        && value_type == pg_sys::TEXTOID
                 }
                 _ => false,
             },
@@ -543,6 +546,15 @@ impl Translator {
                 return None;
             }
             let column = self.column_expr(column_node)?;
+            if matches!(name.as_str(), "~" | "!~") {
+                // Known while planning, to leave to Postgres a pattern the engine would
+                // read otherwise.
+                return Some(Expr::RegexMatch {
+                    expr: Box::new(column),
+                    regex: to_rust_regex(&const_text(value)?)?,
+                    negated: name == "!~",
+                });
+            }
             let value = self.param(value)?;
             Some(match name.as_str() {
                 "~~" | "!~~" => Expr::Like {

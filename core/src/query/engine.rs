@@ -1497,6 +1497,21 @@ mod tests {
                     },
                 ])],
             ),
+            rows(
+                &["host", "s"],
+                vec![
+                    Expr::RegexMatch {
+                        expr: Box::new(column("host")),
+                        regex: crate::query::to_rust_regex("^[ab]$").unwrap(),
+                        negated: false,
+                    },
+                    Expr::RegexMatch {
+                        expr: Box::new(column("s")),
+                        regex: crate::query::to_rust_regex("q").unwrap(),
+                        negated: true,
+                    },
+                ],
+            ),
             groups(
                 vec![column("host"), minute.clone()],
                 vec![

@@ -159,6 +159,13 @@ pub enum Expr {
         pattern: Box<Expr>,
         negated: bool,
     },
+    /// `expr ~ pattern` (`!~` when negated), the pattern written in the syntax of the
+    /// `regex` crate that matches the same values (see [`crate::query::to_rust_regex`]).
+    RegexMatch {
+        expr: Box<Expr>,
+        regex: String,
+        negated: bool,
+    },
     /// `date_trunc(unit, time)` with the session time zone UTC: a floor.
     DateTrunc(TruncUnit, Box<Expr>),
     /// `date_trunc(unit, time)` in local time where that is not a floor in UTC, by the
@@ -251,6 +258,7 @@ impl Expr {
             | Expr::ToFloat(expr)
             | Expr::Not(expr)
             | Expr::IsNull { expr, .. }
+            | Expr::RegexMatch { expr, .. }
             | Expr::DateTrunc(_, expr)
             | Expr::LocalDateTrunc { time: expr, .. }
             | Expr::TimeBin { time: expr, .. } => vec![expr],

@@ -24,6 +24,7 @@ mod percentile;
 mod plan_cache;
 mod postgres_arithmetic;
 mod postgres_like;
+mod postgres_regex;
 pub mod request;
 mod run_sums;
 mod series_extremes;
@@ -38,6 +39,7 @@ pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 pub use local_trunc::{step_starts, LocalBuckets};
 pub use numeric_variance::whole_number_variance;
+pub use postgres_regex::to_rust_regex;
 pub use spill_files::SpillFiles;
 
 use std::fmt;

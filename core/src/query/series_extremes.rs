@@ -117,7 +117,8 @@ fn on_tags_only(expr: &Expr, tags: &FxHashSet<&str>) -> bool {
         | Expr::Not(_)
         | Expr::And(_)
         | Expr::Or(_)
-        | Expr::Like { .. } => false,
+        | Expr::Like { .. }
+        | Expr::RegexMatch { .. } => false,
         _ => true,
     })
 }

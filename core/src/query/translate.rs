@@ -28,6 +28,7 @@ use super::opaque::opaque;
 use super::percentile::{percentile, Kind};
 use super::postgres_arithmetic::{arithmetic, data_type, negate};
 use super::postgres_like::like_filter;
+use super::postgres_regex::regex_match;
 use super::run_sums::{run_avg, run_sum, run_sum_of_integers};
 use super::sum_of_squares::sum_of_squares;
 use super::time_bin::time_bin;
@@ -162,6 +163,17 @@ impl Translator<'_> {
                     text.as_deref(),
                     *negated,
                 )
+            }
+            Expr::RegexMatch {
+                expr,
+                regex,
+                negated,
+            } => {
+                let matched = regex_match(self.expr(expr)?, regex)?;
+                match negated {
+                    true => matched.not(),
+                    false => matched,
+                }
             }
             Expr::DateTrunc(unit, time) => match unit.utc_width_and_origin_ns() {
                 // DataFusion's date_trunc converts each zoned timestamp through the

@@ -271,6 +271,12 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT * FROM TABLE WHERE host LIKE 'h_' AND s LIKE 'v\2%'$$),
   ($$SELECT count(*) FROM TABLE WHERE host LIKE 'h#1' ESCAPE '#' OR host NOT LIKE '_%1'$$),
   ($$SELECT host, count(*) FROM TABLE WHERE host ILIKE 'H1%' GROUP BY host ORDER BY host$$),
+  -- regular expressions on tags and string fields, SIMILAR TO (a regular expression once
+  -- planned), and in HAVING on a group key
+  ($$SELECT * FROM TABLE WHERE host ~ '^h[0-2]$' AND s !~ '1'$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE region ~ 'r(1|2)' OR host ~ '^(old|big)$' GROUP BY host ORDER BY host$$),
+  ($$SELECT count(*), sum(u) FROM TABLE WHERE host SIMILAR TO 'h(1|3)%' AND s ~ '^v[0-2]?$'$$),
+  ($$SELECT host, max(f) FROM TABLE GROUP BY host HAVING host !~ '[0-9]$' ORDER BY 1$$),
   ($$SELECT tsparquet.time_bucket('3 days', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT tsparquet.time_bucket('90 minutes', time), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   -- dates against time: midnight in the session's zone; a date past the timestamps' range
@@ -727,7 +733,7 @@ EXECUTE coalesced(0);
 EXECUTE coalesced_heap(0);
 -- A condition left to PostgreSQL leaves no parameter for the scan to compute: `10 / $1`
 -- is computed by PostgreSQL only for the rows of host 'nobody', of which there are none.
-PREPARE unpushed(bigint) AS SELECT count(*) FROM pd.cpu WHERE host = 'nobody' AND (u > 10 / $1 OR s ~ 'x');
+PREPARE unpushed(bigint) AS SELECT count(*) FROM pd.cpu WHERE host = 'nobody' AND (u > 10 / $1 OR s ~* 'x');
 EXPLAIN (COSTS OFF) EXECUTE unpushed(0);
 EXECUTE unpushed(0);
 RESET plan_cache_mode;
@@ -942,6 +948,48 @@ DEALLOCATE o_like;
 DEALLOCATE heap_o_like;
 DROP SCHEMA ties CASCADE;
 DROP TABLE heap_ties, heap_o;
+
+-- Regular expressions: a pattern the engine reads as PostgreSQL does is pushed down, on
+-- tags (each distinct value matched once) and string fields alike; `.` and a negated
+-- bracket match a newline, as in PostgreSQL. Patterns whose meaning depends on the
+-- collation (`\d`, `[[:digit:]]`, `~*`), a generic plan's parameter and patterns
+-- PostgreSQL refuses are left to PostgreSQL, which raises its own error.
+SELECT written FROM tsparquet.write_lp('rx',
+  E'm,t=a s="x" 1\nm,t=b-1 s="]" 2\nm,t=caf\u00e9 s="x.y" 3\nm s="^" 4', 's');
+INSERT INTO rx.m (time, t, s) VALUES ('2000-01-01', 'n', E'a\nb'), ('2000-01-02', 'h_7', E'\n');
+CREATE TABLE heap_rx AS SELECT * FROM rx.m;
+EXPLAIN (COSTS OFF) SELECT t, s FROM rx.m WHERE t ~ '^caf.$' OR s ~ '^a.b$' ORDER BY t;
+SELECT t, s FROM rx.m WHERE t ~ '^caf.$' OR s ~ '^a.b$' ORDER BY t;
+SELECT t, s FROM heap_rx WHERE t ~ '^caf.$' OR s ~ '^a.b$' ORDER BY t;
+SELECT t FROM rx.m WHERE s ~ '^a[^x]b$';
+SELECT t FROM heap_rx WHERE s ~ '^a[^x]b$';
+SELECT t, s FROM rx.m WHERE s !~ '^[]x^]' ORDER BY time;
+SELECT t, s FROM heap_rx WHERE s !~ '^[]x^]' ORDER BY time;
+SELECT t FROM rx.m WHERE t ~ 'b-1|^(?:h_[0-9]{1,2})$' ORDER BY t;
+SELECT t FROM heap_rx WHERE t ~ 'b-1|^(?:h_[0-9]{1,2})$' ORDER BY t;
+EXPLAIN (COSTS OFF) SELECT t, count(*) FROM rx.m WHERE t SIMILAR TO '(a|b)%' GROUP BY t;
+SELECT t, count(*) FROM rx.m WHERE t SIMILAR TO '(a|b)%' GROUP BY t ORDER BY t;
+SELECT t, count(*) FROM heap_rx WHERE t SIMILAR TO '(a|b)%' GROUP BY t ORDER BY t;
+EXPLAIN (COSTS OFF) SELECT t, count(*) FROM rx.m GROUP BY t HAVING t !~ '^[a-c]';
+SELECT t, count(*) FROM rx.m GROUP BY t HAVING t !~ '^[a-c]' ORDER BY t;
+SELECT t, count(*) FROM heap_rx GROUP BY t HAVING t !~ '^[a-c]' ORDER BY t;
+EXPLAIN (COSTS OFF) SELECT t FROM rx.m WHERE t ~ '\d' OR t ~ '[[:digit:]]' OR t ~* 'CAF';
+SELECT t FROM rx.m WHERE t ~ '\d' OR t ~ '[[:digit:]]' OR t ~* 'CAF' ORDER BY t;
+SELECT t FROM heap_rx WHERE t ~ '\d' OR t ~ '[[:digit:]]' OR t ~* 'CAF' ORDER BY t;
+SELECT t FROM rx.m WHERE t ~ 'a{2,1}';
+SELECT t FROM rx.m WHERE t ~ '(';
+-- The same through the Parquet reader.
+SET tsparquet.small_file_cache_size = 0;
+SELECT t, s FROM rx.m WHERE t ~ '^caf.$' OR s ~ '^a.b$' ORDER BY t;
+RESET tsparquet.small_file_cache_size;
+PREPARE rx_match(text) AS SELECT count(*) FROM rx.m WHERE t ~ $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE rx_match('^[ab]');
+EXECUTE rx_match('^[ab]');
+RESET plan_cache_mode;
+DEALLOCATE rx_match;
+DROP SCHEMA rx CASCADE;
+DROP TABLE heap_rx;
 
 -- time_ns orders stored times to the nanosecond, where time ties those of one microsecond
 -- and the next key decides.
