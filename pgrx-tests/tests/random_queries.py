@@ -62,7 +62,9 @@ KEYS = ["host", "region", "b", "s", "date_trunc('hour', time)", "date_trunc('day
         "floor(extract(epoch from time)/300)*300", "to_timestamp(floor(extract(epoch from time)/3600)*3600)",
         "date_trunc('day', time, 'America/New_York')",
         "date_trunc('hour', time AT TIME ZONE 'Asia/Kathmandu')", "date_trunc('month', time AT TIME ZONE 'EST')",
-        "date_trunc('day', time AT TIME ZONE 'Asia/Kolkata') AT TIME ZONE 'Asia/Kolkata'"]
+        "date_trunc('day', time AT TIME ZONE 'Asia/Kolkata') AT TIME ZONE 'Asia/Kolkata'",
+        "extract(hour FROM time)", "date_part('dow', time)", "extract(week FROM time)",
+        "extract(minute FROM time AT TIME ZONE 'Asia/Kathmandu')"]
 # Each query runs in one of these session time zones, which date_trunc(unit, time) and
 # constants without zone are read in.
 ZONES = ["UTC", "UTC", "America/Santiago", "Asia/Kolkata"]

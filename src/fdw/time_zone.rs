@@ -73,7 +73,7 @@ pub fn session_zone() -> String {
 /// for a truncation of local time without time zone, the zone's offsets.
 pub fn local_buckets(unit: TruncUnit, zone: &LocalZone, from_ns: i64, to_ns: i64) -> LocalBuckets {
     let tz = match zone {
-        LocalZone::Session => Some(session_time_zone()),
+        LocalZone::Session | LocalZone::SessionWallClock => Some(session_time_zone()),
         LocalZone::Named(name) => zone_by_name(name, false),
         LocalZone::WallClock(name) => zone_by_name(name, true),
     };
@@ -98,7 +98,7 @@ pub fn local_buckets(unit: TruncUnit, zone: &LocalZone, from_ns: i64, to_ns: i64
         offsets.push((change, local_offset(change, tz)));
         at = change;
     }
-    if let LocalZone::WallClock(_) = zone {
+    if let LocalZone::WallClock(_) | LocalZone::SessionWallClock = zone {
         return LocalBuckets::WallClock {
             unit,
             offsets,

@@ -17,7 +17,7 @@ use tsparquet_core::query::expr::{
     NumberType, TruncUnit, Value,
 };
 use tsparquet_core::query::integer_bounds::integer_comparison;
-use tsparquet_core::query::to_rust_regex;
+use tsparquet_core::query::{to_rust_regex, DateField};
 use tsparquet_core::schema::{Column, ColumnKind, TIME_COLUMN, TIME_NS_COLUMN};
 use tsparquet_core::time::postgres_micros_to_unix_nanos;
 
@@ -699,6 +699,7 @@ impl Translator {
                 Some(bucket) => bucket,
                 None => self
                     .local_start(node)
+                    .or_else(|| self.date_part(node))
                     .or_else(|| self.date_bin(node))
                     .or_else(|| self.epoch_bucket(node, BinOutput::EpochSeconds))
                     .or_else(|| self.epoch_bucket_start(node))?,
@@ -756,6 +757,58 @@ impl Translator {
                 }
                 _ => None,
             }
+        }
+    }
+
+    /// `extract(field FROM time)` (a numeric) or `date_part('field', time)` (a double
+    /// precision) of a field whose values are whole numbers, in the session's time zone,
+    /// or of `time AT TIME ZONE zone` with a constant zone: the field of the time's local
+    /// time, truncated to the field's unit as `date_trunc(unit, time AT TIME ZONE zone)`.
+    unsafe fn date_part(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: an expression node.
+        unsafe {
+            let (args, float) = match function_call(node, "extract") {
+                Some(args) => (args, false),
+                None => (function_call(node, "date_part")?, true),
+            };
+            let &[field, time] = args.as_slice() else {
+                return None;
+            };
+            let field = DateField::from_name(&const_text(field)?)?;
+            let local = |zone| Expr::LocalDateTrunc {
+                unit: field.unit(),
+                zone,
+                time: Box::new(Expr::Time),
+                buckets: Default::default(),
+            };
+            let time = if matches!(self.column(time), Some(ColumnRef::Time)) {
+                self.time_zone = Some(super::time_zone::session_zone());
+                match session_is_utc() {
+                    true => Expr::Time,
+                    false => local(LocalZone::SessionWallClock),
+                }
+            } else {
+                let at_zone = function_call(time, "timezone")?;
+                let &[zone, time] = at_zone.as_slice() else {
+                    return None;
+                };
+                if pg_sys::exprType(time) != pg_sys::TIMESTAMPTZOID
+                    || !matches!(self.column(time), Some(ColumnRef::Time))
+                {
+                    return None;
+                }
+                let zone = const_text(zone)?;
+                super::time_zone::zone_by_name(&zone, true)?;
+                local(LocalZone::WallClock(zone))
+            };
+            let part = Expr::DatePart {
+                field,
+                time: Box::new(time),
+            };
+            Some(match float {
+                true => Expr::ToFloat(Box::new(part)),
+                false => part,
+            })
         }
     }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::date_part::DateField;
 use super::local_trunc::LocalBuckets;
 use super::time_bin::bucket_start;
 
@@ -177,6 +178,13 @@ pub enum Expr {
         time: Box<Expr>,
         buckets: LocalBuckets,
     },
+    /// A field of the calendar date or clock of the local time `time` (a time in UTC, or
+    /// a `LocalDateTrunc` of local time without time zone to the field's unit): `extract`
+    /// (a numeric) and, under `ToFloat`, `date_part`.
+    DatePart {
+        field: DateField,
+        time: Box<Expr>,
+    },
     /// The start of the bucket of width `width_ns` that `time` falls in, buckets counted
     /// from `origin_ns` (nanoseconds since 1970) in both directions: `date_bin`,
     /// `time_bucket`, and Grafana's `$__timeGroup` expression.
@@ -234,6 +242,9 @@ pub enum LocalZone {
     /// `date_trunc(unit, time AT TIME ZONE zone)`, whose buckets are local times without
     /// time zone.
     WallClock(String),
+    /// The session's `TimeZone` as `extract` reads a `timestamptz`: local time without
+    /// time zone.
+    SessionWallClock,
 }
 
 /// How a time bin is given back.
@@ -261,6 +272,7 @@ impl Expr {
             | Expr::RegexMatch { expr, .. }
             | Expr::DateTrunc(_, expr)
             | Expr::LocalDateTrunc { time: expr, .. }
+            | Expr::DatePart { time: expr, .. }
             | Expr::TimeBin { time: expr, .. } => vec![expr],
             Expr::Compare(_, left, right)
             | Expr::Arithmetic { left, right, .. }
@@ -323,6 +335,21 @@ impl Expr {
         self.may_raise() || self.any(&|e| matches!(e, Expr::Like { .. }))
     }
 
+    /// The truncation to local time this expression is or gives a field of, with its
+    /// unit, zone and buckets (see [`crate::query::request::QueryRequest::local_buckets_mut`]).
+    pub(crate) fn local_trunc_mut(&mut self) -> Option<(TruncUnit, &LocalZone, &mut LocalBuckets)> {
+        match self {
+            Expr::LocalDateTrunc {
+                unit,
+                zone,
+                buckets,
+                ..
+            } => Some((*unit, &*zone, buckets)),
+            Expr::DatePart { time, .. } | Expr::ToFloat(time) => time.local_trunc_mut(),
+            _ => None,
+        }
+    }
+
     /// The type of an arithmetic expression, None for other expressions.
     pub fn number_type(&self) -> Option<NumberType> {
         match self {
@@ -356,6 +383,9 @@ impl Expr {
                 origin_ns,
                 ..
             } => bucket_start(earliest_ns, *width_ns, *origin_ns).is_some(),
+            Expr::DatePart { time, .. } | Expr::ToFloat(time) => {
+                time.bucket_starts_in_range(earliest_ns)
+            }
             _ => true,
         }
     }

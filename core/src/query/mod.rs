@@ -5,6 +5,7 @@
 mod chain;
 mod column_facts;
 mod columnar;
+mod date_part;
 mod direct_plan;
 mod distinct_groups;
 mod engine;
@@ -35,6 +36,7 @@ mod sum_of_squares;
 mod time_bin;
 mod translate;
 
+pub use date_part::DateField;
 pub use engine::{Engine, Limits, Output, QueryFiles, ReadRanges, RunningQuery};
 pub use file_set::{FileInRanges, QueryFile, StoredFile, WantedRange};
 pub use local_trunc::{step_starts, LocalBuckets};

@@ -72,17 +72,7 @@ impl QueryRequest {
         let Shape::Groups { keys, .. } = &mut self.shape else {
             return Vec::new();
         };
-        keys.iter_mut()
-            .filter_map(|key| match key {
-                Expr::LocalDateTrunc {
-                    unit,
-                    zone,
-                    buckets,
-                    ..
-                } => Some((*unit, &*zone, buckets)),
-                _ => None,
-            })
-            .collect()
+        keys.iter_mut().filter_map(Expr::local_trunc_mut).collect()
     }
 
     /// Whether result column `output` is one the engine computes, so it can order and

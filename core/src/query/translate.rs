@@ -19,6 +19,7 @@ use datafusion::logical_expr::expr::{Case, Placeholder};
 use datafusion::logical_expr::{cast, lit, placeholder, Expr as DfExpr, ExprSchemable, SortExpr};
 
 use super::column_facts::ColumnFacts;
+use super::date_part::date_part;
 use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, NumberType, Value};
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::float_variance::float_variance;
@@ -181,6 +182,15 @@ impl Translator<'_> {
                 Some((width, origin)) => self.bin(width, origin, time, BinOutput::Timestamp)?,
                 None => date_trunc(lit(unit.name()), self.time_source(time)?),
             },
+            Expr::DatePart { field, time } => {
+                let local_ns = match &**time {
+                    Expr::LocalDateTrunc { time, buckets, .. } => {
+                        local_trunc(cast(self.time_source(time)?, DataType::Int64), buckets)
+                    }
+                    time => cast(self.expr(time)?, DataType::Int64),
+                };
+                date_part(*field, local_ns)
+            }
             Expr::LocalDateTrunc { time, buckets, .. } => {
                 let ns = cast(self.time_source(time)?, DataType::Int64);
                 cast(local_trunc(ns, buckets), stored_time_type())

@@ -277,6 +277,12 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT host, count(*) FROM TABLE WHERE region ~ 'r(1|2)' OR host ~ '^(old|big)$' GROUP BY host ORDER BY host$$),
   ($$SELECT count(*), sum(u) FROM TABLE WHERE host SIMILAR TO 'h(1|3)%' AND s ~ '^v[0-2]?$'$$),
   ($$SELECT host, max(f) FROM TABLE GROUP BY host HAVING host !~ '[0-9]$' ORDER BY 1$$),
+  -- calendar and clock fields as group keys (in other time zones below)
+  ($$SELECT extract(hour FROM time), count(*), avg(u), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT date_part('dow', time), host, count(*), sum(u) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
+  ($$SELECT extract(isodow FROM time) AS d, extract(doy FROM time), min(time) FROM TABLE WHERE u > 0
+     GROUP BY 1, 2 HAVING count(*) > 100 ORDER BY 3 DESC LIMIT 3$$),
+  ($$SELECT extract(year FROM time), extract(month FROM time), count(*) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
   ($$SELECT tsparquet.time_bucket('3 days', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT tsparquet.time_bucket('90 minutes', time), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   -- dates against time: midnight in the session's zone; a date past the timestamps' range
@@ -541,6 +547,49 @@ WHERE form = 'session' OR unit IN ('hour', 'day', 'month');
 -- abbreviation rules find it: PostgreSQL keeps that grouping.
 SELECT pushed, differing FROM local_buckets_check('MSK', 'day', 'wall clock');
 COMMIT;
+-- Calendar and clock fields as group keys, of each time's local time: extract (a numeric)
+-- and date_part (a double precision) in the session's time zone, and extract of time AT
+-- TIME ZONE zone in a session in another zone; each form's checks, those pushed down,
+-- and the groups differing from the heap table's.
+CREATE FUNCTION date_part_check(zone text, field text, form text,
+  OUT pushed boolean, OUT differing bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  part text := CASE form
+    WHEN 'extract' THEN format('extract(%s FROM time)', field)
+    WHEN 'date_part' THEN format('date_part(%L, time)', field)
+    ELSE format('extract(%s FROM time AT TIME ZONE %L)', field, zone) END;
+  query text := format('SELECT %s, count(*), min(time), max(time), sum(u) FROM %%s GROUP BY 1',
+                       part);
+BEGIN
+  PERFORM set_config('TimeZone', CASE form WHEN 'wall clock' THEN 'Asia/Tokyo' ELSE zone END, true);
+  pushed := false;
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || format(query, 'zones.m') LOOP
+    pushed := pushed OR line ~ 'Pushed Group Key: \(?(EXTRACT|date_part)';
+  END LOOP;
+  EXECUTE format('SELECT count(*) FROM ((%1$s EXCEPT ALL %2$s) UNION ALL (%2$s EXCEPT ALL %1$s)) d',
+                 format(query, 'zones.m'), format(query, 'zones_heap')) INTO differing;
+END $$;
+BEGIN;
+SELECT form, count(*) AS checks, count(*) FILTER (WHERE pushed) AS pushed,
+       sum(differing) AS differing
+FROM unnest(ARRAY['UTC', 'America/New_York', 'America/Santiago', 'America/Havana',
+                  'America/Sao_Paulo', 'Australia/Lord_Howe', 'Pacific/Chatham',
+                  'Europe/Moscow', 'Asia/Kolkata', 'EST']) zone,
+     unnest(ARRAY['minute', 'hour', 'day', 'dow', 'isodow', 'doy', 'week', 'month', 'quarter',
+                  'year', 'isoyear', 'decade', 'century', 'millennium']) field,
+     unnest(ARRAY['extract', 'date_part', 'wall clock']) form,
+     date_part_check(zone, field, form) c
+WHERE form = 'extract' OR field IN ('minute', 'hour', 'dow', 'month')
+GROUP BY form ORDER BY form;
+-- Left to PostgreSQL: fields with fractions, and an abbreviation of a zone's changing
+-- offsets in AT TIME ZONE.
+SELECT field, c.* FROM unnest(ARRAY['second', 'epoch', 'julian']) field,
+  date_part_check('Asia/Kolkata', field, 'extract') c;
+SELECT pushed, differing FROM date_part_check('MSK', 'hour', 'wall clock');
+COMMIT;
+DROP FUNCTION date_part_check;
 -- Ordered, limited and filtered by the engine: the weeks not of 7 times 24 hours (the
 -- last is cut short by the data's end) when clocks change.
 SET TimeZone = 'America/Havana';
