@@ -1,5 +1,17 @@
 -- Plain SQL run after the extension's functions are created.
 
+-- Line protocol, the stored files and the engine's text are UTF-8: in a database of another
+-- encoding, text beyond ASCII could neither be written nor read back.
+DO $$
+BEGIN
+  IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+    RAISE EXCEPTION 'tsparquet needs a database encoded in UTF8, not %',
+        pg_catalog.getdatabaseencoding()
+      USING ERRCODE = 'feature_not_supported',
+            HINT = 'Create the extension in a database made with ENCODING ''UTF8''.';
+  END IF;
+END $$;
+
 COMMENT ON SCHEMA tsparquet IS 'tsparquet: InfluxDB-style time series';
 
 -- Everyone may call the functions in the schema; each function checks the privileges its

@@ -292,3 +292,13 @@ WHERE e.extname = 'tsparquet' AND l.pid = pg_backend_pid()
 GROUP BY 1, 2;
 COMMIT;
 DROP SCHEMA locked CASCADE;
+
+-- A database of another encoding than UTF-8 is refused: line protocol, the stored files and
+-- the engine's text are UTF-8.
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE tsparquet_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c tsparquet_latin1
+CREATE EXTENSION tsparquet;
+SELECT count(*) FROM pg_extension WHERE extname = 'tsparquet';
+\c :regress_db
+DROP DATABASE tsparquet_latin1;
