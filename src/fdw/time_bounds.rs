@@ -127,13 +127,23 @@ unsafe fn bounding(
             let Some(comparison) = Comparison::from_operator(&name) else {
                 continue;
             };
-            // Built-in ordering of the column's own type, against a value computed once.
-            if left_type != type_oid
-                || right_type != type_oid
-                || !pg_sys::is_pseudo_constant_clause(value)
-            {
+            // Built-in ordering of the column's own type, against a value computed once:
+            // for `time`, a date or timestamp made the `timestamptz` Postgres compares.
+            let (column_type, value_type) = match swapped {
+                true => (right_type, left_type),
+                false => (left_type, right_type),
+            };
+            if column_type != type_oid || !pg_sys::is_pseudo_constant_clause(value) {
                 continue;
             }
+            let value = match column {
+                _ if value_type == type_oid => value,
+                TimeColumn::Time => match super::translate::as_timestamptz(value, value_type) {
+                    Some(converted) => converted,
+                    None => continue,
+                },
+                TimeColumn::TimeNs => continue,
+            };
             let comparison = if swapped {
                 comparison.swapped()
             } else {

@@ -118,34 +118,63 @@ unsafe fn builtin_operator(oid: pg_sys::Oid) -> Option<(String, pg_sys::Oid, pg_
     }
 }
 
-/// A date compared with `time`, as the `timestamptz` Postgres compares it as: its midnight
-/// in the session's time zone, computed when the scan starts like any parameter. Postgres
-/// compares a date no timestamp can hold without converting it, so only dates that
-/// convert are taken: constants in range and `current_date`.
-unsafe fn date_as_timestamptz(date: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+/// A date or timestamp compared with `time`, as the `timestamptz` Postgres compares it
+/// as: its midnight, or its local time, in the session's time zone, computed when the scan
+/// starts like any parameter. Postgres compares a value no `timestamptz` can hold without
+/// converting it, so only values that convert are taken: constants in range and
+/// `current_date` or `localtimestamp`. None for a value of another type.
+pub unsafe fn as_timestamptz(
+    value: *mut pg_sys::Node,
+    value_type: pg_sys::Oid,
+) -> Option<*mut pg_sys::Node> {
     // The dates a timestamp holds, in days from 2000-01-01: from 4714-11-24 BC to
-    // 294276-12-31, less a day at each end, where the zone's offset can carry midnight
-    // past the range.
-    const DAYS: std::ops::RangeInclusive<i32> = (-2_451_545 + 1)..=(106_751_983 - 2);
-    // SAFETY: an expression node of type date.
+    // 294276-12-31, less a day at each end, where the zone's offset can carry a local
+    // time past the range.
+    const DAYS: std::ops::RangeInclusive<i64> = (-2_451_545 + 1)..=(106_751_983 - 2);
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    let (conversion, current, in_range): (
+        u32,
+        &[pg_sys::SQLValueFunctionOp::Type],
+        fn(i64) -> bool,
+    ) = match value_type {
+        pg_sys::DATEOID => (
+            pg_sys::F_TIMESTAMPTZ_DATE,
+            &[pg_sys::SQLValueFunctionOp::SVFOP_CURRENT_DATE],
+            // -infinity and infinity convert to their timestamps.
+            |days| {
+                let days = days as i32;
+                days == i32::MIN || days == i32::MAX || DAYS.contains(&i64::from(days))
+            },
+        ),
+        pg_sys::TIMESTAMPOID => (
+            pg_sys::F_TIMESTAMPTZ_TIMESTAMP,
+            &[
+                pg_sys::SQLValueFunctionOp::SVFOP_LOCALTIMESTAMP,
+                pg_sys::SQLValueFunctionOp::SVFOP_LOCALTIMESTAMP_N,
+            ],
+            |micros| {
+                micros == i64::MIN
+                    || micros == i64::MAX
+                    || DAYS.contains(&micros.div_euclid(MICROS_PER_DAY))
+            },
+        ),
+        pg_sys::TIMESTAMPTZOID => return Some(value),
+        _ => return None,
+    };
+    // SAFETY: an expression node of type `value_type`.
     unsafe {
-        let converts = if is_a(date, pg_sys::NodeTag::T_Const) {
-            let constant = date.cast::<pg_sys::Const>();
-            (*constant).constisnull || {
-                let days = (*constant).constvalue.value() as i32;
-                // -infinity and infinity convert to their timestamps.
-                days == i32::MIN || days == i32::MAX || DAYS.contains(&days)
-            }
+        let converts = if is_a(value, pg_sys::NodeTag::T_Const) {
+            let constant = value.cast::<pg_sys::Const>();
+            (*constant).constisnull || in_range((*constant).constvalue.value() as i64)
         } else {
-            is_a(date, pg_sys::NodeTag::T_SQLValueFunction)
-                && (*date.cast::<pg_sys::SQLValueFunction>()).op
-                    == pg_sys::SQLValueFunctionOp::SVFOP_CURRENT_DATE
+            is_a(value, pg_sys::NodeTag::T_SQLValueFunction)
+                && current.contains(&(*value.cast::<pg_sys::SQLValueFunction>()).op)
         };
         converts.then(|| {
             pg_sys::makeFuncExpr(
-                pg_sys::Oid::from(pg_sys::F_TIMESTAMPTZ_DATE),
+                pg_sys::Oid::from(conversion),
                 pg_sys::TIMESTAMPTZOID,
-                pg_sys::lappend(std::ptr::null_mut(), date.cast()),
+                pg_sys::lappend(std::ptr::null_mut(), value.cast()),
                 pg_sys::Oid::INVALID,
                 pg_sys::Oid::INVALID,
                 pg_sys::CoercionForm::COERCE_EXPLICIT_CAST,
@@ -538,8 +567,8 @@ impl Translator {
                     (false, false) => return None,
                 };
             let column = self.column(column_node)?;
-            if matches!(column, ColumnRef::Time) && value_type == pg_sys::DATEOID {
-                value = date_as_timestamptz(value)?;
+            if matches!(column, ColumnRef::Time) {
+                value = as_timestamptz(value, value_type)?;
                 value_type = pg_sys::TIMESTAMPTZOID;
             }
             if !Self::comparable(column, &name, value_type) || !deterministic(collation) {

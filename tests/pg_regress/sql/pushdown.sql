@@ -290,6 +290,11 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT count(*), max(time) FROM TABLE WHERE time < '2024-01-03'::date AND '2024-01-02'::date <= time$$),
   ($$SELECT count(*) FROM TABLE WHERE time < current_date$$),
   ($$SELECT count(*) FROM TABLE WHERE time < '294277-01-01'::date AND time > '-infinity'::date$$),
+  -- timestamps without time zone against time: their local time in the session's zone;
+  -- one within a day of the timestamps' end is left to Postgres
+  ($$SELECT count(*), max(time) FROM TABLE WHERE time >= '2024-01-02 10:00'::timestamp AND time < timestamp '2024-01-03 01:30'$$),
+  ($$SELECT count(*) FROM TABLE WHERE time < localtimestamp AND time > '-infinity'::timestamp$$),
+  ($$SELECT count(*) FROM TABLE WHERE time < '294276-12-31 12:00'::timestamp AND time > '2024-01-02'::timestamp(0)$$),
   -- FILTER on aggregates: the engine aggregates only the rows meeting each condition;
   -- none, a NULL condition and no rows at all count nothing and give NULL. A distinct
   -- count per group beside a filtered aggregate is left to PostgreSQL
@@ -460,6 +465,8 @@ SELECT pushed, same FROM pushdown_check($$SELECT host, count(*), max(time) FROM 
 SET TimeZone = 'America/New_York';
 SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE WHERE time >= '2024-01-02'::date$$);
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02'::date;
+SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE WHERE time >= '2024-01-02 03:00'::timestamp$$);
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02 03:00'::timestamp;
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 -- Hours, minutes and seconds are cut in local time keeping each value's own offset, as

@@ -18,9 +18,16 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT count(*) FROM pruning.m WHERE '2024-01-04 12:00' < time;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT count(*) FROM pruning.m WHERE time_ns BETWEEN 1704153600000000000 AND 1704239999999999999;
--- Not a bound: another type (timestamp without time zone), or OR.
+-- A timestamp without time zone or a date is a bound, as the timestamptz PostgreSQL compares
+-- it as: its local time, or midnight, in the session's time zone. An OR is not.
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT count(*) FROM pruning.m WHERE time >= '2024-01-04'::timestamp;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM pruning.m WHERE time < '2024-01-02'::date;
+SET TimeZone = 'Asia/Kolkata';
+SELECT (SELECT count(*) FROM pruning.m WHERE time >= '2024-01-04 02:00'::timestamp AND time < '2024-01-05'::date) AS tsparquet,
+       (SELECT count(*) FROM heap_m WHERE time >= '2024-01-04 02:00'::timestamp AND time < '2024-01-05'::date) AS heap;
+SET TimeZone = 'UTC';
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT count(*) FROM pruning.m WHERE time < '2024-01-02' OR time > '2024-01-05';
 -- Bounds that exclude everything read nothing.
