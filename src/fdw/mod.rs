@@ -10,6 +10,7 @@ mod options;
 mod ordered;
 mod parallel;
 mod query;
+mod regex_check;
 mod scan;
 mod state;
 mod table_summary;

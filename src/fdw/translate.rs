@@ -128,9 +128,9 @@ pub unsafe fn as_timestamptz(
     value_type: pg_sys::Oid,
 ) -> Option<*mut pg_sys::Node> {
     // The dates a timestamp holds, in days from 2000-01-01: from 4714-11-24 BC to
-    // 294276-12-31, less a day at each end, where the zone's offset can carry a local
-    // time past the range.
-    const DAYS: std::ops::RangeInclusive<i64> = (-2_451_545 + 1)..=(106_751_983 - 2);
+    // 294276-12-31, less a week at each end, where the zone's offset (up to 167 hours in
+    // Postgres) can carry a local time past the range.
+    const DAYS: std::ops::RangeInclusive<i64> = (-2_451_545 + 7)..=(106_751_983 - 8);
     const MICROS_PER_DAY: i64 = 86_400_000_000;
     let (conversion, current, in_range): (
         u32,
@@ -578,9 +578,14 @@ impl Translator {
             if matches!(name.as_str(), "~" | "!~") {
                 // Known while planning, to leave to Postgres a pattern the engine would
                 // read otherwise.
+                let pattern = const_text(value)?;
+                let regex = to_rust_regex(&pattern)?;
+                if !super::regex_check::compiles(&pattern, collation) {
+                    return None;
+                }
                 return Some(Expr::RegexMatch {
                     expr: Box::new(column),
-                    regex: to_rust_regex(&const_text(value)?)?,
+                    regex,
                     negated: name == "!~",
                 });
             }
@@ -736,7 +741,7 @@ impl Translator {
             // Left to Postgres where the engine cannot hold the start of the earliest
             // bucket: times within a bucket's width of 1677-09-21.
             super::table_summary::times_ns(self.table)
-                .is_none_or(|(earliest, _)| bucket.bucket_starts_in_range(earliest))
+                .is_none_or(|(earliest, latest)| bucket.buckets_in_range(earliest, latest))
                 .then_some(bucket)
         }
     }

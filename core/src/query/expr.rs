@@ -364,19 +364,22 @@ impl Expr {
     }
 
     /// Whether the time bucket this is (if it is one) starts at a time the engine can
-    /// hold, nanoseconds from -2^63, for every stored time from `earliest_ns` on. A
-    /// bucket starts no later than its times, and later times fall in buckets no earlier:
-    /// the earliest time's bucket is the earliest. Postgres reaches further back.
-    pub fn bucket_starts_in_range(&self, earliest_ns: i64) -> bool {
-        const DAY: i64 = 86_400_000_000_000;
+    /// hold, nanoseconds from -2^63, for every stored time from `earliest_ns` to
+    /// `latest_ns`. A bucket starts no later than its times, and later times fall in
+    /// buckets no earlier: the earliest time's bucket is the earliest. Postgres reaches
+    /// further back. Local time, which a truncation in a time zone computes, must be
+    /// held too, at both ends.
+    pub fn buckets_in_range(&self, earliest_ns: i64, latest_ns: i64) -> bool {
+        // More than any offset of local time from UTC: Postgres takes up to 167 hours.
+        const WEEK: i64 = 7 * 86_400_000_000_000;
         match self {
             Expr::DateTrunc(unit, _) => match unit.utc_width_and_origin_ns() {
                 Some((width, origin)) => bucket_start(earliest_ns, width, origin).is_some(),
                 None => earliest_ns.checked_sub(unit.longest_ns()).is_some(),
             },
-            // A day more for the offset of local time from UTC, always less.
             Expr::LocalDateTrunc { unit, .. } => {
-                earliest_ns.checked_sub(unit.longest_ns() + DAY).is_some()
+                earliest_ns.checked_sub(unit.longest_ns() + WEEK).is_some()
+                    && latest_ns.checked_add(WEEK).is_some()
             }
             Expr::TimeBin {
                 width_ns,
@@ -384,7 +387,7 @@ impl Expr {
                 ..
             } => bucket_start(earliest_ns, *width_ns, *origin_ns).is_some(),
             Expr::DatePart { time, .. } | Expr::ToFloat(time) => {
-                time.bucket_starts_in_range(earliest_ns)
+                time.buckets_in_range(earliest_ns, latest_ns)
             }
             _ => true,
         }
@@ -473,29 +476,47 @@ impl Aggregate {
 
 #[cfg(test)]
 mod tests {
-    use super::{BinOutput, Expr, TruncUnit};
+    use super::{BinOutput, DateField, Expr, LocalZone, TruncUnit};
 
     #[test]
     fn buckets_of_the_earliest_storable_times_start_out_of_range() {
-        let earliest = i64::MIN + 1_000;
+        let (earliest, latest) = (i64::MIN + 1_000, i64::MAX - 1_000);
         let day =
-            |ns| Expr::DateTrunc(TruncUnit::Day, Box::new(Expr::Time)).bucket_starts_in_range(ns);
+            |ns| Expr::DateTrunc(TruncUnit::Day, Box::new(Expr::Time)).buckets_in_range(ns, latest);
         assert!(!day(earliest));
         assert!(day(0));
         // 1677-09-22, the first whole day the engine holds.
         assert!(day(-9_223_286_400_000_000_000));
         let year = Expr::DateTrunc(TruncUnit::Year, Box::new(Expr::Time));
-        assert!(!year.bucket_starts_in_range(earliest));
-        assert!(year.bucket_starts_in_range(i64::MIN / 2));
+        assert!(!year.buckets_in_range(earliest, latest));
+        assert!(year.buckets_in_range(i64::MIN / 2, latest));
         let bin = |width_ns, origin_ns| Expr::TimeBin {
             width_ns,
             origin_ns,
             time: Box::new(Expr::Time),
             output: BinOutput::Timestamp,
         };
-        assert!(!bin(60_000_000_000, 0).bucket_starts_in_range(earliest));
+        assert!(!bin(60_000_000_000, 0).buckets_in_range(earliest, latest));
         // Buckets counted from the earliest time itself start there.
-        assert!(bin(60_000_000_000, earliest).bucket_starts_in_range(earliest));
-        assert!(Expr::Time.bucket_starts_in_range(earliest));
+        assert!(bin(60_000_000_000, earliest).buckets_in_range(earliest, latest));
+        assert!(Expr::Time.buckets_in_range(earliest, latest));
+    }
+
+    #[test]
+    fn local_time_of_the_latest_storable_times_is_out_of_range() {
+        let hour = Expr::LocalDateTrunc {
+            unit: TruncUnit::Hour,
+            zone: LocalZone::SessionWallClock,
+            time: Box::new(Expr::Time),
+            buckets: Default::default(),
+        };
+        assert!(hour.buckets_in_range(0, i64::MAX / 2));
+        assert!(!hour.buckets_in_range(0, i64::MAX - 1_000));
+        let day_of_week = Expr::DatePart {
+            field: DateField::DayOfWeek,
+            time: Box::new(hour),
+        };
+        assert!(!day_of_week.buckets_in_range(0, i64::MAX - 1_000));
+        assert!(!Expr::ToFloat(Box::new(day_of_week)).buckets_in_range(i64::MIN + 1_000, 0));
     }
 }

@@ -109,6 +109,7 @@ fn matches(regex: &Regex, texts: &ArrayRef) -> Result<ArrayRef> {
         DataType::Utf8 => texts.as_string::<i32>().iter().map(is_match).collect(),
         DataType::LargeUtf8 => texts.as_string::<i64>().iter().map(is_match).collect(),
         DataType::Utf8View => texts.as_string_view().iter().map(is_match).collect(),
+        DataType::Null => BooleanArray::new_null(texts.len()),
         other => return exec_err!("regex_match of {other}"),
     };
     Ok(Arc::new(matched))

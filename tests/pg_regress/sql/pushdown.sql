@@ -467,6 +467,12 @@ SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE 
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02'::date;
 SELECT pushed, same FROM pushdown_check($$SELECT count(*), min(time) FROM TABLE WHERE time >= '2024-01-02 03:00'::timestamp$$);
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pd.cpu WHERE time >= '2024-01-02 03:00'::timestamp;
+-- PostgreSQL takes offsets of up to 167 hours, which carry a timestamp's local time
+-- further: one within a week of the timestamps' end stays with PostgreSQL.
+SET TimeZone = 'XYZ+100';
+SELECT pushed, same FROM pushdown_check($$SELECT count(*) FROM TABLE WHERE time < '294276-12-28 12:00'::timestamp$$);
+SELECT pushed, same FROM pushdown_check($$SELECT count(*) FROM TABLE WHERE time < '294276-12-10 12:00'::timestamp$$);
+SET TimeZone = 'America/New_York';
 SELECT pushed, same FROM pushdown_check($$SELECT date_trunc('hour', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 SELECT pushed, same FROM pushdown_check($$SELECT date_bin('1 day', time, '2024-01-01'), max(u) FROM TABLE GROUP BY 1 ORDER BY 1$$);
 -- Hours, minutes and seconds are cut in local time keeping each value's own offset, as
@@ -597,6 +603,19 @@ SELECT field, c.* FROM unnest(ARRAY['second', 'epoch', 'julian']) field,
 SELECT pushed, differing FROM date_part_check('MSK', 'hour', 'wall clock');
 COMMIT;
 DROP FUNCTION date_part_check;
+-- Times near the latest the engine holds, whose local time east of UTC it could not hold,
+-- leave fields of local time to PostgreSQL.
+SELECT written FROM tsparquet.write_lp('late', 'm,h=a v=1i 9223358400' || E'\n' ||
+  (SELECT string_agg(format('m,h=a v=%si %s', i, 1704067200 + i * 3600), E'\n')
+   FROM generate_series(1, 200) i), 's');
+SET TimeZone = 'Asia/Tokyo';
+EXPLAIN (COSTS OFF) SELECT extract(day FROM time), count(*) FROM late.m GROUP BY 1;
+SELECT extract(day FROM time), count(*) FROM late.m GROUP BY 1 ORDER BY 1;
+SELECT date_trunc('day', time AT TIME ZONE 'Asia/Tokyo'), count(*) FROM late.m GROUP BY 1 ORDER BY 1 DESC LIMIT 2;
+SET TimeZone = 'UTC';
+EXPLAIN (COSTS OFF) SELECT extract(day FROM time), count(*) FROM late.m GROUP BY 1;
+SELECT extract(day FROM time), count(*) FROM late.m GROUP BY 1 ORDER BY 1;
+DROP SCHEMA late CASCADE;
 -- Ordered, limited and filtered by the engine: the weeks not of 7 times 24 hours (the
 -- last is cut short by the data's end) when clocks change.
 SET TimeZone = 'America/Havana';
@@ -1034,6 +1053,12 @@ SELECT t FROM rx.m WHERE t ~ '\d' OR t ~ '[[:digit:]]' OR t ~* 'CAF' ORDER BY t;
 SELECT t FROM heap_rx WHERE t ~ '\d' OR t ~ '[[:digit:]]' OR t ~* 'CAF' ORDER BY t;
 SELECT t FROM rx.m WHERE t ~ 'a{2,1}';
 SELECT t FROM rx.m WHERE t ~ '(';
+-- A pattern PostgreSQL finds too complex (the engine's library takes it) stays with
+-- PostgreSQL, which raises its error wherever it compiles it, here under FILTER.
+EXPLAIN (COSTS OFF) SELECT count(*) FILTER (WHERE t ~ '(a{0,255}){255}') FROM rx.m;
+SELECT count(*) FILTER (WHERE t ~ '(a{0,255}){255}') FROM rx.m;
+EXPLAIN (COSTS OFF) SELECT count(*) FILTER (WHERE t ~ '(a{0,255}){2}') FROM rx.m;
+SELECT count(*) FILTER (WHERE t ~ '(a{0,255}){2}') FROM rx.m;
 -- The same through the Parquet reader.
 SET tsparquet.small_file_cache_size = 0;
 SELECT t, s FROM rx.m WHERE t ~ '^caf.$' OR s ~ '^a.b$' ORDER BY t;
