@@ -739,7 +739,8 @@ impl Translator {
                     .or_else(|| self.epoch_bucket_start(node))?,
             };
             // Left to Postgres where the engine cannot hold the start of the earliest
-            // bucket: times within a bucket's width of 1677-09-21.
+            // bucket (times within a bucket's width of 1677-09-21) or, in a time zone,
+            // the local time of the earliest and latest times.
             super::table_summary::times_ns(self.table)
                 .is_none_or(|(earliest, latest)| bucket.buckets_in_range(earliest, latest))
                 .then_some(bucket)

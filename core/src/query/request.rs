@@ -65,9 +65,9 @@ impl QueryRequest {
         }
     }
 
-    /// The buckets of each `date_trunc` in local time the request groups by, with its
-    /// unit and zone, for the executor to find when the scan starts (see
-    /// [`Expr::LocalDateTrunc`]).
+    /// The buckets of each `date_trunc` in local time the request groups by (or of whose
+    /// local time it groups by a field), with its unit and zone, for the executor to find
+    /// when the scan starts (see [`Expr::LocalDateTrunc`]).
     pub fn local_buckets_mut(&mut self) -> Vec<(TruncUnit, &LocalZone, &mut LocalBuckets)> {
         let Shape::Groups { keys, .. } = &mut self.shape else {
             return Vec::new();
