@@ -119,7 +119,7 @@ def condition(depth=0):
     if depth < 2 and r < 0.3:
         return f"NOT ({condition(depth + 1)})"
     kind = rng.choice(["text", "int", "float", "time", "bool", "null", "in", "like", "regex", "between",
-                       "columns"])
+                       "columns", "field"])
     if kind == "columns":
         # Two columns of one type; PostgreSQL compares an integer with a float as floats.
         ints, texts = rng.sample(INTS, 2), rng.sample(TEXTS, 2)
@@ -146,6 +146,9 @@ def condition(depth=0):
         return f"{'NOT ' if negated else ''}{column} = ANY (ARRAY[{listed}])"
     if kind == "like":
         return f"{rng.choice(TEXTS)} {rng.choice(['', 'NOT '])}LIKE {rng.choice(LIKES)}"
+    if kind == "field":
+        field = rng.choice(["hour", "dow", "minute", "doy"])
+        return f"extract({field} FROM time) {rng.choice(OPS)} {rng.choice(['0', '3', '12', '2.5', '30'])}"
     if kind == "regex":
         return f"{rng.choice(TEXTS)} {rng.choice(['~', '!~'])} {rng.choice(REGEXES)}"
     low, high = sorted(rng.sample(range(-300, 900), 2))

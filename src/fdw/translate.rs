@@ -632,7 +632,8 @@ impl Translator {
     }
 
     /// `column::numeric op constant` on an integer column, Postgres' reading of
-    /// `usage > 90.0`, as the integer comparison that says the same.
+    /// `usage > 90.0`, or `extract(field FROM time) op constant`, as the integer
+    /// comparison that says the same.
     unsafe fn integer_against_decimal(
         &mut self,
         name: &str,
@@ -642,9 +643,9 @@ impl Translator {
         unsafe {
             let op = compare_op(name)?;
             let (left, right) = two_args(args)?;
-            let (column, constant, op) = match self.integer_cast(left) {
-                Some(column) => (column, right, op),
-                None => (self.integer_cast(right)?, left, swapped(op)),
+            let (whole_number, constant, op) = match self.whole_number(left) {
+                Some(whole_number) => (whole_number, right, op),
+                None => (self.whole_number(right)?, left, swapped(op)),
             };
             let decimal =
                 pgrx::AnyNumeric::from_datum(const_value(constant, pg_sys::NUMERICOID)?, false)?;
@@ -659,7 +660,23 @@ impl Translator {
                 true,
             );
             let value = self.param(bound.cast())?;
-            Some(Expr::compare(op, self.column_expr(column)?, value))
+            Some(Expr::compare(op, whole_number, value))
+        }
+    }
+
+    /// A whole number Postgres compares as a numeric: an integer column cast to numeric,
+    /// or `extract` of a field whose values are whole numbers (`extract(hour FROM time)
+    /// BETWEEN 9 AND 17`).
+    unsafe fn whole_number(&mut self, node: *mut pg_sys::Node) -> Option<Expr> {
+        // SAFETY: an expression node.
+        unsafe {
+            if let Some(column) = self.integer_cast(node) {
+                return self.column_expr(column);
+            }
+            match self.date_part(node)? {
+                part @ Expr::DatePart { .. } => Some(part),
+                _ => None,
+            }
         }
     }
 

@@ -256,14 +256,11 @@ pub enum BinOutput {
     EpochSeconds,
 }
 
-impl Expr {
-    pub fn compare(op: CompareOp, left: Expr, right: Expr) -> Expr {
-        Expr::Compare(op, Box::new(left), Box::new(right))
-    }
-
-    /// The expressions this one is computed from.
-    fn operands(&self) -> Vec<&Expr> {
-        match self {
+/// The operands of an expression, `as_ref` and `iter` or `as_mut` and `iter_mut` giving
+/// them to read or to change: one list of the variants for both.
+macro_rules! operands {
+    ($expr:expr, $as_ref:ident, $iter:ident) => {
+        match $expr {
             Expr::Negate { expr, .. }
             | Expr::Abs { expr, .. }
             | Expr::ToFloat(expr)
@@ -273,26 +270,28 @@ impl Expr {
             | Expr::DateTrunc(_, expr)
             | Expr::LocalDateTrunc { time: expr, .. }
             | Expr::DatePart { time: expr, .. }
-            | Expr::TimeBin { time: expr, .. } => vec![expr],
+            | Expr::TimeBin { time: expr, .. } => vec![expr.$as_ref()],
             Expr::Compare(_, left, right)
             | Expr::Arithmetic { left, right, .. }
             | Expr::Like {
                 expr: left,
                 pattern: right,
                 ..
-            } => vec![left, right],
+            } => vec![left.$as_ref(), right.$as_ref()],
             Expr::And(items) | Expr::Or(items) | Expr::GreatestOrLeast { values: items, .. } => {
-                items.iter().collect()
+                items.$iter().collect()
             }
-            Expr::InList { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
+            Expr::InList { expr, list, .. } => std::iter::once(expr.$as_ref())
+                .chain(list.$iter())
+                .collect(),
             Expr::Case {
                 branches,
                 otherwise,
                 ..
             } => branches
-                .iter()
+                .$iter()
                 .flat_map(|(condition, value)| [condition, value])
-                .chain(std::iter::once(&**otherwise))
+                .chain(std::iter::once(otherwise.$as_ref()))
                 .collect(),
             Expr::Column(_)
             | Expr::Time
@@ -301,6 +300,22 @@ impl Expr {
             | Expr::Param(_)
             | Expr::Output(_) => Vec::new(),
         }
+    };
+}
+
+impl Expr {
+    pub fn compare(op: CompareOp, left: Expr, right: Expr) -> Expr {
+        Expr::Compare(op, Box::new(left), Box::new(right))
+    }
+
+    /// The expressions this one is computed from.
+    fn operands(&self) -> Vec<&Expr> {
+        operands!(self, as_ref, iter)
+    }
+
+    /// The expressions this one is computed from, to change.
+    fn operands_mut(&mut self) -> Vec<&mut Expr> {
+        operands!(self, as_mut, iter_mut)
     }
 
     /// Whether `holds` is true of this expression or of any it is computed from.
@@ -335,18 +350,24 @@ impl Expr {
         self.may_raise() || self.any(&|e| matches!(e, Expr::Like { .. }))
     }
 
-    /// The truncation to local time this expression is or gives a field of, with its
-    /// unit, zone and buckets (see [`crate::query::request::QueryRequest::local_buckets_mut`]).
-    pub(crate) fn local_trunc_mut(&mut self) -> Option<(TruncUnit, &LocalZone, &mut LocalBuckets)> {
+    /// The truncations to local time in this expression, each with its unit, zone and
+    /// buckets (see [`crate::query::request::QueryRequest::local_buckets_mut`]).
+    pub(crate) fn local_truncs_mut<'a>(
+        &'a mut self,
+        found: &mut Vec<(TruncUnit, &'a LocalZone, &'a mut LocalBuckets)>,
+    ) {
         match self {
             Expr::LocalDateTrunc {
                 unit,
                 zone,
                 buckets,
                 ..
-            } => Some((*unit, &*zone, buckets)),
-            Expr::DatePart { time, .. } | Expr::ToFloat(time) => time.local_trunc_mut(),
-            _ => None,
+            } => found.push((*unit, &*zone, buckets)),
+            other => {
+                for operand in other.operands_mut() {
+                    operand.local_truncs_mut(found);
+                }
+            }
         }
     }
 

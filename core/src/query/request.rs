@@ -65,14 +65,23 @@ impl QueryRequest {
         }
     }
 
-    /// The buckets of each `date_trunc` in local time the request groups by (or of whose
-    /// local time it groups by a field), with its unit and zone, for the executor to find
-    /// when the scan starts (see [`Expr::LocalDateTrunc`]).
+    /// The buckets of each `date_trunc` in local time the request computes, in its
+    /// filters, keys and aggregates (or of whose local time it takes a field), with its
+    /// unit and zone, for the executor to find when the scan starts (see
+    /// [`Expr::LocalDateTrunc`]).
     pub fn local_buckets_mut(&mut self) -> Vec<(TruncUnit, &LocalZone, &mut LocalBuckets)> {
-        let Shape::Groups { keys, .. } = &mut self.shape else {
-            return Vec::new();
-        };
-        keys.iter_mut().filter_map(Expr::local_trunc_mut).collect()
+        let mut exprs: Vec<&mut Expr> = self.filters.iter_mut().collect();
+        if let Shape::Groups { keys, aggregates } = &mut self.shape {
+            exprs.extend(keys.iter_mut());
+            for aggregate in aggregates {
+                exprs.extend(aggregate.argument.iter_mut().chain(&mut aggregate.filter));
+            }
+        }
+        let mut found = Vec::new();
+        for expr in exprs {
+            expr.local_truncs_mut(&mut found);
+        }
+        found
     }
 
     /// Whether result column `output` is one the engine computes, so it can order and

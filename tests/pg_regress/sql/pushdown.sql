@@ -283,6 +283,10 @@ INSERT INTO queries (sql) VALUES
   ($$SELECT extract(isodow FROM time) AS d, extract(doy FROM time), min(time) FROM TABLE WHERE u > 0
      GROUP BY 1, 2 HAVING count(*) > 100 ORDER BY 3 DESC LIMIT 3$$),
   ($$SELECT extract(year FROM time), extract(month FROM time), count(*) FROM TABLE GROUP BY 1, 2 ORDER BY 1, 2$$),
+  -- and in filters, against whole numbers and decimals, under OR and NOT
+  ($$SELECT count(*), sum(u) FROM TABLE WHERE extract(hour FROM time) BETWEEN 9 AND 17$$),
+  ($$SELECT host, count(*) FROM TABLE WHERE extract(isodow FROM time) < 6 OR extract(minute FROM time) >= 30.5 GROUP BY 1 ORDER BY 1$$),
+  ($$SELECT * FROM TABLE WHERE NOT extract(dow FROM time) = 0 AND 1.5 < extract(doy FROM time) ORDER BY time LIMIT 5$$),
   ($$SELECT tsparquet.time_bucket('3 days', time), count(*) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   ($$SELECT tsparquet.time_bucket('90 minutes', time), max(f) FROM TABLE GROUP BY 1 ORDER BY 1$$),
   -- dates against time: midnight in the session's zone; a date past the timestamps' range
@@ -562,8 +566,9 @@ SELECT pushed, differing FROM local_buckets_check('MSK', 'day', 'wall clock');
 COMMIT;
 -- Calendar and clock fields as group keys, of each time's local time: extract (a numeric)
 -- and date_part (a double precision) in the session's time zone, and extract of time AT
--- TIME ZONE zone in a session in another zone; each form's checks, those pushed down,
--- and the groups differing from the heap table's.
+-- TIME ZONE zone in a session in another zone; and extract in a filter, of the scan or of an
+-- aggregate. Each form's checks, those pushed down, and the rows differing from the heap
+-- table's.
 CREATE FUNCTION date_part_check(zone text, field text, form text,
   OUT pushed boolean, OUT differing bigint)
 LANGUAGE plpgsql AS $$
@@ -573,13 +578,17 @@ DECLARE
     WHEN 'extract' THEN format('extract(%s FROM time)', field)
     WHEN 'date_part' THEN format('date_part(%L, time)', field)
     ELSE format('extract(%s FROM time AT TIME ZONE %L)', field, zone) END;
-  query text := format('SELECT %s, count(*), min(time), max(time), sum(u) FROM %%s GROUP BY 1',
-                       part);
+  query text := CASE form
+    WHEN 'filter' THEN format('SELECT count(*), min(time), max(time), sum(u) FROM %%s WHERE '
+                              'extract(%s FROM time) BETWEEN 1 AND 3.5', field)
+    WHEN 'aggregate filter' THEN format('SELECT count(*) FILTER (WHERE extract(%s FROM time) '
+                                        'BETWEEN 1 AND 3.5), max(u) FROM %%s', field)
+    ELSE format('SELECT %s, count(*), min(time), max(time), sum(u) FROM %%s GROUP BY 1', part) END;
 BEGIN
   PERFORM set_config('TimeZone', CASE form WHEN 'wall clock' THEN 'Asia/Tokyo' ELSE zone END, true);
   pushed := false;
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || format(query, 'zones.m') LOOP
-    pushed := pushed OR line ~ 'Pushed Group Key: \(?(EXTRACT|date_part)';
+    pushed := pushed OR line ~ 'Pushed (Group Key|Filter|Aggregates): .*(EXTRACT|date_part)';
   END LOOP;
   EXECUTE format('SELECT count(*) FROM ((%1$s EXCEPT ALL %2$s) UNION ALL (%2$s EXCEPT ALL %1$s)) d',
                  format(query, 'zones.m'), format(query, 'zones_heap')) INTO differing;
@@ -592,7 +601,7 @@ FROM unnest(ARRAY['UTC', 'America/New_York', 'America/Santiago', 'America/Havana
                   'Europe/Moscow', 'Asia/Kolkata', 'EST']) zone,
      unnest(ARRAY['minute', 'hour', 'day', 'dow', 'isodow', 'doy', 'week', 'month', 'quarter',
                   'year', 'isoyear', 'decade', 'century', 'millennium']) field,
-     unnest(ARRAY['extract', 'date_part', 'wall clock']) form,
+     unnest(ARRAY['extract', 'date_part', 'wall clock', 'filter', 'aggregate filter']) form,
      date_part_check(zone, field, form) c
 WHERE form = 'extract' OR field IN ('minute', 'hour', 'dow', 'month')
 GROUP BY form ORDER BY form;
