@@ -795,18 +795,9 @@ impl Translator {
                     Some(local(LocalZone::Named(zone)))
                 }
                 // date_trunc(unit, time AT TIME ZONE zone), of a timestamp without zone.
-                (&[_, local_time], pg_sys::TIMESTAMPOID) => {
-                    let at_zone = function_call(local_time, "timezone")?;
-                    let &[zone, time] = at_zone.as_slice() else {
-                        return None;
-                    };
-                    if pg_sys::exprType(time) != pg_sys::TIMESTAMPTZOID || !is_time(time) {
-                        return None;
-                    }
-                    let zone = const_text(zone)?;
-                    super::time_zone::zone_by_name(&zone, true)?;
-                    Some(local(LocalZone::WallClock(zone)))
-                }
+                (&[_, local_time], pg_sys::TIMESTAMPOID) => Some(local(LocalZone::WallClock(
+                    self.wall_clock_zone(local_time)?,
+                ))),
                 _ => None,
             }
         }
@@ -840,18 +831,7 @@ impl Translator {
                     false => local(LocalZone::SessionWallClock),
                 }
             } else {
-                let at_zone = function_call(time, "timezone")?;
-                let &[zone, time] = at_zone.as_slice() else {
-                    return None;
-                };
-                if pg_sys::exprType(time) != pg_sys::TIMESTAMPTZOID
-                    || !matches!(self.column(time), Some(ColumnRef::Time))
-                {
-                    return None;
-                }
-                let zone = const_text(zone)?;
-                super::time_zone::zone_by_name(&zone, true)?;
-                local(LocalZone::WallClock(zone))
+                local(LocalZone::WallClock(self.wall_clock_zone(time)?))
             };
             let part = Expr::DatePart {
                 field,
@@ -861,6 +841,25 @@ impl Translator {
                 true => Expr::ToFloat(Box::new(part)),
                 false => part,
             })
+        }
+    }
+
+    /// The zone of `time AT TIME ZONE zone` (local time without time zone) with a
+    /// constant zone that Postgres finds there.
+    unsafe fn wall_clock_zone(&self, node: *mut pg_sys::Node) -> Option<String> {
+        // SAFETY: an expression node.
+        unsafe {
+            let &[zone, time] = function_call(node, "timezone")?.as_slice() else {
+                return None;
+            };
+            if pg_sys::exprType(time) != pg_sys::TIMESTAMPTZOID
+                || !matches!(self.column(time), Some(ColumnRef::Time))
+            {
+                return None;
+            }
+            let zone = const_text(zone)?;
+            super::time_zone::zone_by_name(&zone, true)?;
+            Some(zone)
         }
     }
 

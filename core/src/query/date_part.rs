@@ -5,16 +5,14 @@
 //! clock to the field's unit (see [`DateField::unit`]).
 
 use std::cell::Cell;
-use std::sync::{Arc, LazyLock};
 
 use arrow::datatypes::DataType;
 use chrono::{DateTime, Datelike};
-use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
-use datafusion::prelude::lit;
 use serde::{Deserialize, Serialize};
 
 use super::columnar::map_times;
@@ -103,34 +101,12 @@ impl DateField {
             DateField::Millennium => (year() + 999) / 1000,
         }
     }
-
-    fn code(self) -> i64 {
-        self as i64
-    }
-
-    fn from_code(code: i64) -> Option<DateField> {
-        const ALL: [DateField; 14] = [
-            DateField::Minute,
-            DateField::Hour,
-            DateField::Day,
-            DateField::DayOfWeek,
-            DateField::IsoDayOfWeek,
-            DateField::DayOfYear,
-            DateField::Week,
-            DateField::Month,
-            DateField::Quarter,
-            DateField::Year,
-            DateField::IsoYear,
-            DateField::Decade,
-            DateField::Century,
-            DateField::Millennium,
-        ];
-        ALL.into_iter().find(|field| field.code() == code)
-    }
 }
 
+/// One field of local times (see [`date_part`]).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct DatePart {
+    field: DateField,
     signature: Signature,
 }
 
@@ -148,13 +124,10 @@ impl ScalarUDFImpl for DatePart {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [times, ColumnarValue::Scalar(ScalarValue::Int64(Some(code)))] = args.args.as_slice()
-        else {
-            return exec_err!("date_field takes times and a field");
+        let [times] = args.args.as_slice() else {
+            return exec_err!("date_field takes times");
         };
-        let Some(field) = DateField::from_code(*code) else {
-            return exec_err!("date_field of field {code}");
-        };
+        let field = self.field;
         // Times come in order within a series: a day's field is found once per run.
         let last_day = Cell::new(None);
         map_times(times, |ns| {
@@ -174,18 +147,13 @@ impl ScalarUDFImpl for DatePart {
     }
 }
 
-static DATE_PART: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
-    Arc::new(ScalarUDF::from(DatePart {
-        signature: Signature::exact(
-            vec![DataType::Int64, DataType::Int64],
-            Volatility::Immutable,
-        ),
-    }))
-});
-
 /// `field` of the local times `ns` (nanoseconds since 1970), as bigints.
 pub fn date_part(field: DateField, ns: DfExpr) -> DfExpr {
-    DATE_PART.call(vec![ns, lit(field.code())])
+    ScalarUDF::from(DatePart {
+        field,
+        signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+    })
+    .call(vec![ns])
 }
 
 #[cfg(test)]
@@ -235,11 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn a_field_survives_its_code() {
-        for name in ["minute", "hour", "dow", "isoyear", "millennium"] {
-            let field = DateField::from_name(name).unwrap();
-            assert_eq!(DateField::from_code(field.code()), Some(field));
-        }
+    fn fields_with_fractions_are_not_taken() {
         assert_eq!(DateField::from_name("epoch"), None);
         assert_eq!(DateField::from_name("second"), None);
     }

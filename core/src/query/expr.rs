@@ -384,7 +384,7 @@ impl Expr {
         }
     }
 
-    /// Whether the time bucket this is (if it is one) starts at a time the engine can
+    /// Whether the time bucket this is (or each it is computed from) starts at a time the engine can
     /// hold, nanoseconds from -2^63, for every stored time from `earliest_ns` to
     /// `latest_ns`. A bucket starts no later than its times, and later times fall in
     /// buckets no earlier: the earliest time's bucket is the earliest. Postgres reaches
@@ -407,10 +407,10 @@ impl Expr {
                 origin_ns,
                 ..
             } => bucket_start(earliest_ns, *width_ns, *origin_ns).is_some(),
-            Expr::DatePart { time, .. } | Expr::ToFloat(time) => {
-                time.buckets_in_range(earliest_ns, latest_ns)
-            }
-            _ => true,
+            other => other
+                .operands()
+                .into_iter()
+                .all(|operand| operand.buckets_in_range(earliest_ns, latest_ns)),
         }
     }
 }

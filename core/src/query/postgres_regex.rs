@@ -314,7 +314,35 @@ fn same_ascii_run(start: char, end: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::to_rust_regex;
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, NullArray, StringArray};
+    use arrow::datatypes::Int32Type;
+    use regex::Regex;
+
+    use super::{matches as match_texts, to_rust_regex};
+
+    #[test]
+    fn a_dictionary_matches_as_its_rows_do() {
+        let regex = Regex::new(&to_rust_regex("^h[12]$").unwrap()).unwrap();
+        let dictionary: DictionaryArray<Int32Type> =
+            vec![Some("h1"), None, Some("h3"), Some("h1"), Some("h2")]
+                .into_iter()
+                .collect();
+        let rows: StringArray = vec![Some("h1"), None, Some("h3"), Some("h1"), Some("h2")]
+            .into_iter()
+            .collect();
+        let from_dictionary = match_texts(&regex, &(Arc::new(dictionary) as ArrayRef)).unwrap();
+        let from_rows = match_texts(&regex, &(Arc::new(rows) as ArrayRef)).unwrap();
+        let expected = [Some(true), None, Some(false), Some(true), Some(true)];
+        assert_eq!(
+            from_dictionary.as_boolean().iter().collect::<Vec<_>>(),
+            expected
+        );
+        assert_eq!(from_rows.as_boolean().iter().collect::<Vec<_>>(), expected);
+        let nulls = match_texts(&regex, &(Arc::new(NullArray::new(2)) as ArrayRef)).unwrap();
+        assert_eq!(nulls.null_count(), 2);
+    }
 
     fn matches(pattern: &str, text: &str) -> bool {
         let rust = to_rust_regex(pattern).unwrap_or_else(|| panic!("{pattern} refused"));

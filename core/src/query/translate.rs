@@ -24,7 +24,7 @@ use super::expr::{Aggregate, AggregateFunction, BinOutput, CompareOp, Expr, Numb
 use super::float_order::{canonical, pg_float_from_key, pg_float_key, pg_float_order};
 use super::float_variance::float_variance;
 use super::greatest_least::greatest_or_least;
-use super::local_trunc::local_trunc;
+use super::local_trunc::{local_trunc, LocalBuckets};
 use super::opaque::opaque;
 use super::percentile::{percentile, Kind};
 use super::postgres_arithmetic::{arithmetic, data_type, negate};
@@ -184,16 +184,13 @@ impl Translator<'_> {
             },
             Expr::DatePart { field, time } => {
                 let local_ns = match &**time {
-                    Expr::LocalDateTrunc { time, buckets, .. } => {
-                        local_trunc(cast(self.time_source(time)?, DataType::Int64), buckets)
-                    }
+                    Expr::LocalDateTrunc { time, buckets, .. } => self.local_ns(time, buckets)?,
                     time => cast(self.expr(time)?, DataType::Int64),
                 };
                 date_part(*field, local_ns)
             }
             Expr::LocalDateTrunc { time, buckets, .. } => {
-                let ns = cast(self.time_source(time)?, DataType::Int64);
-                cast(local_trunc(ns, buckets), stored_time_type())
+                cast(self.local_ns(time, buckets)?, stored_time_type())
             }
             Expr::TimeBin {
                 width_ns,
@@ -307,6 +304,14 @@ impl Translator<'_> {
             BinOutput::Timestamp => cast(start, stored_time_type()),
             BinOutput::EpochSeconds => start / lit(NANOS_PER_SECOND),
         })
+    }
+
+    /// The bucket in local time of `time`, as nanoseconds since 1970.
+    fn local_ns(&self, time: &Expr, buckets: &LocalBuckets) -> Result<DfExpr, QueryError> {
+        Ok(local_trunc(
+            cast(self.time_source(time)?, DataType::Int64),
+            buckets,
+        ))
     }
 
     /// The stored time a bucket is computed from: flooring `time` to microseconds first
